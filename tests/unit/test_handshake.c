@@ -1,0 +1,430 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Handshakes: two of our devices against each other (with and without PSK), and
+ * our responder against initiations captured from wireguard-go.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "wg.h"
+
+static void handshake(struct node *a, struct node *b)
+{
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	struct wg_peer_stats st, before;
+	struct wg_keypair *responder_current = atomic_load(&ba->current);
+
+	wg_peer_initiate(ab, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
+	deliver(a, b);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(b->sent[0].len, WG_RESPONSE_LEN);
+	/* The responder may not send under the new session before confirmation. */
+	wg_peer_stats(ba, &before);
+	assert_ptr_equal(atomic_load(&ba->current), responder_current);
+	assert_non_null(atomic_load(&ba->next));
+	deliver(b, a);
+	wg_peer_stats(ab, &st);
+	assert_true(st.has_session);
+	/* The initiator confirms at once with a keepalive. */
+	assert_int_equal(a->nsent, 1);
+	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
+	deliver(a, b);
+	wg_device_tick(b->dev, test_now);
+	wg_peer_stats(ba, &st);
+	assert_true(st.has_session);
+	assert_null(atomic_load(&ba->next));
+	assert_int_equal(st.handshakes_completed, before.handshakes_completed);
+}
+
+static void exchange_data(struct node *a, struct node *b)
+{
+	uint8_t buf[2048];
+	uint32_t len;
+
+	assert_int_equal(send_data(a, peer_of(a, b), "10.1.0.2", "10.2.0.2", 100, buf, &len), WG_OK);
+	/* 20 + 100 = 120 bytes padded to 128, plus header and tag. */
+	assert_int_equal(len, WG_DATA_HEADER_LEN + 128 + WG_TAG_LEN);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	assert_int_equal(send_data(b, peer_of(b, a), "10.2.0.2", "10.1.0.2", 1000, buf, &len), WG_OK);
+	assert_int_equal(recv_data(a, buf, len, &b->addr), WG_OK);
+}
+
+static void test_handshake_no_psk(void **state)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+
+	(void)state;
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	handshake(a, b);
+	exchange_data(a, b);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+static void test_handshake_psk(void **state)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	uint8_t psk[WG_KEY_LEN];
+
+	(void)state;
+	memset(psk, 0x42, sizeof(psk));
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", psk);
+	handshake(a, b);
+	exchange_data(a, b);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+static void test_handshake_psk_mismatch(void **state)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	uint8_t psk[WG_KEY_LEN];
+	struct wg_peer_stats st;
+
+	(void)state;
+	memset(psk, 0x42, sizeof(psk));
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	wg_peer_set_preshared_key(peer_of(b, a), psk);
+	wg_peer_initiate(peer_of(a, b), test_now);
+	deliver(a, b); /* the initiation does not depend on the PSK */
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(wg_device_handshake_rx(a->dev, b->sent[0].data, b->sent[0].len, &b->addr, 0,
+						test_now),
+			 WG_DROP_HANDSHAKE);
+	wg_peer_stats(peer_of(a, b), &st);
+	assert_false(st.has_session);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+/* A second handshake while the first session is in use: both ends move to the
+ * new session and the old one still decrypts what was in flight. */
+static void test_rehandshake_keeps_previous(void **state)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	uint8_t old[2048];
+	uint32_t oldlen;
+
+	(void)state;
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	handshake(a, b);
+	assert_int_equal(send_data(a, peer_of(a, b), "10.1.0.2", "10.2.0.2", 10, old, &oldlen), WG_OK);
+	test_now += 6 * NS;
+	handshake(a, b);
+	assert_int_equal(recv_data(b, old, oldlen, &a->addr), WG_OK);
+	exchange_data(a, b);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+/* Both ends initiate at once: each ends with a working session. */
+static void test_simultaneous_initiation(void **state)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+
+	(void)state;
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	struct wg_peer_stats sa, sb;
+
+	wg_peer_initiate(peer_of(a, b), test_now);
+	wg_peer_initiate(peer_of(b, a), test_now);
+	/* The initiations cross and each side answers the other's, leaving both
+	 * waiting for a confirmation nobody sends; the jittered retransmission
+	 * breaks the tie. */
+	for (int step = 0; step < 2000; step++) {
+		deliver(a, b);
+		deliver(b, a);
+		wg_device_tick(a->dev, test_now);
+		wg_device_tick(b->dev, test_now);
+		wg_peer_stats(peer_of(a, b), &sa);
+		wg_peer_stats(peer_of(b, a), &sb);
+		if (sa.has_session && sb.has_session)
+			break;
+		test_now += NS / 100;
+	}
+	assert_true(sa.has_session && sb.has_session);
+	exchange_data(a, b);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+/* ---- known answers from wireguard-go ---- */
+
+struct capture {
+	unsigned count;
+	struct {
+		uint8_t data[256];
+		size_t len;
+		struct wg_endpoint src;
+	} msg[16];
+};
+
+static void load_capture(const char *name, struct capture *c)
+{
+	char path[512], err[PCAP_ERRBUF_SIZE];
+	struct pcap_pkthdr *h;
+	const u_char *p;
+	pcap_t *pc;
+
+	snprintf(path, sizeof(path), "%s/%s", FIXTURES_DIR, name);
+	pc = pcap_open_offline(path, err);
+	assert_non_null(pc);
+	assert_int_equal(pcap_datalink(pc), DLT_EN10MB);
+	memset(c, 0, sizeof(*c));
+	while (pcap_next_ex(pc, &h, &p) == 1 && c->count < 16) {
+		/* Ethernet, IPv4 without options, UDP: the captures are exactly that. */
+		assert_true(h->caplen > 14 + 20 + 8);
+		assert_int_equal(p[12] << 8 | p[13], 0x0800);
+		assert_int_equal(p[14] & 0x0f, 5);
+		c->msg[c->count].len = h->caplen - 42;
+		assert_true(c->msg[c->count].len <= sizeof(c->msg[0].data));
+		memcpy(c->msg[c->count].data, p + 42, c->msg[c->count].len);
+		c->msg[c->count].src.family = AF_INET;
+		memcpy(&c->msg[c->count].src.addr.v4, p + 26, 4);
+		c->msg[c->count].src.port = (uint16_t)(p[34] << 8 | p[35]);
+		c->count++;
+	}
+	pcap_close(pc);
+}
+
+static uint32_t le32_at(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, 4);
+	return le32toh(v);
+}
+
+static struct node *fixture_responder(const char *psk_file)
+{
+	struct node *n = malloc(sizeof(*n));
+	uint8_t p1pub[WG_KEY_LEN], p2[WG_KEY_LEN], psk[WG_KEY_LEN];
+	struct wg_peer *peer;
+
+	node_init(n, "10.90.0.2", 51820);
+	assert_true(read_key_file(FIXTURES_DIR "/p2.key", p2));
+	assert_true(read_key_file(FIXTURES_DIR "/p1.pub", p1pub));
+	wg_device_set_private_key(n->dev, p2, test_now);
+	peer = wg_peer_add(n->dev, p1pub);
+	assert_non_null(peer);
+	if (psk_file) {
+		assert_true(read_key_file(psk_file, psk));
+		wg_peer_set_preshared_key(peer, psk);
+	}
+	return n;
+}
+
+static void check_pairing(const struct capture *c)
+{
+	/* initiation, response, then data: indices pair up across messages. */
+	assert_true(c->count >= 3);
+	assert_int_equal(c->msg[0].len, WG_INITIATION_LEN);
+	assert_int_equal(c->msg[0].data[0], WG_MSG_INITIATION);
+	assert_int_equal(c->msg[1].len, WG_RESPONSE_LEN);
+	assert_int_equal(c->msg[1].data[0], WG_MSG_RESPONSE);
+	assert_int_equal(le32_at(c->msg[1].data + 8), le32_at(c->msg[0].data + 4));
+	for (unsigned i = 2; i < c->count; i++) {
+		uint32_t receiver = le32_at(c->msg[i].data + 4);
+
+		assert_int_equal(c->msg[i].data[0], WG_MSG_DATA);
+		assert_true(c->msg[i].len >= WG_DATA_MIN_LEN && c->msg[i].len % 16 == 0);
+		/* from the initiator: the responder's index; back: the initiator's */
+		assert_int_equal(receiver, c->msg[i].src.addr.v4.s_addr == c->msg[0].src.addr.v4.s_addr
+					       ? le32_at(c->msg[1].data + 4)
+					       : le32_at(c->msg[0].data + 4));
+	}
+}
+
+static void consume_captured_initiation(const char *pcap, const char *psk_file)
+{
+	struct capture c;
+	struct node *n = fixture_responder(psk_file);
+	uint8_t p1pub[WG_KEY_LEN];
+	struct wg_endpoint ep;
+	struct wg_peer *peer;
+
+	assert_true(read_key_file(FIXTURES_DIR "/p1.pub", p1pub));
+	load_capture(pcap, &c);
+	check_pairing(&c);
+	peer = wg_peer_lookup(n->dev, p1pub);
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[0].data, c.msg[0].len, &c.msg[0].src,
+						0, test_now),
+			 WG_OK);
+	/* We answered, to where it came from, and learned the endpoint. */
+	assert_int_equal(count_type(n, WG_MSG_RESPONSE), 1);
+	wg_peer_endpoint(peer, &ep);
+	assert_true(wg_endpoint_equal(&ep, &c.msg[0].src));
+	/* The timestamp decoded as TAI64N near the capture's time (2020s). */
+	uint64_t tai = be64toh(*(uint64_t *)peer->handshake.latest_timestamp);
+	assert_true(tai > 0x400000000000000aULL + 1577836800ULL);
+	assert_true(tai < 0x400000000000000aULL + 2524608000ULL);
+	/* The same initiation again is a replay. */
+	test_now += NS;
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[0].data, c.msg[0].len, &c.msg[0].src,
+						0, test_now),
+			 WG_DROP_REPLAYED_INITIATION);
+	/* One flipped bit in the encrypted static key: mac1 catches it first. */
+	c.msg[0].data[40] ^= 1;
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[0].data, c.msg[0].len, &c.msg[0].src,
+						0, test_now),
+			 WG_DROP_MAC1);
+	node_free(n);
+	free(n);
+}
+
+static void test_fixture_initiation_nopsk(void **state)
+{
+	(void)state;
+	consume_captured_initiation("handshake-nopsk.pcap", NULL);
+}
+
+static void test_fixture_initiation_psk(void **state)
+{
+	(void)state;
+	consume_captured_initiation("handshake-psk.pcap", FIXTURES_DIR "/psk");
+}
+
+/* The responses carry mac1 keyed with the initiator's public key: our device as
+ * p1 accepts mac1 and then fails only because it never sent that initiation. */
+static void test_fixture_response_mac1(void **state)
+{
+	struct node *n = malloc(sizeof(*n));
+	uint8_t p1[WG_KEY_LEN], p2pub[WG_KEY_LEN];
+	struct capture c;
+
+	(void)state;
+	node_init(n, "10.90.0.1", 51820);
+	assert_true(read_key_file(FIXTURES_DIR "/p1.key", p1));
+	assert_true(read_key_file(FIXTURES_DIR "/p2.pub", p2pub));
+	wg_device_set_private_key(n->dev, p1, test_now);
+	assert_non_null(wg_peer_add(n->dev, p2pub));
+	load_capture("handshake-nopsk.pcap", &c);
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[1].data, c.msg[1].len, &c.msg[1].src,
+						0, test_now),
+			 WG_DROP_HANDSHAKE);
+	c.msg[1].data[WG_RESPONSE_LEN - 32] ^= 0x80;
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[1].data, c.msg[1].len, &c.msg[1].src,
+						0, test_now),
+			 WG_DROP_MAC1);
+	/* Data for an index we never issued. */
+	assert_int_equal(recv_data(n, c.msg[2].data, (uint32_t)c.msg[2].len, &c.msg[2].src),
+			 WG_DROP_UNKNOWN_INDEX);
+	node_free(n);
+	free(n);
+}
+
+/* wireguard-go under load: initiation -> cookie reply -> retry with mac2. */
+static void test_fixture_cookie_mac2(void **state)
+{
+	uint8_t p2pub[WG_KEY_LEN], key[WG_KEY_LEN], cookie[WG_MAC_LEN], mac2[WG_MAC_LEN];
+	const struct wg_msg_initiation *first, *retry;
+	const struct wg_msg_cookie *reply;
+	struct capture c;
+
+	(void)state;
+	assert_true(read_key_file(FIXTURES_DIR "/p2.pub", p2pub));
+	load_capture("handshake-cookie.pcap", &c);
+	assert_true(c.count >= 5);
+	first = (const void *)c.msg[0].data;
+	reply = (const void *)c.msg[1].data;
+	retry = (const void *)c.msg[2].data;
+	assert_int_equal(c.msg[1].len, WG_COOKIE_LEN);
+	assert_int_equal(reply->type, WG_MSG_COOKIE);
+	assert_int_equal(reply->receiver, first->sender);
+	assert_true(wg_is_zero(first->macs.mac2, WG_MAC_LEN));
+	assert_false(wg_is_zero(retry->macs.mac2, WG_MAC_LEN));
+
+	wg_hash(key, "cookie--", 8, p2pub, WG_KEY_LEN);
+	assert_true(wg_xaead_open(cookie, reply->encrypted_cookie, sizeof(reply->encrypted_cookie),
+				  first->macs.mac1, WG_MAC_LEN, reply->nonce, key));
+	wg_mac(mac2, cookie, WG_MAC_LEN, retry, WG_INITIATION_LEN - WG_MAC_LEN, NULL, 0);
+	assert_memory_equal(mac2, retry->macs.mac2, WG_MAC_LEN);
+	/* With the wrong AAD (the retry's mac1) the cookie does not decrypt. */
+	assert_false(wg_xaead_open(cookie, reply->encrypted_cookie, sizeof(reply->encrypted_cookie),
+				   retry->macs.mac1, WG_MAC_LEN, reply->nonce, key));
+	/* A wrong cookie gives a different mac2. */
+	cookie[0] ^= 1;
+	wg_mac(mac2, cookie, WG_MAC_LEN, retry, WG_INITIATION_LEN - WG_MAC_LEN, NULL, 0);
+	assert_memory_not_equal(mac2, retry->macs.mac2, WG_MAC_LEN);
+
+	/* And our responder accepts the retry's mac1 like any initiation. */
+	struct node *n = fixture_responder(NULL);
+	assert_int_equal(wg_device_handshake_rx(n->dev, c.msg[2].data, c.msg[2].len, &c.msg[2].src,
+						0, test_now),
+			 WG_OK);
+	node_free(n);
+	free(n);
+}
+
+/* Every message type only at its exact length. */
+static void test_lengths(void **state)
+{
+	struct node *n = fixture_responder(NULL);
+	uint8_t buf[256] = { 0 };
+	struct wg_endpoint from = n->addr;
+
+	(void)state;
+	for (uint8_t type = 0; type < 8; type++) {
+		buf[0] = type;
+		for (size_t len = 0; len < sizeof(buf); len++) {
+			enum wg_drop r = wg_device_handshake_rx(n->dev, buf, len, &from, 0, test_now);
+
+			if ((type == 1 && len == WG_INITIATION_LEN) || (type == 2 && len == WG_RESPONSE_LEN))
+				assert_int_equal(r, WG_DROP_MAC1);
+			else if (type == 3 && len == WG_COOKIE_LEN)
+				assert_int_equal(r, WG_DROP_UNKNOWN_INDEX);
+			else
+				assert_int_equal(r, WG_DROP_MALFORMED);
+		}
+	}
+	for (uint32_t len = 0; len < WG_DATA_MIN_LEN; len++) {
+		buf[0] = WG_MSG_DATA;
+		assert_int_equal(recv_data(n, buf, len, &from), WG_DROP_MALFORMED);
+	}
+	node_free(n);
+	free(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_no_psk),
+		cmocka_unit_test(test_handshake_psk),
+		cmocka_unit_test(test_handshake_psk_mismatch),
+		cmocka_unit_test(test_rehandshake_keeps_previous),
+		cmocka_unit_test(test_simultaneous_initiation),
+		cmocka_unit_test(test_fixture_initiation_nopsk),
+		cmocka_unit_test(test_fixture_initiation_psk),
+		cmocka_unit_test(test_fixture_response_mac1),
+		cmocka_unit_test(test_fixture_cookie_mac2),
+		cmocka_unit_test(test_lengths),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,292 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The protocol's primitives, all from libraries: BLAKE2s (hash, keyed MAC, HMAC)
+ * and ChaCha20-Poly1305 from OpenSSL 3; X25519, XChaCha20-Poly1305 and the CSPRNG
+ * from libsodium. OpenSSL's ChaCha20-Poly1305 is the data path's AEAD because it
+ * is the faster one on this hardware (docs/PERFORMANCE.md has the measurement).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <sodium.h>
+
+#include "wg.h"
+
+static EVP_MD *md_blake2s;
+static EVP_MAC *mac_blake2s;
+static EVP_MAC *mac_hmac;
+static EVP_CIPHER *cipher_chachapoly;
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static bool init_ok;
+
+static void global_init(void)
+{
+	if (sodium_init() < 0)
+		return;
+	md_blake2s = EVP_MD_fetch(NULL, "BLAKE2S-256", NULL);
+	mac_blake2s = EVP_MAC_fetch(NULL, "BLAKE2SMAC", NULL);
+	mac_hmac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	cipher_chachapoly = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	init_ok = md_blake2s && mac_blake2s && mac_hmac && cipher_chachapoly;
+}
+
+bool wg_crypto_global_init(void)
+{
+	pthread_once(&init_once, global_init);
+	return init_ok;
+}
+
+/* A failure below means OpenSSL itself is broken (allocation, missing provider):
+ * continuing would produce wrong MACs that look valid to nobody, so stop. */
+static void must(int ok, const char *what)
+{
+	if (!ok) {
+		fprintf(stderr, "tunnels: OpenSSL %s failed\n", what);
+		abort();
+	}
+}
+
+void wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t alen, const void *b, size_t blen)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	unsigned int outlen = WG_HASH_LEN;
+
+	must(ctx && EVP_DigestInit_ex2(ctx, md_blake2s, NULL) && EVP_DigestUpdate(ctx, a, alen) &&
+		     (!blen || EVP_DigestUpdate(ctx, b, blen)) && EVP_DigestFinal_ex(ctx, out, &outlen),
+	     "BLAKE2s");
+	EVP_MD_CTX_free(ctx);
+}
+
+/* Keyed BLAKE2s with a 16-byte output: mac1, mac2 and the cookie itself. */
+void wg_mac(uint8_t out[WG_MAC_LEN], const uint8_t *key, size_t keylen, const void *a,
+	    size_t alen, const void *b, size_t blen)
+{
+	size_t size = WG_MAC_LEN, outlen;
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_size_t(OSSL_MAC_PARAM_SIZE, &size),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_blake2s);
+
+	must(ctx && EVP_MAC_init(ctx, key, keylen, params) && EVP_MAC_update(ctx, a, alen) &&
+		     (!blen || EVP_MAC_update(ctx, b, blen)) &&
+		     EVP_MAC_final(ctx, out, &outlen, WG_MAC_LEN) && outlen == WG_MAC_LEN,
+	     "BLAKE2SMAC");
+	EVP_MAC_CTX_free(ctx);
+}
+
+static void hmac(uint8_t out[WG_HASH_LEN], const uint8_t key[WG_HASH_LEN], const void *a,
+		 size_t alen, const void *b, size_t blen)
+{
+	char digest[] = "BLAKE2S-256";
+	OSSL_PARAM params[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+		OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC_CTX *ctx = EVP_MAC_CTX_new(mac_hmac);
+	size_t outlen;
+
+	must(ctx && EVP_MAC_init(ctx, key, WG_HASH_LEN, params) &&
+		     (!alen || EVP_MAC_update(ctx, a, alen)) &&
+		     (!blen || EVP_MAC_update(ctx, b, blen)) &&
+		     EVP_MAC_final(ctx, out, &outlen, WG_HASH_LEN) && outlen == WG_HASH_LEN,
+	     "HMAC-BLAKE2s");
+	EVP_MAC_CTX_free(ctx);
+}
+
+/* HKDF as the whitepaper defines it: up to three 32-byte outputs. */
+void wg_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[WG_HASH_LEN],
+	    const void *input, size_t len)
+{
+	uint8_t prk[WG_HASH_LEN], out[WG_HASH_LEN];
+	uint8_t counter;
+
+	hmac(prk, ck, input, len, NULL, 0);
+	counter = 1;
+	hmac(out, prk, &counter, 1, NULL, 0);
+	memcpy(t1, out, WG_HASH_LEN);
+	if (t2) {
+		counter = 2;
+		hmac(out, prk, out, WG_HASH_LEN, &counter, 1);
+		memcpy(t2, out, WG_HASH_LEN);
+	}
+	if (t3) {
+		counter = 3;
+		hmac(out, prk, out, WG_HASH_LEN, &counter, 1);
+		memcpy(t3, out, WG_HASH_LEN);
+	}
+	wg_memzero(prk, sizeof(prk));
+	wg_memzero(out, sizeof(out));
+}
+
+struct wg_crypto *wg_crypto_new(void)
+{
+	struct wg_crypto *c;
+
+	if (!wg_crypto_global_init())
+		return NULL;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->seal = EVP_CIPHER_CTX_new();
+	c->open = EVP_CIPHER_CTX_new();
+	/* Bind the cipher once; per packet only key and nonce change. */
+	if (!c->seal || !c->open ||
+	    !EVP_EncryptInit_ex2(c->seal, cipher_chachapoly, NULL, NULL, NULL) ||
+	    !EVP_DecryptInit_ex2(c->open, cipher_chachapoly, NULL, NULL, NULL)) {
+		wg_crypto_free(c);
+		return NULL;
+	}
+	return c;
+}
+
+void wg_crypto_free(struct wg_crypto *c)
+{
+	if (!c)
+		return;
+	EVP_CIPHER_CTX_free(c->seal);
+	EVP_CIPHER_CTX_free(c->open);
+	free(c);
+}
+
+static void nonce_of(uint8_t iv[12], uint64_t counter)
+{
+	memset(iv, 0, 4);
+	for (int i = 0; i < 8; i++)
+		iv[4 + i] = (uint8_t)(counter >> (8 * i));
+}
+
+/* dst gets len bytes of ciphertext followed by the 16-byte tag. */
+bool wg_aead_seal(struct wg_crypto *c, uint8_t *dst, const uint8_t *src, size_t len,
+		  const uint8_t *ad, size_t adlen, uint64_t nonce, const uint8_t key[WG_KEY_LEN])
+{
+	EVP_CIPHER_CTX *ctx = c->seal;
+	uint8_t iv[12];
+	int outl;
+
+	nonce_of(iv, nonce);
+	if (!EVP_EncryptInit_ex2(ctx, NULL, key, iv, NULL))
+		return false;
+	if (adlen && !EVP_EncryptUpdate(ctx, NULL, &outl, ad, (int)adlen))
+		return false;
+	if (len && !EVP_EncryptUpdate(ctx, dst, &outl, src, (int)len))
+		return false;
+	if (!EVP_EncryptFinal_ex(ctx, dst + len, &outl))
+		return false;
+	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_TAG_LEN, dst + len) == 1;
+}
+
+/* src holds len bytes: ciphertext then tag; dst gets len - 16 bytes of plaintext. */
+bool wg_aead_open(struct wg_crypto *c, uint8_t *dst, const uint8_t *src, size_t len,
+		  const uint8_t *ad, size_t adlen, uint64_t nonce, const uint8_t key[WG_KEY_LEN])
+{
+	EVP_CIPHER_CTX *ctx = c->open;
+	uint8_t iv[12], tag[WG_TAG_LEN];
+	size_t plain = len - WG_TAG_LEN;
+	int outl;
+
+	if (len < WG_TAG_LEN)
+		return false;
+	/* The tag may be overwritten when decrypting in place into a shifted buffer. */
+	memcpy(tag, src + plain, WG_TAG_LEN);
+	nonce_of(iv, nonce);
+	if (!EVP_DecryptInit_ex2(ctx, NULL, key, iv, NULL))
+		return false;
+	if (!EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_TAG, WG_TAG_LEN, tag))
+		return false;
+	if (adlen && !EVP_DecryptUpdate(ctx, NULL, &outl, ad, (int)adlen))
+		return false;
+	if (plain && !EVP_DecryptUpdate(ctx, dst, &outl, src, (int)plain))
+		return false;
+	return EVP_DecryptFinal_ex(ctx, dst + plain, &outl) == 1;
+}
+
+bool wg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[WG_COOKIE_NONCE_LEN], const uint8_t key[WG_KEY_LEN])
+{
+	return crypto_aead_xchacha20poly1305_ietf_encrypt(dst, NULL, src, len, ad, adlen, NULL,
+							  nonce, key) == 0;
+}
+
+bool wg_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		   const uint8_t nonce[WG_COOKIE_NONCE_LEN], const uint8_t key[WG_KEY_LEN])
+{
+	return crypto_aead_xchacha20poly1305_ietf_decrypt(dst, NULL, NULL, src, len, ad, adlen,
+							  nonce, key) == 0;
+}
+
+/* libsodium refuses (returns -1) when the shared point is all zero, which is
+ * exactly the protocol's check against low-order public keys. */
+bool wg_dh(uint8_t out[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN], const uint8_t pub[WG_KEY_LEN])
+{
+	return crypto_scalarmult(out, priv, pub) == 0;
+}
+
+bool wg_pubkey(uint8_t pub[WG_KEY_LEN], const uint8_t priv[WG_KEY_LEN])
+{
+	return crypto_scalarmult_base(pub, priv) == 0;
+}
+
+void wg_random(void *buf, size_t len)
+{
+	randombytes_buf(buf, len);
+}
+
+uint32_t wg_random_below(uint32_t bound)
+{
+	return bound ? randombytes_uniform(bound) : 0;
+}
+
+bool wg_equal(const void *a, const void *b, size_t len)
+{
+	return CRYPTO_memcmp(a, b, len) == 0;
+}
+
+bool wg_is_zero(const void *a, size_t len)
+{
+	return sodium_is_zero(a, len) == 1;
+}
+
+void wg_memzero(void *p, size_t len)
+{
+	sodium_memzero(p, len);
+}
+
+bool wg_key_from_base64(uint8_t key[WG_KEY_LEN], const char *s)
+{
+	size_t len;
+	const char *end;
+
+	if (!s || strlen(s) != 44 || s[43] != '=')
+		return false;
+	if (sodium_base642bin(key, WG_KEY_LEN, s, 44, NULL, &len, &end,
+			      sodium_base64_VARIANT_ORIGINAL) != 0)
+		return false;
+	return len == WG_KEY_LEN && *end == '\0';
+}
+
+void wg_key_to_base64(char out[45], const uint8_t key[WG_KEY_LEN])
+{
+	sodium_bin2base64(out, 45, key, WG_KEY_LEN, sodium_base64_VARIANT_ORIGINAL);
+}
+
+bool wg_key_from_hex(uint8_t key[WG_KEY_LEN], const char *s)
+{
+	size_t len;
+	const char *end;
+
+	if (!s || strlen(s) != 64)
+		return false;
+	if (sodium_hex2bin(key, WG_KEY_LEN, s, 64, NULL, &len, &end) != 0)
+		return false;
+	return len == WG_KEY_LEN && *end == '\0';
+}
+
+void wg_key_to_hex(char out[65], const uint8_t key[WG_KEY_LEN])
+{
+	sodium_bin2hex(out, 65, key, WG_KEY_LEN);
+}

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The protocol's timers (whitepaper 6), as deadlines on the control thread.
+ *
+ * Events from the data threads arrive as activity timestamps that
+ * wg_device_tick() turns into the calls below; events of the control thread
+ * (handshakes, keepalives) call them directly. A deadline of 0 is unarmed.
+ *
+ *   retransmit_handshake  no response to our initiation: send it again, up to
+ *                         REKEY_ATTEMPT_TIME, then give up and drop what waits
+ *   send_keepalive        we received data and sent nothing back for 10 s
+ *   new_handshake         we sent data and heard nothing back for 15 s
+ *   zero_key_material     no new session for 3 x REJECT_AFTER_TIME: erase keys
+ *   persistent_keepalive  the operator's interval since the last packet
+ */
+#include "wg.h"
+
+static uint64_t rekey_jitter(void)
+{
+	return wg_random_below((uint32_t)WG_REKEY_TIMEOUT_JITTER_MAX_NS);
+}
+
+void wg_timers_data_sent(struct wg_peer *peer, uint64_t now)
+{
+	if (!peer->timers.new_handshake)
+		peer->timers.new_handshake =
+			now + (WG_KEEPALIVE_TIMEOUT + WG_REKEY_TIMEOUT) * NS_PER_S + rekey_jitter();
+}
+
+void wg_timers_data_received(struct wg_peer *peer, uint64_t now)
+{
+	if (!peer->timers.send_keepalive)
+		peer->timers.send_keepalive = now + WG_KEEPALIVE_TIMEOUT * NS_PER_S;
+	else
+		peer->timers.need_another_keepalive = true;
+}
+
+void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer)
+{
+	peer->timers.send_keepalive = 0;
+}
+
+void wg_timers_any_authenticated_packet_received(struct wg_peer *peer)
+{
+	peer->timers.new_handshake = 0;
+}
+
+void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t now)
+{
+	if (peer->persistent_keepalive)
+		peer->timers.persistent_keepalive = now + peer->persistent_keepalive * NS_PER_S;
+}
+
+void wg_timers_handshake_initiated(struct wg_peer *peer, uint64_t now)
+{
+	peer->timers.retransmit_handshake = now + WG_REKEY_TIMEOUT * NS_PER_S + rekey_jitter();
+}
+
+void wg_timers_handshake_complete(struct wg_peer *peer)
+{
+	peer->timers.retransmit_handshake = 0;
+	peer->timers.handshake_attempts = 0;
+	peer->timers.sent_lastminute_handshake = false;
+	atomic_store(&peer->last_handshake_wall_ns, wg_wall_ns(peer->dev));
+}
+
+void wg_timers_session_derived(struct wg_peer *peer, uint64_t now)
+{
+	peer->timers.zero_key_material = now + 3ULL * WG_REJECT_AFTER_TIME * NS_PER_S;
+}
+
+void wg_timers_stop(struct wg_peer *peer)
+{
+	struct wg_timers *t = &peer->timers;
+
+	t->retransmit_handshake = t->send_keepalive = t->new_handshake = 0;
+	t->zero_key_material = t->persistent_keepalive = 0;
+}
+
+static bool expired(uint64_t *deadline, uint64_t now)
+{
+	if (!*deadline || *deadline > now)
+		return false;
+	*deadline = 0;
+	return true;
+}
+
+static void retransmit_handshake(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_timers *t = &peer->timers;
+
+	if (t->handshake_attempts > WG_MAX_TIMER_HANDSHAKES) {
+		wg_log(peer->dev, 1, "peer %u: handshake did not complete after %u attempts, giving up",
+		       (unsigned)peer->user, t->handshake_attempts + 1);
+		t->send_keepalive = 0;
+		wg_purge_staged(peer);
+		if (!t->zero_key_material)
+			t->zero_key_material = now + 3ULL * WG_REJECT_AFTER_TIME * NS_PER_S;
+		return;
+	}
+	t->handshake_attempts++;
+	wg_send_initiation(peer, true, now);
+}
+
+void wg_timers_tick(struct wg_peer *peer, uint64_t now)
+{
+	struct wg_timers *t = &peer->timers;
+
+	if (expired(&t->retransmit_handshake, now))
+		retransmit_handshake(peer, now);
+	if (expired(&t->send_keepalive, now)) {
+		wg_send_keepalive(peer, now);
+		if (t->need_another_keepalive) {
+			t->need_another_keepalive = false;
+			t->send_keepalive = now + WG_KEEPALIVE_TIMEOUT * NS_PER_S;
+		}
+	}
+	if (expired(&t->new_handshake, now))
+		wg_send_initiation(peer, false, now);
+	if (expired(&t->zero_key_material, now)) {
+		wg_noise_handshake_clear(peer);
+		wg_noise_keypairs_clear(peer);
+	}
+	if (expired(&t->persistent_keepalive, now) && peer->persistent_keepalive)
+		wg_send_keepalive(peer, now);
+}
