@@ -1,0 +1,249 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The gateway's control socket, RUN_DIR/NAME.ctl: hopmesh control protocol v1
+ * (docs/CONTROL.md). A request is one line, a command and its arguments; the
+ * reply is one line holding one JSON object. Counters are read while the worker
+ * writes them: each is a single aligned word, so a reading is a recent value.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "gateway.h"
+
+#define CTL_LINE_MAX 4096
+
+static const char *const local_names[C_COUNTER_COUNT - WG_DROP__COUNT] = {
+	[C_MALFORMED_FRAME - WG_DROP__COUNT] = "malformed_frame",
+	[C_FRAGMENT - WG_DROP__COUNT] = "fragment",
+	[C_NOT_FOR_US - WG_DROP__COUNT] = "not_for_us",
+	[C_UNKNOWN_TYPE - WG_DROP__COUNT] = "unknown_message_type",
+	[C_NO_PEER - WG_DROP__COUNT] = "no_peer_for_destination",
+	[C_TOO_BIG - WG_DROP__COUNT] = "too_big",
+	[C_NOT_IP - WG_DROP__COUNT] = "not_ip",
+	[C_NO_NEIGHBOUR - WG_DROP__COUNT] = "no_neighbour",
+	[C_SLOWPATH_FULL - WG_DROP__COUNT] = "slowpath_full",
+	[C_TX_FULL - WG_DROP__COUNT] = "tx_full",
+	[C_NO_MBUF - WG_DROP__COUNT] = "no_mbuf",
+	[C_STAGED_DROPPED - WG_DROP__COUNT] = "staged_dropped",
+};
+
+const char *counter_name(unsigned i)
+{
+	if (i < WG_DROP__COUNT)
+		return wg_drop_name((enum wg_drop)i);
+	return i < C_COUNTER_COUNT ? local_names[i - WG_DROP__COUNT] : "unknown";
+}
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void bprintf(struct buf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 1024;
+		char *s;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		s = realloc(b->s, cap);
+		if (!s)
+			return;
+		b->s = s;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+static uint64_t rd(const uint64_t *p)
+{
+	return __atomic_load_n(p, __ATOMIC_RELAXED);
+}
+
+static void sum_counters(struct gateway *gw, struct counters *out)
+{
+	const struct counters *in[2] = { &gw->control_ctx->counters, &gw->worker_ctx->counters };
+
+	memset(out, 0, sizeof(*out));
+	for (int k = 0; k < 2; k++) {
+		for (unsigned i = 0; i < C_COUNTER_COUNT; i++)
+			out->drop[i] += rd(&in[k]->drop[i]);
+		for (unsigned p = 0; p < PORT_COUNT; p++) {
+			out->rx_packets[p] += rd(&in[k]->rx_packets[p]);
+			out->rx_bytes[p] += rd(&in[k]->rx_bytes[p]);
+			out->tx_packets[p] += rd(&in[k]->tx_packets[p]);
+			out->tx_bytes[p] += rd(&in[k]->tx_bytes[p]);
+		}
+		out->encrypted += rd(&in[k]->encrypted);
+		out->decrypted += rd(&in[k]->decrypted);
+		out->keepalives_received += rd(&in[k]->keepalives_received);
+		out->handshakes_received += rd(&in[k]->handshakes_received);
+	}
+}
+
+static bool peer_json(struct wg_peer *peer, void *arg)
+{
+	struct buf *b = arg;
+	struct wg_peer_stats st;
+	struct wg_endpoint ep;
+	uint8_t key[WG_KEY_LEN];
+	char b64[45], epbuf[80];
+
+	wg_peer_public_key(peer, key);
+	wg_key_to_base64(b64, key);
+	wg_peer_endpoint(peer, &ep);
+	wg_endpoint_format(&ep, epbuf, sizeof(epbuf));
+	wg_peer_stats(peer, &st);
+	bprintf(b, "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%" PRIu64
+		   ",\"tx_bytes\":%" PRIu64 ",\"handshakes\":%" PRIu64
+		   ",\"last_handshake_unix_ns\":%" PRIu64 ",\"has_session\":%s}",
+		b->s[b->len - 1] == '[' ? "" : ",", b64, ep.family == AF_UNSPEC ? "" : epbuf,
+		st.rx_bytes, st.tx_bytes, st.handshakes_completed, st.last_handshake_wall_ns,
+		st.has_session ? "true" : "false");
+	return true;
+}
+
+char *ctl_counters_json(struct gateway *gw)
+{
+	static const char *const port_names[PORT_COUNT] = { "vm", "backbone" };
+	struct counters c;
+	struct buf b = { 0 };
+
+	sum_counters(gw, &c);
+	bprintf(&b, "{\"version\":1,\"gateway\":\"%s\",\"uptime_s\":%" PRIu64 ",\"ports\":{",
+		gw->cfg.name, (mono_ns() - gw->started_ns) / UINT64_C(1000000000));
+	for (unsigned p = 0; p < PORT_COUNT; p++) {
+		struct rte_eth_stats st = { 0 };
+
+		/* What the PMD lost before we saw it (ring overruns, send errors). */
+		rte_eth_stats_get(gw->port_id[p], &st);
+		bprintf(&b, "%s\"%s\":{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+			    ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
+			    ",\"rx_missed\":%" PRIu64 ",\"rx_errors\":%" PRIu64
+			    ",\"tx_errors\":%" PRIu64 "}",
+			p ? "," : "", port_names[p], c.rx_packets[p], c.rx_bytes[p], c.tx_packets[p],
+			c.tx_bytes[p], st.imissed, st.ierrors, st.oerrors);
+	}
+	bprintf(&b, "},\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
+		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
+		    ",\"drops\":{",
+		c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received);
+	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
+		bprintf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);
+	bprintf(&b, "},\"peers\":[");
+	wg_device_for_each_peer(gw->dev, peer_json, &b);
+	bprintf(&b, "]}");
+	return b.s;
+}
+
+struct ctl_conn {
+	struct gateway *gw;
+	char line[CTL_LINE_MAX];
+	size_t line_len;
+	struct buf out;
+	size_t out_off;
+};
+
+static void *ctl_open(void *arg)
+{
+	struct ctl_conn *c = calloc(1, sizeof(*c));
+
+	if (c)
+		c->gw = arg;
+	return c;
+}
+
+static void ctl_command(struct ctl_conn *c, char *line)
+{
+	char *cmd = strtok(line, " \t");
+	char *json;
+
+	if (!cmd) {
+		bprintf(&c->out, "{\"error\":\"empty request\"}\n");
+	} else if (!strcmp(cmd, "counters")) {
+		json = ctl_counters_json(c->gw);
+		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		free(json);
+	} else if (!strcmp(cmd, "version")) {
+		bprintf(&c->out, "{\"protocol\":1,\"gateway\":\"%s\"}\n", c->gw->cfg.name);
+	} else {
+		bprintf(&c->out, "{\"error\":\"unknown command\"}\n");
+	}
+}
+
+static bool ctl_input(void *conn, const char *data, size_t len)
+{
+	struct ctl_conn *c = conn;
+
+	for (size_t i = 0; i < len; i++) {
+		if (data[i] != '\n') {
+			if (c->line_len == CTL_LINE_MAX - 1 || data[i] == '\0')
+				return false;
+			c->line[c->line_len++] = data[i];
+			continue;
+		}
+		c->line[c->line_len] = '\0';
+		c->line_len = 0;
+		ctl_command(c, c->line);
+	}
+	return true;
+}
+
+static const char *ctl_output(void *conn, size_t *len)
+{
+	struct ctl_conn *c = conn;
+
+	*len = c->out.len - c->out_off;
+	return c->out.s ? c->out.s + c->out_off : NULL;
+}
+
+static void ctl_consumed(void *conn, size_t n)
+{
+	struct ctl_conn *c = conn;
+
+	c->out_off += n;
+	if (c->out_off == c->out.len)
+		c->out_off = c->out.len = 0;
+}
+
+static void ctl_close(void *conn)
+{
+	struct ctl_conn *c = conn;
+
+	free(c->out.s);
+	free(c);
+}
+
+static const struct sock_protocol ctl_protocol = {
+	.open = ctl_open,
+	.input = ctl_input,
+	.output = ctl_output,
+	.consumed = ctl_consumed,
+	.close = ctl_close,
+};
+
+struct sock_server *ctl_socket_open(struct gateway *gw, int epoll_fd, char *err, size_t errlen)
+{
+	char path[192];
+
+	snprintf(path, sizeof(path), "%s/%s.ctl", gw->cfg.run_dir, gw->cfg.name);
+	return sock_server_open(path, epoll_fd, &ctl_protocol, gw, err, errlen);
+}

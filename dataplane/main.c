@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hopmesh-gw: a region's gateway. Reads its config file, refuses a private key
+ * file others can read, brings up the two ports, then runs the packet path on a
+ * worker lcore and everything else on the main lcore until SIGINT or SIGTERM.
+ *
+ *   hopmesh-gw -c /etc/hopmesh/gateway.conf
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mempool.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "gateway.h"
+
+#define MBUFS 8191
+#define MBUF_CACHE 256
+#define RING_SIZE 1024
+#define PORT_DESC 1024
+#define RETIRE_QUEUE 4096
+#define EAL_ARGS_MAX 64
+
+static void usage(const char *prog)
+{
+	fprintf(stderr, "usage: %s -c CONFIG\n"
+			"  Runs a hopmesh gateway. Peers are configured with wg(8) on the\n"
+			"  gateway's name, e.g. wg setconf NAME peers.conf.\n",
+		prog);
+}
+
+/* EAL arguments come from the config as one whitespace-separated line. */
+static int split_eal(char *line, char **argv, const char *prog)
+{
+	int argc = 0;
+
+	argv[argc++] = (char *)prog;
+	for (char *tok = strtok(line, " \t"); tok && argc < EAL_ARGS_MAX - 1; tok = strtok(NULL, " \t"))
+		argv[argc++] = tok;
+	argv[argc] = NULL;
+	return argc;
+}
+
+static bool port_start(struct gateway *gw, unsigned which)
+{
+	const char *name = gw->cfg.port[which].device;
+	struct rte_eth_conf conf = { 0 };
+	uint16_t id, rxd = PORT_DESC, txd = PORT_DESC;
+
+	if (rte_eth_dev_get_port_by_name(name, &id)) {
+		fprintf(stderr, "%s: no DPDK port named %s (check the --vdev in eal)\n", gw->cfg.name, name);
+		return false;
+	}
+	if (rte_eth_dev_configure(id, 1, 1, &conf) || rte_eth_dev_adjust_nb_rx_tx_desc(id, &rxd, &txd) ||
+	    rte_eth_rx_queue_setup(id, 0, rxd, rte_eth_dev_socket_id(id), NULL, gw->pool) ||
+	    rte_eth_tx_queue_setup(id, 0, txd, rte_eth_dev_socket_id(id), NULL) ||
+	    rte_eth_dev_start(id) || rte_eth_macaddr_get(id, &gw->mac[which])) {
+		fprintf(stderr, "%s: cannot start port %s\n", gw->cfg.name, name);
+		return false;
+	}
+	gw->port_id[which] = id;
+	return true;
+}
+
+static void retired_free(void *p, void *elems, unsigned n)
+{
+	struct retired *e = elems;
+
+	(void)p;
+	for (unsigned i = 0; i < n; i++)
+		e[i].destroy(e[i].obj);
+}
+
+static bool rcu_setup(struct gateway *gw)
+{
+	size_t size = rte_rcu_qsbr_get_memsize(1);
+	struct rte_rcu_qsbr_dq_parameters params = {
+		.name = "retired",
+		.size = RETIRE_QUEUE,
+		.esize = sizeof(struct retired),
+		.trigger_reclaim_limit = RETIRE_QUEUE / 4,
+		.max_reclaim_size = RETIRE_QUEUE / 4,
+		.free_fn = retired_free,
+	};
+
+	gw->qsbr = rte_zmalloc("qsbr", size, RTE_CACHE_LINE_SIZE);
+	if (!gw->qsbr || rte_rcu_qsbr_init(gw->qsbr, 1))
+		return false;
+	params.v = gw->qsbr;
+	gw->retired = rte_rcu_qsbr_dq_create(&params);
+	return gw->retired != NULL;
+}
+
+static bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
+{
+	struct wg_tuning tuning;
+	uint64_t now = mono_ns();
+
+	gw->pool = rte_pktmbuf_pool_create("mbufs", MBUFS, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					   (int)rte_socket_id());
+	gw->to_control = rte_ring_create("to_control", RING_SIZE, (int)rte_socket_id(),
+					 RING_F_SP_ENQ | RING_F_SC_DEQ);
+	gw->to_port[PORT_VM] = rte_ring_create("to_vm", RING_SIZE, (int)rte_socket_id(),
+					       RING_F_SP_ENQ | RING_F_SC_DEQ);
+	gw->to_port[PORT_BACKBONE] = rte_ring_create("to_backbone", RING_SIZE, (int)rte_socket_id(),
+						     RING_F_SP_ENQ | RING_F_SC_DEQ);
+	for (int p = 0; p < PORT_COUNT; p++)
+		gw->neigh[p] = rte_zmalloc("neigh", sizeof(struct neigh_table), RTE_CACHE_LINE_SIZE);
+	gw->control_ctx = rte_zmalloc("control_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
+	gw->worker_ctx = rte_zmalloc("worker_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
+	gw->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!gw->pool || !gw->to_control || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
+	    !gw->neigh[1] || !gw->control_ctx || !gw->worker_ctx || gw->wake_fd < 0 ||
+	    !slow_meta_register() || !rcu_setup(gw)) {
+		fprintf(stderr, "%s: out of memory setting up (%s)\n", gw->cfg.name,
+			rte_strerror(rte_errno));
+		return false;
+	}
+	if (!port_start(gw, PORT_VM) || !port_start(gw, PORT_BACKBONE))
+		return false;
+
+	gw->dev = wg_device_new(control_wg_ops(gw), 16);
+	if (!gw->dev)
+		return false;
+	wg_device_set_private_key(gw->dev, key, now);
+	wg_device_set_listen_port(gw->dev, gw->cfg.listen_port);
+	wg_device_set_mtu(gw->dev, gw->cfg.mtu);
+	wg_device_get_tuning(gw->dev, &tuning);
+	if (gw->cfg.rekey_after_time)
+		tuning.rekey_after_time_s = gw->cfg.rekey_after_time;
+	tuning.force_under_load = gw->cfg.force_cookie;
+	wg_device_set_tuning(gw->dev, &tuning);
+
+	*gw->control_ctx = (struct lcore_ctx){ .gw = gw, .crypto = wg_crypto_new() };
+	*gw->worker_ctx = (struct lcore_ctx){ .gw = gw, .crypto = wg_crypto_new(), .is_worker = true };
+	gw->started_ns = now;
+	return gw->control_ctx->crypto && gw->worker_ctx->crypto;
+}
+
+static void gateway_teardown(struct gateway *gw)
+{
+	for (int p = 0; p < PORT_COUNT; p++) {
+		rte_eth_dev_stop(gw->port_id[p]);
+		rte_eth_dev_close(gw->port_id[p]);
+	}
+	wg_device_free(gw->dev);
+	if (gw->retired) {
+		/* The worker has stopped: everything retired can go now. */
+		rte_rcu_qsbr_dq_reclaim(gw->retired, ~0u, NULL, NULL, NULL);
+		rte_rcu_qsbr_dq_delete(gw->retired);
+	}
+	if (gw->control_ctx)
+		wg_crypto_free(gw->control_ctx->crypto);
+	if (gw->worker_ctx)
+		wg_crypto_free(gw->worker_ctx->crypto);
+}
+
+int main(int argc, char **argv)
+{
+	static struct gateway gw;
+	char err[512], *eal_argv[EAL_ARGS_MAX];
+	const char *config_path = NULL;
+	uint8_t key[WG_KEY_LEN];
+	unsigned worker;
+	sigset_t set;
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+		if (opt == 'c') {
+			config_path = optarg;
+		} else {
+			usage(argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+	}
+	if (!config_path || optind != argc) {
+		usage(argv[0]);
+		return 2;
+	}
+	if (!config_load(&gw.cfg, config_path, err, sizeof(err)) ||
+	    !config_read_private_key(gw.cfg.private_key_file, key, err, sizeof(err))) {
+		fprintf(stderr, "hopmesh-gw: %s\n", err);
+		return 1;
+	}
+
+	/* Every thread EAL creates inherits this mask; the main lcore takes the
+	 * signals through a signalfd. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	if (rte_eal_init(split_eal(gw.cfg.eal, eal_argv, argv[0]), eal_argv) < 0) {
+		fprintf(stderr, "%s: EAL: %s\n", gw.cfg.name, rte_strerror(rte_errno));
+		wg_memzero(key, sizeof(key));
+		return 1;
+	}
+	worker = rte_get_next_lcore(-1, 1, 0);
+	if (worker >= RTE_MAX_LCORE) {
+		fprintf(stderr, "%s: needs two lcores (e.g. -l 0,1, or --lcores=(0,1)@0 on one CPU)\n",
+			gw.cfg.name);
+		wg_memzero(key, sizeof(key));
+		rte_eal_cleanup();
+		return 1;
+	}
+	rc = gateway_setup(&gw, key) ? 0 : 1;
+	wg_memzero(key, sizeof(key));
+	if (rc == 0) {
+		rte_eal_remote_launch(pipeline_worker, gw.worker_ctx, worker);
+		rc = control_run(&gw);
+		atomic_store(&gw.quit, true);
+		rte_eal_mp_wait_lcore();
+	}
+	gateway_teardown(&gw);
+	rte_eal_cleanup();
+	return rc;
+}
