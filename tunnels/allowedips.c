@@ -221,7 +221,10 @@ int wg_aip_remove(struct wg_allowedips *a, sa_family_t family, const void *addr,
 			break;
 		slot = &node->child[bit_at(key, node->cidr)];
 	}
-	if (!node || node->cidr != cidr || !node->peer || (peer && node->peer != peer))
+	/* The walk stops at the first node that does not cover key: only an exact
+	 * match (same length and same masked address) is ours to remove. */
+	if (!node || node->cidr != cidr || node->key[0] != key[0] || node->key[1] != key[1] ||
+	    !node->peer || (peer && node->peer != peer))
 		return -ENOENT;
 	node->peer = NULL;
 	a->dirty = true;
