@@ -1,0 +1,224 @@
+# SPDX-License-Identifier: MIT
+# Helpers for tests that build hosts out of network namespaces. Source it.
+#
+# Everything created is named with $HM_PREFIX (unique per run) and recorded, so
+# cleanup removes exactly what this run made: its namespaces, the processes it
+# started (by PID), their UAPI sockets and its temp dir. Cleanup runs on exit,
+# on failure and on SIGINT/SIGTERM.
+#
+# Test traffic only ever goes to addresses inside these namespaces.
+
+set -u
+
+HM_BUILD=${HOPMESH_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
+HM_GW=$HM_BUILD/dataplane/hopmesh-gw
+HM_CTL=$HM_BUILD/dataplane/hopmesh-ctl
+HM_NS=()
+HM_PIDS=()
+HM_SOCKS=()
+HM_FAILED=0
+
+hm_log() { printf '%s: %s\n' "${HM_TEST:-test}" "$*" >&2; }
+
+hm_fail() {
+	hm_log "FAIL: $*"
+	HM_FAILED=1
+	exit 1
+}
+
+# hm_check DESCRIPTION COMMAND...: runs the command, fails the test if it fails.
+hm_check() {
+	local what=$1
+	shift
+	if "$@"; then
+		hm_log "ok: $what"
+	else
+		hm_fail "$what"
+	fi
+}
+
+hm_require_root() {
+	[ "$(id -u)" -eq 0 ] || hm_fail "needs root (network namespaces, DPDK); run the suite as root"
+}
+
+hm_require_cmd() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null 2>&1 ||
+			hm_fail "needs '$c' (scripts/install-deps.sh installs it)"
+	done
+}
+
+hm_cleanup() {
+	local rc=$? pid ns i
+	trap - EXIT INT TERM
+	for pid in "${HM_PIDS[@]}"; do
+		kill -TERM "$pid" 2>/dev/null
+	done
+	for pid in "${HM_PIDS[@]}"; do
+		for i in $(seq 50); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	for ns in "${HM_NS[@]}"; do
+		ip netns del "$ns" 2>/dev/null
+	done
+	for i in "${HM_SOCKS[@]}"; do
+		rm -f "$i"
+	done
+	if [ "$rc" -ne 0 ] || [ "$HM_FAILED" -ne 0 ]; then
+		hm_log "logs kept in $HM_TMP"
+		[ -n "${HM_SHOW_LOGS:-1}" ] && for i in "$HM_TMP"/*.log; do
+			[ -f "$i" ] || continue
+			echo "----- $i (last 30 lines)" >&2
+			tail -n 30 "$i" >&2
+		done
+	else
+		rm -rf "$HM_TMP"
+	fi
+	exit "$rc"
+}
+
+# hm_init TESTNAME: sets HM_PREFIX (short: interface and socket names are
+# limited to 15 characters) and HM_TMP, and arms cleanup.
+hm_init() {
+	HM_TEST=$1
+	HM_PREFIX=hm$(printf '%04x' $(($$ % 65536)))
+	HM_TMP=$(mktemp -d "/tmp/hopmesh-$HM_TEST.XXXXXX")
+	trap hm_cleanup EXIT
+	trap 'hm_log "interrupted"; exit 130' INT TERM
+	[ -x "$HM_GW" ] || hm_fail "no gateway binary at $HM_GW (build first, or set HOPMESH_BUILD)"
+}
+
+# hm_ns NAME: a namespace $HM_PREFIX-NAME with loopback up; prints its name.
+hm_ns() {
+	local ns=$HM_PREFIX-$1
+	ip netns add "$ns" || hm_fail "cannot create namespace $ns"
+	HM_NS+=("$ns")
+	ip -n "$ns" link set lo up
+}
+
+# hm_veth NS1 IF1 NS2 IF2: a veth pair between two namespaces, both ends up.
+# Transmit checksum offload is off: frames a PMD reads from a veth must carry
+# finished checksums.
+hm_veth() {
+	ip link add "$2" netns "$1" type veth peer name "$4" netns "$3" ||
+		hm_fail "cannot create veth $2/$4"
+	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
+	ip netns exec "$3" ethtool -K "$4" tx off >/dev/null
+	ip -n "$1" link set "$2" up
+	ip -n "$3" link set "$4" up
+}
+
+# hm_dataplane_if NS IF: an interface the gateway owns through a PMD; the
+# namespace's own stack must stay silent on it.
+hm_dataplane_if() {
+	ip netns exec "$1" sysctl -qw "net.ipv6.conf.$2.disable_ipv6=1"
+}
+
+# hm_bg NS LOGNAME CMD...: runs CMD in NS in the background, logging to
+# $HM_TMP/LOGNAME.log; its PID is recorded for cleanup and left in HM_LAST_PID.
+hm_bg() {
+	local ns=$1 log=$2
+	shift 2
+	ip netns exec "$ns" "$@" >"$HM_TMP/$log.log" 2>&1 &
+	HM_LAST_PID=$!
+	HM_PIDS+=("$HM_LAST_PID")
+}
+
+# hm_stop PID: ends one process this run started.
+hm_stop() {
+	local i
+	kill -TERM "$1" 2>/dev/null
+	for i in $(seq 50); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+hm_wait_socket() {
+	local i
+	for i in $(seq 100); do
+		[ -S "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# hm_gateway NS NAME VM_IF VM_ADDR/LEN BB_IF BB_ADDR/LEN [EXTRA_GATEWAY_LINES]
+# Writes a config and key (mode 0600) for a hopmesh gateway and starts it.
+# Sets HM_LAST_PID; the public key is in $HM_TMP/NAME.pub.
+hm_gateway() {
+	local ns=$1 name=$2 vmif=$3 vmaddr=$4 bbif=$5 bbaddr=$6 extra=${7:-}
+	local conf=$HM_TMP/$name.conf key=$HM_TMP/$name.key
+	[ -f "$key" ] || { (umask 077 && wg genkey >"$key") && wg pubkey <"$key" >"$HM_TMP/$name.pub"; }
+	hm_dataplane_if "$ns" "$vmif"
+	hm_dataplane_if "$ns" "$bbif"
+	cat >"$conf" <<-EOF
+	[gateway]
+	name = $name
+	private_key_file = $key
+	listen_port = 51820
+	run_dir = $HM_TMP/run
+	eal = -l 0,1 --no-huge -m 128 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif --vdev=net_af_packet_${name}_bb,iface=$bbif
+	$extra
+	[vm]
+	port = net_af_packet_${name}_vm
+	address = $vmaddr
+	[backbone]
+	port = net_af_packet_${name}_bb
+	address = $bbaddr
+	EOF
+	HM_SOCKS+=("/var/run/wireguard/$name.sock")
+	hm_bg "$ns" "$name" "$HM_GW" -c "$conf"
+	hm_wait_socket "/var/run/wireguard/$name.sock" "$HM_LAST_PID" ||
+		hm_fail "gateway $name did not start (see $HM_TMP/$name.log)"
+}
+
+# hm_ctl NAME COMMAND: the gateway's control socket.
+hm_ctl() {
+	"$HM_CTL" -d "$HM_TMP/run" "$@"
+}
+
+# hm_counter NAME PATH: one number from the counters JSON, e.g. drops.replayed
+hm_counter() {
+	hm_ctl "$1" counters | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1].split("."):
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$2"
+}
+
+# hm_wireguard_go NS NAME: a wireguard-go interface NAME in NS (foreground
+# process, so its PID is ours to stop). Sets HM_LAST_PID.
+hm_wireguard_go() {
+	HM_SOCKS+=("/var/run/wireguard/$2.sock")
+	hm_bg "$1" "$2" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$2"
+	hm_wait_socket "/var/run/wireguard/$2.sock" "$HM_LAST_PID" ||
+		hm_fail "wireguard-go $2 did not start (see $HM_TMP/$2.log)"
+}
+
+# hm_ping NS ADDR COUNT [INTERVAL]: succeeds if every echo is answered.
+hm_ping() {
+	ip netns exec "$1" ping -q -n -c "$3" -i "${4:-0.2}" -W 2 "$2" >"$HM_TMP/ping.out" 2>&1 &&
+		grep -q " 0% packet loss" "$HM_TMP/ping.out"
+}
+
+# hm_wait_for SECONDS COMMAND...: polls until the command succeeds.
+hm_wait_for() {
+	local t=$1 i
+	shift
+	for i in $(seq $((t * 10))); do
+		"$@" && return 0
+		sleep 0.1
+	done
+	return 1
+}
