@@ -59,7 +59,7 @@ static enum wg_drop decrypt_one(struct wg_crypto *c, struct wg_device *dev, stru
 {
 	const struct wg_msg_data *hdr = (const void *)rx->msg;
 	struct wg_index_entry *e;
-	struct wg_keypair *kp;
+	struct wg_keypair *kp, *cur;
 	struct wg_peer *peer;
 	struct wg_activity *act;
 	uint32_t clen, plain;
@@ -99,8 +99,11 @@ static enum wg_drop decrypt_one(struct wg_crypto *c, struct wg_device *dev, stru
 		if (kp == atomic_load_explicit(&peer->next, memory_order_relaxed))
 			want(act, WG_WANT_CONFIRM, attention);
 	}
-	if (kp->initiator && now - kp->birth > LASTMINUTE_AGE * NS_PER_S &&
-	    kp == atomic_load_explicit(&peer->current, memory_order_relaxed))
+	/* As the kernel's keep_key_fresh(): the age of the current session counts,
+	 * whichever session this packet came under. */
+	cur = atomic_load_explicit(&peer->current, memory_order_relaxed);
+	if (cur && cur->initiator && atomic_load_explicit(&cur->send_valid, memory_order_relaxed) &&
+	    now - cur->birth >= LASTMINUTE_AGE * NS_PER_S)
 		want(act, WG_WANT_LASTMINUTE, attention);
 	if (atomic_load_explicit(&act->auth_received, memory_order_relaxed) != now)
 		atomic_store_explicit(&act->auth_received, now, memory_order_relaxed);

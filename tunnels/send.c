@@ -101,8 +101,8 @@ static enum wg_drop encrypt_one(struct wg_crypto *c, struct wg_tx *tx, uint64_t 
 
 	/* Keep the key fresh: the initiator renews after REKEY_AFTER_TIME, anyone
 	 * after REKEY_AFTER_MESSAGES. */
-	*want = nonce > WG_REKEY_AFTER_MESSAGES ||
-		(kp->initiator && now - kp->birth > dev->tuning.rekey_after_time_s * NS_PER_S);
+	*want = nonce >= WG_REKEY_AFTER_MESSAGES ||
+		(kp->initiator && now - kp->birth >= dev->tuning.rekey_after_time_s * NS_PER_S);
 	return WG_OK;
 }
 

@@ -43,7 +43,7 @@ enum wg_msg_type {
 
 /* Timing constants of the protocol, in seconds (whitepaper section 6). */
 #define WG_REKEY_AFTER_MESSAGES (1ULL << 60)
-#define WG_REJECT_AFTER_MESSAGES (UINT64_MAX - 8192 - 1)
+#define WG_REJECT_AFTER_MESSAGES (UINT64_MAX - 8192) /* 2^64 - 2^13 - 1 */
 #define WG_REKEY_AFTER_TIME 120
 #define WG_REJECT_AFTER_TIME 180
 #define WG_REKEY_ATTEMPT_TIME 90

@@ -1,0 +1,1049 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The protocol's timers (whitepaper section 6, Linux drivers/net/wireguard/timers.c)
+ * driven through the injected clock: nothing here sleeps, every deadline is
+ * reached by moving test_now and calling wg_device_tick().
+ *
+ * Expectations are written from the kernel's semantics; where a check pins an
+ * exact boundary (a nanosecond either side of it) it says so, and the kernel's
+ * rule it follows.
+ */
+#include <arpa/inet.h>
+#include <endian.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "harness.h"
+#include "wg.h"
+
+/* The protocol's constants as the whitepaper and the kernel state them, written
+ * out here rather than taken from tunnels.h so that a wrong constant there shows. */
+#define MS (NS / 1000)
+#define REKEY_TIMEOUT_NS (5 * NS)
+#define JITTER_MAX_NS (NS / 3)
+#define KEEPALIVE_NS (10 * NS)
+#define REKEY_AFTER_TIME_NS (120 * NS)
+#define REJECT_AFTER_TIME_NS (180 * NS)
+#define MAX_TIMER_HANDSHAKES (90 / 5)
+#define ZERO_AFTER_NS (3 * REJECT_AFTER_TIME_NS)
+#define LASTMINUTE_NS ((180 - 10 - 5) * NS)
+#define REKEY_AFTER_MSGS (1ULL << 60)
+#define REJECT_AFTER_MSGS (UINT64_MAX - (1ULL << 13)) /* 2^64 - 2^13 - 1 */
+
+struct pair {
+	struct node *a, *b;
+};
+
+static int setup(void **state)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	/* A clean stretch of time for every test. */
+	test_now += 10000 * NS;
+	p->a = malloc(sizeof(*p->a));
+	p->b = malloc(sizeof(*p->b));
+	assert_non_null(p->a);
+	assert_non_null(p->b);
+	node_init(p->a, "192.0.2.1", 51820);
+	node_init(p->b, "192.0.2.2", 51820);
+	node_pair(p->a, p->b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	*state = p;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct pair *p = *state;
+
+	node_free(p->a);
+	node_free(p->b);
+	free(p->a);
+	free(p->b);
+	free(p);
+	return 0;
+}
+
+/* From test_handshake.c: a initiates, b responds, a confirms with a keepalive,
+ * b moves the new session to current on its next tick. */
+static void handshake(struct node *a, struct node *b)
+{
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	struct wg_peer_stats st, before;
+	struct wg_keypair *responder_current = atomic_load(&ba->current);
+
+	clear_sent(a);
+	clear_sent(b);
+	wg_peer_initiate(ab, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
+	deliver(a, b);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(b->sent[0].len, WG_RESPONSE_LEN);
+	wg_peer_stats(ba, &before);
+	assert_ptr_equal(atomic_load(&ba->current), responder_current);
+	assert_non_null(atomic_load(&ba->next));
+	deliver(b, a);
+	wg_peer_stats(ab, &st);
+	assert_true(st.has_session);
+	assert_int_equal(a->nsent, 1);
+	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
+	deliver(a, b);
+	wg_device_tick(b->dev, test_now);
+	wg_peer_stats(ba, &st);
+	assert_true(st.has_session);
+	assert_null(atomic_load(&ba->next));
+	assert_int_equal(st.handshakes_completed, before.handshakes_completed);
+	clear_sent(a);
+	clear_sent(b);
+}
+
+static bool is_keepalive(const struct sent_msg *m)
+{
+	return m->len == WG_DATA_MIN_LEN && m->data[0] == WG_MSG_DATA;
+}
+
+static unsigned count_keepalives(const struct node *n)
+{
+	unsigned c = 0;
+
+	for (unsigned i = 0; i < n->nsent; i++)
+		c += is_keepalive(&n->sent[i]);
+	return c;
+}
+
+/* The receiving end authenticates m as a keepalive. */
+static void check_keepalive(struct node *to, const struct sent_msg *m, const struct wg_endpoint *from)
+{
+	uint8_t buf[2048];
+	struct wg_rx rx = { .msg = buf, .len = (uint32_t)m->len, .src = *from };
+	bool attention = false;
+
+	assert_true(is_keepalive(m));
+	memcpy(buf, m->data, m->len);
+	assert_int_equal(wg_decrypt_burst(to->crypto, to->dev, &rx, 1, test_now, &attention), 0);
+	assert_int_equal(rx.status, WG_OK);
+	assert_true(rx.keepalive);
+}
+
+/* Tick n every step from test_now through until; stop at the first tick after
+ * which n has sent one more message of type. Returns that tick's time, or 0 (and
+ * leaves test_now at until). */
+static uint64_t tick_until(struct node *n, uint32_t type, uint64_t until, uint64_t step)
+{
+	unsigned before = count_type(n, type);
+
+	for (;;) {
+		wg_device_tick(n->dev, test_now);
+		if (count_type(n, type) > before)
+			return test_now;
+		if (test_now >= until)
+			return 0;
+		test_now = test_now + step > until ? until : test_now + step;
+	}
+}
+
+/* Tick both nodes every step through until, discarding what they send. */
+static void idle_until(struct node *a, struct node *b, uint64_t until, uint64_t step)
+{
+	for (;;) {
+		wg_device_tick(a->dev, test_now);
+		wg_device_tick(b->dev, test_now);
+		clear_sent(a);
+		clear_sent(b);
+		if (test_now >= until)
+			return;
+		test_now = test_now + step > until ? until : test_now + step;
+	}
+}
+
+/* A malloc'd inner packet, as the harness's session_ready expects. */
+static void *staged_packet(void)
+{
+	uint8_t buf[WG_DATA_HEADER_LEN + 64];
+	uint32_t len = make_ipv4(buf, "10.1.0.2", "10.2.0.2", 8);
+	uint8_t *p = malloc(len);
+
+	assert_non_null(p);
+	memcpy(p, buf + WG_DATA_HEADER_LEN, len);
+	return p;
+}
+
+static int a_sends(struct node *a, struct node *b, uint8_t *buf, uint32_t *len)
+{
+	return send_data(a, peer_of(a, b), "10.1.0.2", "10.2.0.2", 20, buf, len);
+}
+
+static int b_sends(struct node *a, struct node *b, uint8_t *buf, uint32_t *len)
+{
+	return send_data(b, peer_of(b, a), "10.2.0.2", "10.1.0.2", 20, buf, len);
+}
+
+/* A data message from a under keypair kp with any counter, sealed by hand, so
+ * counters the sender would refuse can still reach the receiver. */
+static uint32_t forge_data(struct node *a, struct wg_keypair *kp, uint64_t counter, uint8_t *out)
+{
+	struct wg_msg_data *hdr = (struct wg_msg_data *)out;
+	uint32_t len = make_ipv4(out, "10.1.0.2", "10.2.0.2", 12);
+	uint32_t padded = (len + 15) & ~15u;
+
+	memset(out + WG_DATA_HEADER_LEN + len, 0, padded - len);
+	hdr->type = htole32(WG_MSG_DATA);
+	hdr->receiver = htole32(kp->remote_index);
+	hdr->counter = htole64(counter);
+	assert_true(wg_aead_seal(a->crypto, out + WG_DATA_HEADER_LEN, out + WG_DATA_HEADER_LEN,
+				 padded, NULL, 0, counter, kp->send_key));
+	return WG_DATA_HEADER_LEN + padded + WG_TAG_LEN;
+}
+
+/* ---- retransmit_handshake ---- */
+
+/* No response: a fresh initiation every REKEY_TIMEOUT + jitter, 1 + 19 in all
+ * (the kernel gives up once attempts exceed MAX_TIMER_HANDSHAKES, "after 20
+ * attempts"), then staged packets are freed and nothing more is sent. The
+ * half-done handshake is erased 3 * REJECT_AFTER_TIME after giving up; new data
+ * starts over. */
+static void test_retransmit_gives_up(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b);
+	uint64_t times[64], t0 = test_now, gave_up = 0;
+	uint8_t eph[WG_KEY_LEN], last[WG_INITIATION_LEN];
+	unsigned n = 0;
+	bool jittered = false;
+	void *pkt;
+
+	for (int i = 0; i < 3; i++)
+		wg_peer_stage(ab, staged_packet(), test_now);
+	/* Three packets, one initiation. */
+	assert_int_equal(a->nsent, 1);
+	assert_int_equal(a->sent[0].data[0], WG_MSG_INITIATION);
+	memcpy(eph, ((const struct wg_msg_initiation *)a->sent[0].data)->ephemeral, WG_KEY_LEN);
+	times[n++] = test_now;
+	clear_sent(a);
+
+	for (test_now = t0 + MS; test_now <= t0 + 200 * NS; test_now += MS) {
+		wg_device_tick(a->dev, test_now);
+		if (a->nsent) {
+			const struct wg_msg_initiation *m = (const void *)a->sent[0].data;
+
+			assert_int_equal(a->nsent, 1);
+			assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
+			assert_int_equal(m->type, htole32(WG_MSG_INITIATION));
+			/* A new handshake each time, not a copy of the old message. */
+			assert_memory_not_equal(m->ephemeral, eph, WG_KEY_LEN);
+			memcpy(eph, m->ephemeral, WG_KEY_LEN);
+			memcpy(last, a->sent[0].data, WG_INITIATION_LEN);
+			assert_true(n < 64);
+			times[n++] = test_now;
+			clear_sent(a);
+		}
+		if (!gave_up && a->staged_freed)
+			gave_up = test_now;
+	}
+
+	assert_int_equal(n, 1 + MAX_TIMER_HANDSHAKES + 1);
+	for (unsigned i = 1; i < n; i++) {
+		uint64_t gap = times[i] - times[i - 1];
+
+		assert_in_range(gap, REKEY_TIMEOUT_NS, REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+		if (gap > REKEY_TIMEOUT_NS + MS)
+			jittered = true;
+	}
+	assert_true(jittered);
+	/* Given up one more timeout after the last attempt, not before. */
+	assert_true(gave_up != 0);
+	assert_in_range(gave_up - times[n - 1], REKEY_TIMEOUT_NS,
+			REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+	assert_int_equal(a->staged_freed, 3);
+	assert_int_equal(wg_peer_unstage(ab, &pkt, 1), 0);
+
+	/* The pending handshake lives until zero_key_material, 540 s later. */
+	assert_int_equal(ab->handshake.state, WG_HS_CREATED_INITIATION);
+	for (test_now = t0 + 201 * NS; test_now < gave_up + ZERO_AFTER_NS; test_now += NS)
+		wg_device_tick(a->dev, test_now);
+	test_now = gave_up + ZERO_AFTER_NS - 1;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(ab->handshake.state, WG_HS_CREATED_INITIATION);
+	assert_int_equal(a->nsent, 0);
+	test_now = gave_up + ZERO_AFTER_NS;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(ab->handshake.state, WG_HS_ZEROED);
+	assert_true(wg_is_zero(ab->handshake.chaining_key, WG_HASH_LEN));
+	assert_int_equal(a->nsent, 0);
+	/* A late answer to the last attempt finds nothing. */
+	assert_int_equal(wg_device_handshake_rx(b->dev, last, sizeof(last), &a->addr, 0, test_now), WG_OK);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(wg_device_handshake_rx(a->dev, b->sent[0].data, b->sent[0].len, &b->addr, 0,
+						test_now),
+			 WG_DROP_HANDSHAKE);
+
+	/* New data: a new round of attempts, from zero. */
+	test_now += NS;
+	wg_peer_stage(ab, staged_packet(), test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	assert_int_equal(ab->timers.handshake_attempts, 0);
+	clear_sent(a);
+	{
+		uint64_t staged_at = test_now;
+		uint64_t t = tick_until(a, WG_MSG_INITIATION, staged_at + 6 * NS, MS);
+
+		assert_in_range(t - staged_at, REKEY_TIMEOUT_NS, REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+	}
+	assert_int_equal(a->staged_freed, 3);
+}
+
+/* The first retransmission comes 5 s + at most 1/3 s after the initiation, and
+ * a response ends the retransmissions and the count of attempts. */
+static void test_retransmit_stops_on_response(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b);
+	struct wg_peer_stats st;
+	uint64_t t0 = test_now, t1;
+
+	wg_peer_initiate(ab, t0);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	clear_sent(a);
+	/* Nothing before REKEY_TIMEOUT. */
+	test_now = t0 + REKEY_TIMEOUT_NS - 1;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(a->nsent, 0);
+	t1 = tick_until(a, WG_MSG_INITIATION, t0 + 6 * NS, MS);
+	assert_in_range(t1 - t0, REKEY_TIMEOUT_NS, REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+	assert_int_equal(a->nsent, 1);
+	assert_int_equal(ab->timers.handshake_attempts, 1);
+
+	/* b answers the latest attempt. */
+	deliver(a, b);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	deliver(b, a);
+	wg_peer_stats(ab, &st);
+	assert_true(st.has_session);
+	assert_int_equal(ab->timers.handshake_attempts, 0);
+	clear_sent(a);
+	/* No retransmission after that, for as long as nothing else happens. */
+	assert_int_equal(tick_until(a, WG_MSG_INITIATION, t1 + 60 * NS, 10 * MS), 0);
+}
+
+/* ---- send_keepalive ---- */
+
+/* Data received and nothing sent back for KEEPALIVE_TIMEOUT: exactly one
+ * keepalive, an empty data message of 32 bytes, at exactly 10 s (no jitter). */
+static void test_send_keepalive(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t;
+
+	handshake(a, b);
+	test_now += NS;
+	t = test_now;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(b->nsent, 0);
+
+	test_now = t + KEEPALIVE_NS - 1;
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(b->nsent, 0);
+	test_now = t + KEEPALIVE_NS;
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(b->nsent, 1);
+	assert_int_equal(b->sent[0].len, 32);
+	assert_int_equal(b->sent[0].data[0], WG_MSG_DATA);
+	assert_ptr_equal(b->sent[0].peer, peer_of(b, a));
+	assert_true(wg_endpoint_equal(&b->sent[0].to, &a->addr));
+	check_keepalive(a, &b->sent[0], &b->addr);
+
+	/* One only. */
+	assert_int_equal(tick_until(b, WG_MSG_DATA, t + 60 * NS, 100 * MS), 0);
+	assert_int_equal(b->nsent, 1);
+}
+
+/* More data while the timer runs: the kernel sends one keepalive at 10 s and,
+ * because more data came meanwhile, one more 10 s after that; then stops. */
+static void test_send_keepalive_need_another(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t;
+
+	handshake(a, b);
+	test_now += NS;
+	t = test_now;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	test_now = t + 5 * NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(b->dev, test_now);
+
+	assert_int_equal(tick_until(b, WG_MSG_DATA, t + 30 * NS, 100 * MS), t + KEEPALIVE_NS);
+	assert_int_equal(tick_until(b, WG_MSG_DATA, t + 40 * NS, 100 * MS), t + 2 * KEEPALIVE_NS);
+	assert_int_equal(count_keepalives(b), 2);
+	assert_int_equal(tick_until(b, WG_MSG_DATA, t + 90 * NS, 100 * MS), 0);
+	assert_int_equal(b->nsent, 2);
+}
+
+/* Data received, then data sent back within 10 s: no keepalive. */
+static void test_no_keepalive_after_sending(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t;
+
+	handshake(a, b);
+	test_now += NS;
+	t = test_now;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	test_now = t + 3 * NS;
+	assert_int_equal(b_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	for (test_now = t + 3 * NS; test_now <= t + 30 * NS; test_now += 100 * MS)
+		wg_device_tick(b->dev, test_now);
+	assert_int_equal(count_keepalives(b), 0);
+}
+
+/* ---- new_handshake ---- */
+
+/* Data sent and nothing received for KEEPALIVE_TIMEOUT + REKEY_TIMEOUT (+ jitter):
+ * an initiation. The deadline runs from the first unanswered packet; more
+ * sending does not push it back. */
+static void test_new_handshake(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t, fired;
+
+	handshake(a, b);
+	test_now += NS;
+	t = test_now;
+	for (int i = 0; i < 3; i++) {
+		test_now = t + (uint64_t)i * 5 * NS;
+		assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+		wg_device_tick(a->dev, test_now);
+	}
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	test_now = t + 15 * NS - MS;
+	fired = tick_until(a, WG_MSG_INITIATION, t + 16 * NS, MS);
+	assert_in_range(fired - t, 15 * NS, 15 * NS + JITTER_MAX_NS + MS);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+}
+
+/* Anything authenticated coming back cancels it. */
+static void test_new_handshake_cancelled_by_receive(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t;
+
+	handshake(a, b);
+	test_now += NS;
+	t = test_now;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	test_now = t + 7 * NS;
+	assert_int_equal(b_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(a, buf, len, &b->addr), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(tick_until(a, WG_MSG_INITIATION, t + 40 * NS, 10 * MS), 0);
+}
+
+/* ---- zero_key_material ---- */
+
+/* 3 * REJECT_AFTER_TIME after the last session was derived, both ends erase
+ * their sessions: no session in the stats, and data for the old index no longer
+ * names anything (until then it was merely expired). */
+static void test_zero_key_material(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	uint8_t old[2048], buf[2048];
+	uint32_t oldlen;
+	struct wg_peer_stats st;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	test_now = t0 + NS;
+	assert_int_equal(a_sends(a, b, old, &oldlen), WG_OK);
+
+	idle_until(a, b, t0 + ZERO_AFTER_NS - 1, NS);
+	assert_non_null(atomic_load(&ab->current));
+	assert_non_null(atomic_load(&ba->current));
+	memcpy(buf, old, oldlen);
+	assert_int_equal(recv_data(b, buf, oldlen, &a->addr), WG_DROP_KEY_EXPIRED);
+
+	test_now = t0 + ZERO_AFTER_NS;
+	wg_device_tick(a->dev, test_now);
+	wg_device_tick(b->dev, test_now);
+	assert_null(atomic_load(&ab->current));
+	assert_null(atomic_load(&ab->previous));
+	assert_null(atomic_load(&ab->next));
+	assert_null(atomic_load(&ba->current));
+	assert_null(atomic_load(&ba->previous));
+	assert_null(atomic_load(&ba->next));
+	assert_int_equal(ab->handshake.state, WG_HS_ZEROED);
+	assert_int_equal(ba->handshake.state, WG_HS_ZEROED);
+	wg_peer_stats(ab, &st);
+	assert_false(st.has_session);
+	wg_peer_stats(ba, &st);
+	assert_false(st.has_session);
+	memcpy(buf, old, oldlen);
+	assert_int_equal(recv_data(b, buf, oldlen, &a->addr), WG_DROP_UNKNOWN_INDEX);
+	/* And sending now needs a new handshake. */
+	assert_int_equal(a_sends(a, b, buf, &oldlen), WG_DROP_NO_SESSION);
+}
+
+/* A later session re-arms it: the clock runs from the last one derived. */
+static void test_zero_key_material_rearmed(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	uint64_t t0 = test_now, t1;
+
+	handshake(a, b);
+	test_now = t0 + 100 * NS;
+	t1 = test_now;
+	handshake(a, b);
+	idle_until(a, b, t1 + ZERO_AFTER_NS - 1, 10 * NS);
+	assert_non_null(atomic_load(&ab->current));
+	assert_non_null(atomic_load(&ba->current));
+	assert_non_null(atomic_load(&ba->previous));
+	test_now = t1 + ZERO_AFTER_NS;
+	wg_device_tick(a->dev, test_now);
+	wg_device_tick(b->dev, test_now);
+	assert_null(atomic_load(&ab->current));
+	assert_null(atomic_load(&ba->current));
+	assert_null(atomic_load(&ba->previous));
+}
+
+/* ---- persistent keepalive ---- */
+
+/* Interval N: a keepalive whenever N s pass with no authenticated packet either
+ * way; anything received restarts the interval; 0 turns it off. */
+static void test_persistent_keepalive(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	const uint64_t N = 7 * NS;
+	uint64_t t1;
+
+	handshake(a, b);
+	test_now += NS;
+	t1 = test_now;
+	wg_peer_set_persistent_keepalive(ab, 7, test_now);
+	assert_int_equal(a->nsent, 0);
+	for (uint64_t k = 1; k <= 2; k++) {
+		test_now = t1 + k * N - 1;
+		wg_device_tick(a->dev, test_now);
+		assert_int_equal(a->nsent, 0);
+		test_now = t1 + k * N;
+		wg_device_tick(a->dev, test_now);
+		assert_int_equal(a->nsent, 1);
+		assert_int_equal(a->sent[0].len, 32);
+		check_keepalive(b, &a->sent[0], &a->addr);
+		clear_sent(a);
+	}
+	/* b's keepalive arrives 2 s later: the next one is N after it. */
+	test_now = t1 + 2 * N + 2 * NS;
+	wg_send_keepalive(ba, test_now);
+	assert_int_equal(count_keepalives(b), 1);
+	deliver(b, a);
+	wg_device_tick(a->dev, test_now);
+	test_now = t1 + 3 * N;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(a->nsent, 0);
+	test_now = t1 + 3 * N + 2 * NS - 1;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(a->nsent, 0);
+	test_now = t1 + 3 * N + 2 * NS;
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_keepalives(a), 1);
+	clear_sent(a);
+
+	/* Off. */
+	wg_peer_set_persistent_keepalive(ab, 0, test_now);
+	for (uint64_t end = test_now + 60 * NS; test_now <= end; test_now += 100 * MS)
+		wg_device_tick(a->dev, test_now);
+	assert_int_equal(a->nsent, 0);
+}
+
+/* ---- rekey after time ---- */
+
+/* The initiator sending on a session older than REKEY_AFTER_TIME starts a new
+ * handshake at its next tick; the new session then carries the traffic. */
+static void test_rekey_after_time(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b);
+	struct wg_keypair *first;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	first = atomic_load(&ab->current);
+	test_now = t0 + REKEY_AFTER_TIME_NS - NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+
+	test_now = t0 + REKEY_AFTER_TIME_NS + NS / 2;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	/* The data path only notes it; the control thread initiates. */
+	assert_int_equal(a->nsent, 0);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+
+	/* Complete it: a sends under the new session and does not ask again. */
+	deliver(a, b);
+	deliver(b, a);
+	assert_ptr_not_equal(atomic_load(&ab->current), first);
+	clear_sent(a);
+	test_now += 6 * NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+}
+
+/* Kernel rule (send.c keep_key_fresh): wg_birthdate_has_expired(birth,
+ * REKEY_AFTER_TIME), i.e. birth + 120 s <= now: a send at exactly 120 s rekeys. */
+static void test_rekey_after_time_boundary(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	test_now = t0 + REKEY_AFTER_TIME_NS - 1;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	test_now = t0 + REKEY_AFTER_TIME_NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+}
+
+/* The responder never initiates for the session's age alone when sending. */
+static void test_responder_no_rekey_after_time(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	test_now = t0 + REKEY_AFTER_TIME_NS + 10 * NS;
+	assert_int_equal(b_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	test_now += NS;
+	assert_int_equal(b_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(count_type(b, WG_MSG_INITIATION), 0);
+}
+
+/* wg_tuning.rekey_after_time_s shortens it (and only it). */
+static void test_rekey_after_time_tuned(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_tuning tu;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t0 = test_now;
+
+	wg_device_get_tuning(a->dev, &tu);
+	assert_int_equal(tu.rekey_after_time_s, 120);
+	tu.rekey_after_time_s = 30;
+	wg_device_set_tuning(a->dev, &tu);
+	handshake(a, b);
+	test_now = t0 + 29 * NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	test_now = t0 + 31 * NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	/* Rejection is still 180 s away: the old session keeps working. */
+	test_now = t0 + 170 * NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+}
+
+/* ---- reject after time ---- */
+
+/* At REJECT_AFTER_TIME a session neither encrypts (NO_SESSION, so the caller
+ * stages and handshakes) nor decrypts (KEY_EXPIRED), on either end; a
+ * nanosecond earlier it still does both. */
+static void test_reject_after_time(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t m_ab[2048], m_ab2[2048], m_ba[2048], m_ba2[2048], buf[2048];
+	uint32_t l_ab, l_ab2, l_ba, l_ba2, len;
+	struct wg_peer_stats st;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	test_now = t0 + REJECT_AFTER_TIME_NS - 1;
+	assert_int_equal(a_sends(a, b, m_ab, &l_ab), WG_OK);
+	assert_int_equal(a_sends(a, b, m_ab2, &l_ab2), WG_OK);
+	assert_int_equal(b_sends(a, b, m_ba, &l_ba), WG_OK);
+	assert_int_equal(b_sends(a, b, m_ba2, &l_ba2), WG_OK);
+	assert_int_equal(recv_data(b, m_ab, l_ab, &a->addr), WG_OK);
+	assert_int_equal(recv_data(a, m_ba, l_ba, &b->addr), WG_OK);
+
+	test_now = t0 + REJECT_AFTER_TIME_NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_DROP_NO_SESSION);
+	assert_int_equal(b_sends(a, b, buf, &len), WG_DROP_NO_SESSION);
+	assert_int_equal(recv_data(b, m_ab2, l_ab2, &a->addr), WG_DROP_KEY_EXPIRED);
+	assert_int_equal(recv_data(a, m_ba2, l_ba2, &b->addr), WG_DROP_KEY_EXPIRED);
+	wg_peer_stats(peer_of(a, b), &st);
+	assert_false(st.has_session);
+	wg_peer_stats(peer_of(b, a), &st);
+	assert_false(st.has_session);
+	/* Staging what could not be sent starts a handshake. */
+	wg_peer_stage(peer_of(a, b), staged_packet(), test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+}
+
+/* ---- rekey / reject after messages (white-box: the send counter is set) ---- */
+
+static void set_send_counter(struct wg_peer *peer, uint64_t v)
+{
+	struct wg_keypair *kp = atomic_load(&peer->current);
+
+	assert_non_null(kp);
+	atomic_store(&kp->send_counter, v);
+}
+
+/* Well past REKEY_AFTER_MESSAGES either end initiates, the responder too; well
+ * before it nobody does. */
+static void test_rekey_after_messages(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+
+	handshake(a, b);
+	test_now += 6 * NS; /* clear of the handshake rate limit */
+	set_send_counter(peer_of(a, b), REKEY_AFTER_MSGS - 10);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	set_send_counter(peer_of(a, b), REKEY_AFTER_MSGS + 10);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+
+	set_send_counter(peer_of(b, a), REKEY_AFTER_MSGS + 10);
+	assert_int_equal(b_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(count_type(b, WG_MSG_INITIATION), 1);
+}
+
+/* Kernel rule (send.c keep_key_fresh): sending_counter > REKEY_AFTER_MESSAGES,
+ * read after the nonce was taken, so the packet with nonce 2^60 (counter then
+ * 2^60 + 1) is the first to ask for a new handshake; nonce 2^60 - 1 is not. */
+static void test_rekey_after_messages_boundary(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+
+	handshake(a, b);
+	test_now += 6 * NS;
+	set_send_counter(peer_of(a, b), REKEY_AFTER_MSGS - 1);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK); /* nonce 2^60 */
+	assert_int_equal(le64toh(((struct wg_msg_data *)buf)->counter), REKEY_AFTER_MSGS);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+}
+
+/* Sending at REJECT_AFTER_MESSAGES and beyond is refused and invalidates the
+ * session for sending; receiving refuses counters that high. */
+static void test_reject_after_messages(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_keypair *kp;
+	struct wg_peer_stats st;
+	uint8_t buf[2048];
+	uint32_t len;
+
+	handshake(a, b);
+	test_now += NS;
+	kp = atomic_load(&peer_of(a, b)->current);
+	set_send_counter(peer_of(a, b), REJECT_AFTER_MSGS - 100);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	set_send_counter(peer_of(a, b), REJECT_AFTER_MSGS);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_DROP_NO_SESSION);
+	wg_peer_stats(peer_of(a, b), &st);
+	assert_false(st.has_session);
+	/* Invalid for good, even with a counter that would fit. */
+	atomic_store(&kp->send_counter, 5);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_DROP_NO_SESSION);
+
+	/* The receiver drops a counter at the limit and keeps accepting below it. */
+	len = forge_data(a, kp, REJECT_AFTER_MSGS, buf);
+	assert_int_not_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	len = forge_data(a, kp, REJECT_AFTER_MSGS - 99, buf);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	len = forge_data(a, kp, UINT64_MAX, buf);
+	assert_int_not_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+}
+
+/* REJECT_AFTER_MESSAGES = 2^64 - 2^13 - 1 (whitepaper 6; wireguard-go
+ * RejectAfterMessages): nonces below it are usable, so nonce 2^64 - 2^13 - 2 is
+ * sent and received; once the receiver has seen it (its counter reached the
+ * limit) the session refuses everything else as expired. */
+static void test_reject_after_messages_boundary(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_keypair *kp;
+	uint8_t buf[2048];
+	uint32_t len;
+
+	handshake(a, b);
+	test_now += NS;
+	kp = atomic_load(&peer_of(a, b)->current);
+	/* Receiver: just below the limit everything authentic and new is taken. */
+	len = forge_data(a, kp, REJECT_AFTER_MSGS - 2, buf);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	len = forge_data(a, kp, REJECT_AFTER_MSGS - 3, buf);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	len = forge_data(a, kp, REJECT_AFTER_MSGS - 1, buf);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	len = forge_data(a, kp, REJECT_AFTER_MSGS - 4, buf);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_DROP_KEY_EXPIRED);
+
+	/* Sender: the last nonce below the limit goes out, the next does not. */
+	set_send_counter(peer_of(a, b), REJECT_AFTER_MSGS - 1);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(le64toh(((struct wg_msg_data *)buf)->counter), REJECT_AFTER_MSGS - 1);
+	assert_int_equal(a_sends(a, b, buf, &len), WG_DROP_NO_SESSION);
+}
+
+/* ---- receive side: the last-minute handshake ---- */
+
+static void b_keepalive_to_a(struct node *a, struct node *b)
+{
+	clear_sent(b);
+	wg_send_keepalive(peer_of(b, a), test_now);
+	assert_int_equal(count_keepalives(b), 1);
+	assert_int_equal(deliver(b, a), 1);
+}
+
+/* The initiator receiving on a session older than REJECT_AFTER_TIME -
+ * KEEPALIVE_TIMEOUT - REKEY_TIMEOUT (165 s) initiates, once per session. */
+static void test_lastminute_handshake(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b);
+	uint64_t t0 = test_now, t1;
+
+	handshake(a, b);
+	test_now = t0 + LASTMINUTE_NS - NS;
+	b_keepalive_to_a(a, b);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+
+	test_now = t0 + LASTMINUTE_NS + NS / 2;
+	t1 = test_now;
+	b_keepalive_to_a(a, b);
+	assert_int_equal(a->nsent, 0); /* the control thread does it */
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	clear_sent(a);
+
+	/* Once: again after the rate limit has passed (and before the
+	 * retransmission is due), still on the old session, nothing. */
+	assert_true(ab->timers.retransmit_handshake > t1 + REKEY_TIMEOUT_NS);
+	test_now = t1 + REKEY_TIMEOUT_NS;
+	b_keepalive_to_a(a, b);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+}
+
+/* The responder does not: it waits for the initiator. */
+static void test_lastminute_not_responder(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t buf[2048];
+	uint32_t len;
+	uint64_t t0 = test_now;
+
+	handshake(a, b);
+	test_now = t0 + LASTMINUTE_NS + NS;
+	assert_int_equal(a_sends(a, b, buf, &len), WG_OK);
+	assert_int_equal(recv_data(b, buf, len, &a->addr), WG_OK);
+	wg_device_tick(b->dev, test_now);
+	assert_int_equal(count_type(b, WG_MSG_INITIATION), 0);
+}
+
+/* Kernel rule (receive.c keep_key_fresh): on any data received, the age that
+ * counts is that of the *current* keypair (if we initiated it), whichever
+ * keypair the packet came under. Here a packet on the previous session arrives
+ * when the current one is 165.5 s old. */
+static void test_lastminute_checks_current_keypair(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	uint8_t old[2048];
+	uint32_t oldlen;
+	uint64_t t0 = test_now, t1;
+
+	handshake(a, b);
+	test_now = t0 + NS / 2;
+	assert_int_equal(b_sends(a, b, old, &oldlen), WG_OK); /* under the first session */
+	test_now = t0 + 6 * NS;
+	t1 = test_now;
+	handshake(a, b);
+	assert_non_null(atomic_load(&peer_of(a, b)->previous));
+
+	test_now = t1 + LASTMINUTE_NS + NS / 2;
+	assert_int_equal(recv_data(a, old, oldlen, &b->addr), WG_OK);
+	wg_device_tick(a->dev, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+}
+
+/* ---- the initiation rate limit ---- */
+
+/* At most one initiation per REKEY_TIMEOUT however often it is asked for, by
+ * wg_peer_initiate, by staging, or both while ticking. */
+static void test_initiation_rate_limit(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ab = peer_of(a, b);
+	uint64_t t0 = test_now, times[32], end;
+	unsigned n = 0, k = 0;
+
+	wg_peer_initiate(ab, t0);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	test_now = t0 + NS;
+	wg_peer_initiate(ab, test_now);
+	test_now = t0 + 2 * NS;
+	wg_peer_stage(ab, staged_packet(), test_now);
+	assert_int_equal(ab->staged_count, 1);
+	test_now = t0 + REKEY_TIMEOUT_NS - 1;
+	wg_peer_initiate(ab, test_now);
+	wg_peer_stage(ab, staged_packet(), test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	test_now = t0 + REKEY_TIMEOUT_NS;
+	wg_peer_initiate(ab, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 2);
+	clear_sent(a);
+
+	/* A minute of asking every 50 ms, ticking in between. */
+	times[n++] = test_now;
+	for (end = test_now + 60 * NS; test_now <= end; test_now += 50 * MS, k++) {
+		unsigned before = a->nsent;
+
+		wg_peer_initiate(ab, test_now);
+		if (k % 20 == 0)
+			wg_peer_stage(ab, staged_packet(), test_now);
+		wg_device_tick(a->dev, test_now);
+		assert_true(a->nsent - before <= 1);
+		if (a->nsent > before) {
+			assert_int_equal(a->sent[a->nsent - 1].data[0], WG_MSG_INITIATION);
+			assert_true(n < 32);
+			times[n++] = test_now;
+		}
+	}
+	for (unsigned i = 1; i < n; i++)
+		assert_true(times[i] - times[i - 1] >= REKEY_TIMEOUT_NS);
+	assert_in_range(n - 1, 11, 12);
+}
+
+/* A response counts as a handshake message sent: the responder does not also
+ * initiate within REKEY_TIMEOUT of it. */
+static void test_initiation_rate_limit_after_response(void **state)
+{
+	struct pair *p = *state;
+	struct node *a = p->a, *b = p->b;
+	struct wg_peer *ba = peer_of(b, a);
+	uint64_t t = test_now;
+
+	wg_peer_initiate(peer_of(a, b), t);
+	deliver(a, b);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	clear_sent(b);
+	test_now = t + NS;
+	wg_peer_initiate(ba, test_now);
+	test_now = t + REKEY_TIMEOUT_NS - 1;
+	wg_peer_initiate(ba, test_now);
+	assert_int_equal(b->nsent, 0);
+	test_now = t + REKEY_TIMEOUT_NS;
+	wg_peer_initiate(ba, test_now);
+	assert_int_equal(count_type(b, WG_MSG_INITIATION), 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		T(test_retransmit_gives_up),
+		T(test_retransmit_stops_on_response),
+		T(test_send_keepalive),
+		T(test_send_keepalive_need_another),
+		T(test_no_keepalive_after_sending),
+		T(test_new_handshake),
+		T(test_new_handshake_cancelled_by_receive),
+		T(test_zero_key_material),
+		T(test_zero_key_material_rearmed),
+		T(test_persistent_keepalive),
+		T(test_rekey_after_time),
+		T(test_rekey_after_time_boundary),
+		T(test_responder_no_rekey_after_time),
+		T(test_rekey_after_time_tuned),
+		T(test_reject_after_time),
+		T(test_rekey_after_messages),
+		T(test_rekey_after_messages_boundary),
+		T(test_reject_after_messages),
+		T(test_reject_after_messages_boundary),
+		T(test_lastminute_handshake),
+		T(test_lastminute_not_responder),
+		T(test_lastminute_checks_current_keypair),
+		T(test_initiation_rate_limit),
+		T(test_initiation_rate_limit_after_response),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
