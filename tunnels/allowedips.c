@@ -24,8 +24,10 @@
 struct wg_aip_node {
 	uint64_t key[2]; /* masked to cidr */
 	uint8_t cidr;
+	uint8_t fi; /* 0: IPv4, 1: IPv6 */
 	struct wg_peer *peer; /* NULL: a branching point only */
 	struct wg_aip_node *child[2];
+	struct wg_aip_node *peer_prev, *peer_next; /* the peer's list */
 };
 
 struct wg_aip_flat {
@@ -117,7 +119,7 @@ static uint8_t common_bits(const uint64_t a[2], const uint64_t b[2])
 	return x ? (uint8_t)(64 + __builtin_clzll(x)) : 128;
 }
 
-static struct wg_aip_node *node_new(const uint64_t key[2], uint8_t cidr, struct wg_peer *peer)
+static struct wg_aip_node *node_new(int fi, const uint64_t key[2], uint8_t cidr)
 {
 	struct wg_aip_node *n = calloc(1, sizeof(*n));
 	uint64_t m[2];
@@ -128,8 +130,39 @@ static struct wg_aip_node *node_new(const uint64_t key[2], uint8_t cidr, struct 
 	n->key[0] = key[0] & m[0];
 	n->key[1] = key[1] & m[1];
 	n->cidr = cidr;
-	n->peer = peer;
+	n->fi = (uint8_t)fi;
 	return n;
+}
+
+static void peer_list_unlink(struct wg_aip_node *n)
+{
+	struct wg_peer *p = n->peer;
+
+	if (!p)
+		return;
+	if (n->peer_prev)
+		n->peer_prev->peer_next = n->peer_next;
+	else
+		p->aip_first = n->peer_next;
+	if (n->peer_next)
+		n->peer_next->peer_prev = n->peer_prev;
+	else
+		p->aip_last = n->peer_prev;
+	n->peer_prev = n->peer_next = NULL;
+	n->peer = NULL;
+}
+
+/* (Re-)adding a prefix puts it last in its peer's list, as the kernel does. */
+static void peer_list_append(struct wg_aip_node *n, struct wg_peer *p)
+{
+	peer_list_unlink(n);
+	n->peer = p;
+	n->peer_prev = p->aip_last;
+	if (p->aip_last)
+		p->aip_last->peer_next = n;
+	else
+		p->aip_first = n;
+	p->aip_last = n;
 }
 
 static int check_args(int fi, const void *addr, uint8_t cidr)
@@ -157,15 +190,16 @@ int wg_aip_insert(struct wg_allowedips *a, sa_family_t family, const void *addr,
 	slot = &a->root[fi];
 	while ((node = *slot) && node->cidr <= cidr && prefix_match(node->key, key, node->cidr)) {
 		if (node->cidr == cidr) {
-			node->peer = peer;
+			peer_list_append(node, peer);
 			a->dirty = true;
 			return 0;
 		}
 		slot = &node->child[bit_at(key, node->cidr)];
 	}
-	fresh = node_new(key, cidr, peer);
+	fresh = node_new(fi, key, cidr);
 	if (!fresh)
 		return -ENOMEM;
+	peer_list_append(fresh, peer);
 	a->dirty = true;
 	if (!node) {
 		*slot = fresh;
@@ -178,8 +212,9 @@ int wg_aip_insert(struct wg_allowedips *a, sa_family_t family, const void *addr,
 		*slot = fresh;
 		return 0;
 	}
-	branch = node_new(key, common, NULL);
+	branch = node_new(fi, key, common);
 	if (!branch) {
+		peer_list_unlink(fresh);
 		free(fresh);
 		return -ENOMEM;
 	}
@@ -226,7 +261,7 @@ int wg_aip_remove(struct wg_allowedips *a, sa_family_t family, const void *addr,
 	if (!node || node->cidr != cidr || node->key[0] != key[0] || node->key[1] != key[1] ||
 	    !node->peer || (peer && node->peer != peer))
 		return -ENOENT;
-	node->peer = NULL;
+	peer_list_unlink(node);
 	a->dirty = true;
 	/* Removing a leaf can leave its parent a pointless one-child branch. */
 	collapse(path[depth - 1]);
@@ -235,54 +270,39 @@ int wg_aip_remove(struct wg_allowedips *a, sa_family_t family, const void *addr,
 	return 0;
 }
 
-static void prune_peer(struct wg_aip_node **slot, const struct wg_peer *peer)
+/* Bottom-up, so that a branch point emptied below collapses too. */
+static void prune(struct wg_aip_node **slot)
 {
 	struct wg_aip_node *n = *slot;
 
 	if (!n)
 		return;
-	prune_peer(&n->child[0], peer);
-	prune_peer(&n->child[1], peer);
-	if (n->peer == peer)
-		n->peer = NULL;
+	prune(&n->child[0]);
+	prune(&n->child[1]);
 	collapse(slot);
 }
 
 void wg_aip_remove_peer(struct wg_allowedips *a, struct wg_peer *peer)
 {
-	prune_peer(&a->root[0], peer);
-	prune_peer(&a->root[1], peer);
-	a->dirty = true;
-}
-
-struct walk {
-	const struct wg_peer *peer;
-	int fi;
-	void (*fn)(void *arg, sa_family_t family, const uint8_t *addr, uint8_t cidr);
-	void *arg;
-};
-
-static void walk_peer(const struct wg_aip_node *n, const struct walk *w)
-{
-	uint8_t addr[16];
-
-	if (!n)
+	if (!peer->aip_first)
 		return;
-	if (n->peer == w->peer) {
-		addr_from_key(addr, w->fi, n->key);
-		w->fn(w->arg, w->fi == 0 ? AF_INET : AF_INET6, addr, n->cidr);
-	}
-	walk_peer(n->child[0], w);
-	walk_peer(n->child[1], w);
+	while (peer->aip_first)
+		peer_list_unlink(peer->aip_first);
+	prune(&a->root[0]);
+	prune(&a->root[1]);
+	a->dirty = true;
 }
 
 void wg_aip_for_peer(const struct wg_allowedips *a, const struct wg_peer *peer,
 		     void (*fn)(void *arg, sa_family_t family, const uint8_t *addr, uint8_t cidr),
 		     void *arg)
 {
-	for (int fi = 0; fi < 2; fi++) {
-		struct walk w = { .peer = peer, .fi = fi, .fn = fn, .arg = arg };
-		walk_peer(a->root[fi], &w);
+	uint8_t addr[16];
+
+	(void)a;
+	for (const struct wg_aip_node *n = peer->aip_first; n; n = n->peer_next) {
+		addr_from_key(addr, n->fi, n->key);
+		fn(arg, n->fi == 0 ? AF_INET : AF_INET6, addr, n->cidr);
 	}
 }
 

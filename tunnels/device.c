@@ -94,13 +94,18 @@ void wg_device_free(struct wg_device *dev)
 	free(dev);
 }
 
-void wg_device_set_private_key(struct wg_device *dev, const uint8_t key[WG_KEY_LEN], uint64_t now)
+void wg_device_set_private_key(struct wg_device *dev, const uint8_t raw[WG_KEY_LEN], uint64_t now)
 {
-	uint8_t pub[WG_KEY_LEN];
+	uint8_t pub[WG_KEY_LEN], key[WG_KEY_LEN];
 	struct wg_peer *p, *next;
 
 	(void)now;
-	if (wg_is_zero(key, WG_KEY_LEN) || !wg_pubkey(pub, key)) {
+	/* Stored clamped, as the kernel and wireguard-go do, so that reading the
+	 * key back (wg showconf) gives the scalar actually in use. */
+	memcpy(key, raw, WG_KEY_LEN);
+	key[0] &= 248;
+	key[31] = (key[31] & 127) | 64;
+	if (wg_is_zero(raw, WG_KEY_LEN) || !wg_pubkey(pub, key)) {
 		if (!dev->has_identity)
 			return;
 		dev->has_identity = false;
@@ -108,8 +113,10 @@ void wg_device_set_private_key(struct wg_device *dev, const uint8_t key[WG_KEY_L
 		memset(dev->static_public, 0, WG_KEY_LEN);
 		wg_cookie_checker_precompute(&dev->cookie_checker, NULL);
 	} else {
-		if (dev->has_identity && wg_equal(key, dev->static_private, WG_KEY_LEN))
+		if (dev->has_identity && wg_equal(key, dev->static_private, WG_KEY_LEN)) {
+			wg_memzero(key, sizeof(key));
 			return;
+		}
 		/* A peer with our own public key would be talking to itself. */
 		if ((p = wg_peer_lookup(dev, pub)))
 			wg_peer_remove(dev, p);
@@ -118,6 +125,7 @@ void wg_device_set_private_key(struct wg_device *dev, const uint8_t key[WG_KEY_L
 		dev->has_identity = true;
 		wg_cookie_checker_precompute(&dev->cookie_checker, pub);
 	}
+	wg_memzero(key, sizeof(key));
 	for (p = dev->peers; p; p = next) {
 		next = p->next_in_list;
 		wg_handshake_precompute(p);

@@ -135,7 +135,8 @@ int wg_aip_insert(struct wg_allowedips *a, sa_family_t family, const void *addr,
 int wg_aip_remove(struct wg_allowedips *a, sa_family_t family, const void *addr, uint8_t cidr,
 		  struct wg_peer *peer);
 void wg_aip_remove_peer(struct wg_allowedips *a, struct wg_peer *peer);
-/* Visit the prefixes of one peer, in address order. */
+/* Visit the prefixes of one peer in the order they were added, as wg(8)
+ * shows them for the kernel and wireguard-go. */
 void wg_aip_for_peer(const struct wg_allowedips *a, const struct wg_peer *peer,
 		     void (*fn)(void *arg, sa_family_t family, const uint8_t *addr, uint8_t cidr),
 		     void *arg);
@@ -289,6 +290,8 @@ struct wg_peer {
 	struct wg_activity activity;
 	uint64_t seen_data_sent, seen_data_received, seen_auth_sent, seen_auth_received;
 	struct wg_timers timers;
+
+	struct wg_aip_node *aip_first, *aip_last; /* its prefixes, in insertion order */
 
 	void *staged[WG_MAX_STAGED_PACKETS];
 	unsigned staged_head, staged_count;

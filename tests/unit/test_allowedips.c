@@ -150,26 +150,18 @@ static struct listing *list_of(struct wg_device *dev, struct wg_peer *p)
 	return l;
 }
 
-/* Order of the listing: IPv4 first, then by address, a prefix before its
- * longer prefixes at the same address. */
-static int entry_cmp(sa_family_t fa, const uint8_t *aa, uint8_t ca, sa_family_t fb,
-		     const uint8_t *ab, uint8_t cb)
+static bool entry_equal(const struct listing *l, unsigned i, unsigned j)
 {
-	int c;
-
-	if (fa != fb)
-		return fa == AF_INET ? -1 : 1;
-	c = memcmp(aa, ab, 16);
-	if (c)
-		return c;
-	return (int)ca - (int)cb;
+	return l->e[i].family == l->e[j].family && l->e[i].cidr == l->e[j].cidr &&
+	       !memcmp(l->e[i].addr, l->e[j].addr, 16);
 }
 
-static void assert_listing_sorted(const struct listing *l)
+/* A prefix is listed once, whatever order (insertion order) it comes in. */
+static void assert_listing_unique(const struct listing *l)
 {
-	for (unsigned i = 1; i < l->n; i++)
-		assert_true(entry_cmp(l->e[i - 1].family, l->e[i - 1].addr, l->e[i - 1].cidr,
-				      l->e[i].family, l->e[i].addr, l->e[i].cidr) < 0);
+	for (unsigned i = 0; i < l->n; i++)
+		for (unsigned j = i + 1; j < l->n; j++)
+			assert_false(entry_equal(l, i, j));
 }
 
 static bool listing_has(const struct listing *l, sa_family_t family, const char *s, uint8_t cidr)
@@ -196,7 +188,7 @@ static void split_net(const char *net, sa_family_t *family, char *addr, size_t l
 }
 
 /* The listing of p is exactly the given prefixes ("addr/cidr" strings, either
- * family), in address order. */
+ * family), in any order. */
 static void assert_lists(struct wg_device *dev, struct wg_peer *p, const char *const *nets,
 			 unsigned n)
 {
@@ -204,7 +196,7 @@ static void assert_lists(struct wg_device *dev, struct wg_peer *p, const char *c
 
 	if (l->n != n)
 		fail_msg("listing has %u prefixes, want %u", l->n, n);
-	assert_listing_sorted(l);
+	assert_listing_unique(l);
 	for (unsigned i = 0; i < n; i++) {
 		char buf[64];
 		sa_family_t family;
@@ -993,7 +985,7 @@ static void compare_listings(struct wg_device *dev, struct wg_peer **peers, cons
 		struct listing *l = list_of(dev, peers[p]);
 		unsigned want = 0;
 
-		assert_listing_sorted(l);
+		assert_listing_unique(l);
 		for (unsigned i = 0; i < r->n; i++)
 			if (r->e[i].peer == p)
 				want++;
@@ -1142,9 +1134,68 @@ static void test_randomized(void **state)
 	wg_device_free(dev);
 }
 
+/* wg(8) shows a peer's allowed-ips in the order they were added (kernel and
+ * wireguard-go keep a per-peer list); re-adding moves a prefix to the end. */
+static void assert_order(struct wg_device *dev, struct wg_peer *p, const char *const *nets,
+			 unsigned n)
+{
+	struct listing *l = list_of(dev, p);
+
+	assert_int_equal(l->n, n);
+	for (unsigned i = 0; i < n; i++) {
+		char buf[64];
+		sa_family_t family;
+		uint8_t cidr, a[16] = { 0 };
+
+		split_net(nets[i], &family, buf, sizeof(buf), &cidr);
+		parse(family, buf, a);
+		if (l->e[i].family != family || l->e[i].cidr != cidr ||
+		    memcmp(l->e[i].addr, a, alen(family)))
+			fail_msg("position %u is not %s", i, nets[i]);
+	}
+	free(l);
+}
+#define ORDER(dev, p, ...)                                                                   \
+	assert_order(dev, p, (const char *const[]){ __VA_ARGS__ },                          \
+		     sizeof((const char *const[]){ __VA_ARGS__ }) / sizeof(const char *))
+
+static void test_insertion_order(void **state)
+{
+	struct wg_device *dev = wg_device_new(NULL, 10);
+	struct wg_peer *a, *b;
+	uint8_t k[WG_KEY_LEN], addr[16];
+
+	(void)state;
+	randombytes_buf(k, sizeof(k));
+	a = wg_peer_add(dev, k);
+	randombytes_buf(k, sizeof(k));
+	b = wg_peer_add(dev, k);
+#define ADD(p, fam, s, c) (parse(fam, s, addr), assert_int_equal(wg_peer_allowedip_add(p, fam, addr, c), 0))
+	ADD(a, AF_INET, "10.2.0.0", 16);
+	ADD(a, AF_INET6, "fd00::", 64);
+	ADD(a, AF_INET, "10.0.0.0", 8);
+	ADD(a, AF_INET, "10.1.0.0", 16);
+	ORDER(dev, a, "10.2.0.0/16", "fd00::/64", "10.0.0.0/8", "10.1.0.0/16");
+	ADD(a, AF_INET, "10.2.0.0", 16); /* again: moves to the end */
+	ORDER(dev, a, "fd00::/64", "10.0.0.0/8", "10.1.0.0/16", "10.2.0.0/16");
+	ADD(b, AF_INET, "10.0.0.0", 8); /* to another peer: leaves a, last in b */
+	ADD(b, AF_INET, "192.168.0.0", 16);
+	ORDER(dev, a, "fd00::/64", "10.1.0.0/16", "10.2.0.0/16");
+	ORDER(dev, b, "10.0.0.0/8", "192.168.0.0/16");
+	parse(AF_INET, "10.1.0.0", addr);
+	assert_int_equal(wg_peer_allowedip_remove(a, AF_INET, addr, 16), 0);
+	ORDER(dev, a, "fd00::/64", "10.2.0.0/16");
+	wg_peer_allowedips_clear(a);
+	assert_order(dev, a, NULL, 0);
+	ORDER(dev, b, "10.0.0.0/8", "192.168.0.0/16");
+#undef ADD
+	wg_device_free(dev);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_insertion_order),
 		cmocka_unit_test(test_ipv4_overlapping),
 		cmocka_unit_test(test_ipv4_no_default),
 		cmocka_unit_test(test_ipv6_overlapping),
