@@ -4,7 +4,9 @@
 given, which the tests take from their own namespaces.
 
   wgcraft.py send HOST PORT KIND [COUNT]     KIND: see KINDS below
-  wgcraft.py flood HOST PORT PUBKEY_B64 N    initiations with a valid mac1
+  wgcraft.py flood HOST PORT PUBKEY_B64 N [PAUSE_MS]
+                                             initiations with a valid mac1, in
+                                             bursts of 100 (PAUSE_MS 0: at once)
   wgcraft.py replay IFACE HOST PORT N        sniff one data message to HOST:PORT
                                              on IFACE and send it N times
 """
@@ -39,10 +41,14 @@ KINDS = {
 }
 
 
-def send(host, port, payloads):
+def send(host, port, payloads, burst=100, pause=0.005):
+    """Bursts of 100 with a pause: fast enough to put the gateway under load,
+    slow enough that the sending kernel's own veth backlog does not drop."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        for p in payloads:
+        for i, p in enumerate(payloads):
             s.sendto(p, (host, port))
+            if i % burst == burst - 1:
+                time.sleep(pause)
 
 
 def mac1(pubkey, m):
@@ -84,9 +90,10 @@ def main(argv):
         build, counter = KINDS[kind]
         send(host, port, [build() for _ in range(count)])
         print(counter)
-    elif len(argv) == 6 and argv[1] == "flood":
+    elif len(argv) in (6, 7) and argv[1] == "flood":
         host, port, pub, n = argv[2], int(argv[3]), base64.b64decode(argv[4]), int(argv[5])
-        send(host, port, [initiation_with_mac1(pub) for _ in range(n)])
+        pause = float(argv[6]) / 1000 if len(argv) == 7 else 0.005
+        send(host, port, [initiation_with_mac1(pub) for _ in range(n)], pause=pause)
     elif len(argv) == 6 and argv[1] == "replay":
         iface, host, port, n = argv[2], argv[3], int(argv[4]), int(argv[5])
         data = sniff_data(iface, host, port)

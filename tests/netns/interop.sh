@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# A hopmesh gateway against wireguard-go, on namespaces:
-#
-#   [vm] 10.1.0.2 --- gw-vm [gw: hopmesh-gw] gw-bb --- wg-bb [wg: wireguard-go]
-#        vm0              10.1.0.1    192.168.50.1        192.168.50.2
-#                                                         tunnel 10.2.0.1
+# A hopmesh gateway against wireguard-go, on namespaces (tests/lib/pair.sh).
 #
 # Checks, in order: wireguard-go initiates; hopmesh initiates; pings both
 # ways; rekeys under traffic with no loss; a PSK peer (and a wrong PSK fails);
@@ -13,52 +9,13 @@
 # captured message as WireGuard; iperf3 TCP both ways.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
+. "$(dirname "$0")/../lib/pair.sh"
 
 hm_init interop
 hm_require_root
 hm_require_cmd wireguard-go wg iperf3 tshark ethtool python3
 
-hm_ns vm
-hm_ns gw
-hm_ns wg
-VM=$HM_PREFIX-vm
-GW=$HM_PREFIX-gw
-WG=$HM_PREFIX-wg
-hm_veth "$VM" vm0 "$GW" gw-vm
-hm_veth "$WG" wg-bb "$GW" gw-bb
-ip -n "$VM" addr add 10.1.0.2/24 dev vm0
-ip -n "$VM" route add default via 10.1.0.1
-ip -n "$WG" addr add 192.168.50.2/24 dev wg-bb
-
-GWN=${HM_PREFIX}g
-WGN=${HM_PREFIX}w
-start_gateway() {
-	hm_gateway "$GW" "$GWN" gw-vm 10.1.0.1/24 gw-bb 192.168.50.1/24 "$1"
-	GW_PID=$HM_LAST_PID
-}
-start_gateway "rekey_after_time = 10"
-
-hm_wireguard_go "$WG" "$WGN"
-(umask 077 && wg genkey >"$HM_TMP/wg.key")
-wg pubkey <"$HM_TMP/wg.key" >"$HM_TMP/wg.pub"
-ip netns exec "$WG" wg set "$WGN" private-key "$HM_TMP/wg.key" listen-port 51820
-ip -n "$WG" addr add 10.2.0.1/24 dev "$WGN"
-ip -n "$WG" link set "$WGN" up
-ip -n "$WG" route add 10.1.0.0/24 dev "$WGN"
-
-GWPUB=$(cat "$HM_TMP/$GWN.pub")
-WGPUB=$(cat "$HM_TMP/wg.pub")
-
-peer_up() { # [psk-file-for-gw] [psk-file-for-wg]
-	wg set "$GWN" peer "$WGPUB" allowed-ips 10.2.0.0/24 endpoint 192.168.50.2:51820 \
-		${1:+preshared-key "$1"}
-	ip netns exec "$WG" wg set "$WGN" peer "$GWPUB" allowed-ips 10.1.0.0/24 \
-		endpoint 192.168.50.1:51820 ${2:+preshared-key "$2"}
-}
-peer_down() {
-	wg set "$GWN" peer "$WGPUB" remove
-	ip netns exec "$WG" wg set "$WGN" peer "$GWPUB" remove
-}
+hm_pair_setup "rekey_after_time = 10"
 handshakes() { hm_counter "$GWN" peers.0.handshakes; }
 
 hm_bg "$WG" tshark tshark -Q -i wg-bb -s 256 -w "$HM_TMP/interop.pcap" -f "udp port 51820"
@@ -66,13 +23,13 @@ TSHARK_PID=$HM_LAST_PID
 sleep 2
 
 # (a) wireguard-go initiates: the first packet comes from its side.
-peer_up
+hm_pair_peer_up
 hm_check "wireguard-go initiates, ping wg -> vm" hm_ping "$WG" 10.1.0.2 3
 hm_check "ping vm -> wg" hm_ping "$VM" 10.2.0.1 3
 
 # (b) hopmesh initiates: fresh peers on both sides, first packet from the VM.
-peer_down
-peer_up
+hm_pair_peer_down
+hm_pair_peer_up
 hm_check "hopmesh initiates, ping vm -> wg" hm_ping "$VM" 10.2.0.1 3
 hm_check "ping wg -> vm" hm_ping "$WG" 10.1.0.2 3
 
@@ -86,20 +43,20 @@ hm_check "at least two rekeys happened" test $((after - before)) -ge 2
 
 # A PSK peer. A wrong PSK on one side must not work.
 (umask 077 && wg genpsk >"$HM_TMP/psk" && wg genpsk >"$HM_TMP/wrong.psk")
-peer_down
-peer_up "$HM_TMP/wrong.psk" "$HM_TMP/psk"
+hm_pair_peer_down
+hm_pair_peer_up "$HM_TMP/wrong.psk" "$HM_TMP/psk"
 hm_check "mismatched PSK carries nothing" bash -c "! ip netns exec $VM ping -q -c 3 -i 0.3 -W 1 10.2.0.1 >/dev/null"
-peer_down
-peer_up "$HM_TMP/psk" "$HM_TMP/psk"
+hm_pair_peer_down
+hm_pair_peer_up "$HM_TMP/psk" "$HM_TMP/psk"
 hm_check "PSK peer: ping vm -> wg" hm_ping "$VM" 10.2.0.1 3
 hm_check "PSK peer: ping wg -> vm" hm_ping "$WG" 10.1.0.2 3
 
 # Cookie replies: a gateway forced under load answers the first initiation
 # with a cookie; wireguard-go retries with mac2 after its 5 s rekey timeout.
 hm_stop "$GW_PID"
-start_gateway "force_cookie = true"
-peer_down 2>/dev/null
-peer_up "$HM_TMP/psk" "$HM_TMP/psk"
+hm_pair_start_gateway "force_cookie = true"
+hm_pair_peer_down 2>/dev/null
+hm_pair_peer_up "$HM_TMP/psk" "$HM_TMP/psk"
 hm_check "handshake completes through a cookie reply" \
 	hm_wait_for 20 hm_ping "$WG" 10.1.0.2 1
 hm_check "cookie replies were sent" test "$(hm_counter "$GWN" drops.cookie_required)" -ge 1
