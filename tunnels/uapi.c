@@ -3,8 +3,10 @@
  * The cross-platform userspace API (https://www.wireguard.com/xplatform/): the
  * "get=1" / "set=1" text protocol wg(8) speaks over /var/run/wireguard/NAME.sock.
  * Semantics follow wireguard-go, the reference userspace implementation: a set
- * applies line by line, and its first error is reported as a negative errno once
- * the request's closing blank line arrives (lines after the error are skipped).
+ * applies line by line and its first error is reported as a negative errno.
+ * Unlike wireguard-go, which answers at the bad line and then misreads the rest
+ * of the request as new operations (and closes), we skip to the request's
+ * closing blank line, answer there and keep the connection: wg(8) sees the same.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -68,6 +70,8 @@ void wg_uapi_consumed(struct wg_uapi *u, size_t n)
 {
 	if (n > u->out_len)
 		n = u->out_len;
+	if (!n)
+		return; /* out is still NULL before the first reply */
 	memmove(u->out, u->out + n, u->out_len - n);
 	wg_memzero(u->out + u->out_len - n, n);
 	u->out_len -= n;
