@@ -15,6 +15,8 @@ HM_GW=$HM_BUILD/dataplane/hopmesh-gw
 HM_CTL=$HM_BUILD/dataplane/hopmesh-ctl
 HM_NS=()
 HM_PIDS=()
+HM_GW_PIDS=()
+HM_GW_LOGS=()
 HM_SOCKS=()
 HM_FAILED=0
 
@@ -49,9 +51,30 @@ hm_require_cmd() {
 	done
 }
 
+# A gateway must exit 0 on SIGTERM and its log must hold no sanitizer report
+# (builds with -Db_sanitize report leaks and undefined behaviour there).
+hm_check_gateway_exit() { # PID LOG
+	local rc
+	kill -TERM "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	rc=$?
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$2" 2>/dev/null; then
+		hm_log "FAIL: sanitizer report in $2"
+		return 1
+	fi
+	if [ "$rc" -ne 0 ]; then
+		hm_log "FAIL: gateway $1 exited with $rc (see $2)"
+		return 1
+	fi
+	return 0
+}
+
 hm_cleanup() {
 	local rc=$? pid ns i
 	trap - EXIT INT TERM
+	for i in "${!HM_GW_PIDS[@]}"; do
+		hm_check_gateway_exit "${HM_GW_PIDS[$i]}" "${HM_GW_LOGS[$i]}" || rc=1
+	done
 	for pid in "${HM_PIDS[@]}"; do
 		kill -TERM "$pid" 2>/dev/null
 	done
@@ -129,9 +152,17 @@ hm_bg() {
 	HM_PIDS+=("$HM_LAST_PID")
 }
 
-# hm_stop PID: ends one process this run started.
+# hm_stop PID: ends one process this run started (a gateway is also checked
+# for a clean exit).
 hm_stop() {
 	local i
+	for i in "${!HM_GW_PIDS[@]}"; do
+		if [ "${HM_GW_PIDS[$i]}" = "$1" ]; then
+			hm_check_gateway_exit "$1" "${HM_GW_LOGS[$i]}" || hm_fail "gateway did not stop cleanly"
+			unset "HM_GW_PIDS[$i]" "HM_GW_LOGS[$i]"
+			return 0
+		fi
+	done
 	kill -TERM "$1" 2>/dev/null
 	for i in $(seq 50); do
 		kill -0 "$1" 2>/dev/null || break
@@ -178,6 +209,8 @@ hm_gateway() {
 	EOF
 	HM_SOCKS+=("/var/run/wireguard/$name.sock")
 	hm_bg "$ns" "$name" "$HM_GW" -c "$conf"
+	HM_GW_PIDS+=("$HM_LAST_PID")
+	HM_GW_LOGS+=("$HM_TMP/$name.log")
 	hm_wait_socket "/var/run/wireguard/$name.sock" "$HM_LAST_PID" ||
 		hm_fail "gateway $name did not start (see $HM_TMP/$name.log)"
 }

@@ -104,6 +104,17 @@ else:                                    # dump and single fields: a line per it
 PY
 }
 
+# args_for NAME ARGS...: ARGS with every argument that is exactly IF replaced
+# by NAME, one per line in WG_ARGS.
+args_for() {
+	local name=$1 a
+	shift
+	WG_ARGS=()
+	for a in "$@"; do
+		if [ "$a" = IF ]; then WG_ARGS+=("$name"); else WG_ARGS+=("$a"); fi
+	done
+}
+
 # same DESCRIPTION ARGS...: run "wg ARGS" with the interface name in place of
 # IF on both, and compare.
 same() {
@@ -111,8 +122,10 @@ same() {
 	shift
 	a=$HM_TMP/gw.out
 	b=$HM_TMP/ref.out
-	wg "${@/IF/$GWN}" >"$a" 2>&1 || hm_fail "wg $* failed on the gateway: $(cat "$a")"
-	ip netns exec "$REF" wg "${@/IF/$REFN}" >"$b" 2>&1 || hm_fail "wg $* failed on wireguard-go: $(cat "$b")"
+	args_for "$GWN" "$@"
+	wg "${WG_ARGS[@]}" >"$a" 2>&1 || hm_fail "wg $* failed on the gateway: $(cat "$a")"
+	args_for "$REFN" "$@"
+	ip netns exec "$REF" wg "${WG_ARGS[@]}" >"$b" 2>&1 || hm_fail "wg $* failed on wireguard-go: $(cat "$b")"
 	normalise "$a" "$GWN" >"$a.n"
 	normalise "$b" "$REFN" >"$b.n"
 	if ! diff -u "$b.n" "$a.n" >"$HM_TMP/diff.out"; then
@@ -124,8 +137,10 @@ same() {
 
 # do ARGS...: the same change on both.
 both() {
-	wg "${@/IF/$GWN}" || hm_fail "wg $* failed on the gateway"
-	ip netns exec "$REF" wg "${@/IF/$REFN}" || hm_fail "wg $* failed on wireguard-go"
+	args_for "$GWN" "$@"
+	wg "${WG_ARGS[@]}" || hm_fail "wg $* failed on the gateway"
+	args_for "$REFN" "$@"
+	ip netns exec "$REF" wg "${WG_ARGS[@]}" || hm_fail "wg $* failed on wireguard-go"
 }
 
 compare_all() {

@@ -282,7 +282,10 @@ static void consume_captured_initiation(const char *pcap, const char *psk_file)
 	wg_peer_endpoint(peer, &ep);
 	assert_true(wg_endpoint_equal(&ep, &c.msg[0].src));
 	/* The timestamp decoded as TAI64N near the capture's time (2020s). */
-	uint64_t tai = be64toh(*(uint64_t *)peer->handshake.latest_timestamp);
+	uint64_t tai;
+
+	memcpy(&tai, peer->handshake.latest_timestamp, sizeof(tai));
+	tai = be64toh(tai);
 	assert_true(tai > 0x400000000000000aULL + 1577836800ULL);
 	assert_true(tai < 0x400000000000000aULL + 2524608000ULL);
 	/* The same initiation again is a replay. */
