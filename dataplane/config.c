@@ -89,17 +89,17 @@ static const char *set_gateway(struct config *c, const char *k, const char *v)
 
 	if (!strcmp(k, "name")) {
 		if (!*v || strchr(v, '/') || !copy_str(c->name, sizeof(c->name), v))
-			return "name must be 1-31 characters without '/'";
+			return "must be 1-31 characters without '/'";
 	} else if (!strcmp(k, "private_key_file")) {
 		if (!copy_str(c->private_key_file, sizeof(c->private_key_file), v))
 			return "path too long";
 	} else if (!strcmp(k, "listen_port")) {
 		if (!parse_u32(v, 65535, &n))
-			return "listen_port must be 0-65535";
+			return "must be 0-65535";
 		c->listen_port = (uint16_t)n;
 	} else if (!strcmp(k, "mtu")) {
 		if (!parse_u32(v, 9000, &n) || n < 576)
-			return "mtu must be 576-9000";
+			return "must be 576-9000";
 		c->mtu = (uint16_t)n;
 	} else if (!strcmp(k, "eal")) {
 		if (!copy_str(c->eal, sizeof(c->eal), v))
@@ -110,14 +110,14 @@ static const char *set_gateway(struct config *c, const char *k, const char *v)
 		else if (!strcmp(v, "adaptive"))
 			c->busy_poll = false;
 		else
-			return "idle must be poll or adaptive";
+			return "must be poll or adaptive";
 	} else if (!strcmp(k, "rekey_after_time")) {
 		if (!parse_u32(v, 120, &n) || n < 1)
-			return "rekey_after_time must be 1-120 seconds";
+			return "must be 1-120 seconds";
 		c->rekey_after_time = n;
 	} else if (!strcmp(k, "force_cookie")) {
 		if (!parse_bool(v, &c->force_cookie))
-			return "force_cookie must be true or false";
+			return "must be true or false";
 	} else if (!strcmp(k, "run_dir")) {
 		if (!copy_str(c->run_dir, sizeof(c->run_dir), v))
 			return "path too long";
@@ -131,13 +131,13 @@ static const char *set_port(struct port_config *p, bool backbone, const char *k,
 {
 	if (!strcmp(k, "port")) {
 		if (!*v || !copy_str(p->device, sizeof(p->device), v))
-			return "port must name a DPDK ethdev";
+			return "must name a DPDK ethdev";
 	} else if (!strcmp(k, "address")) {
 		if (!parse_cidr(v, &p->address, &p->prefix_len))
-			return "address must be IPv4/prefix, e.g. 10.1.0.1/24";
+			return "must be IPv4/prefix, e.g. 10.1.0.1/24";
 	} else if (backbone && !strcmp(k, "gateway")) {
 		if (inet_pton(AF_INET, v, &p->gateway) != 1)
-			return "gateway must be an IPv4 address";
+			return "must be an IPv4 address";
 	} else {
 		return "unknown key";
 	}
@@ -233,11 +233,15 @@ bool config_load(struct config *c, const char *path, char *err, size_t errlen)
 			why = "key outside a section";
 		}
 		if (why) {
-bad:
-			snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+			snprintf(err, errlen, "%s:%u: %s: %s", path, lineno, k, why);
 			fclose(f);
 			return false;
 		}
+		continue;
+bad:
+		snprintf(err, errlen, "%s:%u: %s", path, lineno, why);
+		fclose(f);
+		return false;
 	}
 	fclose(f);
 	return validate(c, path, err, errlen);
