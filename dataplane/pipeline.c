@@ -538,7 +538,7 @@ static unsigned drain_to_port(struct lcore_ctx *lc, unsigned port)
 /* Adaptive idle: after a stretch of empty polls, sleep in growing steps up to
  * IDLE_MAX_US, offline for RCU so reclamation does not wait on a sleeper. */
 #define IDLE_SPINS 512
-#define IDLE_MAX_US 500
+#define IDLE_MAX_US 1000
 
 static void idle_wait(struct lcore_ctx *lc, unsigned *empty, unsigned *sleep_us)
 {
