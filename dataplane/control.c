@@ -248,7 +248,8 @@ int control_run(struct gateway *gw)
 		close(ep);
 		return 1;
 	}
-	fprintf(stderr, "%s: running; wg show %s\n", gw->cfg.name, gw->cfg.name);
+	fprintf(stderr, "%s: running, data-path AEAD %s; wg show %s\n", gw->cfg.name,
+		wg_crypto_backend(gw->worker_ctx->crypto), gw->cfg.name);
 
 	while (!atomic_load(&gw->quit)) {
 		int n = epoll_wait(ep, events, 32, TICK_MS);

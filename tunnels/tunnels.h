@@ -192,8 +192,12 @@ struct wg_peer *wg_allowedips_lookup(const struct wg_device *dev, sa_family_t fa
 /* ---- Data path (any thread, one struct wg_crypto per thread) ---- */
 
 struct wg_crypto;
+/* ChaCha20-Poly1305 from ipsec-mb where it was built in and the CPU has AVX-512
+ * (the faster, docs/PERFORMANCE.md), else OpenSSL 3; HOPMESH_AEAD=openssl in
+ * the environment forces OpenSSL. */
 struct wg_crypto *wg_crypto_new(void);
 void wg_crypto_free(struct wg_crypto *c);
+const char *wg_crypto_backend(const struct wg_crypto *c);
 
 /* One packet to encrypt. msg points at WG_DATA_HEADER_LEN bytes of room followed
  * by len bytes of plaintext and WG_DATA_TAILROOM bytes of room. */

@@ -67,6 +67,7 @@ _Static_assert(sizeof(struct wg_msg_data) == WG_DATA_HEADER_LEN, "data header si
 struct wg_crypto {
 	void *seal; /* EVP_CIPHER_CTX, keyed per packet */
 	void *open;
+	void *imb;  /* IMB_MGR when ipsec-mb does the AEAD, else NULL */
 };
 bool wg_crypto_global_init(void);
 void wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t alen, const void *b, size_t blen);
