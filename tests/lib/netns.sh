@@ -198,7 +198,7 @@ hm_gateway() {
 	private_key_file = $key
 	listen_port = 51820
 	run_dir = $HM_TMP/run
-	eal = -l 0,1 --no-huge -m 128 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif --vdev=net_af_packet_${name}_bb,iface=$bbif
+	eal = -l 0,1 --no-huge -m 128 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif,framecnt=4096 --vdev=net_af_packet_${name}_bb,iface=$bbif,framecnt=4096
 	$extra
 	[vm]
 	port = net_af_packet_${name}_vm
