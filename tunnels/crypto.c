@@ -295,7 +295,9 @@ bool wg_aead_open(struct wg_crypto *c, uint8_t *dst, const uint8_t *src, size_t 
 		return false;
 	if (plain && !EVP_DecryptUpdate(ctx, dst, &outl, src, (int)plain))
 		return false;
-	return EVP_DecryptFinal_ex(ctx, dst + plain, &outl) == 1;
+	/* dst is NULL for an empty plaintext (the response's {}): no arithmetic on
+	 * it then, which C leaves undefined even for a zero offset. */
+	return EVP_DecryptFinal_ex(ctx, plain ? dst + plain : dst, &outl) == 1;
 }
 
 bool wg_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
