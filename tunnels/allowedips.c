@@ -165,27 +165,31 @@ static void peer_list_append(struct wg_aip_node *n, struct wg_peer *p)
 	p->aip_last = n;
 }
 
-static int check_args(int fi, const void *addr, uint8_t cidr)
+/* Checks a prefix and gives its family index and key with host bits cleared. */
+static int prefix_key(sa_family_t family, const void *addr, uint8_t cidr, int *fi, uint64_t key[2])
 {
-	if (fi < 0 || !addr || cidr > fam_bits(fi))
+	uint64_t m[2];
+
+	*fi = fam_index(family);
+	if (*fi < 0 || !addr || cidr > fam_bits(*fi))
 		return -EINVAL;
+	key_from_addr(key, *fi, addr);
+	mask_of(m, cidr);
+	key[0] &= m[0];
+	key[1] &= m[1];
 	return 0;
 }
 
 int wg_aip_insert(struct wg_allowedips *a, sa_family_t family, const void *addr, uint8_t cidr,
 		  struct wg_peer *peer)
 {
-	int fi = fam_index(family);
 	struct wg_aip_node **slot, *node, *fresh, *branch;
-	uint64_t key[2], m[2];
+	uint64_t key[2];
 	uint8_t common;
+	int fi;
 
-	if (check_args(fi, addr, cidr) || !peer)
+	if (prefix_key(family, addr, cidr, &fi, key) || !peer)
 		return -EINVAL;
-	key_from_addr(key, fi, addr);
-	mask_of(m, cidr);
-	key[0] &= m[0];
-	key[1] &= m[1];
 
 	slot = &a->root[fi];
 	while ((node = *slot) && node->cidr <= cidr && prefix_match(node->key, key, node->cidr)) {
@@ -238,16 +242,12 @@ static void collapse(struct wg_aip_node **slot)
 int wg_aip_remove(struct wg_allowedips *a, sa_family_t family, const void *addr, uint8_t cidr,
 		  struct wg_peer *peer)
 {
-	int fi = fam_index(family), depth = 0;
 	struct wg_aip_node **path[130], **slot, *node;
-	uint64_t key[2], m[2];
+	uint64_t key[2];
+	int fi, depth = 0;
 
-	if (check_args(fi, addr, cidr))
+	if (prefix_key(family, addr, cidr, &fi, key))
 		return -EINVAL;
-	key_from_addr(key, fi, addr);
-	mask_of(m, cidr);
-	key[0] &= m[0];
-	key[1] &= m[1];
 
 	slot = &a->root[fi];
 	while ((node = *slot) && node->cidr <= cidr && prefix_match(node->key, key, node->cidr)) {

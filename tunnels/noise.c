@@ -146,6 +146,14 @@ static bool new_ephemeral(struct wg_handshake *hs, uint8_t pub[WG_KEY_LEN])
 	return wg_pubkey(pub, hs->ephemeral_private);
 }
 
+/* Each message we send gets a fresh index, so that replies to an older one no
+ * longer match. */
+static bool take_new_index(struct wg_device *dev, struct wg_handshake *hs)
+{
+	wg_index_remove(&dev->index, &hs->entry);
+	return wg_index_insert(&dev->index, &hs->entry);
+}
+
 bool wg_noise_create_initiation(struct wg_peer *peer, struct wg_msg_initiation *dst, uint64_t now)
 {
 	struct wg_device *dev = peer->dev;
@@ -176,9 +184,7 @@ bool wg_noise_create_initiation(struct wg_peer *peer, struct wg_msg_initiation *
 	wg_tai64n_now(dev, timestamp);
 	encrypt_and_hash(dev, dst->encrypted_timestamp, timestamp, WG_TIMESTAMP_LEN, key, hs->hash);
 
-	/* A new initiation gets a new index; the old one must not match replies. */
-	wg_index_remove(&dev->index, &hs->entry);
-	if (!wg_index_insert(&dev->index, &hs->entry))
+	if (!take_new_index(dev, hs))
 		goto out;
 	dst->sender = htole32(hs->entry.index);
 	hs->state = WG_HS_CREATED_INITIATION;
@@ -281,8 +287,7 @@ bool wg_noise_create_response(struct wg_peer *peer, struct wg_msg_response *dst)
 	/* {} */
 	encrypt_and_hash(dev, dst->encrypted_nothing, NULL, 0, key, hs->hash);
 
-	wg_index_remove(&dev->index, &hs->entry);
-	if (!wg_index_insert(&dev->index, &hs->entry))
+	if (!take_new_index(dev, hs))
 		goto out;
 	dst->sender = htole32(hs->entry.index);
 	hs->state = WG_HS_CREATED_RESPONSE;

@@ -9,6 +9,7 @@
 #include <sodium.h>
 
 #include "harness.h"
+#include "wg.h"
 
 uint64_t test_now = 1000 * NS;
 uint64_t test_wall_ns = 1700000000ULL * NS;
@@ -231,4 +232,75 @@ bool read_key_file(const char *path, uint8_t key[WG_KEY_LEN])
 		return false;
 	line[strcspn(line, "\r\n")] = '\0';
 	return wg_key_from_base64(key, line);
+}
+
+void handshake(struct node *a, struct node *b)
+{
+	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
+	struct wg_peer_stats st, before;
+	struct wg_keypair *responder_current = atomic_load(&ba->current);
+
+	clear_sent(a);
+	clear_sent(b);
+	wg_peer_initiate(ab, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
+	assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
+	deliver(a, b);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(b->sent[0].len, WG_RESPONSE_LEN);
+	/* The responder may not send under the new session before confirmation. */
+	wg_peer_stats(ba, &before);
+	assert_ptr_equal(atomic_load(&ba->current), responder_current);
+	assert_non_null(atomic_load(&ba->next));
+	deliver(b, a);
+	wg_peer_stats(ab, &st);
+	assert_true(st.has_session);
+	/* The initiator confirms at once with a keepalive. */
+	assert_int_equal(a->nsent, 1);
+	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
+	deliver(a, b);
+	wg_device_tick(b->dev, test_now);
+	wg_peer_stats(ba, &st);
+	assert_true(st.has_session);
+	assert_null(atomic_load(&ba->next));
+	assert_int_equal(st.handshakes_completed, before.handshakes_completed);
+	clear_sent(a);
+	clear_sent(b);
+}
+
+struct pair *pair_new(void)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+
+	assert_non_null(p);
+	test_now += 10000 * NS;
+	p->a = malloc(sizeof(*p->a));
+	p->b = malloc(sizeof(*p->b));
+	assert_non_null(p->a);
+	assert_non_null(p->b);
+	node_init(p->a, "192.0.2.1", 51820);
+	node_init(p->b, "192.0.2.2", 51820);
+	node_pair(p->a, p->b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	return p;
+}
+
+void pair_free(struct pair *p)
+{
+	node_free(p->a);
+	node_free(p->b);
+	free(p->a);
+	free(p->b);
+	free(p);
+}
+
+int pair_setup(void **state)
+{
+	*state = pair_new();
+	return 0;
+}
+
+int pair_teardown(void **state)
+{
+	pair_free(*state);
+	return 0;
 }

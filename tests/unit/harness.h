@@ -55,5 +55,18 @@ int send_data(struct node *a, struct wg_peer *peer, const char *src, const char 
 int recv_data(struct node *b, uint8_t *msg, uint32_t len, const struct wg_endpoint *from);
 struct wg_peer *peer_of(struct node *n, const struct node *other);
 bool read_key_file(const char *path, uint8_t key[WG_KEY_LEN]);
+/* a initiates, b responds, a confirms with a keepalive, b makes the session
+ * current on its next tick; every step is checked. Clears what both sent. */
+void handshake(struct node *a, struct node *b);
+
+/* Two nodes paired as node_pair() does (a: 10.1.0.0/24, b: 10.2.0.0/24), in a
+ * fresh stretch of time; as cmocka fixtures, *state is the struct pair. */
+struct pair {
+	struct node *a, *b;
+};
+struct pair *pair_new(void);
+void pair_free(struct pair *p);
+int pair_setup(void **state);
+int pair_teardown(void **state);
 
 #endif

@@ -19,39 +19,6 @@
 #define COOKIE_USABLE_NS ((120 - 5) * NS) /* COOKIE_SECRET_MAX_AGE - COOKIE_SECRET_LATENCY */
 #define RL_BURST 5
 
-struct pair {
-	struct node *a, *b;
-};
-
-static int setup(void **state)
-{
-	struct pair *p = calloc(1, sizeof(*p));
-
-	assert_non_null(p);
-	test_now += 10000 * NS;
-	p->a = malloc(sizeof(*p->a));
-	p->b = malloc(sizeof(*p->b));
-	assert_non_null(p->a);
-	assert_non_null(p->b);
-	node_init(p->a, "192.0.2.1", 51820);
-	node_init(p->b, "192.0.2.2", 51820);
-	node_pair(p->a, p->b, "10.1.0.0/24", "10.2.0.0/24", NULL);
-	*state = p;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct pair *p = *state;
-
-	node_free(p->a);
-	node_free(p->b);
-	free(p->a);
-	free(p->b);
-	free(p);
-	return 0;
-}
-
 static void set_load(struct node *n, bool force)
 {
 	struct wg_tuning tu;
@@ -545,7 +512,7 @@ static void test_cookie_expiry(void **state)
 	assert_true(wg_is_zero(probe.macs.mac2, WG_MAC_LEN));
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
 
 int main(void)
 {

@@ -13,36 +13,6 @@
 #include "harness.h"
 #include "wg.h"
 
-static void handshake(struct node *a, struct node *b)
-{
-	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
-	struct wg_peer_stats st, before;
-	struct wg_keypair *responder_current = atomic_load(&ba->current);
-
-	wg_peer_initiate(ab, test_now);
-	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
-	assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
-	deliver(a, b);
-	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
-	assert_int_equal(b->sent[0].len, WG_RESPONSE_LEN);
-	/* The responder may not send under the new session before confirmation. */
-	wg_peer_stats(ba, &before);
-	assert_ptr_equal(atomic_load(&ba->current), responder_current);
-	assert_non_null(atomic_load(&ba->next));
-	deliver(b, a);
-	wg_peer_stats(ab, &st);
-	assert_true(st.has_session);
-	/* The initiator confirms at once with a keepalive. */
-	assert_int_equal(a->nsent, 1);
-	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
-	deliver(a, b);
-	wg_device_tick(b->dev, test_now);
-	wg_peer_stats(ba, &st);
-	assert_true(st.has_session);
-	assert_null(atomic_load(&ba->next));
-	assert_int_equal(st.handshakes_completed, before.handshakes_completed);
-}
-
 static void exchange_data(struct node *a, struct node *b)
 {
 	uint8_t buf[2048];

@@ -440,28 +440,6 @@ static void test_randomized(void **state)
 
 /* ---- end to end through the data path ---- */
 
-static void handshake(struct node *a, struct node *b)
-{
-	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
-	struct wg_peer_stats st;
-
-	wg_peer_initiate(ab, test_now);
-	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
-	deliver(a, b);
-	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
-	deliver(b, a);
-	wg_peer_stats(ab, &st);
-	assert_true(st.has_session);
-	/* The initiator confirms with a keepalive (counter 0). */
-	assert_int_equal(a->nsent, 1);
-	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
-	deliver(a, b);
-	wg_device_tick(b->dev, test_now);
-	wg_peer_stats(ba, &st);
-	assert_true(st.has_session);
-	assert_null(atomic_load(&ba->next));
-}
-
 static void pair_up(struct node **a, struct node **b)
 {
 	*a = malloc(sizeof(**a));

@@ -31,74 +31,6 @@
 #define REKEY_AFTER_MSGS (1ULL << 60)
 #define REJECT_AFTER_MSGS (UINT64_MAX - (1ULL << 13)) /* 2^64 - 2^13 - 1 */
 
-struct pair {
-	struct node *a, *b;
-};
-
-static int setup(void **state)
-{
-	struct pair *p = calloc(1, sizeof(*p));
-
-	assert_non_null(p);
-	/* A clean stretch of time for every test. */
-	test_now += 10000 * NS;
-	p->a = malloc(sizeof(*p->a));
-	p->b = malloc(sizeof(*p->b));
-	assert_non_null(p->a);
-	assert_non_null(p->b);
-	node_init(p->a, "192.0.2.1", 51820);
-	node_init(p->b, "192.0.2.2", 51820);
-	node_pair(p->a, p->b, "10.1.0.0/24", "10.2.0.0/24", NULL);
-	*state = p;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct pair *p = *state;
-
-	node_free(p->a);
-	node_free(p->b);
-	free(p->a);
-	free(p->b);
-	free(p);
-	return 0;
-}
-
-/* From test_handshake.c: a initiates, b responds, a confirms with a keepalive,
- * b moves the new session to current on its next tick. */
-static void handshake(struct node *a, struct node *b)
-{
-	struct wg_peer *ab = peer_of(a, b), *ba = peer_of(b, a);
-	struct wg_peer_stats st, before;
-	struct wg_keypair *responder_current = atomic_load(&ba->current);
-
-	clear_sent(a);
-	clear_sent(b);
-	wg_peer_initiate(ab, test_now);
-	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
-	assert_int_equal(a->sent[0].len, WG_INITIATION_LEN);
-	deliver(a, b);
-	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
-	assert_int_equal(b->sent[0].len, WG_RESPONSE_LEN);
-	wg_peer_stats(ba, &before);
-	assert_ptr_equal(atomic_load(&ba->current), responder_current);
-	assert_non_null(atomic_load(&ba->next));
-	deliver(b, a);
-	wg_peer_stats(ab, &st);
-	assert_true(st.has_session);
-	assert_int_equal(a->nsent, 1);
-	assert_int_equal(a->sent[0].len, WG_DATA_MIN_LEN);
-	deliver(a, b);
-	wg_device_tick(b->dev, test_now);
-	wg_peer_stats(ba, &st);
-	assert_true(st.has_session);
-	assert_null(atomic_load(&ba->next));
-	assert_int_equal(st.handshakes_completed, before.handshakes_completed);
-	clear_sent(a);
-	clear_sent(b);
-}
-
 static bool is_keepalive(const struct sent_msg *m)
 {
 	return m->len == WG_DATA_MIN_LEN && m->data[0] == WG_MSG_DATA;
@@ -1015,7 +947,7 @@ static void test_initiation_rate_limit_after_response(void **state)
 	assert_int_equal(count_type(b, WG_MSG_INITIATION), 1);
 }
 
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
 
 int main(void)
 {
