@@ -75,6 +75,25 @@ static bool parse_cidr(const char *v, struct in_addr *addr, uint8_t *len)
 	return true;
 }
 
+static bool parse_cidr6(const char *v, struct in6_addr *addr, uint8_t *len)
+{
+	char buf[64];
+	char *slash;
+	uint32_t bits;
+
+	if (strlen(v) >= sizeof(buf))
+		return false;
+	strcpy(buf, v);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	if (inet_pton(AF_INET6, buf, addr) != 1 || !parse_u32(slash + 1, 128, &bits) || bits == 0)
+		return false;
+	*len = (uint8_t)bits;
+	return true;
+}
+
 static bool copy_str(char *dst, size_t size, const char *v)
 {
 	if (strlen(v) >= size)
@@ -104,6 +123,14 @@ static const char *set_gateway(struct config *c, const char *k, const char *v)
 	} else if (!strcmp(k, "eal")) {
 		if (!copy_str(c->eal, sizeof(c->eal), v))
 			return "eal arguments too long";
+	} else if (!strcmp(k, "workers")) {
+		if (!parse_u32(v, MAX_WORKERS, &n) || n < 1)
+			return "must be 1-16";
+		c->workers = n;
+	} else if (!strcmp(k, "hop_limit")) {
+		if (!parse_u32(v, 8, &n) || n < 1)
+			return "must be 1-8 backbone hops";
+		c->hop_limit = (uint8_t)n;
 	} else if (!strcmp(k, "idle")) {
 		if (!strcmp(v, "poll"))
 			c->busy_poll = true;
@@ -135,9 +162,15 @@ static const char *set_port(struct port_config *p, bool backbone, const char *k,
 	} else if (!strcmp(k, "address")) {
 		if (!parse_cidr(v, &p->address, &p->prefix_len))
 			return "must be IPv4/prefix, e.g. 10.1.0.1/24";
+	} else if (!strcmp(k, "address6")) {
+		if (!parse_cidr6(v, &p->address6, &p->prefix6_len))
+			return "must be IPv6/prefix, e.g. fd00:1::1/64";
 	} else if (backbone && !strcmp(k, "gateway")) {
 		if (inet_pton(AF_INET, v, &p->gateway) != 1)
 			return "must be an IPv4 address";
+	} else if (backbone && !strcmp(k, "gateway6")) {
+		if (inet_pton(AF_INET6, v, &p->gateway6) != 1)
+			return "must be an IPv6 address";
 	} else {
 		return "unknown key";
 	}
@@ -149,6 +182,8 @@ static void defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	c->listen_port = 51820;
 	c->mtu = 1420;
+	c->workers = 1;
+	c->hop_limit = 2;
 	strcpy(c->run_dir, "/var/run/hopmesh");
 }
 

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * The main lcore: everything that is not the per-packet path. It sleeps in
- * epoll until a socket has work, the worker wakes it (eventfd), a signal
- * arrives, or the next tick is due (every TICK_MS: protocol timers, ARP upkeep,
- * reclamation of memory the worker may have been reading).
+ * epoll until a socket has work, a worker wakes it (eventfd), a signal arrives,
+ * or the next tick is due (every TICK_MS: protocol timers, neighbour upkeep,
+ * route table upkeep, reclamation of memory the workers may have been reading).
  */
 #include <errno.h>
 #include <signal.h>
@@ -23,18 +23,23 @@
 #define TICK_MS 10
 #define SLOW_BURST 32
 
-int slow_meta_offset = -1;
+int pkt_meta_offset = -1;
 
-bool slow_meta_register(void)
+/* Set while a relayed handshake is being answered: a cookie reply, which
+ * tunnels/ addresses to whoever sent the message, goes back through the relay
+ * path to the gateway it came from. Main lcore only. */
+static uint16_t reply_to_gw;
+
+bool pkt_meta_register(void)
 {
 	static const struct rte_mbuf_dynfield desc = {
-		.name = "hopmesh_slow_meta",
-		.size = sizeof(struct slow_meta),
-		.align = __alignof__(struct slow_meta),
+		.name = "hopmesh_pkt_meta",
+		.size = sizeof(struct pkt_meta),
+		.align = __alignof__(struct pkt_meta),
 	};
 
-	slow_meta_offset = rte_mbuf_dynfield_register(&desc);
-	return slow_meta_offset >= 0;
+	pkt_meta_offset = rte_mbuf_dynfield_register(&desc);
+	return pkt_meta_offset >= 0;
 }
 
 void control_drop(struct gateway *gw, struct rte_mbuf *m, unsigned reason)
@@ -53,36 +58,42 @@ void control_transmit(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 		control_drop(gw, m, C_TX_FULL);
 }
 
+void control_retire(struct gateway *gw, void *obj, void (*destroy)(void *))
+{
+	struct retired r = { obj, destroy };
+
+	if (rte_rcu_qsbr_dq_enqueue(gw->retired, &r) == 0)
+		return;
+	/* Queue full even after reclaiming: wait out a grace period here. */
+	rte_rcu_qsbr_synchronize(gw->qsbr, RTE_QSBR_THRID_INVALID);
+	destroy(obj);
+}
+
 /* ---- what tunnels/ asks of us ---- */
 
-static void wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+static bool wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 		    const uint8_t *msg, size_t len)
 {
 	struct gateway *gw = ctx;
 	struct lcore_ctx *lc = gw->control_ctx;
-	struct rte_mbuf *m;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(gw->pool);
 	uint8_t *dst;
 
-	(void)peer;
-	if (to->family != AF_INET) {
-		COUNT(&lc->counters, drop[WG_DROP_NO_ENDPOINT], 1);
-		return;
-	}
-	m = rte_pktmbuf_alloc(gw->pool);
 	if (!m) {
 		COUNT(&lc->counters, drop[C_NO_MBUF], 1);
-		return;
+		return false;
 	}
-	dst = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) +
-							   sizeof(struct rte_udp_hdr) + len));
+	dst = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 	if (!dst) {
 		control_drop(gw, m, C_TOO_BIG);
-		return;
+		return false;
 	}
-	memcpy(dst + RTE_ETHER_HDR_LEN + sizeof(struct rte_ipv4_hdr) + sizeof(struct rte_udp_hdr), msg,
-	       len);
-	pipeline_encap_udp4(lc, m, to, (uint32_t)len, 0);
-	pipeline_emit(lc, PORT_BACKBONE, m, pipeline_next_hop(gw, to->addr.v4.s_addr));
+	memcpy(dst, msg, len);
+	if (!peer && reply_to_gw ? pipeline_send_relayed(lc, m, reply_to_gw)
+				 : pipeline_send_message(lc, m, peer, to))
+		return true;
+	control_drop(gw, m, WG_DROP_NO_ENDPOINT);
+	return false;
 }
 
 static void wg_session_ready(void *ctx, struct wg_peer *peer)
@@ -96,21 +107,19 @@ static void wg_session_ready(void *ctx, struct wg_peer *peer)
 
 static void wg_free_staged(void *ctx, void *pkt)
 {
+	control_drop(ctx, pkt, C_STAGED_DROPPED);
+}
+
+static void wg_peer_removed(void *ctx, struct wg_peer *peer)
+{
 	struct gateway *gw = ctx;
 
-	control_drop(gw, pkt, C_STAGED_DROPPED);
+	routes_peer_removed(gw->routes, peer);
 }
 
 static void wg_retire(void *ctx, void *obj, void (*destroy)(void *))
 {
-	struct gateway *gw = ctx;
-	struct retired r = { obj, destroy };
-
-	if (rte_rcu_qsbr_dq_enqueue(gw->retired, &r) == 0)
-		return;
-	/* Queue full even after reclaiming: wait out a grace period here. */
-	rte_rcu_qsbr_synchronize(gw->qsbr, RTE_QSBR_THRID_INVALID);
-	destroy(obj);
+	control_retire(ctx, obj, destroy);
 }
 
 static void wg_log(void *ctx, int level, const char *msg)
@@ -126,6 +135,7 @@ const struct wg_ops *control_wg_ops(struct gateway *gw)
 		.send = wg_send,
 		.session_ready = wg_session_ready,
 		.free_staged = wg_free_staged,
+		.peer_removed = wg_peer_removed,
 		.retire = wg_retire,
 		.log = wg_log,
 	};
@@ -134,21 +144,50 @@ const struct wg_ops *control_wg_ops(struct gateway *gw)
 	return &ops;
 }
 
-/* ---- packets the worker handed over ---- */
+/* ---- packets the workers handed over ---- */
+
+/* The UDP payload and source of a frame the worker already validated. */
+static uint8_t *udp_payload(struct rte_mbuf *m, struct wg_endpoint *from, uint32_t *len)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_udp_hdr *udp;
+
+	if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6)) {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+
+		udp = (struct rte_udp_hdr *)(ip6 + 1);
+		from->family = AF_INET6;
+		memcpy(&from->addr.v6, ip6->src_addr, 16);
+	} else {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+
+		udp = (struct rte_udp_hdr *)((uint8_t *)ip + (ip->version_ihl & 0xf) * 4);
+		from->family = AF_INET;
+		from->addr.v4.s_addr = ip->src_addr;
+	}
+	from->port = rte_be_to_cpu_16(udp->src_port);
+	*len = rte_be_to_cpu_16(udp->dgram_len) - (uint32_t)sizeof(*udp);
+	return (uint8_t *)(udp + 1);
+}
 
 static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned backlog, uint64_t now)
 {
-	struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)((uint8_t *)ip + (ip->version_ihl & 0xf) * 4);
-	struct wg_endpoint from = { .family = AF_INET };
+	const struct pkt_meta *meta = pkt_meta(m);
+	struct wg_endpoint from;
 	enum wg_drop r;
+	uint32_t len;
+	uint8_t *msg = udp_payload(m, &from, &len);
 
-	/* The worker checked the framing and the message's exact length. */
-	from.addr.v4.s_addr = ip->src_addr;
-	from.port = rte_be_to_cpu_16(udp->src_port);
 	COUNT(&gw->control_ctx->counters, handshakes_received, 1);
-	r = wg_device_handshake_rx(gw->dev, (const uint8_t *)(udp + 1),
-				   rte_be_to_cpu_16(udp->dgram_len) - sizeof(*udp), &from, backlog, now);
+	if (meta->relayed) {
+		msg += RELAY_LEN;
+		len -= RELAY_LEN;
+		reply_to_gw = meta->src_gw;
+		r = wg_device_handshake_rx_relayed(gw->dev, msg, len, &from, backlog, now);
+		reply_to_gw = 0;
+	} else {
+		r = wg_device_handshake_rx(gw->dev, msg, len, &from, backlog, now);
+	}
 	if (r != WG_OK)
 		COUNT(&gw->control_ctx->counters, drop[r], 1);
 	rte_pktmbuf_free(m);
@@ -158,12 +197,13 @@ static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned bac
 static void stage_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 {
 	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
-	struct wg_peer *peer;
+	bool v4 = (ip[0] >> 4) == 4;
+	sa_family_t family = v4 ? AF_INET : AF_INET6;
+	const uint8_t *dst = ip + (v4 ? 16 : 24);
+	uint16_t id = routes_lookup(gw->routes, family, dst);
+	struct gw_entry *e = routes_gateway(gw->routes, id);
+	struct wg_peer *peer = e ? atomic_load(&e->peer) : wg_allowedips_lookup(gw->dev, family, dst);
 
-	if ((ip[0] >> 4) == 4)
-		peer = wg_allowedips_lookup(gw->dev, AF_INET, ip + 16);
-	else
-		peer = wg_allowedips_lookup(gw->dev, AF_INET6, ip + 24);
 	if (!peer) {
 		control_drop(gw, m, C_NO_PEER);
 		return;
@@ -179,7 +219,7 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 	while ((n = rte_ring_dequeue_burst(gw->to_control, (void **)pkts, SLOW_BURST, &remaining))) {
 		for (unsigned i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
-			struct slow_meta *meta = slow_meta(m);
+			struct pkt_meta *meta = pkt_meta(m);
 
 			switch (meta->reason) {
 			case SLOW_HANDSHAKE:
@@ -188,14 +228,23 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 			case SLOW_ARP:
 				neigh_input_arp(gw, meta->port, m, now);
 				break;
+			case SLOW_ND:
+				neigh_input_nd(gw, meta->port, m, now);
+				break;
 			case SLOW_LOCAL:
-				local_input(gw, meta->port, m);
+				icmp_local_input(gw, meta->port, m);
 				break;
 			case SLOW_STAGE:
 				stage_input(gw, m, now);
 				break;
 			case SLOW_NEIGH:
 				neigh_resolve(gw, meta->port, meta->next_hop, m, now);
+				break;
+			case SLOW_ICMP:
+				icmp_error_input(gw, m, now);
+				break;
+			case SLOW_FRAGMENT:
+				icmp_fragment_input(gw, m, now);
 				break;
 			default:
 				control_drop(gw, m, C_MALFORMED_FRAME);
@@ -248,8 +297,9 @@ int control_run(struct gateway *gw)
 		close(ep);
 		return 1;
 	}
-	fprintf(stderr, "%s: running, data-path AEAD %s; wg show %s\n", gw->cfg.name,
-		wg_crypto_backend(gw->worker_ctx->crypto), gw->cfg.name);
+	fprintf(stderr, "%s: running, %u worker%s, data-path AEAD %s; wg show %s\n", gw->cfg.name,
+		gw->workers, gw->workers == 1 ? "" : "s", wg_crypto_backend(gw->worker_ctx[0]->crypto),
+		gw->cfg.name);
 
 	while (!atomic_load(&gw->quit)) {
 		int n = epoll_wait(ep, events, 32, TICK_MS);
@@ -274,6 +324,7 @@ int control_run(struct gateway *gw)
 		if (now - last_tick >= TICK_MS * 1000000ULL) {
 			last_tick = now;
 			wg_device_tick(gw->dev, now);
+			routes_maintain(gw->routes, gw);
 			if (++ticks % 25 == 0)
 				neigh_maintain(gw, now);
 			rte_rcu_qsbr_dq_reclaim(gw->retired, 256, NULL, NULL, NULL);

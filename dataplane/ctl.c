@@ -30,7 +30,14 @@ static const char *const local_names[C_COUNTER_COUNT - WG_DROP__COUNT] = {
 	[C_TX_FULL - WG_DROP__COUNT] = "tx_full",
 	[C_NO_MBUF - WG_DROP__COUNT] = "no_mbuf",
 	[C_STAGED_DROPPED - WG_DROP__COUNT] = "staged_dropped",
+	[C_TTL_EXCEEDED - WG_DROP__COUNT] = "ttl_exceeded",
+	[C_HOP_LIMIT - WG_DROP__COUNT] = "hop_limit",
+	[C_RELAY_LOOP - WG_DROP__COUNT] = "relay_loop",
+	[C_NO_ROUTE - WG_DROP__COUNT] = "no_route",
+	[C_HANDOFF_FULL - WG_DROP__COUNT] = "handoff_full",
+	[C_ICMP_RATELIMITED - WG_DROP__COUNT] = "icmp_ratelimited",
 };
+_Static_assert(C_ICMP_RATELIMITED + 1 == C_COUNTER_COUNT, "a name for every counter");
 
 const char *counter_name(unsigned i)
 {
@@ -80,10 +87,14 @@ static uint64_t rd(const uint64_t *p)
 
 static void sum_counters(struct gateway *gw, struct counters *out)
 {
-	const struct counters *in[2] = { &gw->control_ctx->counters, &gw->worker_ctx->counters };
+	const struct counters *in[MAX_WORKERS + 1];
+	unsigned n = 0;
 
+	in[n++] = &gw->control_ctx->counters;
+	for (unsigned w = 0; w < gw->workers; w++)
+		in[n++] = &gw->worker_ctx[w]->counters;
 	memset(out, 0, sizeof(*out));
-	for (int k = 0; k < 2; k++) {
+	for (unsigned k = 0; k < n; k++) {
 		for (unsigned i = 0; i < C_COUNTER_COUNT; i++)
 			out->drop[i] += rd(&in[k]->drop[i]);
 		for (unsigned p = 0; p < PORT_COUNT; p++) {
@@ -96,6 +107,11 @@ static void sum_counters(struct gateway *gw, struct counters *out)
 		out->decrypted += rd(&in[k]->decrypted);
 		out->keepalives_received += rd(&in[k]->keepalives_received);
 		out->handshakes_received += rd(&in[k]->handshakes_received);
+		out->relayed += rd(&in[k]->relayed);
+		out->handed_off += rd(&in[k]->handed_off);
+		out->icmp_sent += rd(&in[k]->icmp_sent);
+		for (unsigned h = 0; h < HOP_BUCKETS; h++)
+			out->hops[h] += rd(&in[k]->hops[h]);
 	}
 }
 
@@ -142,10 +158,15 @@ char *ctl_counters_json(struct gateway *gw)
 			p ? "," : "", port_names[p], c.rx_packets[p], c.rx_bytes[p], c.tx_packets[p],
 			c.tx_bytes[p], st.imissed, st.ierrors, st.oerrors);
 	}
-	bprintf(&b, "},\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
+	bprintf(&b, "},\"workers\":%u,\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
 		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
-		    ",\"drops\":{",
-		c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received);
+		    ",\"relayed\":%" PRIu64 ",\"handed_off\":%" PRIu64 ",\"icmp_sent\":%" PRIu64
+		    ",\"delivered_by_hops\":[",
+		gw->workers, c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received,
+		c.relayed, c.handed_off, c.icmp_sent);
+	for (unsigned h = 0; h < HOP_BUCKETS; h++)
+		bprintf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
+	bprintf(&b, "],\"drops\":{");
 	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
 		bprintf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);
 	bprintf(&b, "},\"peers\":[");
@@ -156,6 +177,7 @@ char *ctl_counters_json(struct gateway *gw)
 
 struct ctl_conn {
 	struct gateway *gw;
+	bool quiet; /* only errors are answered: for bulk route loads */
 	char line[CTL_LINE_MAX];
 	size_t line_len;
 	struct buf out;
@@ -173,9 +195,12 @@ static void *ctl_open(void *arg)
 
 static void ctl_command(struct ctl_conn *c, char *line)
 {
-	char *cmd = strtok(line, " \t");
-	char *json;
+	char copy[CTL_LINE_MAX], reply[512];
+	char *cmd, *arg, *json;
 
+	strcpy(copy, line);
+	cmd = strtok(copy, " \t");
+	arg = cmd ? strtok(NULL, " \t") : NULL;
 	if (!cmd) {
 		bprintf(&c->out, "{\"error\":\"empty request\"}\n");
 	} else if (!strcmp(cmd, "counters")) {
@@ -184,6 +209,17 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		free(json);
 	} else if (!strcmp(cmd, "version")) {
 		bprintf(&c->out, "{\"protocol\":1,\"gateway\":\"%s\"}\n", c->gw->cfg.name);
+	} else if (!strcmp(cmd, "quiet") && arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
+		c->quiet = !strcmp(arg, "on");
+		bprintf(&c->out, "{\"ok\":true}\n");
+	} else if (!strcmp(cmd, "dump") && arg && (!strcmp(arg, "routes") || !strcmp(arg, "gateways"))) {
+		json = routes_dump_json(c->gw->routes, arg);
+		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		free(json);
+	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "nexthop") || !strcmp(cmd, "gateway")) {
+		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
+		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
+			bprintf(&c->out, "%s\n", reply);
 	} else {
 		bprintf(&c->out, "{\"error\":\"unknown command\"}\n");
 	}

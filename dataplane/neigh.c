@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: MIT
 /*
- * IPv4 neighbours of each port, learned and refreshed by ARP on the main lcore.
+ * Neighbours of each port, learned and refreshed by ARP (IPv4) and neighbour
+ * discovery (IPv6, RFC 4861) on the main lcore. One table per port keyed by a
+ * 16-byte address, IPv4 as ::ffff:a.b.c.d.
  *
- * The worker reads a slot without locks: a slot's address is written once,
- * after its MAC word, and the MAC is one 64-bit word with a valid bit, so a
- * reader sees either the old or the new MAC, never half of each. Slots are
- * never freed; a gateway's neighbours (its VMs, its underlay next hop) are few.
- * Frames waiting for a MAC are held here, a few per neighbour, for 3 seconds.
+ * Workers read a slot without locks: its address is written once and then
+ * marked ready, and the MAC is one 64-bit word with a valid bit, so a reader
+ * sees the old MAC or the new one, never half of each. Slots are never freed; a
+ * gateway's neighbours (its VMs, its underlay next hops) are few. Frames that
+ * wait for a MAC are held here, a few per neighbour, for 3 seconds.
  */
 #include <rte_arp.h>
 #include <rte_ether.h>
+#include <rte_ip.h>
 #include <rte_jhash.h>
 
 #include "gateway.h"
@@ -22,9 +25,24 @@
 #define REFRESH_AFTER (60000 * MS)
 #define REFRESH_INTERVAL (10000 * MS)
 
-static unsigned slot_of(uint32_t ip)
+#define ND_NS 135
+#define ND_NA 136
+#define ND_OPT_SOURCE_LL 1
+#define ND_OPT_TARGET_LL 2
+#define ND_NA_SOLICITED 0x40
+#define ND_NA_OVERRIDE 0x20
+#define ND_HEADER_LEN 24 /* type, code, checksum, flags/reserved, target */
+
+static bool is_v4(const uint8_t key[16])
 {
-	return rte_jhash_1word(ip, 0x9e3779b9) & (NEIGH_SLOTS - 1);
+	static const uint8_t prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return !memcmp(key, prefix, 12);
+}
+
+static unsigned slot_of(const uint8_t key[16])
+{
+	return rte_jhash(key, 16, 0x9e3779b9) & (NEIGH_SLOTS - 1);
 }
 
 static uint64_t pack(const struct rte_ether_addr *mac)
@@ -42,15 +60,16 @@ static void unpack(uint64_t v, struct rte_ether_addr *mac)
 		mac->addr_bytes[i] = (uint8_t)v;
 }
 
-bool neigh_lookup(const struct neigh_table *t, uint32_t ip, struct rte_ether_addr *mac)
+bool neigh_lookup(const struct neigh_table *t, const uint8_t key[16], struct rte_ether_addr *mac)
 {
-	unsigned h = slot_of(ip);
+	unsigned h = slot_of(key);
 
 	for (unsigned i = 0; i < PROBES; i++) {
 		const struct neigh_slot *s = &t->slot[(h + i) & (NEIGH_SLOTS - 1)];
-		uint32_t sip = atomic_load_explicit(&s->ip, memory_order_acquire);
 
-		if (sip == ip) {
+		if (!atomic_load_explicit(&s->ready, memory_order_acquire))
+			return false;
+		if (!memcmp(s->addr, key, 16)) {
 			uint64_t v = atomic_load_explicit(&s->mac, memory_order_relaxed);
 
 			if (!(v & VALID))
@@ -58,29 +77,27 @@ bool neigh_lookup(const struct neigh_table *t, uint32_t ip, struct rte_ether_add
 			unpack(v, mac);
 			return true;
 		}
-		if (!sip)
-			return false;
 	}
 	return false;
 }
 
-static struct neigh_slot *find(struct neigh_table *t, uint32_t ip, bool create)
+static struct neigh_slot *find(struct neigh_table *t, const uint8_t key[16], bool create)
 {
-	unsigned h = slot_of(ip);
+	unsigned h = slot_of(key);
 
 	for (unsigned i = 0; i < PROBES; i++) {
 		struct neigh_slot *s = &t->slot[(h + i) & (NEIGH_SLOTS - 1)];
-		uint32_t sip = atomic_load_explicit(&s->ip, memory_order_relaxed);
 
-		if (sip == ip)
-			return s;
-		if (!sip) {
+		if (!atomic_load_explicit(&s->ready, memory_order_relaxed)) {
 			if (!create)
 				return NULL;
+			memcpy(s->addr, key, 16);
 			atomic_store_explicit(&s->mac, 0, memory_order_relaxed);
-			atomic_store_explicit(&s->ip, ip, memory_order_release);
+			atomic_store_explicit(&s->ready, 1, memory_order_release);
 			return s;
 		}
+		if (!memcmp(s->addr, key, 16))
+			return s;
 	}
 	return NULL;
 }
@@ -98,10 +115,10 @@ static void send_held(struct gateway *gw, unsigned port, struct neigh_slot *s,
 	s->nheld = 0;
 }
 
-static void learn(struct gateway *gw, unsigned port, uint32_t ip,
+static void learn(struct gateway *gw, unsigned port, const uint8_t key[16],
 		  const struct rte_ether_addr *mac, uint64_t now, bool create)
 {
-	struct neigh_slot *s = find(gw->neigh[port], ip, create);
+	struct neigh_slot *s = find(gw->neigh[port], key, create);
 
 	if (!s)
 		return;
@@ -109,6 +126,8 @@ static void learn(struct gateway *gw, unsigned port, uint32_t ip,
 	s->confirmed = now;
 	send_held(gw, port, s, mac);
 }
+
+/* ---- ARP ---- */
 
 static void arp_request(struct gateway *gw, unsigned port, uint32_t ip)
 {
@@ -119,6 +138,10 @@ static void arp_request(struct gateway *gw, unsigned port, uint32_t ip)
 	if (!m)
 		return;
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
+	if (!eth) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	arp = (struct rte_arp_hdr *)(eth + 1);
 	memset(&eth->dst_addr, 0xff, RTE_ETHER_ADDR_LEN);
 	rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
@@ -135,40 +158,12 @@ static void arp_request(struct gateway *gw, unsigned port, uint32_t ip)
 	control_transmit(gw, port, m);
 }
 
-void neigh_resolve(struct gateway *gw, unsigned port, uint32_t ip, struct rte_mbuf *m, uint64_t now)
-{
-	struct neigh_slot *s = ip ? find(gw->neigh[port], ip, true) : NULL;
-	struct rte_ether_addr mac;
-
-	if (!s) {
-		control_drop(gw, m, C_NO_NEIGHBOUR);
-		return;
-	}
-	if (neigh_lookup(gw->neigh[port], ip, &mac)) {
-		/* Learned between the worker's look and ours. */
-		s->held[s->nheld++] = m;
-		send_held(gw, port, s, &mac);
-		return;
-	}
-	if (s->nheld == NEIGH_HOLD) {
-		control_drop(gw, s->held[0], C_NO_NEIGHBOUR);
-		memmove(s->held, s->held + 1, (NEIGH_HOLD - 1) * sizeof(s->held[0]));
-		s->nheld--;
-	}
-	if (!s->nheld)
-		s->hold_since = now;
-	s->held[s->nheld++] = m;
-	if (now - s->last_request >= REQUEST_INTERVAL) {
-		s->last_request = now;
-		arp_request(gw, port, ip);
-	}
-}
-
 void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint64_t now)
 {
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	struct rte_arp_hdr *arp = (struct rte_arp_hdr *)(eth + 1);
 	uint32_t ours = gw->cfg.port[port].address.s_addr, sip, tip;
+	uint8_t key[16];
 
 	if (rte_pktmbuf_data_len(m) < sizeof(*eth) + sizeof(*arp) ||
 	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
@@ -181,9 +176,10 @@ void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint
 	tip = arp->arp_data.arp_tip;
 	/* Learn from whoever talks to us; only refresh others we already know
 	 * (gratuitous ARP), so a segment's chatter cannot fill the table. */
-	if (sip && !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha))
-		learn(gw, port, sip, &arp->arp_data.arp_sha, now, tip == ours);
-
+	if (sip && !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha)) {
+		neigh_key4(key, sip);
+		learn(gw, port, key, &arp->arp_data.arp_sha, now, tip == ours);
+	}
 	if (tip != ours || arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
 		rte_pktmbuf_free(m);
 		return;
@@ -199,6 +195,154 @@ void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint
 	control_transmit(gw, port, m);
 }
 
+/* ---- neighbour discovery ---- */
+
+/* An ICMPv6 ND message from our address on port, with a link-layer option. */
+static void nd_send(struct gateway *gw, unsigned port, uint8_t type, const uint8_t *dst_ip,
+		    const struct rte_ether_addr *dst_mac, const uint8_t *target, uint8_t flags)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(gw->pool);
+	const unsigned icmp_len = ND_HEADER_LEN + 8;
+	struct rte_ether_hdr *eth;
+	struct rte_ipv6_hdr *ip6;
+	uint8_t *icmp;
+
+	if (!m)
+		return;
+	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)(sizeof(*eth) + sizeof(*ip6) + icmp_len));
+	if (!eth) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	icmp = (uint8_t *)(ip6 + 1);
+	rte_ether_addr_copy(dst_mac, &eth->dst_addr);
+	rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
+	eth->ether_type = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV6);
+	ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip6->payload_len = rte_cpu_to_be_16((uint16_t)icmp_len);
+	ip6->proto = IPPROTO_ICMPV6;
+	ip6->hop_limits = 255; /* RFC 4861: proves it came from the link */
+	memcpy(ip6->src_addr, gw->cfg.port[port].address6.s6_addr, 16);
+	memcpy(ip6->dst_addr, dst_ip, 16);
+	memset(icmp, 0, icmp_len);
+	icmp[0] = type;
+	icmp[4] = flags;
+	memcpy(icmp + 8, target, 16);
+	icmp[ND_HEADER_LEN] = type == ND_NS ? ND_OPT_SOURCE_LL : ND_OPT_TARGET_LL;
+	icmp[ND_HEADER_LEN + 1] = 1; /* 8 bytes */
+	memcpy(icmp + ND_HEADER_LEN + 2, &gw->mac[port], RTE_ETHER_ADDR_LEN);
+	uint16_t sum = rte_ipv6_udptcp_cksum(ip6, icmp);
+
+	memcpy(icmp + 2, &sum, 2);
+	control_transmit(gw, port, m);
+}
+
+static void nd_solicit(struct gateway *gw, unsigned port, const uint8_t target[16])
+{
+	/* To the solicited-node multicast group of the target. */
+	uint8_t group[16] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
+	struct rte_ether_addr mac = { { 0x33, 0x33, 0xff } };
+
+	if (IN6_IS_ADDR_UNSPECIFIED(&gw->cfg.port[port].address6))
+		return;
+	memcpy(group + 13, target + 13, 3);
+	memcpy(mac.addr_bytes + 3, target + 13, 3);
+	nd_send(gw, port, ND_NS, group, &mac, target, 0);
+}
+
+/* The link-layer address option of type want, if the message has one. */
+static const struct rte_ether_addr *nd_option(const uint8_t *opt, uint32_t len, uint8_t want)
+{
+	while (len >= 8) {
+		uint32_t olen = opt[1] * 8u;
+
+		if (!olen || olen > len)
+			return NULL;
+		if (opt[0] == want && olen >= 8)
+			return (const struct rte_ether_addr *)(opt + 2);
+		opt += olen;
+		len -= olen;
+	}
+	return NULL;
+}
+
+void neigh_input_nd(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint64_t now)
+{
+	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+	struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)(eth + 1);
+	const uint8_t *icmp = (const uint8_t *)(ip6 + 1), *target = icmp + 8;
+	const struct rte_ether_addr *ll;
+	uint32_t len = rte_be_to_cpu_16(ip6->payload_len);
+
+	/* The worker checked the frame holds the whole IPv6 payload. */
+	if (len < ND_HEADER_LEN || ip6->hop_limits != 255 || icmp[1] != 0) {
+		control_drop(gw, m, C_MALFORMED_FRAME);
+		return;
+	}
+	if (icmp[0] == ND_NS) {
+		bool for_us = ip6_is_ours(gw, port, target);
+
+		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_SOURCE_LL);
+		if (ll && !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)ip6->src_addr))
+			learn(gw, port, ip6->src_addr, ll, now, for_us);
+		if (for_us && !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)ip6->src_addr))
+			nd_send(gw, port, ND_NA, ip6->src_addr, &eth->src_addr, target,
+				ND_NA_SOLICITED | ND_NA_OVERRIDE);
+	} else {
+		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_TARGET_LL);
+		learn(gw, port, target, ll ? ll : &eth->src_addr, now, false);
+	}
+	rte_pktmbuf_free(m);
+}
+
+/* ---- resolution and upkeep ---- */
+
+static void solicit(struct gateway *gw, unsigned port, const uint8_t key[16])
+{
+	uint32_t ip;
+
+	if (is_v4(key)) {
+		memcpy(&ip, key + 12, 4);
+		arp_request(gw, port, ip);
+	} else {
+		nd_solicit(gw, port, key);
+	}
+}
+
+void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], struct rte_mbuf *m,
+		   uint64_t now)
+{
+	static const uint8_t zero[16];
+	struct neigh_slot *s = NULL;
+	struct rte_ether_addr mac;
+
+	if (memcmp(key, zero, 16) && !(is_v4(key) && !memcmp(key + 12, zero, 4)))
+		s = find(gw->neigh[port], key, true);
+	if (!s) {
+		control_drop(gw, m, C_NO_NEIGHBOUR);
+		return;
+	}
+	if (neigh_lookup(gw->neigh[port], key, &mac)) {
+		/* Learned between the worker's look and ours. */
+		s->held[s->nheld++] = m;
+		send_held(gw, port, s, &mac);
+		return;
+	}
+	if (s->nheld == NEIGH_HOLD) {
+		control_drop(gw, s->held[0], C_NO_NEIGHBOUR);
+		memmove(s->held, s->held + 1, (NEIGH_HOLD - 1) * sizeof(s->held[0]));
+		s->nheld--;
+	}
+	if (!s->nheld)
+		s->hold_since = now;
+	s->held[s->nheld++] = m;
+	if (now - s->last_request >= REQUEST_INTERVAL) {
+		s->last_request = now;
+		solicit(gw, port, key);
+	}
+}
+
 void neigh_maintain(struct gateway *gw, uint64_t now)
 {
 	for (unsigned port = 0; port < PORT_COUNT; port++) {
@@ -206,11 +350,11 @@ void neigh_maintain(struct gateway *gw, uint64_t now)
 
 		for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
 			struct neigh_slot *s = &t->slot[i];
-			uint32_t ip = atomic_load_explicit(&s->ip, memory_order_relaxed);
-			bool valid = atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID;
+			bool valid;
 
-			if (!ip)
+			if (!atomic_load_explicit(&s->ready, memory_order_relaxed))
 				continue;
+			valid = atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID;
 			if (s->nheld && now - s->hold_since > HOLD_TIME) {
 				for (unsigned k = 0; k < s->nheld; k++)
 					control_drop(gw, s->held[k], C_NO_NEIGHBOUR);
@@ -220,7 +364,7 @@ void neigh_maintain(struct gateway *gw, uint64_t now)
 			    (valid && now - s->confirmed > REFRESH_AFTER &&
 			     now - s->last_request > REFRESH_INTERVAL)) {
 				s->last_request = now;
-				arp_request(gw, port, ip);
+				solicit(gw, port, s->addr);
 			}
 		}
 	}

@@ -420,7 +420,7 @@ struct node {
 static struct node node_a, node_b; /* a encrypts, b decrypts */
 static struct wg_crypto *crypto_tx, *crypto_rx, *crypto_pre;
 
-static void node_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+static bool node_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 		      const uint8_t *msg, size_t len)
 {
 	struct node *n = ctx;
@@ -430,6 +430,7 @@ static void node_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint 
 		die("handshake: unexpected message");
 	memcpy(n->sent[n->nsent], msg, len);
 	n->len[n->nsent++] = len;
+	return true;
 }
 
 static void node_session_ready(void *ctx, struct wg_peer *peer)

@@ -34,10 +34,11 @@ const char *wg_drop_name(enum wg_drop reason)
 	return (unsigned)reason < WG_DROP__COUNT ? drop_names[reason] : "unknown";
 }
 
-static void default_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+static bool default_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 			 const uint8_t *msg, size_t len)
 {
 	(void)ctx, (void)peer, (void)to, (void)msg, (void)len;
+	return false;
 }
 
 static void default_session_ready(void *ctx, struct wg_peer *peer)

@@ -85,6 +85,8 @@ static void unlink_peer(struct wg_device *dev, struct wg_peer *peer)
 void wg_peer_remove(struct wg_device *dev, struct wg_peer *peer)
 {
 	peer->dead = true;
+	if (dev->ops.peer_removed)
+		dev->ops.peer_removed(dev->ops.ctx, peer);
 	wg_aip_remove_peer(&dev->allowedips, peer);
 	wg_device_commit_allowedips(dev);
 	wg_noise_handshake_clear(peer);

@@ -201,7 +201,7 @@ static enum wg_drop handshake_rx(struct wg_device *dev, const uint8_t *msg, size
 	if (loaded && mac == WG_MAC_VALID_NO_COOKIE) {
 		memcpy(&sender, msg + 4, 4); /* both messages carry the sender index here */
 		wg_cookie_reply_create(dev, &reply, msg, len, sender, from, now);
-		dev->ops.send(dev->ops.ctx, NULL, from, (const uint8_t *)&reply, sizeof(reply));
+		(void)dev->ops.send(dev->ops.ctx, NULL, from, (const uint8_t *)&reply, sizeof(reply));
 		return WG_DROP_MAC2;
 	}
 

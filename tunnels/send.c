@@ -9,15 +9,19 @@
 
 #include "wg.h"
 
-static void send_to_peer(struct wg_peer *peer, const void *msg, size_t len)
+/* The caller knows whether a peer without an endpoint is reachable (through a
+ * relay), so it is asked even then; only what left is counted. */
+static void send_to_peer(struct wg_peer *peer, const void *msg, size_t len,
+			 const struct wg_endpoint *ep)
 {
-	struct wg_endpoint ep;
+	struct wg_endpoint own;
 
-	wg_peer_endpoint(peer, &ep);
-	if (ep.family == AF_UNSPEC)
-		return;
-	atomic_fetch_add_explicit(&peer->tx_bytes, len, memory_order_relaxed);
-	peer->dev->ops.send(peer->dev->ops.ctx, peer, &ep, msg, len);
+	if (!ep) {
+		wg_peer_endpoint(peer, &own);
+		ep = &own;
+	}
+	if (peer->dev->ops.send(peer->dev->ops.ctx, peer, ep, msg, len))
+		atomic_fetch_add_explicit(&peer->tx_bytes, len, memory_order_relaxed);
 }
 
 void wg_send_initiation(struct wg_peer *peer, bool is_retry, uint64_t now)
@@ -35,7 +39,7 @@ void wg_send_initiation(struct wg_peer *peer, bool is_retry, uint64_t now)
 	wg_cookie_add_macs(peer, (uint8_t *)&msg, sizeof(msg), now);
 	wg_timers_any_authenticated_packet_traversal(peer, now);
 	wg_timers_any_authenticated_packet_sent(peer);
-	send_to_peer(peer, &msg, sizeof(msg));
+	send_to_peer(peer, &msg, sizeof(msg), NULL);
 	wg_timers_handshake_initiated(peer, now);
 }
 
@@ -52,7 +56,7 @@ void wg_send_response(struct wg_peer *peer, uint64_t now)
 	wg_timers_session_derived(peer, now);
 	wg_timers_any_authenticated_packet_traversal(peer, now);
 	wg_timers_any_authenticated_packet_sent(peer);
-	send_to_peer(peer, &msg, sizeof(msg));
+	send_to_peer(peer, &msg, sizeof(msg), NULL);
 }
 
 static uint32_t padded_length(uint32_t len, uint16_t mtu)
@@ -79,8 +83,6 @@ static enum wg_drop encrypt_one(struct wg_crypto *c, struct wg_tx *tx, uint64_t 
 		return WG_DROP_NO_SESSION;
 	}
 	wg_peer_endpoint(peer, &tx->dst);
-	if (tx->dst.family == AF_UNSPEC)
-		return WG_DROP_NO_ENDPOINT;
 	/* The counter is the nonce: one atomic increment makes it unique per key
 	 * however many threads send under that key. */
 	nonce = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
@@ -97,7 +99,6 @@ static enum wg_drop encrypt_one(struct wg_crypto *c, struct wg_tx *tx, uint64_t 
 	if (!wg_aead_seal(c, hdr->encrypted, hdr->encrypted, padded, NULL, 0, nonce, kp->send_key))
 		return WG_DROP_DECRYPT;
 	tx->len = WG_DATA_HEADER_LEN + padded + WG_TAG_LEN;
-	atomic_fetch_add_explicit(&peer->tx_bytes, tx->len, memory_order_relaxed);
 
 	/* Keep the key fresh: the initiator renews after REKEY_AFTER_TIME, anyone
 	 * after REKEY_AFTER_MESSAGES. */
@@ -125,6 +126,7 @@ unsigned wg_encrypt_burst(struct wg_crypto *c, struct wg_tx *pkts, unsigned n, u
 		if (tx->status != WG_OK)
 			continue;
 		ok++;
+		atomic_fetch_add_explicit(&tx->peer->tx_bytes, tx->len, memory_order_relaxed);
 		stamp(&act->auth_sent, now);
 		if (data)
 			stamp(&act->data_sent, now);
@@ -155,7 +157,7 @@ void wg_send_keepalive(struct wg_peer *peer, uint64_t now)
 		return;
 	wg_timers_any_authenticated_packet_traversal(peer, now);
 	wg_timers_any_authenticated_packet_sent(peer);
-	peer->dev->ops.send(peer->dev->ops.ctx, peer, &tx.dst, buf, tx.len);
+	send_to_peer(peer, buf, tx.len, &tx.dst);
 	if (want)
 		wg_send_initiation(peer, false, now);
 }

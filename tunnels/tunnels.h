@@ -84,7 +84,7 @@ enum wg_drop {
 	WG_DROP_INNER_MALFORMED, /* plaintext is not a well-formed IPv4/IPv6 packet */
 	WG_DROP_ALLOWEDIPS,      /* inner source is not one of the sending peer's allowed-ips */
 	WG_DROP_NO_SESSION,      /* (send) no valid session: stage and handshake */
-	WG_DROP_NO_ENDPOINT,     /* (send) the peer has no endpoint yet */
+	WG_DROP_NO_ENDPOINT,     /* (send) no endpoint for the peer and no other way */
 	WG_DROP_NO_IDENTITY,     /* no private key configured */
 	WG_DROP__COUNT
 };
@@ -96,14 +96,18 @@ struct wg_peer;
 /* How the library reaches its caller. All are called on the control thread. */
 struct wg_ops {
 	void *ctx;
-	/* Send a finished message (handshake, cookie reply or keepalive). peer is NULL
-	 * for cookie replies, which go to whoever sent the message being answered. */
-	void (*send)(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+	/* Send a finished message (handshake, cookie reply or keepalive); true if it
+	 * left. peer is NULL for cookie replies, which go to whoever sent the message
+	 * being answered. "to" is the peer's endpoint, AF_UNSPEC when it has none:
+	 * the caller may still reach it another way (a relay). */
+	bool (*send)(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 		     const uint8_t *msg, size_t len);
 	/* A session is usable: the caller should encrypt what is staged for peer. */
 	void (*session_ready)(void *ctx, struct wg_peer *peer);
 	/* Free a staged packet the library gave up on. */
 	void (*free_staged)(void *ctx, void *pkt);
+	/* peer is being removed: drop references to it (it is retired next). */
+	void (*peer_removed)(void *ctx, struct wg_peer *peer);
 	/* Call destroy(obj) once no data thread can still hold obj. NULL: at once. */
 	void (*retire)(void *ctx, void *obj, void (*destroy)(void *obj));
 	/* Nanoseconds since the Unix epoch. NULL: CLOCK_REALTIME. */
@@ -171,7 +175,7 @@ void wg_peer_initiate(struct wg_peer *peer, uint64_t now);
 void wg_peer_stage(struct wg_peer *peer, void *pkt, uint64_t now);
 /* Take back up to max staged packets, oldest first. */
 unsigned wg_peer_unstage(struct wg_peer *peer, void **pkts, unsigned max);
-/* A caller-owned word per peer (the dataplane keeps its per-peer index here). */
+/* A caller-owned word per peer (the dataplane keeps its gateway id here). */
 void wg_peer_set_user(struct wg_peer *peer, uintptr_t user);
 uintptr_t wg_peer_user(const struct wg_peer *peer);
 
@@ -206,7 +210,8 @@ struct wg_tx {
 	uint8_t *msg;           /* in */
 	uint32_t len;           /* in: plaintext length; out: message length */
 	uint8_t status;         /* out: enum wg_drop */
-	struct wg_endpoint dst; /* out: where to send it */
+	struct wg_endpoint dst; /* out: the peer's endpoint; AF_UNSPEC if it has none,
+				 * which only a caller that relays can still use */
 };
 /* Encrypts in place. Returns how many succeeded; the caller stages the ones with
  * WG_DROP_NO_SESSION through the control thread. */

@@ -124,18 +124,19 @@ void fz_psk(uint8_t psk[WG_KEY_LEN])
 
 /* ---- devices ---- */
 
-static void cap_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+static bool cap_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 		     const uint8_t *msg, size_t len)
 {
 	struct fz_node *n = ctx;
 
-	(void)peer, (void)to;
+	(void)peer;
 	FZ_CHECK(msg != NULL && len > 0);
-	if (n->nsent == FZ_QUEUE_MAX || len > FZ_MSG_MAX)
-		return;
+	if (to->family == AF_UNSPEC || n->nsent == FZ_QUEUE_MAX || len > FZ_MSG_MAX)
+		return false;
 	n->sent[n->nsent].len = len;
 	memcpy(n->sent[n->nsent].data, msg, len);
 	n->nsent++;
+	return true;
 }
 
 static void cap_session_ready(void *ctx, struct wg_peer *peer)

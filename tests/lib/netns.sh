@@ -13,6 +13,8 @@ set -u
 HM_BUILD=${HOPMESH_BUILD:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)/build}
 HM_GW=$HM_BUILD/dataplane/hopmesh-gw
 HM_CTL=$HM_BUILD/dataplane/hopmesh-ctl
+HM_WANEM=$HM_BUILD/tests/rig/hopmesh-wanem
+HM_WANEMCTL=$HM_BUILD/tests/rig/hopmesh-wanemctl
 HM_NS=()
 HM_PIDS=()
 HM_GW_PIDS=()
@@ -105,15 +107,30 @@ hm_cleanup() {
 	exit "$rc"
 }
 
-# hm_init TESTNAME: sets HM_PREFIX (short: interface and socket names are
-# limited to 15 characters) and HM_TMP, and arms cleanup.
+# hm_prefix_free PREFIX: no namespace, UAPI socket or rig state of this name.
+hm_prefix_free() {
+	! ip netns list 2>/dev/null | grep -q "^$1-" &&
+		! compgen -G "/var/run/wireguard/$1*" >/dev/null &&
+		! compgen -G "/run/hopmesh-rig/$1.state" >/dev/null
+}
+
+# hm_init TESTNAME [--no-gateway]: sets HM_PREFIX (short: interface and
+# socket names are limited to 15 characters) and HM_TMP, and arms cleanup.
+# The prefix is never one a leftover of an earlier run still uses. With
+# --no-gateway the test needs no hopmesh-gw binary.
 hm_init() {
+	local i
 	HM_TEST=$1
 	HM_PREFIX=hm$(printf '%04x' $(($$ % 65536)))
+	for i in $(seq 20); do
+		hm_prefix_free "$HM_PREFIX" && break
+		HM_PREFIX=hm$(printf '%04x' $((RANDOM % 65536)))
+	done
 	HM_TMP=$(mktemp -d "/tmp/hopmesh-$HM_TEST.XXXXXX")
 	trap hm_cleanup EXIT
 	trap 'hm_log "interrupted"; exit 130' INT TERM
-	[ -x "$HM_GW" ] || hm_fail "no gateway binary at $HM_GW (build first, or set HOPMESH_BUILD)"
+	[ "${2:-}" = --no-gateway ] ||
+		[ -x "$HM_GW" ] || hm_fail "no gateway binary at $HM_GW (build first, or set HOPMESH_BUILD)"
 }
 
 # hm_ns NAME: a namespace $HM_PREFIX-NAME with loopback up; prints its name.
@@ -132,8 +149,8 @@ hm_veth() {
 		hm_fail "cannot create veth $2/$4"
 	ip netns exec "$1" ethtool -K "$2" tx off >/dev/null
 	ip netns exec "$3" ethtool -K "$4" tx off >/dev/null
-	ip -n "$1" link set "$2" up
-	ip -n "$3" link set "$4" up
+	ip -n "$1" link set dev "$2" up
+	ip -n "$3" link set dev "$4" up
 }
 
 # hm_dataplane_if NS IF: an interface the gateway owns through a PMD; the
@@ -198,7 +215,7 @@ hm_gateway() {
 	private_key_file = $key
 	listen_port = 51820
 	run_dir = $HM_TMP/run
-	eal = -l 0,1 --no-huge -m 128 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif,framecnt=4096 --vdev=net_af_packet_${name}_bb,iface=$bbif,framecnt=4096
+	eal = -l 0,1 --no-huge -m 256 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif,framecnt=4096 --vdev=net_af_packet_${name}_bb,iface=$bbif,framecnt=4096
 	$extra
 	[vm]
 	port = net_af_packet_${name}_vm
@@ -254,4 +271,29 @@ hm_wait_for() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# hm_wanem NS SOCKET IF... [-- OPTIONS]: starts the WAN emulator (tests/rig/
+# wanem.c) in NS, switching between the interfaces, controlled on SOCKET.
+# Sets HM_LAST_PID. Options after -- go to the emulator (e.g. --seed 1).
+hm_wanem() {
+	local ns=$1 sock=$2 ifs=() opts=()
+	shift 2
+	while [ $# -gt 0 ] && [ "$1" != -- ]; do ifs+=("$1"); shift; done
+	[ $# -gt 0 ] && shift && opts=("$@")
+	[ -x "$HM_WANEM" ] || hm_fail "no WAN emulator at $HM_WANEM (build first, or set HOPMESH_BUILD)"
+	HM_SOCKS+=("$sock")
+	hm_bg "$ns" wanem "$HM_WANEM" --ctl "$sock" "${opts[@]}" "${ifs[@]}"
+	hm_wait_socket "$sock" "$HM_LAST_PID" ||
+		hm_fail "WAN emulator did not start (see $HM_TMP/wanem.log)"
+}
+
+# hm_wanemctl SOCKET COMMAND...: one command to the emulator; fails on an
+# error answer. Prints the answer unless it is "ok".
+hm_wanemctl() {
+	local out rc
+	out=$("$HM_WANEMCTL" "$@")
+	rc=$?
+	[ "$out" = ok ] || printf '%s\n' "$out"
+	return $rc
 }

@@ -32,7 +32,7 @@ struct fx {
 	} sent[FX_MAX_SENT];
 };
 
-static void fx_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+static bool fx_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
 		    const uint8_t *msg, size_t len)
 {
 	struct fx *f = ctx;
@@ -44,6 +44,7 @@ static void fx_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 		f->sent[f->nsent].type = len ? msg[0] : 0;
 	}
 	f->nsent++;
+	return true;
 }
 
 static uint64_t fx_wall(void *ctx)

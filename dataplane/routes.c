@@ -1,0 +1,574 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Routes: destination prefix -> destination gateway -> path (next hop and hop
+ * count). Separate from allowed-ips, which stays the cryptokey check: a route
+ * picks the gateway a packet is for; the encryption is always for that
+ * gateway's peer, end to end, whichever relay carries it.
+ *
+ * Workers look up without locks:
+ *  - IPv4 prefixes live in an rte_lpm whose tbl8 groups are reclaimed through
+ *    the gateway's rte_rcu_qsbr, so it is updated in place under traffic, a
+ *    million /32 routes included;
+ *  - IPv6 prefixes live in an rte_lpm6, which has no RCU support in DPDK 22.11:
+ *    it is rebuilt on the next tick after a change and swapped in with one
+ *    pointer store, the old one retired after a grace period;
+ *  - a gateway's path is one 32-bit word (relay, hop count), so moving traffic
+ *    to or from a relay is a single store and loses no packet.
+ * The main lcore keeps every route in a hash store too, to answer dumps and to
+ * rebuild the IPv6 table.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <rte_errno.h>
+/* rte_lpm.h's bulk lookup (unused here) declares a VLA; our -Wvla is for us. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wvla"
+#include <rte_lpm.h>
+#pragma GCC diagnostic pop
+#include <rte_lpm6.h>
+#include <rte_rcu_qsbr.h>
+
+#include "gateway.h"
+
+#define LPM4_MAX_RULES (1u << 21)
+#define LPM4_TBL8 (1u << 14)
+#define LPM6_TBL8 (1u << 14)
+
+struct route {
+	uint8_t addr[16]; /* IPv4 in the first 4 bytes, masked */
+	uint8_t depth;
+	uint8_t family; /* 0: free slot, 4 or 6 */
+	uint16_t gw;
+};
+
+struct route_store {
+	struct route *slot;
+	size_t cap, count, count6;
+};
+
+struct routes {
+	uint16_t self;
+	struct gw_entry gw[MAX_GATEWAYS];
+	struct rte_lpm *lpm4;
+	_Atomic(struct rte_lpm6 *) lpm6;
+	unsigned lpm6_generation;
+	bool v6_dirty;
+	struct route_store store;
+	struct gateway *owner;
+};
+
+/* ---- the hash store of all routes (main lcore) ---- */
+
+static uint64_t route_hash(const struct route *r)
+{
+	uint64_t h = 1469598103934665603ULL ^ r->family ^ (uint64_t)r->depth << 8;
+
+	for (int i = 0; i < 16; i++)
+		h = (h ^ r->addr[i]) * 1099511628211ULL;
+	return h;
+}
+
+static bool same_prefix(const struct route *a, const struct route *b)
+{
+	return a->family == b->family && a->depth == b->depth && !memcmp(a->addr, b->addr, 16);
+}
+
+static bool store_grow(struct route_store *s)
+{
+	size_t cap = s->cap ? s->cap * 2 : 1024;
+	struct route *slot = calloc(cap, sizeof(*slot));
+
+	if (!slot)
+		return false;
+	for (size_t i = 0; i < s->cap; i++) {
+		size_t j;
+
+		if (!s->slot[i].family)
+			continue;
+		for (j = route_hash(&s->slot[i]) & (cap - 1); slot[j].family; j = (j + 1) & (cap - 1))
+			;
+		slot[j] = s->slot[i];
+	}
+	free(s->slot);
+	s->slot = slot;
+	s->cap = cap;
+	return true;
+}
+
+static struct route *store_find(const struct route_store *s, const struct route *key)
+{
+	if (!s->cap)
+		return NULL;
+	for (size_t i = route_hash(key) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		if (!s->slot[i].family)
+			return NULL;
+		if (same_prefix(&s->slot[i], key))
+			return &s->slot[i];
+	}
+}
+
+static bool store_put(struct route_store *s, const struct route *r)
+{
+	struct route *found = store_find(s, r);
+	size_t i;
+
+	if (found) {
+		found->gw = r->gw;
+		return true;
+	}
+	if ((s->count + 1) * 10 > s->cap * 7 && !store_grow(s))
+		return false;
+	for (i = route_hash(r) & (s->cap - 1); s->slot[i].family; i = (i + 1) & (s->cap - 1))
+		;
+	s->slot[i] = *r;
+	s->count++;
+	s->count6 += r->family == 6;
+	return true;
+}
+
+/* Linear probing deletes by shifting the rest of the cluster back. */
+static void store_del(struct route_store *s, struct route *victim)
+{
+	size_t i = (size_t)(victim - s->slot), j = i;
+
+	s->count--;
+	s->count6 -= victim->family == 6;
+	victim->family = 0;
+	for (;;) {
+		size_t home;
+
+		j = (j + 1) & (s->cap - 1);
+		if (!s->slot[j].family)
+			return;
+		home = route_hash(&s->slot[j]) & (s->cap - 1);
+		/* Move j back to i unless its home lies cyclically in (i, j]. */
+		if ((i <= j) ? (home > i && home <= j) : (home > i || home <= j))
+			continue;
+		s->slot[i] = s->slot[j];
+		s->slot[j].family = 0;
+		i = j;
+	}
+}
+
+/* ---- tables ---- */
+
+struct routes *routes_new(struct rte_rcu_qsbr *qsbr, char *err, size_t errlen)
+{
+	struct rte_lpm_config c4 = { .max_rules = LPM4_MAX_RULES, .number_tbl8s = LPM4_TBL8 };
+	struct rte_lpm_rcu_config rcu = { .v = qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
+	struct routes *r = calloc(1, sizeof(*r));
+
+	if (!r) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->lpm4 = rte_lpm_create("routes4", (int)rte_socket_id(), &c4);
+	if (!r->lpm4 || rte_lpm_rcu_qsbr_add(r->lpm4, &rcu)) {
+		snprintf(err, errlen, "IPv4 route table: %s (more memory: -m in eal)",
+			 rte_strerror(rte_errno));
+		routes_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void routes_free(struct routes *r)
+{
+	if (!r)
+		return;
+	rte_lpm_free(r->lpm4);
+	rte_lpm6_free(atomic_load(&r->lpm6));
+	free(r->store.slot);
+	free(r);
+}
+
+uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *addr)
+{
+	uint32_t nh;
+
+	if (family == AF_INET) {
+		uint32_t ip;
+
+		memcpy(&ip, addr, 4);
+		return rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(ip), &nh) == 0 ? (uint16_t)nh : 0;
+	} else {
+		struct rte_lpm6 *t = atomic_load_explicit(&((struct routes *)r)->lpm6, memory_order_acquire);
+
+		return t && rte_lpm6_lookup(t, addr, &nh) == 0 ? (uint16_t)nh : 0;
+	}
+}
+
+struct gw_entry *routes_gateway(struct routes *r, uint16_t id)
+{
+	return id && id < MAX_GATEWAYS ? &r->gw[id] : NULL;
+}
+
+uint16_t routes_self(const struct routes *r)
+{
+	return r->self;
+}
+
+static void lpm6_destroy(void *t)
+{
+	rte_lpm6_free(t);
+}
+
+/* Rebuild the IPv6 table from the store and swap it in. */
+static void publish_v6(struct routes *r, struct gateway *gw)
+{
+	struct rte_lpm6_config c6 = { .max_rules = (uint32_t)r->store.count6 + 1,
+				      .number_tbl8s = LPM6_TBL8 };
+	struct rte_lpm6 *fresh = NULL, *old;
+	char name[32];
+
+	if (r->store.count6) {
+		snprintf(name, sizeof(name), "routes6_%u", ++r->lpm6_generation);
+		fresh = rte_lpm6_create(name, (int)rte_socket_id(), &c6);
+		if (!fresh)
+			return; /* keep serving the old table; retried next tick */
+		for (size_t i = 0; i < r->store.cap; i++) {
+			const struct route *e = &r->store.slot[i];
+
+			if (e->family == 6 && rte_lpm6_add(fresh, e->addr, e->depth, e->gw)) {
+				rte_lpm6_free(fresh);
+				return;
+			}
+		}
+	}
+	old = atomic_exchange_explicit(&r->lpm6, fresh, memory_order_acq_rel);
+	r->v6_dirty = false;
+	if (old)
+		control_retire(gw, old, lpm6_destroy);
+}
+
+/* ---- gateways and peers ---- */
+
+static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
+{
+	struct gw_entry *e = &r->gw[id];
+	struct wg_peer *p = wg_peer_lookup(gw->dev, e->public_key);
+
+	if (p == atomic_load(&e->peer))
+		return;
+	if (p)
+		wg_peer_set_user(p, id);
+	atomic_store_explicit(&e->peer, p, memory_order_release);
+}
+
+void routes_maintain(struct routes *r, struct gateway *gw)
+{
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
+		if (r->gw[id].configured && !atomic_load_explicit(&r->gw[id].peer, memory_order_relaxed))
+			bind_peer(r, gw, (uint16_t)id);
+	if (r->v6_dirty)
+		publish_v6(r, gw);
+}
+
+void routes_peer_removed(struct routes *r, struct wg_peer *peer)
+{
+	uintptr_t id = wg_peer_user(peer);
+
+	if (id && id < MAX_GATEWAYS && atomic_load(&r->gw[id].peer) == peer)
+		atomic_store(&r->gw[id].peer, NULL);
+}
+
+/* ---- commands ---- */
+
+static bool parse_id(const char *s, uint16_t *id)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s || !*s)
+		return false;
+	v = strtoul(s, &end, 10);
+	if (*end || v == 0 || v >= MAX_GATEWAYS)
+		return false;
+	*id = (uint16_t)v;
+	return true;
+}
+
+static bool parse_prefix(const char *s, struct route *rt)
+{
+	char buf[64], *slash;
+	unsigned long depth;
+	char *end;
+
+	if (!s || strlen(s) >= sizeof(buf))
+		return false;
+	strcpy(buf, s);
+	slash = strchr(buf, '/');
+	if (!slash)
+		return false;
+	*slash = '\0';
+	memset(rt, 0, sizeof(*rt));
+	depth = strtoul(slash + 1, &end, 10);
+	if (*end || slash[1] == '\0')
+		return false;
+	if (inet_pton(AF_INET, buf, rt->addr) == 1 && depth >= 1 && depth <= 32)
+		rt->family = 4;
+	else if (inet_pton(AF_INET6, buf, rt->addr) == 1 && depth >= 1 && depth <= 128)
+		rt->family = 6;
+	else
+		return false;
+	rt->depth = (uint8_t)depth;
+	for (unsigned bit = rt->depth; bit < (rt->family == 4 ? 32u : 128u); bit++)
+		rt->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+	return true;
+}
+
+static uint32_t ip4_of(const struct route *rt)
+{
+	uint32_t ip;
+
+	memcpy(&ip, rt->addr, 4);
+	return rte_be_to_cpu_32(ip);
+}
+
+#define REPLY(...) snprintf(out, outlen, __VA_ARGS__)
+
+static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+{
+	struct route rt, *found;
+	char buf[INET6_ADDRSTRLEN];
+	uint8_t addr[16];
+	uint16_t id;
+
+	if (argc == 3 && !strcmp(argv[0], "add")) {
+		if (!parse_prefix(argv[1], &rt))
+			return (void)REPLY("{\"error\":\"bad prefix %s\"}", argv[1]);
+		if (!parse_id(argv[2], &id))
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[2]);
+		rt.gw = id;
+		if (!store_put(&r->store, &rt))
+			return (void)REPLY("{\"error\":\"out of memory\"}");
+		if (rt.family == 4 && rte_lpm_add(r->lpm4, ip4_of(&rt), rt.depth, id)) {
+			store_del(&r->store, store_find(&r->store, &rt));
+			return (void)REPLY("{\"error\":\"IPv4 route table full\"}");
+		}
+		r->v6_dirty |= rt.family == 6;
+		REPLY("{\"ok\":true}");
+	} else if (argc == 2 && !strcmp(argv[0], "del")) {
+		if (!parse_prefix(argv[1], &rt))
+			return (void)REPLY("{\"error\":\"bad prefix %s\"}", argv[1]);
+		if (!(found = store_find(&r->store, &rt)))
+			return (void)REPLY("{\"error\":\"no such route\"}");
+		if (rt.family == 4)
+			rte_lpm_delete(r->lpm4, ip4_of(&rt), rt.depth);
+		r->v6_dirty |= rt.family == 6;
+		store_del(&r->store, found);
+		REPLY("{\"ok\":true}");
+	} else if (argc == 2 && !strcmp(argv[0], "lookup")) {
+		sa_family_t family = strchr(argv[1], ':') ? AF_INET6 : AF_INET;
+		uint32_t path;
+
+		if (inet_pton(family, argv[1], addr) != 1)
+			return (void)REPLY("{\"error\":\"bad address %s\"}", argv[1]);
+		id = routes_lookup(r, family, addr);
+		inet_ntop(family, addr, buf, sizeof(buf));
+		if (!id)
+			return (void)REPLY("{\"address\":\"%s\",\"gateway\":0}", buf);
+		path = atomic_load(&r->gw[id].path);
+		REPLY("{\"address\":\"%s\",\"gateway\":%u,\"via\":%u,\"hops\":%u}", buf, id,
+		      path ? path_via(path) : id, path ? path_hops(path) : 1);
+	} else {
+		REPLY("{\"error\":\"usage: route add PREFIX GATEWAY | route del PREFIX | route lookup ADDRESS\"}");
+	}
+}
+
+static void cmd_nexthop(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+{
+	uint16_t dst, via;
+	unsigned long hops;
+	char *end;
+
+	if (argc == 4 && !strcmp(argv[0], "set")) {
+		if (!parse_id(argv[1], &dst) || !parse_id(argv[2], &via))
+			return (void)REPLY("{\"error\":\"bad gateway id\"}");
+		hops = strtoul(argv[3], &end, 10);
+		if (*end || hops < 1 || hops > 255 || (via == dst) != (hops == 1))
+			return (void)REPLY("{\"error\":\"hops must be 1 for a direct path and 2-255 through a relay\"}");
+		if (via == r->self || dst == r->self)
+			return (void)REPLY("{\"error\":\"a path neither starts at nor goes through ourselves\"}");
+		atomic_store(&r->gw[dst].path, via == dst ? 0 : path_make(via, (uint8_t)hops));
+		REPLY("{\"ok\":true}");
+	} else if (argc == 2 && !strcmp(argv[0], "del")) {
+		if (!parse_id(argv[1], &dst))
+			return (void)REPLY("{\"error\":\"bad gateway id\"}");
+		atomic_store(&r->gw[dst].path, 0);
+		REPLY("{\"ok\":true}");
+	} else {
+		REPLY("{\"error\":\"usage: nexthop set DST VIA HOPS | nexthop del DST\"}");
+	}
+}
+
+static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int argc, char *out,
+			size_t outlen)
+{
+	struct gw_entry *e;
+	uint8_t key[WG_KEY_LEN];
+	uint16_t id;
+
+	if (argc == 2 && !strcmp(argv[0], "self")) {
+		if (!parse_id(argv[1], &id))
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
+		r->self = id;
+		REPLY("{\"ok\":true}");
+	} else if (argc >= 3 && !strcmp(argv[0], "set")) {
+		struct gw_entry fresh = { 0 };
+
+		if (!parse_id(argv[1], &id))
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
+		if (!wg_key_from_base64(key, argv[2]))
+			return (void)REPLY("{\"error\":\"bad public key\"}");
+		for (unsigned other = 1; other < MAX_GATEWAYS; other++)
+			if (other != id && r->gw[other].configured &&
+			    !memcmp(r->gw[other].public_key, key, WG_KEY_LEN))
+				return (void)REPLY("{\"error\":\"public key already belongs to gateway %u\"}", other);
+		for (int i = 3; i < argc; i++) {
+			if (!strncmp(argv[i], "overlay4=", 9) && inet_pton(AF_INET, argv[i] + 9, &fresh.overlay4) == 1)
+				continue;
+			if (!strncmp(argv[i], "overlay6=", 9) && inet_pton(AF_INET6, argv[i] + 9, &fresh.overlay6) == 1)
+				continue;
+			if (!strncmp(argv[i], "name=", 5) && strlen(argv[i] + 5) < sizeof(fresh.name)) {
+				strcpy(fresh.name, argv[i] + 5);
+				continue;
+			}
+			return (void)REPLY("{\"error\":\"bad argument %s\"}", argv[i]);
+		}
+		e = &r->gw[id];
+		if (e->configured && memcmp(e->public_key, key, WG_KEY_LEN)) {
+			struct wg_peer *old = atomic_load(&e->peer);
+
+			if (old)
+				wg_peer_set_user(old, 0);
+			atomic_store(&e->peer, NULL);
+		}
+		memcpy(e->public_key, key, WG_KEY_LEN);
+		e->overlay4 = fresh.overlay4;
+		e->overlay6 = fresh.overlay6;
+		memcpy(e->name, fresh.name, sizeof(e->name));
+		e->configured = true;
+		bind_peer(r, gw, id);
+		REPLY("{\"ok\":true}");
+	} else if (argc == 2 && !strcmp(argv[0], "del")) {
+		struct wg_peer *old;
+
+		if (!parse_id(argv[1], &id))
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
+		e = &r->gw[id];
+		old = atomic_load(&e->peer);
+		if (old)
+			wg_peer_set_user(old, 0);
+		atomic_store(&e->peer, NULL);
+		atomic_store(&e->path, 0);
+		e->configured = false;
+		REPLY("{\"ok\":true}");
+	} else {
+		REPLY("{\"error\":\"usage: gateway self ID | gateway set ID PUBKEY [overlay4=A] [overlay6=A] [name=N] | gateway del ID\"}");
+	}
+}
+
+void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen)
+{
+	char *argv[16];
+	int argc = 0;
+
+	for (char *tok = strtok(line, " \t"); tok && argc < 16; tok = strtok(NULL, " \t"))
+		argv[argc++] = tok;
+	if (argc < 1) {
+		REPLY("{\"error\":\"empty request\"}");
+	} else if (!strcmp(argv[0], "route")) {
+		cmd_route(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "nexthop")) {
+		cmd_nexthop(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "gateway")) {
+		cmd_gateway(r, gw, argv + 1, argc - 1, out, outlen);
+	} else {
+		REPLY("{\"error\":\"unknown command\"}");
+	}
+}
+
+/* ---- dumps (JSON, one line) ---- */
+
+struct strbuf {
+	char *s;
+	size_t len, cap;
+};
+
+static void sb_add(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(struct strbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (b->len + (size_t)n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 4096;
+		char *s;
+
+		while (cap < b->len + (size_t)n + 1)
+			cap *= 2;
+		if (!(s = realloc(b->s, cap)))
+			return;
+		b->s = s;
+		b->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	b->len += (size_t)n;
+}
+
+char *routes_dump_json(struct routes *r, const char *what)
+{
+	struct strbuf b = { 0 };
+	char buf[INET6_ADDRSTRLEN], key[45];
+	bool first = true;
+
+	if (!strcmp(what, "routes")) {
+		sb_add(&b, "{\"routes\":[");
+		for (size_t i = 0; i < r->store.cap; i++) {
+			const struct route *e = &r->store.slot[i];
+
+			if (!e->family)
+				continue;
+			inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, buf, sizeof(buf));
+			sb_add(&b, "%s{\"prefix\":\"%s/%u\",\"gateway\":%u}", first ? "" : ",", buf,
+			       e->depth, e->gw);
+			first = false;
+		}
+		sb_add(&b, "]}");
+	} else {
+		sb_add(&b, "{\"self\":%u,\"gateways\":[", r->self);
+		for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+			const struct gw_entry *e = &r->gw[id];
+			uint32_t path = atomic_load(&e->path);
+			char o4[INET_ADDRSTRLEN], o6[INET6_ADDRSTRLEN];
+
+			if (!e->configured)
+				continue;
+			wg_key_to_base64(key, e->public_key);
+			inet_ntop(AF_INET, &e->overlay4, o4, sizeof(o4));
+			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
+			sb_add(&b, "%s{\"id\":%u,\"name\":\"%s\",\"public_key\":\"%s\",\"bound\":%s,"
+				   "\"via\":%u,\"hops\":%u,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
+			       first ? "" : ",", id, e->name, key,
+			       atomic_load(&e->peer) ? "true" : "false", path ? path_via(path) : id,
+			       path ? path_hops(path) : 1, o4, o6);
+			first = false;
+		}
+		sb_add(&b, "]}");
+	}
+	return b.s;
+}
