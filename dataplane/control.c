@@ -258,6 +258,22 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 	return total;
 }
 
+/* Every peer's underlay next hop is kept resolved: a path that switches to a
+ * gateway we have not talked to directly must not wait for ARP. */
+static bool prime_peer(struct wg_peer *peer, void *arg)
+{
+	struct gateway *gw = arg;
+	struct wg_endpoint ep;
+	uint8_t key[16];
+
+	wg_peer_endpoint(peer, &ep);
+	if (ep.family != AF_UNSPEC) {
+		pipeline_underlay_next_hop(gw, &ep, key);
+		neigh_prime(gw, PORT_BACKBONE, key, mono_ns());
+	}
+	return true;
+}
+
 /* ---- the loop ---- */
 
 static int signal_fd_open(void)
@@ -325,8 +341,10 @@ int control_run(struct gateway *gw)
 			last_tick = now;
 			wg_device_tick(gw->dev, now);
 			routes_maintain(gw->routes, gw);
-			if (++ticks % 25 == 0)
+			if (++ticks % 25 == 0) {
+				wg_device_for_each_peer(gw->dev, prime_peer, gw);
 				neigh_maintain(gw, now);
+			}
 			rte_rcu_qsbr_dq_reclaim(gw->retired, 256, NULL, NULL, NULL);
 		}
 	}

@@ -28,6 +28,8 @@ struct rte_rcu_qsbr;
 
 enum { PORT_VM, PORT_BACKBONE, PORT_COUNT };
 #define MAX_WORKERS 16
+/* tunnels/ receiver-index table size: live indices differ in their low bits. */
+#define INDEX_BITS 16
 
 /* ---- config.c ---- */
 
@@ -107,7 +109,7 @@ const char *counter_name(unsigned i);
  * main lcore and read lock-free by the workers ---- */
 
 #define NEIGH_SLOTS 4096
-#define NEIGH_HOLD 8
+#define NEIGH_HOLD 32
 struct neigh_slot {
 	uint8_t addr[16];
 	_Atomic uint32_t ready;  /* addr is written and final */
@@ -198,6 +200,8 @@ struct gateway {
 	struct rte_ring *to_control;
 	struct rte_ring *to_port[PORT_COUNT];
 	struct rte_ring *handoff[MAX_WORKERS];
+	/* Which worker decrypts a session: index << 8 | worker, per index slot. */
+	_Atomic uint64_t *owner;
 	struct neigh_table *neigh[PORT_COUNT];
 	struct rte_rcu_qsbr *qsbr;
 	struct rte_rcu_qsbr_dq *retired;
@@ -274,6 +278,9 @@ bool pipeline_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t ds
  * next_hop (neigh key) on port, then queued from the current lcore. */
 void pipeline_emit_ip(struct lcore_ctx *lc, unsigned port, struct rte_mbuf *m,
 		      const uint8_t next_hop[16]);
+/* The neighbour (key) an underlay packet to dst goes to first. */
+void pipeline_underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst,
+				uint8_t key[16]);
 void gateway_wake_control(struct gateway *gw);
 uint64_t mono_ns(void);
 
@@ -295,6 +302,8 @@ void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], str
 void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint64_t now);
 void neigh_input_nd(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint64_t now);
 void neigh_maintain(struct gateway *gw, uint64_t now);
+/* Resolve key on port before anything needs it (a path may switch to it). */
+void neigh_prime(struct gateway *gw, unsigned port, const uint8_t key[16], uint64_t now);
 /* Packets addressed to the gateway itself: it answers ICMP and ICMPv6 echo. */
 void icmp_local_input(struct gateway *gw, unsigned port, struct rte_mbuf *m);
 /* An ICMP error about m (at its IP header) back to its source. */

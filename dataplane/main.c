@@ -29,6 +29,7 @@
 #define MBUFS 16383
 #define MBUF_CACHE 256
 #define RING_SIZE 1024
+#define HANDOFF_SIZE 4096
 #define PORT_DESC 1024
 #define RETIRE_QUEUE 4096
 #define EAL_ARGS_MAX 64
@@ -123,12 +124,12 @@ static bool rcu_setup(struct gateway *gw)
 	return gw->retired != NULL;
 }
 
-static struct rte_ring *ring(const char *name, unsigned i, unsigned flags)
+static struct rte_ring *ring(const char *name, unsigned i, unsigned size, unsigned flags)
 {
 	char full[32];
 
 	snprintf(full, sizeof(full), "%s%u", name, i);
-	return rte_ring_create(full, RING_SIZE, (int)rte_socket_id(), flags);
+	return rte_ring_create(full, size, (int)rte_socket_id(), flags);
 }
 
 static bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
@@ -140,12 +141,13 @@ static bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	gw->pool = rte_pktmbuf_pool_create("mbufs", MBUFS, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	/* Workers hand to the main lcore; the main lcore to worker 0's tx. */
-	gw->to_control = ring("to_control", 0, RING_F_SC_DEQ);
-	gw->to_port[PORT_VM] = ring("to_vm", 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
-	gw->to_port[PORT_BACKBONE] = ring("to_backbone", 0, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	gw->to_control = ring("to_control", 0, RING_SIZE, RING_F_SC_DEQ);
+	gw->to_port[PORT_VM] = ring("to_vm", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
+	gw->to_port[PORT_BACKBONE] = ring("to_backbone", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	for (unsigned w = 0; w < gw->workers; w++)
-		if (!(gw->handoff[w] = ring("handoff", w, RING_F_SC_DEQ)))
+		if (!(gw->handoff[w] = ring("handoff", w, HANDOFF_SIZE, RING_F_SC_DEQ)))
 			return false;
+	gw->owner = rte_zmalloc("owner", sizeof(*gw->owner) << INDEX_BITS, RTE_CACHE_LINE_SIZE);
 	for (int p = 0; p < PORT_COUNT; p++)
 		gw->neigh[p] = rte_zmalloc("neigh", sizeof(struct neigh_table), RTE_CACHE_LINE_SIZE);
 	gw->control_ctx = rte_zmalloc("control_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
@@ -153,7 +155,7 @@ static bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 		gw->worker_ctx[w] = rte_zmalloc("worker_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
 	gw->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!gw->pool || !gw->to_control || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
-	    !gw->neigh[1] || !gw->control_ctx || gw->wake_fd < 0 || !pkt_meta_register() ||
+	    !gw->neigh[1] || !gw->control_ctx || !gw->owner || gw->wake_fd < 0 || !pkt_meta_register() ||
 	    !rcu_setup(gw)) {
 		fprintf(stderr, "%s: out of memory setting up (%s)\n", gw->cfg.name,
 			rte_strerror(rte_errno));
@@ -166,7 +168,7 @@ static bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	if (!port_start(gw, PORT_VM) || !port_start(gw, PORT_BACKBONE))
 		return false;
 
-	gw->dev = wg_device_new(control_wg_ops(gw), 16);
+	gw->dev = wg_device_new(control_wg_ops(gw), INDEX_BITS);
 	if (!gw->dev)
 		return false;
 	wg_device_set_private_key(gw->dev, key, now);

@@ -343,6 +343,17 @@ void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], str
 	}
 }
 
+void neigh_prime(struct gateway *gw, unsigned port, const uint8_t key[16], uint64_t now)
+{
+	struct neigh_slot *s = find(gw->neigh[port], key, true);
+
+	if (s && !(atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID) &&
+	    now - s->last_request >= REQUEST_INTERVAL) {
+		s->last_request = now;
+		solicit(gw, port, key);
+	}
+}
+
 void neigh_maintain(struct gateway *gw, uint64_t now)
 {
 	for (unsigned port = 0; port < PORT_COUNT; port++) {

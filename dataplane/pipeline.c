@@ -19,8 +19,8 @@
  *                                              tx burst on the VM port
  *
  * A session's replay window has one writer: data messages are decrypted by the
- * worker that owns their receiver index (index % workers) and handed over to it
- * if they arrive elsewhere. Sending needs no owner: the nonce is one atomic
+ * worker that owns their session (the first to receive it, session_owner())
+ * and handed over to it if they arrive elsewhere. Sending needs no owner: the nonce is one atomic
  * increment. Frames the main lcore builds come back through gw->to_port and
  * leave in worker 0's bursts. Nothing here locks, allocates or makes a syscall
  * per packet.
@@ -172,8 +172,8 @@ static bool on_link6(const struct port_config *p, const uint8_t *a)
 	       !((a[bits / 8] ^ p->address6.s6_addr[bits / 8]) & (0xff00 >> (bits % 8)));
 }
 
-static void underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst,
-			      uint8_t key[16])
+void pipeline_underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst,
+				uint8_t key[16])
 {
 	const struct port_config *bb = &gw->cfg.port[PORT_BACKBONE];
 
@@ -249,7 +249,7 @@ static void encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_endp
 		udp->dgram_cksum = 0;
 		udp->dgram_cksum = rte_ipv6_udptcp_cksum(rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *), udp);
 	}
-	underlay_next_hop(gw, dst, next_hop);
+	pipeline_underlay_next_hop(gw, dst, next_hop);
 	pipeline_emit_ip(lc, PORT_BACKBONE, m, next_hop);
 }
 
@@ -837,6 +837,23 @@ struct bb_job {
 	uint8_t hops;
 };
 
+/* The worker that decrypts a session: the first to receive its data claims
+ * it. A peer's tunnel is one UDP flow, which the NIC's hash (or af_packet's
+ * fanout) keeps on one queue, so hand-offs are rare: relayed traffic, roaming.
+ * Live receiver indices differ in their low INDEX_BITS bits, so each has its
+ * own slot; a stale claim of an older index is simply replaced. */
+static unsigned session_owner(struct gateway *gw, uint32_t index, unsigned me)
+{
+	_Atomic uint64_t *slot = &gw->owner[index & ((1u << INDEX_BITS) - 1)];
+	uint64_t cur = atomic_load_explicit(slot, memory_order_acquire);
+
+	if ((uint32_t)(cur >> 8) == index)
+		return cur & 0xff;
+	if (atomic_compare_exchange_strong(slot, &cur, (uint64_t)index << 8 | me))
+		return me;
+	return (uint32_t)(cur >> 8) == index ? cur & 0xff : me;
+}
+
 /* Validates one backbone frame. Data messages this worker owns are added to
  * rx[]; everything else is handed on or dropped here. */
 static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t listen_port,
@@ -874,7 +891,7 @@ static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t
 	case WG_MSG_DATA:
 		if (o.len >= 8 && gw->workers > 1) {
 			memcpy(&receiver, msg + 4, 4);
-			unsigned owner = rte_le_to_cpu_32(receiver) % gw->workers;
+			unsigned owner = session_owner(gw, rte_le_to_cpu_32(receiver), lc->worker);
 
 			if (owner != lc->worker) {
 				if (rte_ring_enqueue(gw->handoff[owner], m))

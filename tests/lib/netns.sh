@@ -20,6 +20,7 @@ HM_PIDS=()
 HM_GW_PIDS=()
 HM_GW_LOGS=()
 HM_SOCKS=()
+HM_DIRS=()
 HM_FAILED=0
 
 hm_log() { printf '%s: %s\n' "${HM_TEST:-test}" "$*" >&2; }
@@ -88,11 +89,26 @@ hm_cleanup() {
 		kill -KILL "$pid" 2>/dev/null
 		wait "$pid" 2>/dev/null
 	done
+	# Whatever else still runs inside this run's namespaces was started by
+	# it too (a command a test put in the background itself): end it by PID.
+	for ns in "${HM_NS[@]}"; do
+		for pid in $(ip netns pids "$ns" 2>/dev/null); do
+			kill -TERM "$pid" 2>/dev/null
+			for i in $(seq 20); do
+				kill -0 "$pid" 2>/dev/null || break
+				sleep 0.1
+			done
+			kill -KILL "$pid" 2>/dev/null
+		done
+	done
 	for ns in "${HM_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null
 	done
 	for i in "${HM_SOCKS[@]}"; do
 		rm -f "$i"
+	done
+	for i in "${HM_DIRS[@]}"; do
+		rm -rf "$i"
 	done
 	if [ "$rc" -ne 0 ] || [ "$HM_FAILED" -ne 0 ]; then
 		hm_log "logs kept in $HM_TMP"
@@ -200,12 +216,18 @@ hm_wait_socket() {
 	return 1
 }
 
-# hm_gateway NS NAME VM_IF VM_ADDR/LEN BB_IF BB_ADDR/LEN [EXTRA_GATEWAY_LINES]
-# Writes a config and key (mode 0600) for a hopmesh gateway and starts it.
+# hm_gateway NS NAME VM_IF VM_ADDR/LEN BB_IF BB_ADDR/LEN [GATEWAY_LINES] [VM_LINES] [BB_LINES]
+# Writes a config and key (mode 0600) for a hopmesh gateway and starts it. The
+# optional lines go into the [gateway], [vm] and [backbone] sections (e.g.
+# "workers = 2", "address6 = fd00:1::1/64"); "workers = N" also gets the
+# gateway N+1 lcores and N queue pairs per port.
 # Sets HM_LAST_PID; the public key is in $HM_TMP/NAME.pub.
 hm_gateway() {
-	local ns=$1 name=$2 vmif=$3 vmaddr=$4 bbif=$5 bbaddr=$6 extra=${7:-}
-	local conf=$HM_TMP/$name.conf key=$HM_TMP/$name.key
+	local ns=$1 name=$2 vmif=$3 vmaddr=$4 bbif=$5 bbaddr=$6 extra=${7:-} vmextra=${8:-} bbextra=${9:-}
+	local conf=$HM_TMP/$name.conf key=$HM_TMP/$name.key workers qp
+	workers=$(sed -n 's/.*workers *= *\([0-9]*\).*/\1/p' <<<"$extra")
+	workers=${workers:-1}
+	qp=",framecnt=4096,qpairs=$workers"
 	[ -f "$key" ] || { (umask 077 && wg genkey >"$key") && wg pubkey <"$key" >"$HM_TMP/$name.pub"; }
 	hm_dataplane_if "$ns" "$vmif"
 	hm_dataplane_if "$ns" "$bbif"
@@ -215,16 +237,19 @@ hm_gateway() {
 	private_key_file = $key
 	listen_port = 51820
 	run_dir = $HM_TMP/run
-	eal = -l 0,1 --no-huge -m 256 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif,framecnt=4096 --vdev=net_af_packet_${name}_bb,iface=$bbif,framecnt=4096
+	eal = --lcores=(0-$workers)@(0,1) --no-huge -m 256 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif$qp --vdev=net_af_packet_${name}_bb,iface=$bbif$qp
 	$extra
 	[vm]
 	port = net_af_packet_${name}_vm
 	address = $vmaddr
+	$vmextra
 	[backbone]
 	port = net_af_packet_${name}_bb
 	address = $bbaddr
+	$bbextra
 	EOF
 	HM_SOCKS+=("/var/run/wireguard/$name.sock")
+	HM_DIRS+=("/var/run/dpdk/$name") # DPDK's runtime directory, even with --no-shconf
 	hm_bg "$ns" "$name" "$HM_GW" -c "$conf"
 	HM_GW_PIDS+=("$HM_LAST_PID")
 	HM_GW_LOGS+=("$HM_TMP/$name.log")
