@@ -284,6 +284,15 @@ void pipeline_underlay_next_hop(const struct gateway *gw, const struct wg_endpoi
 void gateway_wake_control(struct gateway *gw);
 uint64_t mono_ns(void);
 
+/* ---- gateway.c: a gateway's life ---- */
+
+/* Needs gw->cfg and gw->workers set and EAL up (gw->workers + 1 lcores). */
+bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN]);
+/* Workers on the worker lcores, control on this one, until SIGINT/SIGTERM or
+ * gw->quit. */
+int gateway_run(struct gateway *gw);
+void gateway_teardown(struct gateway *gw);
+
 /* ---- control.c: the main lcore ---- */
 
 int control_run(struct gateway *gw);
