@@ -9,9 +9,11 @@
  *  - IPv4 prefixes live in an rte_lpm whose tbl8 groups are reclaimed through
  *    the gateway's rte_rcu_qsbr, so it is updated in place under traffic, a
  *    million /32 routes included;
- *  - IPv6 prefixes live in an rte_lpm6, which has no RCU support in DPDK 22.11:
- *    it is rebuilt on the next tick after a change and swapped in with one
- *    pointer store, the old one retired after a grace period;
+ *  - IPv6 prefixes (a few per region) live in an rte_rib6, rebuilt on the next
+ *    tick after a change and swapped in with one pointer store, the old one
+ *    retired after a grace period. (rte_lpm6 has no RCU support in DPDK 22.11
+ *    and a fixed 64 MB first level: two of them during a swap, per gateway,
+ *    did not fit the rig's memory.)
  *  - a gateway's path is one 32-bit word (relay, hop count), so moving traffic
  *    to or from a relay is a single store and loses no packet.
  * The main lcore keeps every route in a hash store too, to answer dumps and to
@@ -31,14 +33,14 @@
 #pragma GCC diagnostic ignored "-Wvla"
 #include <rte_lpm.h>
 #pragma GCC diagnostic pop
-#include <rte_lpm6.h>
+#include <rte_rib6.h>
 #include <rte_rcu_qsbr.h>
 
 #include "gateway.h"
 
 #define LPM4_MAX_RULES (1u << 21)
 #define LPM4_TBL8 (1u << 14)
-#define LPM6_TBL8 (1u << 14)
+#define V6_RETRY_NS 1000000000ULL
 
 struct route {
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes, masked */
@@ -56,9 +58,10 @@ struct routes {
 	uint16_t self;
 	struct gw_entry gw[MAX_GATEWAYS];
 	struct rte_lpm *lpm4;
-	_Atomic(struct rte_lpm6 *) lpm6;
-	unsigned lpm6_generation;
+	_Atomic(struct rte_rib6 *) rib6;
+	unsigned rib6_generation;
 	bool v6_dirty;
+	uint64_t v6_failed_at; /* mono ns of the last failed rebuild, 0: none */
 	struct route_store store;
 	struct gateway *owner;
 };
@@ -183,7 +186,7 @@ void routes_free(struct routes *r)
 	if (!r)
 		return;
 	rte_lpm_free(r->lpm4);
-	rte_lpm6_free(atomic_load(&r->lpm6));
+	rte_rib6_free(atomic_load(&r->rib6));
 	free(r->store.slot);
 	free(r);
 }
@@ -198,9 +201,11 @@ uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *a
 		memcpy(&ip, addr, 4);
 		return rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(ip), &nh) == 0 ? (uint16_t)nh : 0;
 	} else {
-		struct rte_lpm6 *t = atomic_load_explicit(&((struct routes *)r)->lpm6, memory_order_acquire);
+		struct rte_rib6 *t = atomic_load_explicit(&((struct routes *)r)->rib6, memory_order_acquire);
+		struct rte_rib6_node *n = t ? rte_rib6_lookup(t, addr) : NULL;
+		uint64_t v;
 
-		return t && rte_lpm6_lookup(t, addr, &nh) == 0 ? (uint16_t)nh : 0;
+		return n && rte_rib6_get_nh(n, &v) == 0 ? (uint16_t)v : 0;
 	}
 }
 
@@ -214,37 +219,53 @@ uint16_t routes_self(const struct routes *r)
 	return r->self;
 }
 
-static void lpm6_destroy(void *t)
+static void rib6_destroy(void *t)
 {
-	rte_lpm6_free(t);
+	rte_rib6_free(t);
+}
+
+static struct rte_rib6 *build_v6(struct routes *r)
+{
+	struct rte_rib6_conf conf = { .max_nodes = (int)(2 * r->store.count6 + 16) };
+	struct rte_rib6 *t;
+	char name[32];
+
+	snprintf(name, sizeof(name), "routes6_%u", ++r->rib6_generation);
+	if (!(t = rte_rib6_create(name, (int)rte_socket_id(), &conf)))
+		return NULL;
+	for (size_t i = 0; i < r->store.cap; i++) {
+		const struct route *e = &r->store.slot[i];
+		struct rte_rib6_node *n;
+
+		if (e->family == 6 &&
+		    (!(n = rte_rib6_insert(t, e->addr, e->depth)) || rte_rib6_set_nh(n, e->gw))) {
+			rte_rib6_free(t);
+			return NULL;
+		}
+	}
+	return t;
 }
 
 /* Rebuild the IPv6 table from the store and swap it in. */
-static void publish_v6(struct routes *r, struct gateway *gw)
+static void publish_v6(struct routes *r, struct gateway *gw, uint64_t now)
 {
-	struct rte_lpm6_config c6 = { .max_rules = (uint32_t)r->store.count6 + 1,
-				      .number_tbl8s = LPM6_TBL8 };
-	struct rte_lpm6 *fresh = NULL, *old;
-	char name[32];
+	struct rte_rib6 *fresh = NULL, *old;
 
-	if (r->store.count6) {
-		snprintf(name, sizeof(name), "routes6_%u", ++r->lpm6_generation);
-		fresh = rte_lpm6_create(name, (int)rte_socket_id(), &c6);
-		if (!fresh)
-			return; /* keep serving the old table; retried next tick */
-		for (size_t i = 0; i < r->store.cap; i++) {
-			const struct route *e = &r->store.slot[i];
-
-			if (e->family == 6 && rte_lpm6_add(fresh, e->addr, e->depth, e->gw)) {
-				rte_lpm6_free(fresh);
-				return;
-			}
-		}
+	if (r->v6_failed_at && now - r->v6_failed_at < V6_RETRY_NS)
+		return;
+	if (r->store.count6 && !(fresh = build_v6(r))) {
+		/* Keep serving the old table; say so once, retry each second. */
+		if (!r->v6_failed_at)
+			fprintf(stderr, "%s: cannot build the IPv6 route table (%s); keeping the old one\n",
+				gw->cfg.name, rte_strerror(rte_errno));
+		r->v6_failed_at = now;
+		return;
 	}
-	old = atomic_exchange_explicit(&r->lpm6, fresh, memory_order_acq_rel);
+	old = atomic_exchange_explicit(&r->rib6, fresh, memory_order_acq_rel);
 	r->v6_dirty = false;
+	r->v6_failed_at = 0;
 	if (old)
-		control_retire(gw, old, lpm6_destroy);
+		control_retire(gw, old, rib6_destroy);
 }
 
 /* ---- gateways and peers ---- */
@@ -267,7 +288,7 @@ void routes_maintain(struct routes *r, struct gateway *gw)
 		if (r->gw[id].configured && !atomic_load_explicit(&r->gw[id].peer, memory_order_relaxed))
 			bind_peer(r, gw, (uint16_t)id);
 	if (r->v6_dirty)
-		publish_v6(r, gw);
+		publish_v6(r, gw, mono_ns());
 }
 
 void routes_peer_removed(struct routes *r, struct wg_peer *peer)

@@ -51,7 +51,9 @@
 #   rig_link us-east eu-west loss=30%   # both directions; rig_ctl for any command
 #   rig_rtt us-east eu-west             # the emulated underlay RTT, ms
 # Also: rig_gw R, rig_gwname R, rig_vm_addr R K, rig_underlay R, rig_check,
-# rig_status_print, rig_set_default_delays; R is a region's name or number.
+# rig_status_print, rig_set_default_delays, rig_register (gateway ids),
+# rig_path A B VIA (routes and a relay), rig_counter R PATH; R is a region's
+# name or number.
 # RIG_GW_LINES adds [gateway] lines to every gateway (e.g. "workers = 2").
 #
 # Default one-way delays (half the round trip of docs/RIG.md's table):
@@ -235,6 +237,43 @@ rig_mesh() {
 			hm_fail "wg set ${RIG_GWNAME[$((i - 1))]}"
 	done
 }
+
+# rig_register: tell every gateway its own id and every gateway's id, public
+# key and overlay addresses (control socket; the control plane does this once
+# it exists). Gateway ids are region numbers.
+rig_register() {
+	local i j n=${#RIG_REGIONS[@]}
+	for ((i = 1; i <= n; i++)); do
+		{
+			echo "gateway self $i"
+			for ((j = 1; j <= n; j++)); do
+				echo "gateway set $j $(cat "$HM_TMP/${RIG_GWNAME[$((j - 1))]}.pub")" \
+					"overlay4=10.$j.0.1 overlay6=fd00:$j::1 name=${RIG_REGIONS[$((j - 1))]}"
+			done
+		} | while read -r line; do
+			hm_ctl "${RIG_GWNAME[$((i - 1))]}" $line | grep -q '"ok"' ||
+				{ hm_log "rig_register: $line refused"; return 1; }
+		done || return 1
+	done
+}
+
+# rig_path FROM TO VIA: FROM reaches TO's VMs through relay VIA (VIA = TO:
+# directly), with routes for TO's prefixes. Regions by name or number.
+rig_path() {
+	local a b c g
+	a=$(rig_index "$1") && b=$(rig_index "$2") && c=$(rig_index "$3") || return 1
+	g=${RIG_GWNAME[$((a - 1))]}
+	hm_ctl "$g" route add "10.$b.0.0/24" "$b" | grep -q '"ok"' &&
+		hm_ctl "$g" route add "fd00:$b::/64" "$b" | grep -q '"ok"' || return 1
+	if [ "$b" -eq "$c" ]; then
+		hm_ctl "$g" nexthop del "$b" | grep -q '"ok"'
+	else
+		hm_ctl "$g" nexthop set "$b" "$c" 2 | grep -q '"ok"'
+	fi
+}
+
+# rig_counter R PATH: one number from region R's gateway counters.
+rig_counter() { hm_counter "$(rig_gwname "$1")" "$2"; }
 
 # rig_check [TIMEOUT]: a ping (IPv4, then IPv6) from VM 1 of every region to
 # VM 1 of every other, in parallel; prints the pairs that do not answer. Handshakes take a

@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Relays, hop limits and ICMP on the rig, four regions:
+#   A us-east (1), B us-west (2), C eu-west (3), D ap-northeast (4).
+#
+#  - A -> C -> B: C's relay counter grows while it decrypts nothing, B counts
+#    the packets as 2 backbone hops, and B's endpoint for A stays A's address;
+#    with the direct A-B link cut, a fresh handshake between A and B completes
+#    over C.
+#  - a route loop (A: D via B, B: D via C, C: D via A) ends in counted
+#    hop-limit drops, each packet relayed a bounded number of times.
+#  - traceroute lists the gateways on the path, direct and through C; tracepath
+#    learns the overlay MTU; a DF packet over it gets ICMP fragmentation needed
+#    (ICMPv6 packet too big).
+set -u
+. "$(dirname "$0")/../rig/rig.sh"
+
+hm_init relay
+hm_require_root
+hm_require_cmd traceroute tracepath
+rig_up 4 1
+# Near WAN delays keep traceroute quick; the path logic is what is tested here.
+for a in 1 2 3 4; do
+	for b in 1 2 3 4; do
+		[ "$a" -lt "$b" ] && rig_link "$a" "$b" delay=1ms >/dev/null
+	done
+done
+hm_check "rig up" rig_check 15
+hm_check "gateway ids registered" rig_register
+
+A=$(rig_gwname 1) B=$(rig_gwname 2) C=$(rig_gwname 3)
+VMA=$(rig_vm 1 1) VMB=$(rig_vm 2 1)
+# traceroute's parallel probes reach VM B all at once; its kernel would rate
+# limit its port-unreachable answers, which is not what this test is about.
+ip netns exec "$VMB" sysctl -qw net.ipv4.icmp_ratelimit=0 net.ipv6.icmp.ratelimit=0
+
+# ---- A -> C -> B ----
+hm_check "A reaches B through C" rig_path 1 2 3
+hm_check "B reaches A through C" rig_path 2 1 3
+c_relayed=$(rig_counter 3 relayed) c_decrypted=$(rig_counter 3 decrypted)
+b_hops2=$(rig_counter 2 delivered_by_hops.2)
+hm_check "ping A -> B through C" hm_ping "$VMA" 10.2.0.2 10
+hm_check "ping6 A -> B through C" hm_ping "$VMA" fd00:2::2 10
+relayed=$(($(rig_counter 3 relayed) - c_relayed))
+hm_log "C relayed $relayed messages; decrypted $(($(rig_counter 3 decrypted) - c_decrypted))"
+hm_check "C relayed both directions (>= 40 messages)" test "$relayed" -ge 40
+hm_check "C decrypted nothing" test "$(rig_counter 3 decrypted)" -eq "$c_decrypted"
+hm_check "B delivered 20 packets that made 2 backbone hops" \
+	test $(($(rig_counter 2 delivered_by_hops.2) - b_hops2)) -eq 20
+hm_check "B's endpoint for A is still A's address" \
+	bash -c "wg show $B endpoints | grep -q '$(cat "$HM_TMP/$A.pub")	192.168.50.1:51820'"
+
+# A fresh handshake between A and B with the direct link cut.
+rig_link 1 2 down >/dev/null
+apub=$(cat "$HM_TMP/$A.pub") bpub=$(cat "$HM_TMP/$B.pub")
+wg set "$A" peer "$bpub" remove
+wg set "$B" peer "$apub" remove
+wg set "$A" peer "$bpub" allowed-ips 10.2.0.0/24,fd00:2::/64 endpoint 192.168.50.2:51820
+wg set "$B" peer "$apub" allowed-ips 10.1.0.0/24,fd00:1::/64 endpoint 192.168.50.1:51820
+hs_before=$(rig_counter 3 relayed)
+hm_check "handshake A <-> B completes over C with the direct link down" \
+	hm_wait_for 15 hm_ping "$VMA" 10.2.0.2 1
+hm_check "A has a session with B" \
+	bash -c "wg show $A latest-handshakes | grep '$bpub' | awk '{exit !(\$2 > 0)}'"
+hm_check "the handshake went through C" test $(($(rig_counter 3 relayed) - hs_before)) -ge 4
+
+# ---- traceroute and MTU through C ----
+ip netns exec "$VMA" traceroute -n -w 2 10.2.0.2 >"$HM_TMP/trace-relay.txt" 2>&1
+cat "$HM_TMP/trace-relay.txt" >&2
+hm_check "traceroute through C lists A, C, B, VM B" \
+	python3 - "$HM_TMP/trace-relay.txt" 10.1.0.1 10.3.0.1 10.2.0.1 10.2.0.2 <<'PY'
+import sys
+hops = [l.split()[1] for l in open(sys.argv[1]).read().splitlines()[1:] if len(l.split()) > 1]
+sys.exit(hops != sys.argv[2:])
+PY
+ip netns exec "$VMA" traceroute -6 -n -w 2 fd00:2::2 >"$HM_TMP/trace6.txt" 2>&1
+cat "$HM_TMP/trace6.txt" >&2
+hm_check "traceroute6 through C lists A, C, B, VM B" \
+	python3 - "$HM_TMP/trace6.txt" fd00:1::1 fd00:3::1 fd00:2::1 fd00:2::2 <<'PY'
+import sys
+hops = [l.split()[1] for l in open(sys.argv[1]).read().splitlines()[1:] if len(l.split()) > 1]
+sys.exit(hops != sys.argv[2:])
+PY
+
+# Back to the direct path.
+rig_link 1 2 up >/dev/null
+hm_check "A reaches B directly" rig_path 1 2 2
+hm_check "B reaches A directly" rig_path 2 1 1
+ip netns exec "$VMA" traceroute -n -w 2 10.2.0.2 >"$HM_TMP/trace-direct.txt" 2>&1
+cat "$HM_TMP/trace-direct.txt" >&2
+hm_check "traceroute direct lists A, B, VM B" \
+	python3 - "$HM_TMP/trace-direct.txt" 10.1.0.1 10.2.0.1 10.2.0.2 <<'PY'
+import sys
+hops = [l.split()[1] for l in open(sys.argv[1]).read().splitlines()[1:] if len(l.split()) > 1]
+sys.exit(hops != sys.argv[2:])
+PY
+
+# Path MTU: the VM's own MTU is raised to 1500 so the overlay's is what limits.
+# (The VM's kernel caches what it learns: flush it between checks.)
+ip -n "$VMA" link set dev eth0 mtu 1500
+ip netns exec "$VMA" ping -n -c 1 -W 2 -M do -s 1450 10.2.0.2 >"$HM_TMP/df.txt" 2>&1
+hm_check "a DF packet over the MTU gets fragmentation needed (mtu 1420)" \
+	grep -q "Frag needed and DF set (mtu = 1420)" "$HM_TMP/df.txt"
+ip netns exec "$VMA" ping -6 -n -c 1 -W 2 -s 1450 fd00:2::2 >"$HM_TMP/ptb.txt" 2>&1
+hm_check "an IPv6 packet over the MTU gets packet too big (mtu 1420)" \
+	grep -q "Packet too big: mtu=1420" "$HM_TMP/ptb.txt"
+ip -n "$VMA" route flush cache
+ip -n "$VMA" -6 route flush cache
+ip netns exec "$VMA" tracepath -n 10.2.0.2 >"$HM_TMP/tracepath.txt" 2>&1
+cat "$HM_TMP/tracepath.txt" >&2
+hm_check "tracepath learns the overlay MTU (1420)" grep -q "Resume: pmtu 1420" "$HM_TMP/tracepath.txt"
+ip -n "$VMA" route flush cache
+rig_path 1 2 3 >/dev/null
+ip netns exec "$VMA" ping -n -c 1 -W 2 -M do -s 1400 10.2.0.2 >"$HM_TMP/df2.txt" 2>&1
+hm_check "through C a 1428-byte DF packet gets fragmentation needed (mtu 1412)" \
+	grep -q "mtu = 1412" "$HM_TMP/df2.txt"
+ip -n "$VMA" route flush cache
+# One 1500-byte datagram with DF clear: the gateway cuts it for the 1412-byte
+# path. (Not a larger one the VM fragments itself: net_af_packet's fanout
+# reassembles fragments in the kernel before we see them, docs/OPERATIONS.md.)
+c_frag=$(rig_counter 1 encrypted)
+ip netns exec "$VMA" ping -n -c 3 -W 2 -M dont -s 1472 10.2.0.2 >"$HM_TMP/frag.txt" 2>&1
+hm_check "a 1500-byte packet without DF is fragmented and answered" \
+	grep -q " 0% packet loss" "$HM_TMP/frag.txt"
+hm_check "each such packet left A as two encrypted fragments" \
+	test $(($(rig_counter 1 encrypted) - c_frag)) -ge 6
+rig_path 1 2 2 >/dev/null
+
+# ---- a route loop towards D ends in hop-limit drops ----
+hm_check "loop: A -> D via B" rig_path 1 4 2
+hm_check "loop: B -> D via C" rig_path 2 4 3
+hm_check "loop: C -> D via A" rig_path 3 4 1
+relayed_total() { echo $(($(rig_counter 1 relayed) + $(rig_counter 2 relayed) + $(rig_counter 3 relayed))); }
+before=$(relayed_total)
+c_limit=$(rig_counter 3 drops.hop_limit)
+ip netns exec "$VMA" ping -q -n -c 20 -i 0.05 -W 1 10.4.0.2 >/dev/null 2>&1
+sleep 1
+relayed=$(($(relayed_total) - before))
+dropped=$(($(rig_counter 3 drops.hop_limit) - c_limit))
+hm_log "loop: 20 pings relayed $relayed times, $dropped dropped at the hop limit"
+hm_check "every looping packet is dropped at the hop limit" test "$dropped" -eq 20
+hm_check "each is relayed exactly once before that (no storm)" test "$relayed" -eq 20
+for r in 1 2 3 4; do
+	hm_check "gateway $r still running" kill -0 "${RIG_GWPID[$((r - 1))]}"
+done
