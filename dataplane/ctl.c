@@ -166,6 +166,16 @@ char *ctl_counters_json(struct gateway *gw)
 		c.relayed, c.handed_off, c.icmp_sent);
 	for (unsigned h = 0; h < HOP_BUCKETS; h++)
 		bprintf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
+	/* How the work spreads over the workers. */
+	bprintf(&b, "],\"per_worker\":[");
+	for (unsigned w = 0; w < gw->workers; w++) {
+		const struct counters *wc = &gw->worker_ctx[w]->counters;
+
+		bprintf(&b, "%s{\"rx_packets\":%" PRIu64 ",\"encrypted\":%" PRIu64
+			    ",\"decrypted\":%" PRIu64 ",\"handed_off\":%" PRIu64 "}",
+			w ? "," : "", rd(&wc->rx_packets[PORT_VM]) + rd(&wc->rx_packets[PORT_BACKBONE]),
+			rd(&wc->encrypted), rd(&wc->decrypted), rd(&wc->handed_off));
+	}
 	bprintf(&b, "],\"drops\":{");
 	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
 		bprintf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);

@@ -15,6 +15,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 #include <netinet/in.h>
 
 #include <rte_ether.h>
@@ -323,6 +324,13 @@ void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now);
 /* RFC 1624 incremental checksum update for a 16-bit word changing. */
 uint16_t cksum_adjust(uint16_t cksum, uint16_t old_word, uint16_t new_word);
 bool ip6_is_ours(const struct gateway *gw, unsigned port, const uint8_t *addr);
+/* :: in packet memory, which has no alignment to speak of. */
+static inline bool ip6_unspecified(const uint8_t *a)
+{
+	static const uint8_t zero[16];
+
+	return !memcmp(a, zero, 16);
+}
 
 /* ---- sock.c: UNIX stream servers on the main lcore's epoll ---- */
 

@@ -145,7 +145,7 @@ static bool no_error_about6(const struct rte_ipv6_hdr *ip6, uint32_t len)
 {
 	const uint8_t *icmp = (const uint8_t *)(ip6 + 1);
 
-	if (ip6->dst_addr[0] == 0xff || IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)ip6->src_addr))
+	if (ip6->dst_addr[0] == 0xff || ip6_unspecified(ip6->src_addr))
 		return true;
 	return ip6->proto == IPPROTO_ICMPV6 && len > sizeof(*ip6) && icmp[0] < ICMP6_ECHO_REQUEST;
 }

@@ -42,7 +42,10 @@ static bool is_v4(const uint8_t key[16])
 
 static unsigned slot_of(const uint8_t key[16])
 {
-	return rte_jhash(key, 16, 0x9e3779b9) & (NEIGH_SLOTS - 1);
+	uint32_t aligned[4]; /* keys often point into packets; jhash reads words */
+
+	memcpy(aligned, key, 16);
+	return rte_jhash(aligned, 16, 0x9e3779b9) & (NEIGH_SLOTS - 1);
 }
 
 static uint64_t pack(const struct rte_ether_addr *mac)
@@ -284,9 +287,9 @@ void neigh_input_nd(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint6
 		bool for_us = ip6_is_ours(gw, port, target);
 
 		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_SOURCE_LL);
-		if (ll && !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)ip6->src_addr))
+		if (ll && !ip6_unspecified(ip6->src_addr))
 			learn(gw, port, ip6->src_addr, ll, now, for_us);
-		if (for_us && !IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)ip6->src_addr))
+		if (for_us && !ip6_unspecified(ip6->src_addr))
 			nd_send(gw, port, ND_NA, ip6->src_addr, &eth->src_addr, target,
 				ND_NA_SOLICITED | ND_NA_OVERRIDE);
 	} else {
