@@ -20,7 +20,7 @@
 
 #include "gateway.h"
 
-#define TICK_MS 10
+#define TICK_MS 10 /* also the finest probe interval */
 #define SLOW_BURST 32
 
 int pkt_meta_offset = -1;
@@ -246,6 +246,9 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 			case SLOW_FRAGMENT:
 				icmp_fragment_input(gw, m, now);
 				break;
+			case SLOW_OVERLAY:
+				probe_input(gw, m, meta->src_gw, now);
+				break;
 			default:
 				control_drop(gw, m, C_MALFORMED_FRAME);
 			}
@@ -341,6 +344,7 @@ int control_run(struct gateway *gw)
 			last_tick = now;
 			wg_device_tick(gw->dev, now);
 			routes_maintain(gw->routes, gw);
+			probe_tick(gw, now);
 			if (++ticks % 25 == 0) {
 				wg_device_for_each_peer(gw->dev, prime_peer, gw);
 				neigh_maintain(gw, now);

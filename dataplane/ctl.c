@@ -226,6 +226,19 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		json = routes_dump_json(c->gw->routes, arg);
 		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
+	} else if (!strcmp(cmd, "probe") && arg && !strcmp(arg, "dump")) {
+		json = probe_dump_json(c->gw, mono_ns());
+		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		free(json);
+	} else if (!strcmp(cmd, "probe")) {
+		char *argv[4];
+		int argc = 0;
+
+		for (char *tok = arg; tok && argc < 4; tok = strtok(NULL, " \t"))
+			argv[argc++] = tok;
+		probe_command(c->gw, argv, argc, reply, sizeof(reply));
+		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
+			bprintf(&c->out, "%s\n", reply);
 	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "nexthop") || !strcmp(cmd, "gateway")) {
 		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))

@@ -133,6 +133,10 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 			rte_strerror(rte_errno));
 		return false;
 	}
+	if (!probe_setup(gw)) {
+		fprintf(stderr, "%s: out of memory for probes\n", gw->cfg.name);
+		return false;
+	}
 	if (!(gw->routes = routes_new(gw->qsbr, err, sizeof(err)))) {
 		fprintf(stderr, "%s: %s\n", gw->cfg.name, err);
 		return false;
@@ -182,6 +186,7 @@ void gateway_teardown(struct gateway *gw)
 		rte_rcu_qsbr_dq_delete(gw->retired);
 	}
 	routes_free(gw->routes);
+	probe_free(gw);
 	if (gw->control_ctx)
 		wg_crypto_free(gw->control_ctx->crypto);
 	for (unsigned w = 0; w < gw->workers; w++)

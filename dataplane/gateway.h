@@ -212,6 +212,7 @@ struct gateway {
 	struct lcore_ctx *control_ctx;
 	struct lcore_ctx *worker_ctx[MAX_WORKERS];
 	unsigned workers;
+	struct probes *probes;
 	uint64_t started_ns;
 };
 
@@ -225,6 +226,8 @@ enum slow_reason {
 	SLOW_NEIGH,         /* finished frame whose next-hop MAC is unknown */
 	SLOW_ICMP,          /* packet (at its IP header) that needs an ICMP error */
 	SLOW_FRAGMENT,      /* IPv4 packet (at its IP header) over the MTU, DF clear */
+	SLOW_OVERLAY,       /* decrypted packet (at its IP header) for our overlay
+			     * address: a probe, or a remote VM's ping; src_gw */
 };
 
 enum icmp_kind { ICMP_TIME_EXCEEDED = 1, ICMP_TOO_BIG };
@@ -273,6 +276,10 @@ void pipeline_send_routed(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned
  * to is the peer's endpoint (AF_UNSPEC: none). False if there is no way. */
 bool pipeline_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_peer *peer,
 			   const struct wg_endpoint *to);
+/* An IP packet (mbuf at its header) to peer on the direct path, whatever
+ * the routes say: probes measure the link itself. */
+void pipeline_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
+			  uint64_t now);
 /* A WireGuard message at the mbuf's start, relayed to gateway dst by our path. */
 bool pipeline_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t dst_gw);
 /* Ethernet header in front of an IP packet at the mbuf's start, towards
@@ -321,6 +328,9 @@ void icmp_error_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now);
 /* An IPv4 packet (at its IP header) cut into fragments of at most mtu bytes,
  * each sent on as the original would have been. */
 void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now);
+/* A remote VM's ICMP echo to our overlay address (m at its IP header): answered
+ * through the tunnel; anything else is dropped. */
+void icmp_overlay_echo(struct gateway *gw, struct rte_mbuf *m, uint64_t now);
 /* RFC 1624 incremental checksum update for a 16-bit word changing. */
 uint16_t cksum_adjust(uint16_t cksum, uint16_t old_word, uint16_t new_word);
 bool ip6_is_ours(const struct gateway *gw, unsigned port, const uint8_t *addr);
@@ -331,6 +341,17 @@ static inline bool ip6_unspecified(const uint8_t *a)
 
 	return !memcmp(a, zero, 16);
 }
+
+/* ---- probe.c: link probes (main lcore) ---- */
+
+struct probes;
+bool probe_setup(struct gateway *gw);
+void probe_free(struct gateway *gw);
+void probe_tick(struct gateway *gw, uint64_t now);
+void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now);
+/* The control socket's "probe" commands; replies with one JSON line. */
+void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t outlen);
+char *probe_dump_json(struct gateway *gw, uint64_t now);
 
 /* ---- sock.c: UNIX stream servers on the main lcore's epoll ---- */
 

@@ -303,3 +303,47 @@ void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 	}
 	rte_pktmbuf_free(m);
 }
+
+/* ---- echo for our overlay address, through the tunnel ---- */
+
+void icmp_overlay_echo(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
+{
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *), tmp[16];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	bool v4 = (ip[0] >> 4) == 4;
+	unsigned l3 = v4 ? (ip[0] & 0xfu) * 4 : sizeof(struct rte_ipv6_hdr);
+	uint8_t *icmp = ip + l3;
+	uint16_t sum;
+
+	if (len < l3 + 8 || (v4 ? ip[9] != IPPROTO_ICMP || icmp[0] != RTE_IP_ICMP_ECHO_REQUEST
+				: ip[6] != IPPROTO_ICMPV6 || icmp[0] != ICMP6_ECHO_REQUEST)) {
+		control_drop(gw, m, C_NOT_FOR_US);
+		return;
+	}
+	if (v4) {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+
+		icmp[0] = RTE_IP_ICMP_ECHO_REPLY;
+		memset(icmp + 2, 0, 2);
+		sum = (uint16_t)~rte_raw_cksum(icmp, len - l3);
+		memcpy(icmp + 2, &sum, 2);
+		memcpy(tmp, &h->src_addr, 4);
+		h->src_addr = h->dst_addr;
+		memcpy(&h->dst_addr, tmp, 4);
+		h->time_to_live = 64;
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+	} else {
+		struct rte_ipv6_hdr *h6 = (struct rte_ipv6_hdr *)ip;
+
+		icmp[0] = ICMP6_ECHO_REPLY;
+		memcpy(tmp, h6->src_addr, 16);
+		memcpy(h6->src_addr, h6->dst_addr, 16);
+		memcpy(h6->dst_addr, tmp, 16);
+		h6->hop_limits = 64;
+		memset(icmp + 2, 0, 2);
+		sum = rte_ipv6_udptcp_cksum(h6, icmp);
+		memcpy(icmp + 2, &sum, 2);
+	}
+	pipeline_send_routed(gw->control_ctx, &m, 1, now);
+}

@@ -493,6 +493,38 @@ void pipeline_send_routed(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned
 	}
 }
 
+void pipeline_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
+			  uint64_t now)
+{
+	uint16_t id = (uint16_t)wg_peer_user(peer);
+	struct vm_job job = { .path = { .peer = peer, .dst_gw = id, .via_gw = id, .hops = 1 } };
+	struct wg_tx tx;
+
+	job.ecn = ecn_of(rte_pktmbuf_mtod(m, uint8_t *));
+	if (!prepare_encrypt(m, &job.path, &tx)) {
+		drop(lc, m, C_TOO_BIG);
+		return;
+	}
+	/* Without a session the probe is simply lost: staged probes would only
+	 * come back late and lie about the RTT. */
+	wg_encrypt_burst(lc->crypto, &tx, 1, now);
+	if (tx.status == WG_DROP_NO_SESSION) {
+		wg_peer_initiate(peer, now);
+		drop(lc, m, WG_DROP_NO_SESSION);
+		return;
+	}
+	if (tx.status != WG_OK) {
+		drop(lc, m, tx.status);
+		return;
+	}
+	COUNT(&lc->counters, encrypted, 1);
+	rte_pktmbuf_adj(m, (uint16_t)(tx.msg - rte_pktmbuf_mtod(m, uint8_t *)));
+	m->data_len = (uint16_t)tx.len;
+	m->pkt_len = tx.len;
+	if (!send_on_path(lc, m, &job.path, &tx.dst, outer_tos(job.ecn)))
+		drop(lc, m, WG_DROP_NO_ENDPOINT);
+}
+
 /* Hand a VM packet (at its IP header) to the main lcore for an ICMP error. */
 static void icmp_error(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned port,
 		       enum icmp_kind kind, uint16_t speaker_gw, uint16_t mtu, unsigned reason)
@@ -809,6 +841,11 @@ static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct
 		drop(lc, m, C_NO_ROUTE);
 		return;
 	}
+	/* The last hop the limit allows goes straight to the destination: with
+	 * the default limit of 2 a relay never relays on, so paths are loop-free
+	 * by construction; the limit stops any loop a longer one could make. */
+	if (r->hops + 1 >= r->hop_limit)
+		p.via_gw = p.dst_gw;
 	wg_peer_endpoint(p.peer, &own);
 	if (!first_hop(gw, &p, &own, &next)) {
 		drop(lc, m, C_NO_ROUTE);
@@ -948,6 +985,13 @@ static void ecn_decap(uint8_t outer_tos, uint8_t *inner)
 	}
 }
 
+static bool for_our_overlay(const struct gateway *gw, const uint8_t *ip)
+{
+	if ((ip[0] >> 4) == 4)
+		return !memcmp(ip + 16, &gw->cfg.port[PORT_VM].address.s_addr, 4);
+	return ip6_is_ours(gw, PORT_VM, ip + 24);
+}
+
 /* The decrypted inner packet: one more router hop, then out to the VM. */
 static void deliver(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_rx *rx,
 		    const struct bb_job *job)
@@ -958,6 +1002,12 @@ static void deliver(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_rx
 	ecn_decap(job->tos, rx->plain);
 	rte_pktmbuf_adj(m, (uint16_t)(rx->plain - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - rx->plain_len));
+	if (for_our_overlay(lc->gw, rx->plain)) {
+		COUNT(&lc->counters, decrypted, 1);
+		hand_over(m, SLOW_OVERLAY, PORT_BACKBONE)->src_gw = (uint16_t)wg_peer_user(rx->peer);
+		to_control(lc, m);
+		return;
+	}
 	/* An error about it goes back through the tunnel (port BACKBONE). */
 	if (!spend_ttl(lc, m, PORT_BACKBONE, &self, 1))
 		return;

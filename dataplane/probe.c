@@ -1,0 +1,271 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Link probes: what meshd measures links with. Every interval (the control
+ * socket's "probe interval MS"; 0, the default, is off) the main lcore sends a
+ * probe to every gateway bound to a peer: a small UDP datagram from our overlay
+ * address to its overlay address, encrypted in the same session as data and
+ * sent on the direct path whatever the routes say, so it measures the link
+ * itself. The far gateway reflects it back the same way. Replies give RTT
+ * samples; meshd reads them with "probe dump" and keeps the statistics (EWMA,
+ * percentiles, loss window, jitter, BFD-like up/down).
+ *
+ * The same path delivers packets addressed to the gateway's own overlay
+ * address from remote VMs: it answers ICMP echo there too, through the tunnel.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <rte_icmp.h>
+#include <rte_ip.h>
+#include <rte_malloc.h>
+#include <rte_udp.h>
+
+#include "gateway.h"
+
+#define PROBE_PORT 51821
+#define PROBE_MAGIC 0x484d5052 /* "HMPR" */
+#define PROBE_REQUEST 0
+#define PROBE_REPLY 1
+#define SAMPLES 128
+
+struct probe_msg {
+	uint32_t magic;
+	uint8_t version;
+	uint8_t kind;
+	uint16_t src_gw;
+	uint32_t seq;
+	uint64_t sent_ns; /* the sender's clock: only the sender reads it */
+} __attribute__((packed));
+
+struct probe_link {
+	uint64_t sent, received;
+	uint64_t last_reply_ns;
+	uint32_t rtt_us[SAMPLES]; /* since the last dump */
+	unsigned nrtt;
+};
+
+struct probes {
+	uint32_t interval_ms;
+	uint64_t next_ns;
+	uint32_t seq;
+	struct probe_link link[MAX_GATEWAYS];
+};
+
+bool probe_setup(struct gateway *gw)
+{
+	gw->probes = rte_zmalloc("probes", sizeof(struct probes), RTE_CACHE_LINE_SIZE);
+	return gw->probes != NULL;
+}
+
+void probe_free(struct gateway *gw)
+{
+	rte_free(gw->probes);
+}
+
+/* An IPv4 (or, without IPv4 overlays, IPv6) UDP datagram between overlays. */
+static struct rte_mbuf *build(struct gateway *gw, const struct gw_entry *to,
+			      const struct probe_msg *msg)
+{
+	const struct port_config *vm = &gw->cfg.port[PORT_VM];
+	bool v4 = vm->address.s_addr && to->overlay4.s_addr;
+	unsigned l3 = v4 ? sizeof(struct rte_ipv4_hdr) : sizeof(struct rte_ipv6_hdr);
+	struct rte_mbuf *m;
+	struct rte_udp_hdr *udp;
+	uint8_t *p;
+
+	if (!v4 && (IN6_IS_ADDR_UNSPECIFIED(&vm->address6) || IN6_IS_ADDR_UNSPECIFIED(&to->overlay6)))
+		return NULL;
+	if (!(m = rte_pktmbuf_alloc(gw->pool)))
+		return NULL;
+	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(l3 + sizeof(*udp) + sizeof(*msg)));
+	if (!p) {
+		rte_pktmbuf_free(m);
+		return NULL;
+	}
+	udp = (struct rte_udp_hdr *)(p + l3);
+	udp->src_port = udp->dst_port = rte_cpu_to_be_16(PROBE_PORT);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + sizeof(*msg)));
+	udp->dgram_cksum = 0;
+	memcpy(udp + 1, msg, sizeof(*msg));
+	if (v4) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
+
+		memset(ip, 0, sizeof(*ip));
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3 + sizeof(*udp) + sizeof(*msg)));
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = vm->address.s_addr;
+		ip->dst_addr = to->overlay4.s_addr;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+	} else {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)p;
+
+		memset(ip6, 0, sizeof(*ip6));
+		ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+		ip6->payload_len = udp->dgram_len;
+		ip6->proto = IPPROTO_UDP;
+		ip6->hop_limits = 64;
+		memcpy(ip6->src_addr, vm->address6.s6_addr, 16);
+		memcpy(ip6->dst_addr, to->overlay6.s6_addr, 16);
+		udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
+	}
+	return m;
+}
+
+void probe_tick(struct gateway *gw, uint64_t now)
+{
+	struct probes *pr = gw->probes;
+	uint16_t self = routes_self(gw->routes);
+
+	if (!pr->interval_ms || now < pr->next_ns)
+		return;
+	pr->next_ns = now + pr->interval_ms * 1000000ULL;
+	pr->seq++;
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+		struct gw_entry *e = routes_gateway(gw->routes, (uint16_t)id);
+		struct wg_peer *peer = e ? atomic_load(&e->peer) : NULL;
+		struct probe_msg msg = {
+			.magic = rte_cpu_to_be_32(PROBE_MAGIC),
+			.version = 1,
+			.kind = PROBE_REQUEST,
+			.src_gw = rte_cpu_to_be_16(self),
+			.seq = rte_cpu_to_be_32(pr->seq),
+			.sent_ns = now,
+		};
+		struct rte_mbuf *m;
+
+		if (!peer || id == self || !(m = build(gw, e, &msg)))
+			continue;
+		pr->link[id].sent++;
+		pipeline_send_direct(gw->control_ctx, peer, m, now);
+	}
+}
+
+/* A decrypted packet for our own overlay address, from gateway src_gw (0: a
+ * peer with no gateway id). */
+void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now)
+{
+	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
+	bool v4 = (ip[0] >> 4) == 4;
+	unsigned l3 = v4 ? (ip[0] & 0xfu) * 4 : sizeof(struct rte_ipv6_hdr);
+	uint8_t proto = v4 ? ip[9] : ip[6];
+	uint32_t len = rte_pktmbuf_pkt_len(m);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + l3);
+	struct probe_msg *msg = (struct probe_msg *)(udp + 1);
+	struct gw_entry *e = routes_gateway(gw->routes, src_gw);
+	struct wg_peer *peer = e ? atomic_load(&e->peer) : NULL;
+
+	if (proto != IPPROTO_UDP || len < l3 + sizeof(*udp) + sizeof(*msg) ||
+	    udp->dst_port != rte_cpu_to_be_16(PROBE_PORT) || msg->magic != rte_cpu_to_be_32(PROBE_MAGIC)) {
+		icmp_overlay_echo(gw, m, now); /* a remote VM pinging us, or dropped there */
+		return;
+	}
+	if (msg->kind == PROBE_REPLY && src_gw) {
+		struct probe_link *l = &gw->probes->link[src_gw];
+		uint64_t rtt = now - msg->sent_ns;
+
+		l->received++;
+		l->last_reply_ns = now;
+		if (l->nrtt < SAMPLES)
+			l->rtt_us[l->nrtt++] = (uint32_t)(rtt / 1000);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (msg->kind != PROBE_REQUEST || !peer) {
+		control_drop(gw, m, C_NOT_FOR_US);
+		return;
+	}
+	/* Reflect it: addresses swapped, the same way back. */
+	msg->kind = PROBE_REPLY;
+	msg->src_gw = rte_cpu_to_be_16(routes_self(gw->routes));
+	if (v4) {
+		struct rte_ipv4_hdr *h = (struct rte_ipv4_hdr *)ip;
+		uint32_t a = h->src_addr;
+
+		h->src_addr = h->dst_addr;
+		h->dst_addr = a;
+		h->time_to_live = 64;
+		h->hdr_checksum = 0;
+		h->hdr_checksum = rte_ipv4_cksum(h);
+	} else {
+		struct rte_ipv6_hdr *h6 = (struct rte_ipv6_hdr *)ip;
+		uint8_t a[16];
+
+		memcpy(a, h6->src_addr, 16);
+		memcpy(h6->src_addr, h6->dst_addr, 16);
+		memcpy(h6->dst_addr, a, 16);
+		h6->hop_limits = 64;
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv6_udptcp_cksum(h6, udp);
+	}
+	pipeline_send_direct(gw->control_ctx, peer, m, now);
+}
+
+static bool probe_interval(struct gateway *gw, const char *arg, char *out, size_t outlen)
+{
+	char *end;
+	unsigned long ms = strtoul(arg, &end, 10);
+
+	if (!*arg || *end || ms > 60000 || (ms && ms < 10)) {
+		snprintf(out, outlen, "{\"error\":\"probe interval is 0 (off) or 10-60000 ms\"}");
+		return false;
+	}
+	gw->probes->interval_ms = (uint32_t)ms;
+	gw->probes->next_ns = 0;
+	snprintf(out, outlen, "{\"ok\":true}");
+	return true;
+}
+
+void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t outlen)
+{
+	if (argc == 2 && !strcmp(argv[0], "interval"))
+		probe_interval(gw, argv[1], out, outlen);
+	else
+		snprintf(out, outlen, "{\"error\":\"usage: probe interval MS | probe dump\"}");
+}
+
+/* Counters and the RTT samples since the last dump, per gateway probed. */
+char *probe_dump_json(struct gateway *gw, uint64_t now)
+{
+	struct probes *pr = gw->probes;
+	size_t cap = 256, len = 0;
+	char *s = malloc(cap);
+	bool first = true;
+
+	if (!s)
+		return NULL;
+#define ADD(...)                                                                         \
+	do {                                                                             \
+		int n_ = snprintf(NULL, 0, __VA_ARGS__);                                 \
+		while (len + (size_t)n_ + 1 > cap) {                                     \
+			char *t_ = realloc(s, cap *= 2);                                 \
+			if (!t_) {                                                       \
+				free(s);                                                 \
+				return NULL;                                             \
+			}                                                                \
+			s = t_;                                                          \
+		}                                                                        \
+		len += (size_t)snprintf(s + len, cap - len, __VA_ARGS__);              \
+	} while (0)
+	ADD("{\"interval_ms\":%u,\"links\":[", pr->interval_ms);
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+		struct probe_link *l = &pr->link[id];
+
+		if (!l->sent)
+			continue;
+		ADD("%s{\"gateway\":%u,\"sent\":%" PRIu64 ",\"received\":%" PRIu64
+		    ",\"since_reply_ms\":%" PRId64 ",\"rtt_us\":[",
+		    first ? "" : ",", id, l->sent, l->received,
+		    l->last_reply_ns ? (int64_t)((now - l->last_reply_ns) / 1000000) : -1);
+		for (unsigned i = 0; i < l->nrtt; i++)
+			ADD("%s%u", i ? "," : "", l->rtt_us[i]);
+		ADD("]}");
+		l->nrtt = 0;
+		first = false;
+	}
+	ADD("]}");
+#undef ADD
+	return s;
+}
