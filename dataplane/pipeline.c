@@ -841,11 +841,6 @@ static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct
 		drop(lc, m, C_NO_ROUTE);
 		return;
 	}
-	/* The last hop the limit allows goes straight to the destination: with
-	 * the default limit of 2 a relay never relays on, so paths are loop-free
-	 * by construction; the limit stops any loop a longer one could make. */
-	if (r->hops + 1 >= r->hop_limit)
-		p.via_gw = p.dst_gw;
 	wg_peer_endpoint(p.peer, &own);
 	if (!first_hop(gw, &p, &own, &next)) {
 		drop(lc, m, C_NO_ROUTE);
