@@ -186,9 +186,12 @@ hm_bg() {
 }
 
 # hm_stop PID: ends one process this run started (a gateway is also checked
-# for a clean exit).
+# for a clean exit); cleanup then leaves that PID alone.
 hm_stop() {
 	local i
+	for i in "${!HM_PIDS[@]}"; do
+		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
+	done
 	for i in "${!HM_GW_PIDS[@]}"; do
 		if [ "${HM_GW_PIDS[$i]}" = "$1" ]; then
 			hm_check_gateway_exit "$1" "${HM_GW_LOGS[$i]}" || hm_fail "gateway did not stop cleanly"
@@ -272,11 +275,13 @@ for k in sys.argv[1].split("."):
 print(v)' "$2"
 }
 
-# hm_wireguard_go NS NAME: a wireguard-go interface NAME in NS (foreground
-# process, so its PID is ours to stop). Sets HM_LAST_PID.
+# hm_wireguard_go NS NAME [LOG_LEVEL]: a wireguard-go interface NAME in NS
+# (foreground process, so its PID is ours to stop), logging to
+# $HM_TMP/NAME.log at LOG_LEVEL (error, the default, or verbose).
+# Sets HM_LAST_PID.
 hm_wireguard_go() {
 	HM_SOCKS+=("/var/run/wireguard/$2.sock")
-	hm_bg "$1" "$2" env WG_PROCESS_FOREGROUND=1 wireguard-go -f "$2"
+	hm_bg "$1" "$2" env WG_PROCESS_FOREGROUND=1 LOG_LEVEL="${3:-error}" wireguard-go -f "$2"
 	hm_wait_socket "/var/run/wireguard/$2.sock" "$HM_LAST_PID" ||
 		hm_fail "wireguard-go $2 did not start (see $HM_TMP/$2.log)"
 }

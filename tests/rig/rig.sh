@@ -32,8 +32,22 @@
 # each is a peer of every other with allowed-ips the other's VM prefixes and
 # endpoint its underlay address (IPv4, or IPv6 with --underlay6).
 #
+# A region may have wireguard-go for its gateway instead (--wggo R,...,
+# RIG_WGGO_REGIONS): a conventional kernel-routed WireGuard gateway, for
+# interoperability tests. Its namespace P-REGION-gw runs wireguard-go (the
+# interface PgR) with no vm0: the kernel owns the addresses, 192.168.50.R and
+# fd00:50::R on bb0, 10.R.0.1 and fd00:R::1 on br0, forwards between br0 and
+# PgR (routes to the other regions' VM prefixes), and is in the full mesh as
+# any gateway:
+#
+#   [P-REGION-vmK] 10.R.0.K+1 -- br0 10.R.0.1, fd00:R::1   (kernel, forwarding)
+#                                 |  routes 10.S.0.0/24, fd00:S::/64 dev PgR
+#                   [P-REGION-gw: wireguard-go PgR, UDP 51820]
+#                                 bb0 192.168.50.R, fd00:50::R  -- the WAN
+#
 # Commands:
-#   rig.sh up N [--vms K] [--regions A,B,...] [--name PREFIX] [--underlay6] [--no-check]
+#   rig.sh up N [--vms K] [--regions A,B,...] [--name PREFIX] [--underlay6]
+#              [--wggo R,...] [--no-check]
 #   rig.sh status [PREFIX]
 #   rig.sh down [PREFIX | --all]
 #
@@ -52,9 +66,12 @@
 #   rig_rtt us-east eu-west             # the emulated underlay RTT, ms
 # Also: rig_gw R, rig_gwname R, rig_vm_addr R K, rig_underlay R, rig_check,
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
-# rig_path A B VIA (routes and a relay), rig_counter R PATH; R is a region's
+# rig_path A B VIA (routes and a relay), rig_counter R PATH, rig_is_wggo R,
+# rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
+# rig_restart_gw R [LINES] (same key, its peers again); R is a region's
 # name or number.
-# RIG_GW_LINES adds [gateway] lines to every gateway (e.g. "workers = 2").
+# RIG_GW_LINES adds [gateway] lines to every hopmesh gateway (e.g.
+# "workers = 2"); RIG_WGGO_REGIONS="2 4" gives regions 2 and 4 wireguard-go.
 #
 # Default one-way delays (half the round trip of docs/RIG.md's table):
 #   us-east-us-west 35 ms, us-east-eu-west 50, us-east-ap-northeast 100,
@@ -70,11 +87,14 @@ RIG_REGIONS=()
 RIG_GWNS=()
 RIG_GWNAME=()
 RIG_GWPID=()
+RIG_GWKIND=()                     # per region: hopmesh or wggo
+RIG_ARGS=()
 RIG_K=0
 RIG_WAN=
 RIG_SOCK=
 RIG_GW_LINES=${RIG_GW_LINES:-}   # more [gateway] lines for every gateway
 RIG_UNDERLAY6=${RIG_UNDERLAY6:-0} # 1: WireGuard endpoints on fd00:50::/64
+RIG_WGGO_REGIONS=${RIG_WGGO_REGIONS:-} # regions (numbers or names) run by wireguard-go
 
 # rig_default_delay A B: one-way delay in ms between two regions.
 rig_default_delay() {
@@ -109,6 +129,25 @@ rig_vm() { echo "$HM_PREFIX-${RIG_REGIONS[$(($(rig_index "$1") - 1))]}-vm$2"; }
 rig_vm_addr() { echo "10.$(rig_index "$1").0.$(($2 + 1))"; }
 rig_vm_addr6() { echo "fd00:$(rig_index "$1")::$(($2 + 1))"; }
 rig_underlay() { echo "192.168.50.$(rig_index "$1")"; }
+
+# rig_is_wggo R: region R's gateway is wireguard-go.
+rig_is_wggo() {
+	local r
+	r=$(rig_index "$1") || return 1
+	[ "${RIG_GWKIND[$((r - 1))]:-hopmesh}" = wggo ]
+}
+
+# rig_hopmesh_only WHAT R...: fails (with a message) if a region is wireguard-go.
+rig_hopmesh_only() {
+	local what=$1 r
+	shift
+	for r in "$@"; do
+		if rig_is_wggo "$r"; then
+			hm_log "$what: region $r's gateway is wireguard-go, not hopmesh"
+			return 1
+		fi
+	done
+}
 
 # rig_ctl COMMAND...: the WAN emulator (set, link, show, seed, clear).
 rig_ctl() { hm_wanemctl "$RIG_SOCK" "$@"; }
@@ -146,20 +185,28 @@ rig_set_default_delays() {
 	return "${PIPESTATUS[1]}"
 }
 
-# rig_region NAME R K: a gateway namespace with its bridge and K VMs.
+# rig_region NAME R K [KIND]: a gateway namespace with its bridge and K VMs.
+# KIND hopmesh (default) or wggo (the kernel routes, wireguard-go encrypts).
 rig_region() {
-	local name=$1 r=$2 k=$3 gw vm i
+	local name=$1 r=$2 k=$3 kind=${4:-hopmesh} gw vm i
 	gw=$HM_PREFIX-$name-gw
 	hm_ns "$name-gw"
 	RIG_GWNS+=("$gw")
 	RIG_GWNAME+=("${HM_PREFIX}g$r")
-	# The VMs share a bridge in the gateway's namespace; the gateway's VM
-	# port is one more port on it. The namespace's own stack stays silent.
 	ip -n "$gw" link add br0 type bridge || hm_fail "cannot create a bridge in $gw"
-	ip netns exec "$gw" sysctl -qw net.ipv6.conf.br0.disable_ipv6=1
-	hm_veth "$gw" vm0 "$gw" br-gw
-	ip netns exec "$gw" sysctl -qw net.ipv6.conf.br-gw.disable_ipv6=1
-	ip -n "$gw" link set dev br-gw master br0
+	if [ "$kind" = wggo ]; then
+		# The bridge is the kernel gateway's VM side.
+		ip -n "$gw" addr add "10.$r.0.1/24" dev br0
+		ip -n "$gw" addr add "fd00:$r::1/64" dev br0 nodad
+	else
+		# The VMs share a bridge in the gateway's namespace; the gateway's
+		# VM port is one more port on it. The namespace's own stack stays
+		# silent.
+		ip netns exec "$gw" sysctl -qw net.ipv6.conf.br0.disable_ipv6=1
+		hm_veth "$gw" vm0 "$gw" br-gw
+		ip netns exec "$gw" sysctl -qw net.ipv6.conf.br-gw.disable_ipv6=1
+		ip -n "$gw" link set dev br-gw master br0
+	fi
 	for ((i = 1; i <= k; i++)); do
 		vm=$HM_PREFIX-$name-vm$i
 		hm_ns "$name-vm$i"
@@ -176,6 +223,65 @@ rig_region() {
 	# The backbone port, towards the WAN namespace.
 	hm_veth "$RIG_WAN" "$name" "$gw" bb0
 	hm_dataplane_if "$RIG_WAN" "$name"
+	if [ "$kind" = wggo ]; then
+		ip -n "$gw" addr add "192.168.50.$r/24" dev bb0
+		ip -n "$gw" addr add "fd00:50::$r/64" dev bb0 nodad
+		ip netns exec "$gw" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+	fi
+}
+
+# rig_hopmesh_start R [LINES...]: region R's hopmesh gateway, with
+# RIG_GW_LINES and LINES in [gateway] (its key is kept across restarts).
+rig_hopmesh_start() {
+	local r=$1 lines
+	shift
+	lines=$(printf '%s\n' "$RIG_GW_LINES" "$@")
+	hm_gateway "${RIG_GWNS[$((r - 1))]}" "${RIG_GWNAME[$((r - 1))]}" vm0 "10.$r.0.1/24" \
+		bb0 "192.168.50.$r/24" "$lines" "address6 = fd00:$r::1/64" "address6 = fd00:50::$r/64"
+	RIG_GWPID[$((r - 1))]=$HM_LAST_PID
+}
+
+# rig_wggo_start R: region R's wireguard-go gateway: the interface PgR with the
+# region's key (kept across restarts), listening on 51820, and the kernel's
+# routes to every other region's VM prefixes through it. Peers: rig_mesh_gw.
+rig_wggo_start() {
+	local r=$1 s gw name key
+	gw=${RIG_GWNS[$((r - 1))]}
+	name=${RIG_GWNAME[$((r - 1))]}
+	key=$HM_TMP/$name.key
+	[ -f "$key" ] || { (umask 077 && wg genkey >"$key") && wg pubkey <"$key" >"$HM_TMP/$name.pub"; } ||
+		hm_fail "cannot make a key for $name"
+	hm_wireguard_go "$gw" "$name" verbose
+	RIG_GWPID[$((r - 1))]=$HM_LAST_PID
+	wg set "$name" private-key "$key" listen-port 51820 || hm_fail "wg set $name (wireguard-go)"
+	# No link-local address: nothing but the mesh's traffic on the tunnel.
+	ip -n "$gw" link set dev "$name" addrgenmode none 2>/dev/null
+	ip -n "$gw" link set dev "$name" up || hm_fail "cannot bring $name up in $gw"
+	for ((s = 1; s <= ${#RIG_REGIONS[@]}; s++)); do
+		[ "$s" -ne "$r" ] || continue
+		ip -n "$gw" route add "10.$s.0.0/24" dev "$name" src "10.$r.0.1" &&
+			ip -n "$gw" -6 route add "fd00:$s::/64" dev "$name" src "fd00:$r::1" ||
+			hm_fail "cannot route region $s's prefixes through $name"
+	done
+}
+
+# rig_restart_gw R [LINES...]: stops region R's gateway and starts it again
+# with the same key (a hopmesh gateway with RIG_GW_LINES and LINES in
+# [gateway], e.g. "force_cookie = true"), then gives it its mesh peers again.
+# The other gateways keep their entries and sessions for it, as with a real
+# restart (rig_peer_down/rig_peer_up make them start afresh).
+rig_restart_gw() {
+	local r
+	r=$(rig_index "$1") || return 1
+	shift
+	hm_stop "${RIG_GWPID[$((r - 1))]}"
+	if [ "${RIG_GWKIND[$((r - 1))]}" = wggo ]; then
+		[ $# -eq 0 ] || hm_fail "rig_restart_gw: no config lines for a wireguard-go gateway"
+		rig_wggo_start "$r"
+	else
+		rig_hopmesh_start "$r" "$@"
+	fi
+	rig_mesh_gw "$r"
 }
 
 # rig_up N [K] [REGION...]: builds the rig. Regions default to the demo's
@@ -201,41 +307,83 @@ rig_up() {
 		RIG_REGIONS+=("$name")
 	done
 	RIG_K=$k
+	RIG_GWKIND=()
+	for ((i = 1; i <= n; i++)); do RIG_GWKIND+=(hopmesh); done
+	for name in ${RIG_WGGO_REGIONS//,/ }; do
+		i=$(rig_index "$name") || hm_fail "RIG_WGGO_REGIONS: no region '$name'"
+		RIG_GWKIND[$((i - 1))]=wggo
+	done
+	[[ " ${RIG_GWKIND[*]} " == *" wggo "* ]] && hm_require_cmd wireguard-go
 	hm_ns wan
 	RIG_WAN=$HM_PREFIX-wan
 	RIG_SOCK=$HM_TMP/wanem.sock
 	for ((r = 1; r <= n; r++)); do
-		rig_region "${RIG_REGIONS[$((r - 1))]}" "$r" "$k"
+		rig_region "${RIG_REGIONS[$((r - 1))]}" "$r" "$k" "${RIG_GWKIND[$((r - 1))]}"
 	done
 	hm_wanem "$RIG_WAN" "$RIG_SOCK" "${RIG_REGIONS[@]}"
 	RIG_WANEM_PID=$HM_LAST_PID
 	rig_set_default_delays || hm_fail "cannot set the default delays"
 
+	RIG_GWPID=()
 	for ((r = 1; r <= n; r++)); do
-		gw=${RIG_GWNS[$((r - 1))]}
-		hm_gateway "$gw" "${RIG_GWNAME[$((r - 1))]}" vm0 "10.$r.0.1/24" bb0 "192.168.50.$r/24" \
-			"$RIG_GW_LINES" "address6 = fd00:$r::1/64" "address6 = fd00:50::$r/64"
-		RIG_GWPID+=("$HM_LAST_PID")
+		if [ "${RIG_GWKIND[$((r - 1))]}" = wggo ]; then
+			rig_wggo_start "$r"
+		else
+			rig_hopmesh_start "$r"
+		fi
 	done
 	rig_mesh
 }
 
-# rig_mesh: the WireGuard full mesh, one wg set per gateway with all its
-# peers. Endpoints on the IPv4 underlay, or IPv6 with RIG_UNDERLAY6=1.
-rig_mesh() {
-	local i j n=${#RIG_REGIONS[@]} peers ep
-	for ((i = 1; i <= n; i++)); do
-		peers=()
-		for ((j = 1; j <= n; j++)); do
-			[ "$i" -ne "$j" ] || continue
-			ep=192.168.50.$j:51820
-			[ "${RIG_UNDERLAY6:-0}" = 1 ] && ep=[fd00:50::$j]:51820
-			peers+=(peer "$(cat "$HM_TMP/${RIG_GWNAME[$((j - 1))]}.pub")"
-				allowed-ips "10.$j.0.0/24,fd00:$j::/64" endpoint "$ep")
-		done
-		wg set "${RIG_GWNAME[$((i - 1))]}" "${peers[@]}" ||
-			hm_fail "wg set ${RIG_GWNAME[$((i - 1))]}"
+# rig_peer_args B: appends to RIG_ARGS the wg set arguments of a mesh peer
+# entry for region B: allowed-ips B's VM prefixes, endpoint B's underlay
+# address (IPv4, or IPv6 with RIG_UNDERLAY6=1).
+rig_peer_args() {
+	local b=$1 ep=192.168.50.$1:51820
+	[ "${RIG_UNDERLAY6:-0}" = 1 ] && ep=[fd00:50::$b]:51820
+	RIG_ARGS+=(peer "$(cat "$HM_TMP/${RIG_GWNAME[$((b - 1))]}.pub")"
+		allowed-ips "10.$b.0.0/24,fd00:$b::/64" endpoint "$ep")
+}
+
+# rig_mesh_gw R: one wg set giving region R's gateway all its mesh peers.
+rig_mesh_gw() {
+	local i=$1 j n=${#RIG_REGIONS[@]}
+	RIG_ARGS=()
+	for ((j = 1; j <= n; j++)); do
+		[ "$i" -ne "$j" ] || continue
+		rig_peer_args "$j"
 	done
+	local peers=("${RIG_ARGS[@]}")
+	wg set "${RIG_GWNAME[$((i - 1))]}" "${peers[@]}" ||
+		hm_fail "wg set ${RIG_GWNAME[$((i - 1))]}"
+}
+
+# rig_mesh: the WireGuard full mesh, one wg set per gateway with all its
+# peers (hopmesh and wireguard-go alike: both speak UAPI).
+rig_mesh() {
+	local i
+	for ((i = 1; i <= ${#RIG_REGIONS[@]}; i++)); do
+		rig_mesh_gw "$i"
+	done
+}
+
+# rig_peer_up A B [WG-ARGS...]: (re)sets gateway A's mesh peer entry for
+# region B, with more wg set peer arguments (e.g. preshared-key FILE).
+rig_peer_up() {
+	local a b
+	a=$(rig_index "$1") && b=$(rig_index "$2") || return 1
+	shift 2
+	RIG_ARGS=()
+	rig_peer_args "$b"
+	wg set "${RIG_GWNAME[$((a - 1))]}" "${RIG_ARGS[@]}" "$@"
+}
+
+# rig_peer_down A B: removes gateway A's peer entry for region B (and with it
+# its sessions).
+rig_peer_down() {
+	local a b
+	a=$(rig_index "$1") && b=$(rig_index "$2") || return 1
+	wg set "${RIG_GWNAME[$((a - 1))]}" peer "$(cat "$HM_TMP/${RIG_GWNAME[$((b - 1))]}.pub")" remove
 }
 
 # rig_register: tell every gateway its own id and every gateway's id, public
@@ -244,6 +392,9 @@ rig_mesh() {
 rig_register() {
 	local i j n=${#RIG_REGIONS[@]}
 	for ((i = 1; i <= n; i++)); do
+		# A wireguard-go gateway has no control socket; the hopmesh ones
+		# still know it by its id (a direct peer: plain WireGuard).
+		[ "${RIG_GWKIND[$((i - 1))]}" = wggo ] && continue
 		{
 			echo "gateway self $i"
 			for ((j = 1; j <= n; j++)); do
@@ -258,10 +409,14 @@ rig_register() {
 }
 
 # rig_path FROM TO VIA: FROM reaches TO's VMs through relay VIA (VIA = TO:
-# directly), with routes for TO's prefixes. Regions by name or number.
+# directly), with routes for TO's prefixes. Regions by name or number. FROM
+# and a relay must be hopmesh regions (and TO too, through a relay: only
+# hopmesh reads relay headers).
 rig_path() {
 	local a b c g
 	a=$(rig_index "$1") && b=$(rig_index "$2") && c=$(rig_index "$3") || return 1
+	rig_hopmesh_only rig_path "$a" || return 1
+	[ "$b" -eq "$c" ] || rig_hopmesh_only "rig_path through a relay" "$b" "$c" || return 1
 	g=${RIG_GWNAME[$((a - 1))]}
 	hm_ctl "$g" route add "10.$b.0.0/24" "$b" | grep -q '"ok"' &&
 		hm_ctl "$g" route add "fd00:$b::/64" "$b" | grep -q '"ok"' || return 1
@@ -273,7 +428,7 @@ rig_path() {
 }
 
 # rig_counter R PATH: one number from region R's gateway counters.
-rig_counter() { hm_counter "$(rig_gwname "$1")" "$2"; }
+rig_counter() { rig_hopmesh_only rig_counter "$1" && hm_counter "$(rig_gwname "$1")" "$2"; }
 
 # rig_check [TIMEOUT]: a ping (IPv4, then IPv6) from VM 1 of every region to
 # VM 1 of every other, in parallel; prints the pairs that do not answer. Handshakes take a
@@ -301,14 +456,16 @@ rig_check() {
 
 # rig_status_print: regions, processes, the emulator's pairs and counters.
 rig_status_print() {
-	local r pid alive
+	local r pid alive prog
 	echo "rig $HM_PREFIX: ${#RIG_REGIONS[@]} regions, $RIG_K VM(s) each; files in $HM_TMP"
 	for ((r = 1; r <= ${#RIG_REGIONS[@]}; r++)); do
 		pid=${RIG_GWPID[$((r - 1))]:-}
 		alive=down
 		[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && alive="pid $pid"
-		printf '  %-13s gateway %-9s (%s) 192.168.50.%d  VMs 10.%d.0.2-%d  ns %s\n' \
-			"${RIG_REGIONS[$((r - 1))]}" "${RIG_GWNAME[$((r - 1))]}" "$alive" "$r" "$r" \
+		prog=hopmesh-gw
+		[ "${RIG_GWKIND[$((r - 1))]:-hopmesh}" = wggo ] && prog=wireguard-go
+		printf '  %-13s gateway %-9s (%s %s) 192.168.50.%d  VMs 10.%d.0.2-%d  ns %s\n' \
+			"${RIG_REGIONS[$((r - 1))]}" "${RIG_GWNAME[$((r - 1))]}" "$prog" "$alive" "$r" "$r" \
 			$((RIG_K + 1)) "${RIG_GWNS[$((r - 1))]}"
 	done
 	alive=down
@@ -344,7 +501,7 @@ rig_save_state() {
 	f=$(rig_state_file "$HM_PREFIX")
 	{
 		declare -p HM_PREFIX HM_TMP HM_NS HM_PIDS HM_GW_PIDS HM_SOCKS HM_DIRS \
-			RIG_REGIONS RIG_GWNS RIG_GWNAME RIG_GWPID RIG_K RIG_WAN RIG_SOCK RIG_WANEM_PID
+			RIG_REGIONS RIG_GWNS RIG_GWNAME RIG_GWPID RIG_GWKIND RIG_K RIG_WAN RIG_SOCK RIG_WANEM_PID
 	} | sed 's/^declare -- /declare -g /; t; s/^declare -\([a-zA-Z]*\) /declare -g\1 /' >"$f.new" && mv "$f.new" "$f"
 }
 
@@ -439,6 +596,7 @@ rig_main() {
 			--name) name=${2:-}; shift 2 || rig_usage ;;
 			--no-check) check=0; shift ;;
 			--underlay6) RIG_UNDERLAY6=1; shift ;;
+			--wggo) RIG_WGGO_REGIONS=${2:-}; shift 2 || rig_usage ;;
 			*) rig_usage ;;
 			esac
 		done
