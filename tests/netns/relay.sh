@@ -131,16 +131,18 @@ rig_path 1 2 2 >/dev/null
 hm_check "loop: A -> D via B" rig_path 1 4 2
 hm_check "loop: B -> D via C" rig_path 2 4 3
 hm_check "loop: C -> D via A" rig_path 3 4 1
+# A's keepalives and handshakes for D take the same loop as the pings, so
+# the figures are at least 20, and equal: each message relayed exactly once.
 relayed_total() { echo $(($(rig_counter 1 relayed) + $(rig_counter 2 relayed) + $(rig_counter 3 relayed))); }
-before=$(relayed_total)
-c_limit=$(rig_counter 3 drops.hop_limit)
+limit_total() { echo $(($(rig_counter 1 drops.hop_limit) + $(rig_counter 2 drops.hop_limit) + $(rig_counter 3 drops.hop_limit))); }
+before=$(relayed_total) limit_before=$(limit_total)
 ip netns exec "$VMA" ping -q -n -c 20 -i 0.05 -W 1 10.4.0.2 >/dev/null 2>&1
 sleep 1
 relayed=$(($(relayed_total) - before))
-dropped=$(($(rig_counter 3 drops.hop_limit) - c_limit))
-hm_log "loop: 20 pings relayed $relayed times, $dropped dropped at the hop limit"
-hm_check "every looping packet is dropped at the hop limit" test "$dropped" -eq 20
-hm_check "each is relayed exactly once before that (no storm)" test "$relayed" -eq 20
+dropped=$(($(limit_total) - limit_before))
+hm_log "loop: 20 pings; messages relayed $relayed times, $dropped dropped at the hop limit"
+hm_check "every looping packet is dropped at the hop limit" test "$dropped" -ge 20
+hm_check "each is relayed exactly once before that (no storm)" test "$relayed" -eq "$dropped"
 for r in 1 2 3 4; do
 	hm_check "gateway $r still running" kill -0 "${RIG_GWPID[$((r - 1))]}"
 done
