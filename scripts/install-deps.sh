@@ -11,7 +11,7 @@ packages=(
 	# dataplane and crypto
 	dpdk libdpdk-dev libsodium-dev libssl-dev libipsec-mb-dev
 	# xdp and the control plane
-	libbpf-dev libxdp-dev bpftool libmnl-dev libcurl4-openssl-dev
+	libbpf-dev libxdp-dev bpftool libmnl-dev libcurl4-openssl-dev libjansson-dev
 	# tests
 	libcmocka-dev libpcap-dev libclang-rt-14-dev python3
 	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc

@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The registry's etcd back end (controlplane/registry_etcd.c) against real
+# etcds (Debian's etcd-server 3.4) started here on 127.0.0.1, on free ports,
+# with data dirs of this run; every etcd is ended by its PID on exit, failure
+# or interrupt. Needs no root.
+#
+#   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries,
+#      watch, lease expiry, failover past a dead endpoint, racing writers,
+#      authentication (tokens that expire and are fetched again) and TLS with
+#      client certificates.
+#   2. The watch across an etcd restart: the stream breaks, the watch fd
+#      wakes, reloads fail while etcd is down, and after it is back the
+#      watch reconnects by itself and wakes on the next change; the monitor
+#      then stops cleanly on SIGTERM (no sanitizer report in a sanitizer build).
+#   3. A 3-member cluster: the leader, which is also the member the client
+#      talks to, is killed; the client's loads, writes, lease and watch go on
+#      through the other two.
+set -u
+. "$(dirname "$0")/../lib/netns.sh"
+
+hm_init registry_etcd --no-gateway
+TESTER=$HM_BUILD/tests/registry-etcd-test
+command -v etcd >/dev/null 2>&1 ||
+	hm_fail "needs etcd (Debian package etcd-server; scripts/install-deps.sh installs it)"
+hm_require_cmd etcdctl openssl python3
+[ -x "$TESTER" ] || hm_fail "no $TESTER (build first, or set HOPMESH_BUILD)"
+export ETCDCTL_API=3
+
+free_port() {
+	python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+DATA=$(mktemp -d "/tmp/hopmesh-etcd-data.XXXXXX")
+HM_DIRS+=("$DATA")
+
+# etcd_start NAME CLIENT_URL PEER_PORT [ARGS...]: sets ETCD_PID.
+etcd_start() {
+	local name=$1 client=$2 peer=$3
+	shift 3
+	etcd --name "$name" --data-dir "$DATA/$name" \
+		--listen-client-urls "$client" --advertise-client-urls "$client" \
+		--listen-peer-urls "http://127.0.0.1:$peer" \
+		--initial-advertise-peer-urls "http://127.0.0.1:$peer" \
+		--initial-cluster "$name=http://127.0.0.1:$peer" \
+		--initial-cluster-token "$HM_PREFIX-$name" \
+		"$@" >>"$HM_TMP/$name.log" 2>&1 &
+	ETCD_PID=$!
+	HM_PIDS+=("$ETCD_PID")
+}
+
+# etcd_wait URL [ETCDCTL ARGS...]: until it answers, 15 s at most.
+etcd_wait() {
+	local url=$1 i
+	shift
+	for i in $(seq 150); do
+		etcdctl --endpoints="$url" "$@" --dial-timeout=1s endpoint health >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# forget_pid PID: a process of ours that has ended; cleanup leaves the PID
+# alone (it may be another process's by then).
+forget_pid() {
+	local i
+	for i in "${!HM_PIDS[@]}"; do
+		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
+	done
+	return 0
+}
+
+# stop_clean PID LOG: SIGTERM, 10 s to exit 0 with no sanitizer report in LOG.
+stop_clean() {
+	local i rc
+	forget_pid "$1"
+	kill -TERM "$1" 2>/dev/null
+	for i in $(seq 100); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill -KILL "$1" 2>/dev/null
+		wait "$1" 2>/dev/null
+		hm_log "process $1 did not stop within 10 s of SIGTERM"
+		return 1
+	fi
+	wait "$1"
+	rc=$?
+	if grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$2"; then
+		hm_log "sanitizer report in $2"
+		return 1
+	fi
+	[ "$rc" -eq 0 ] || hm_log "process $1 exited with $rc"
+	[ "$rc" -eq 0 ]
+}
+
+# ---- certificates for the TLS etcd ----
+TLS=$HM_TMP/tls
+mkdir -p "$TLS"
+(
+	cd "$TLS" || exit 1
+	ec() { openssl ecparam -name prime256v1 -genkey -noout -out "$1"; }
+	ec ca-key.pem && openssl req -x509 -new -key ca-key.pem -out ca.pem -days 2 -subj /CN=hopmesh-test-ca &&
+		ec other-ca-key.pem && openssl req -x509 -new -key other-ca-key.pem -out other-ca.pem -days 2 -subj /CN=other-ca &&
+		ec server-key.pem && openssl req -new -key server-key.pem -out server.csr -subj /CN=127.0.0.1 &&
+		printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' >server.ext &&
+		openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+			-extfile server.ext -out server.pem &&
+		ec client-key.pem && openssl req -new -key client-key.pem -out client.csr -subj /CN=meshd &&
+		printf 'extendedKeyUsage=clientAuth\n' >client.ext &&
+		openssl x509 -req -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -days 2 \
+			-extfile client.ext -out client.pem
+) >"$HM_TMP/openssl.log" 2>&1 || hm_fail "cannot make test certificates (see openssl.log)"
+
+# ---- the etcds ----
+P1=$(free_port) P1P=$(free_port) P2=$(free_port) P2P=$(free_port) P3=$(free_port) P3P=$(free_port)
+DOWN=$(free_port) # nothing listens here
+PLAIN=http://127.0.0.1:$P1
+AUTH=http://127.0.0.1:$P2
+SECURE=https://127.0.0.1:$P3
+
+etcd_start plain "$PLAIN" "$P1P"
+PLAIN_PID=$ETCD_PID
+etcd_start auth "$AUTH" "$P2P" --auth-token simple --auth-token-ttl 2
+AUTH_PID=$ETCD_PID
+etcd_start secure "$SECURE" "$P3P" --cert-file "$TLS/server.pem" --key-file "$TLS/server-key.pem" \
+	--trusted-ca-file "$TLS/ca.pem" --client-cert-auth
+SECURE_PID=$ETCD_PID
+hm_check "plain etcd up on $PLAIN" etcd_wait "$PLAIN"
+hm_check "auth etcd up on $AUTH" etcd_wait "$AUTH"
+hm_check "TLS etcd up on $SECURE" etcd_wait "$SECURE" --cacert "$TLS/ca.pem" \
+	--cert "$TLS/client.pem" --key "$TLS/client-key.pem"
+
+PASS=pw-$RANDOM$RANDOM
+hm_check "authentication enabled" bash -c \
+	"etcdctl --endpoints=$AUTH user add root:$PASS >/dev/null && etcdctl --endpoints=$AUTH auth enable >/dev/null"
+
+# ---- 1. the cmocka tests ----
+HM_ETCD_URL=$PLAIN HM_ETCD_DOWN=http://127.0.0.1:$DOWN \
+	HM_ETCD_AUTH_URL=$AUTH HM_ETCD_AUTH_PASS=$PASS \
+	HM_ETCD_TLS_URL=$SECURE HM_ETCD_TLS_DIR=$TLS \
+	"$TESTER" || hm_fail "registry-etcd-test failed"
+hm_log "ok: registry-etcd-test"
+hm_stop "$AUTH_PID"
+hm_stop "$SECURE_PID"
+
+# ---- 2. the watch across an etcd restart ----
+etcdctl --endpoints="$PLAIN" del --prefix /hopmesh/ >/dev/null
+MON=$HM_TMP/watch.out
+"$TESTER" watch "http://127.0.0.1:$DOWN,$PLAIN" 40 >"$MON" 2>&1 &
+MON_PID=$!
+HM_PIDS+=("$MON_PID")
+
+# wait_line PATTERN SECONDS: until the monitor printed a line matching it
+# (after the lines counted in SEEN).
+SEEN=0
+wait_line() {
+	local i
+	for i in $(seq $(($2 * 10))); do
+		if tail -n +$((SEEN + 1)) "$MON" | grep -q -- "$1"; then
+			SEEN=$(wc -l <"$MON")
+			return 0
+		fi
+		sleep 0.1
+	done
+	return 1
+}
+GW='{"name":"eu-1","id":1,"region":"eu","public_key":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=","endpoint4":"192.0.2.1:51820","prefixes":["10.1.0.0/16"]}'
+hm_check "watch started" wait_line "load ok, 0 gateways" 10
+etcdctl --endpoints="$PLAIN" put /hopmesh/gateways/eu-1 "$GW" >/dev/null
+hm_check "watch wakes on a change" wait_line "load ok, 1 gateways" 5
+hm_stop "$PLAIN_PID"
+hm_check "watch wakes when the stream breaks; reload fails" wait_line "load failed" 10
+etcd_start plain "$PLAIN" "$P1P"
+hm_check "plain etcd back" etcd_wait "$PLAIN"
+hm_check "watch reconnects by itself" wait_line "load ok, 1 gateways" 15
+SEEN=$(wc -l <"$MON")
+etcdctl --endpoints="$PLAIN" del /hopmesh/gateways/eu-1 >/dev/null
+hm_check "the new stream wakes on a change" wait_line "load ok, 0 gateways" 5
+hm_log "watch monitor saw $(wc -l <"$MON") wake-ups"
+hm_check "the monitor stops cleanly" stop_clean "$MON_PID" "$MON"
+grep -q "monitor: closed" "$MON" || hm_fail "the monitor did not close its registry"
+hm_stop "$PLAIN_PID"
+
+# ---- 3. a 3-member cluster loses its leader ----
+C1=$(free_port) C1P=$(free_port) C2=$(free_port) C2P=$(free_port) C3=$(free_port) C3P=$(free_port)
+MEMBERS="c1=http://127.0.0.1:$C1P,c2=http://127.0.0.1:$C2P,c3=http://127.0.0.1:$C3P"
+declare -A CURL CPID
+CURL[c1]=http://127.0.0.1:$C1 CURL[c2]=http://127.0.0.1:$C2 CURL[c3]=http://127.0.0.1:$C3
+for m in c1 c2 c3; do
+	case $m in c1) peer=$C1P ;; c2) peer=$C2P ;; c3) peer=$C3P ;; esac
+	etcd_start "$m" "${CURL[$m]}" "$peer" --initial-cluster "$MEMBERS" \
+		--initial-cluster-token "$HM_PREFIX-cluster"
+	CPID[$m]=$ETCD_PID
+done
+ALL="${CURL[c1]},${CURL[c2]},${CURL[c3]}"
+for m in c1 c2 c3; do
+	hm_check "cluster member $m up on ${CURL[$m]}" etcd_wait "${CURL[$m]}"
+done
+
+# The leader: the member whose own id is the leader id it reports.
+leader_of() {
+	etcdctl --endpoints="$ALL" endpoint status -w json 2>/dev/null | python3 -c '
+import json, sys
+for st in json.load(sys.stdin):
+    if st["Status"]["header"]["member_id"] == st["Status"]["leader"]:
+        print(st["Endpoint"])'
+}
+LEADER_URL=""
+for i in $(seq 50); do
+	LEADER_URL=$(leader_of)
+	[ -n "$LEADER_URL" ] && break
+	sleep 0.2
+done
+LEADER=""
+for m in c1 c2 c3; do
+	[ "${CURL[$m]}" = "$LEADER_URL" ] && LEADER=$m
+done
+[ -n "$LEADER" ] || hm_fail "no leader in the 3-member cluster"
+EPS=$LEADER_URL
+for m in c1 c2 c3; do
+	[ "$m" = "$LEADER" ] || EPS=$EPS,${CURL[$m]}
+done
+hm_log "cluster leader: $LEADER (PID ${CPID[$LEADER]}); client endpoints $EPS"
+# The tester kills the leader by the PID given here.
+HM_ETCD_CLUSTER=$EPS HM_ETCD_CLUSTER_LEADER_PID=${CPID[$LEADER]} "$TESTER" cluster
+rc=$?
+if kill -0 "${CPID[$LEADER]}" 2>/dev/null; then
+	hm_stop "${CPID[$LEADER]}"
+	hm_fail "registry-etcd-test cluster failed (rc $rc) before it killed the leader"
+fi
+forget_pid "${CPID[$LEADER]}" # gone: cleanup must not signal that PID
+[ "$rc" -eq 0 ] || hm_fail "registry-etcd-test cluster failed"
+hm_log "ok: registry-etcd-test cluster"
+echo "registry_etcd: all passed"
