@@ -131,6 +131,10 @@ static const char *set_gateway(struct config *c, const char *k, const char *v)
 		if (!parse_u32(v, 8, &n) || n < 1)
 			return "must be 1-8 backbone hops";
 		c->hop_limit = (uint8_t)n;
+	} else if (!strcmp(k, "host_routes")) {
+		if (!parse_u32(v, 1u << 24, &n) || n < 1024)
+			return "must be 1024-16777216 IPv4 /32 routes";
+		c->host_routes = n;
 	} else if (!strcmp(k, "idle")) {
 		if (!strcmp(v, "poll"))
 			c->busy_poll = true;
@@ -184,6 +188,7 @@ static void defaults(struct config *c)
 	c->mtu = 1420;
 	c->workers = 1;
 	c->hop_limit = 2;
+	c->host_routes = 1u << 20;
 	strcpy(c->run_dir, "/var/run/hopmesh");
 }
 

@@ -51,6 +51,7 @@ struct config {
 	uint16_t mtu;              /* tunnel MTU */
 	unsigned workers;          /* worker lcores, one queue pair each */
 	uint8_t hop_limit;         /* backbone hops a relayed packet may make */
+	uint32_t host_routes;      /* capacity for IPv4 /32 routes */
 	char eal[1024];            /* EAL arguments */
 	bool busy_poll;            /* false: adaptive sleep when idle */
 	uint32_t rekey_after_time; /* seconds; 0: the protocol's 120 */
@@ -152,10 +153,14 @@ struct gw_entry {
 };
 
 struct routes;
-struct routes *routes_new(struct rte_rcu_qsbr *qsbr, char *err, size_t errlen);
+struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, char *err,
+			  size_t errlen);
 void routes_free(struct routes *r);
 /* Data path: the gateway owning an address, 0 if no route. */
 uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *addr);
+/* The same for n (at most 64) IPv4 addresses at once, network order: the hash
+ * lookups of a burst overlap their cache misses. */
+void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned n, uint16_t *gw);
 struct gw_entry *routes_gateway(struct routes *r, uint16_t id);
 uint16_t routes_self(const struct routes *r);
 /* Main lcore: the control socket's route, nexthop and gateway commands;

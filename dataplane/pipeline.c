@@ -4,12 +4,13 @@
  *
  *   VM port (queue w)                        backbone port (queue w)
  *   rx burst -> from_vms()                   rx burst -> from_backbone()
- *     ARP, ND, packets to us -> main lcore     ARP, ND, packets to us -> main lcore
- *     validate IPv4/IPv6                       parse_outer(): Ethernet, IPv4/IPv6,
- *     find_path(): route -> gateway -> path      UDP to our address and port
- *       (or allowed-ips, plain WireGuard)      relay header: for us -> strip it;
- *     TTL (ours and each relay's), MTU           for another -> relay_forward(),
- *       -> ICMP errors by the main lcore         never decrypted
+ *     route_burst4(): IPv4 routes in bulk      ARP, ND, packets to us -> main lcore
+ *     ARP, ND, packets to us -> main lcore     parse_outer(): Ethernet, IPv4/IPv6,
+ *     validate IPv4/IPv6                         UDP to our address and port
+ *     find_path(): route -> gateway -> path    relay header: for us -> strip it;
+ *       (or allowed-ips, plain WireGuard)        for another -> relay_forward(),
+ *     TTL (ours and each relay's), MTU           never decrypted
+ *       -> ICMP errors by the main lcore
  *     encrypt_and_send():                      handshakes -> main lcore
  *       wg_encrypt_burst()                     data: the session's owner worker
  *       relay header if the path has one         (hand-off ring otherwise)
@@ -39,6 +40,7 @@
 #include "gateway.h"
 
 #define BURST 32
+#define NO_ROUTE4 UINT32_MAX
 #define IP4_LEN ((unsigned)sizeof(struct rte_ipv4_hdr))
 #define IP6_LEN ((unsigned)sizeof(struct rte_ipv6_hdr))
 #define UDP_LEN ((unsigned)sizeof(struct rte_udp_hdr))
@@ -276,12 +278,12 @@ static bool path_to_gateway(struct gateway *gw, uint16_t id, struct path *p)
 	return true;
 }
 
-/* Routes first; without one, the peer whose allowed-ips hold the address, as
- * plain WireGuard would send (and as wireguard-go peers expect). */
-static bool find_path(struct gateway *gw, sa_family_t family, const void *dst, struct path *p)
+/* Routes first (id: the route's gateway, 0 for none); without one, the peer
+ * whose allowed-ips hold the address, as plain WireGuard would send (and as
+ * wireguard-go peers expect). */
+static bool find_path(struct gateway *gw, sa_family_t family, const void *dst, uint16_t id,
+		      struct path *p)
 {
-	uint16_t id = routes_lookup(gw->routes, family, dst);
-
 	if (id)
 		return path_to_gateway(gw, id, p);
 	p->peer = wg_allowedips_lookup(gw->dev, family, dst);
@@ -480,7 +482,11 @@ void pipeline_send_routed(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned
 		struct vm_job job;
 		bool v4 = (ip[0] >> 4) == 4;
 
-		if (!find_path(lc->gw, v4 ? AF_INET : AF_INET6, ip + (v4 ? 16 : 24), &job.path)) {
+		sa_family_t family = v4 ? AF_INET : AF_INET6;
+		const void *dst = ip + (v4 ? 16 : 24);
+
+		if (!find_path(lc->gw, family, dst, routes_lookup(lc->gw->routes, family, dst),
+			       &job.path)) {
 			drop(lc, pkts[i], C_NO_PEER);
 			continue;
 		}
@@ -606,9 +612,12 @@ static bool is_nd(const struct rte_ipv6_hdr *ip6, uint32_t len)
 }
 
 /* Validates one VM frame and leaves it at its IP header with a path; false if
- * it went elsewhere (main lcore, ICMP, drop). */
-static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, struct vm_job *job)
+ * it went elsewhere (main lcore, ICMP, drop). route4: the route of its IPv4
+ * destination, looked up for the whole burst (NO_ROUTE4: not looked up). */
+static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route4,
+			struct vm_job *job)
 {
+	uint16_t id;
 	struct gateway *gw = lc->gw;
 	uint32_t len = rte_pktmbuf_data_len(m), total;
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
@@ -645,6 +654,7 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, struct vm_job 
 		}
 		family = AF_INET;
 		dst = &ip->dst_addr;
+		id = route4 != NO_ROUTE4 ? (uint16_t)route4 : routes_lookup(gw->routes, family, dst);
 		break;
 	}
 	case RTE_ETHER_TYPE_IPV6: {
@@ -669,6 +679,7 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, struct vm_job 
 		}
 		family = AF_INET6;
 		dst = ip6->dst_addr;
+		id = routes_lookup(gw->routes, family, dst);
 		break;
 	}
 	default:
@@ -678,7 +689,7 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, struct vm_job 
 	/* Drop the Ethernet header and any padding behind the IP packet. */
 	rte_pktmbuf_adj(m, RTE_ETHER_HDR_LEN);
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - total));
-	if (!find_path(gw, family, dst, &job->path)) {
+	if (!find_path(gw, family, dst, id, &job->path)) {
 		drop(lc, m, C_NO_PEER);
 		return false;
 	}
@@ -688,19 +699,48 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, struct vm_job 
 	return true;
 }
 
+/* The routes of a burst's IPv4 destinations in one bulk lookup: with many
+ * /32 routes each lookup is a cache miss or two, which a burst overlaps. */
+static void route_burst4(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n,
+			 uint32_t *route4)
+{
+	uint32_t addr[BURST];
+	uint16_t gw[BURST];
+	uint8_t at[BURST];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
+
+		route4[i] = NO_ROUTE4;
+		if (rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN + IP4_LEN ||
+		    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
+			continue;
+		addr[k] = ((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr;
+		at[k++] = (uint8_t)i;
+	}
+	if (k < 2)
+		return; /* one lookup: classify_vm's own is as good */
+	routes_lookup4_bulk(lc->gw->routes, addr, k, gw);
+	for (unsigned j = 0; j < k; j++)
+		route4[at[j]] = gw[j];
+}
+
 static void from_vms(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n, uint64_t now)
 {
 	struct wg_tx tx[BURST];
 	struct rte_mbuf *ready[BURST];
 	struct vm_job job[BURST];
+	uint32_t route4[BURST];
 	unsigned k = 0;
 
+	route_burst4(lc, pkts, n, route4);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		COUNT(&lc->counters, rx_packets[PORT_VM], 1);
 		COUNT(&lc->counters, rx_bytes[PORT_VM], rte_pktmbuf_pkt_len(m));
-		if (!classify_vm(lc, m, &job[k]))
+		if (!classify_vm(lc, m, route4[i], &job[k]))
 			continue;
 		if (!prepare_encrypt(m, &job[k].path, &tx[k])) {
 			drop(lc, m, C_TOO_BIG);

@@ -6,9 +6,12 @@
  * gateway's peer, end to end, whichever relay carries it.
  *
  * Workers look up without locks:
- *  - IPv4 prefixes live in an rte_lpm whose tbl8 groups are reclaimed through
- *    the gateway's rte_rcu_qsbr, so it is updated in place under traffic, a
- *    million /32 routes included;
+ *  - IPv4 /32 routes (a VM each, up to millions) live in an rte_hash, lock-free
+ *    for readers, whose freed slots are reclaimed through the gateway's
+ *    rte_rcu_qsbr. rte_lpm keeps its rules in one sorted array per depth and
+ *    scans it on every add: a million /32s took six minutes to load there.
+ *  - shorter IPv4 prefixes live in an rte_lpm whose tbl8 groups are reclaimed
+ *    through the same rte_rcu_qsbr, so it is updated in place under traffic;
  *  - IPv6 prefixes (a few per region) live in an rte_rib6, rebuilt on the next
  *    tick after a change and swapped in with one pointer store, the old one
  *    retired after a grace period. (rte_lpm6 has no RCU support in DPDK 22.11
@@ -28,6 +31,8 @@
 #include <string.h>
 
 #include <rte_errno.h>
+#include <rte_hash.h>
+#include <rte_hash_crc.h>
 /* rte_lpm.h's bulk lookup (unused here) declares a VLA; our -Wvla is for us. */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wvla"
@@ -38,8 +43,8 @@
 
 #include "gateway.h"
 
-#define LPM4_MAX_RULES (1u << 21)
-#define LPM4_TBL8 (1u << 14)
+#define LPM4_MAX_RULES (1u << 16) /* shorter IPv4 prefixes */
+#define LPM4_TBL8 (1u << 12)      /* prefixes longer than /24 need one each */
 #define V6_RETRY_NS 1000000000ULL
 
 struct route {
@@ -57,6 +62,8 @@ struct route_store {
 struct routes {
 	uint16_t self;
 	struct gw_entry gw[MAX_GATEWAYS];
+	struct rte_hash *hosts4;
+	_Atomic uint32_t hosts4_count; /* 0: lookups skip the hash */
 	struct rte_lpm *lpm4;
 	_Atomic(struct rte_rib6 *) rib6;
 	unsigned rib6_generation;
@@ -161,14 +168,31 @@ static void store_del(struct route_store *s, struct route *victim)
 
 /* ---- tables ---- */
 
-struct routes *routes_new(struct rte_rcu_qsbr *qsbr, char *err, size_t errlen)
+struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, char *err,
+			  size_t errlen)
 {
 	struct rte_lpm_config c4 = { .max_rules = LPM4_MAX_RULES, .number_tbl8s = LPM4_TBL8 };
 	struct rte_lpm_rcu_config rcu = { .v = qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
+	struct rte_hash_parameters hp = {
+		.name = "hosts4",
+		.entries = host_routes,
+		.key_len = 4,
+		.hash_func = rte_hash_crc,
+		.socket_id = (int)rte_socket_id(),
+		.extra_flag = RTE_HASH_EXTRA_FLAGS_RW_CONCURRENCY_LF | RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
+	};
+	struct rte_hash_rcu_config hrcu = { .v = qsbr, .mode = RTE_HASH_QSBR_MODE_DQ };
 	struct routes *r = calloc(1, sizeof(*r));
 
 	if (!r) {
 		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	r->hosts4 = rte_hash_create(&hp);
+	if (!r->hosts4 || rte_hash_rcu_qsbr_add(r->hosts4, &hrcu)) {
+		snprintf(err, errlen, "IPv4 host route table: %s (more memory: -m in eal)",
+			 rte_strerror(rte_errno));
+		routes_free(r);
 		return NULL;
 	}
 	r->lpm4 = rte_lpm_create("routes4", (int)rte_socket_id(), &c4);
@@ -185,6 +209,7 @@ void routes_free(struct routes *r)
 {
 	if (!r)
 		return;
+	rte_hash_free(r->hosts4);
 	rte_lpm_free(r->lpm4);
 	rte_rib6_free(atomic_load(&r->rib6));
 	free(r->store.slot);
@@ -197,8 +222,13 @@ uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *a
 
 	if (family == AF_INET) {
 		uint32_t ip;
+		void *gw;
 
 		memcpy(&ip, addr, 4);
+		/* A /32 is the longest match there is: the hash first. */
+		if (atomic_load_explicit(&r->hosts4_count, memory_order_relaxed) &&
+		    rte_hash_lookup_data(r->hosts4, &ip, &gw) >= 0)
+			return (uint16_t)(uintptr_t)gw;
 		return rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(ip), &nh) == 0 ? (uint16_t)nh : 0;
 	} else {
 		struct rte_rib6 *t = atomic_load_explicit(&((struct routes *)r)->rib6, memory_order_acquire);
@@ -206,6 +236,29 @@ uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *a
 		uint64_t v;
 
 		return n && rte_rib6_get_nh(n, &v) == 0 ? (uint16_t)v : 0;
+	}
+}
+
+void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned n, uint16_t *gw)
+{
+	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
+	void *data[RTE_HASH_LOOKUP_BULK_MAX];
+	uint64_t hits = 0;
+	uint32_t nh;
+
+	if (n > RTE_HASH_LOOKUP_BULK_MAX)
+		n = RTE_HASH_LOOKUP_BULK_MAX;
+	if (atomic_load_explicit(&r->hosts4_count, memory_order_relaxed)) {
+		for (unsigned i = 0; i < n; i++)
+			keys[i] = &addr[i];
+		if (rte_hash_lookup_bulk_data(r->hosts4, keys, n, &hits, data) < 0)
+			hits = 0;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (hits & (1ULL << i))
+			gw[i] = (uint16_t)(uintptr_t)data[i];
+		else
+			gw[i] = rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(addr[i]), &nh) == 0 ? (uint16_t)nh : 0;
 	}
 }
 
@@ -354,9 +407,40 @@ static uint32_t ip4_of(const struct route *rt)
 
 #define REPLY(...) snprintf(out, outlen, __VA_ARGS__)
 
+static bool v4_add(struct routes *r, const struct route *rt, bool fresh)
+{
+	uint32_t key;
+
+	if (rt->depth < 32)
+		return rte_lpm_add(r->lpm4, ip4_of(rt), rt->depth, rt->gw) == 0;
+	memcpy(&key, rt->addr, 4);
+	if (rte_hash_add_key_data(r->hosts4, &key, (void *)(uintptr_t)rt->gw))
+		return false;
+	if (fresh)
+		atomic_fetch_add_explicit(&r->hosts4_count, 1, memory_order_relaxed);
+	return true;
+}
+
+/* A deleted key's slot is reused only after the workers' grace period
+ * (rte_hash_rcu_qsbr_add), so a lookup in flight never reads another key's
+ * gateway. */
+static void v4_del(struct routes *r, const struct route *rt)
+{
+	uint32_t key;
+
+	if (rt->depth < 32) {
+		rte_lpm_delete(r->lpm4, ip4_of(rt), rt->depth);
+		return;
+	}
+	memcpy(&key, rt->addr, 4);
+	if (rte_hash_del_key(r->hosts4, &key) >= 0)
+		atomic_fetch_sub_explicit(&r->hosts4_count, 1, memory_order_relaxed);
+}
+
 static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t outlen)
 {
 	struct route rt, *found;
+	bool fresh;
 	char buf[INET6_ADDRSTRLEN];
 	uint8_t addr[16];
 	uint16_t id;
@@ -367,10 +451,12 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 		if (!parse_id(argv[2], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[2]);
 		rt.gw = id;
+		fresh = !store_find(&r->store, &rt);
 		if (!store_put(&r->store, &rt))
 			return (void)REPLY("{\"error\":\"out of memory\"}");
-		if (rt.family == 4 && rte_lpm_add(r->lpm4, ip4_of(&rt), rt.depth, id)) {
-			store_del(&r->store, store_find(&r->store, &rt));
+		if (rt.family == 4 && !v4_add(r, &rt, fresh)) {
+			if (fresh)
+				store_del(&r->store, store_find(&r->store, &rt));
 			return (void)REPLY("{\"error\":\"IPv4 route table full\"}");
 		}
 		r->v6_dirty |= rt.family == 6;
@@ -381,7 +467,7 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 		if (!(found = store_find(&r->store, &rt)))
 			return (void)REPLY("{\"error\":\"no such route\"}");
 		if (rt.family == 4)
-			rte_lpm_delete(r->lpm4, ip4_of(&rt), rt.depth);
+			v4_del(r, &rt);
 		r->v6_dirty |= rt.family == 6;
 		store_del(&r->store, found);
 		REPLY("{\"ok\":true}");
