@@ -1,0 +1,68 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+#
+# Build perf/bench_pipeline, run it (the gateway with 1 worker, then with 2),
+# and put its results into docs/PERFORMANCE.md (between
+# <!-- pipeline:begin --> and <!-- pipeline:end -->).
+#
+#   perf/run-pipeline.sh [BUILD_DIR] [bench_pipeline options...]
+#
+# BUILD_DIR is relative to the repository root (default: build); it is set up
+# with `meson setup` if it does not exist yet, otherwise only the benchmark
+# target is rebuilt in it. Options after it go to bench_pipeline unchanged, e.g.
+#   perf/run-pipeline.sh build-pipe --routes 100000
+# Needs root: the gateway's UAPI socket is /var/run/wireguard/NAME.sock. Takes
+# about two minutes. The raw results
+# also stay in perf/results/pipeline.md.
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+build=build
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+	build=$1
+	shift
+fi
+
+doc=docs/PERFORMANCE.md
+out=perf/results/pipeline.md
+begin='<!-- pipeline:begin -->'
+end='<!-- pipeline:end -->'
+
+if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
+	echo "run-pipeline.sh: $doc lacks the $begin / $end markers" >&2
+	exit 1
+fi
+if [ "$(id -u)" != 0 ]; then
+	echo "run-pipeline.sh: needs root (the gateway's UAPI socket is in /var/run/wireguard)" >&2
+	exit 1
+fi
+
+if [ ! -f "$build/build.ninja" ]; then
+	meson setup "$build"
+fi
+ninja -C "$build" perf/bench_pipeline
+
+mkdir -p perf/results
+"$build/perf/bench_pipeline" --workers 1,2 --out "$out" "$@"
+
+# Replace what is between the markers with the new results, keep the rest.
+tmp=$(mktemp "$doc.XXXXXX")
+trap 'rm -f "$tmp"' EXIT
+awk -v results="$out" -v begin="$begin" -v end="$end" '
+	$0 == begin {
+		print
+		while ((getline line < results) > 0)
+			print line
+		close(results)
+		skipping = 1
+		next
+	}
+	$0 == end { skipping = 0 }
+	!skipping { print }
+' "$doc" >"$tmp"
+cat "$tmp" >"$doc" # keeps the file's owner and mode
+rm -f "$tmp"
+trap - EXIT
+echo "run-pipeline.sh: results in $out and $doc"
