@@ -528,7 +528,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		r->self = id;
 		REPLY("{\"ok\":true}");
 	} else if (argc >= 3 && !strcmp(argv[0], "set")) {
-		struct gw_entry fresh = { 0 };
+		struct gw_entry fresh = { .peer = NULL };
 
 		if (!parse_id(argv[1], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
