@@ -42,6 +42,7 @@
 #endif
 
 #include "tunnels.h"
+#include "bench_env.h"
 #include "wg.h" /* wg_aead_seal/wg_aead_open: the library's raw AEAD */
 
 #define BURST 32
@@ -1017,54 +1018,6 @@ static unsigned bench_size(struct row *rows, uint32_t size, const struct options
 	return n;
 }
 
-static void cpu_model(char *out, size_t len, unsigned *ncpu)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	unsigned family = 0, model = 0;
-
-	snprintf(out, len, "unknown");
-	*ncpu = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-
-		if (!v)
-			continue;
-		v += 2;
-		v[strcspn(v, "\n")] = '\0';
-		if (!strncmp(line, "processor", 9))
-			(*ncpu)++;
-		else if (!strncmp(line, "model name", 10) && *ncpu == 1)
-			snprintf(out, len, "%s", v);
-		else if (!strncmp(line, "cpu family", 10) && *ncpu == 1)
-			family = (unsigned)atoi(v);
-		else if (!strncmp(line, "model\t", 6) && *ncpu == 1)
-			model = (unsigned)atoi(v);
-	}
-	fclose(f);
-	if (family) {
-		size_t used = strlen(out);
-
-		snprintf(out + used, len - used, " (family %u, model %u)", family, model);
-	}
-}
-
-/* The 1-minute load average: how busy the (shared) machine was. */
-static double loadavg(void)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	double l = -1;
-
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = -1;
-		fclose(f);
-	}
-	return l;
-}
-
 static void print_rows(FILE *f, bool md, struct row *rows, unsigned n)
 {
 	for (unsigned i = 0; i < n; i++) {
@@ -1244,7 +1197,7 @@ int main(int argc, char **argv)
 #endif
 	tunnels_init();
 	calibrate_tsc(100);
-	cpu_model(model, sizeof(model), &ncpu);
+	bench_cpu_model(model, sizeof(model), &ncpu);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 
 	printf("bench_crypto: ChaCha20-Poly1305 per packet, bursts of %d\n", BURST);
@@ -1257,14 +1210,14 @@ int main(int argc, char **argv)
 	       "          with the other rows of its size; median (min..max) of the runs\n\n",
 	       o.warmup_ms, o.runs, o.time_ms, o.slices);
 
-	load_start = loadavg();
+	load_start = bench_loadavg();
 	for (unsigned s = 0; s < o.nsizes; s++)
 		self_test(o.sizes[s]);
 	for (unsigned s = 0; s < o.nsizes; s++) {
 		fprintf(stderr, "bench_crypto: %u B ...\n", o.sizes[s]);
 		nrows[s] = bench_size(rows[s], o.sizes[s], &o);
 	}
-	load_end = loadavg();
+	load_end = bench_loadavg();
 
 	printf(" size  dir      implementation                     cyc/pkt  (min..max)          ns/pkt   Gbit/s  vs OpenSSL EVP\n");
 	for (unsigned s = 0; s < o.nsizes; s++)

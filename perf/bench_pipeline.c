@@ -72,6 +72,7 @@
 #include <rte_version.h>
 
 #include "gateway.h"
+#include "bench_env.h"
 /* wg.h and DPDK's rte_cycles.h both define NS_PER_S (the same value). */
 #undef NS_PER_S
 #include "wg.h" /* wg_aead_seal/wg_aead_open: the AEAD alone */
@@ -2008,53 +2009,6 @@ static void on_signal(int sig)
 	interrupted = 1;
 }
 
-static void cpu_model(char *out, size_t len, unsigned *ncpu)
-{
-	char line[256];
-	FILE *f = fopen("/proc/cpuinfo", "r");
-	unsigned family = 0, model = 0;
-
-	snprintf(out, len, "unknown");
-	*ncpu = 0;
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		char *v = strchr(line, ':');
-
-		if (!v)
-			continue;
-		v += 2;
-		v[strcspn(v, "\n")] = '\0';
-		if (!strncmp(line, "processor", 9))
-			(*ncpu)++;
-		else if (!strncmp(line, "model name", 10) && *ncpu == 1)
-			snprintf(out, len, "%s", v);
-		else if (!strncmp(line, "cpu family", 10) && *ncpu == 1)
-			family = (unsigned)atoi(v);
-		else if (!strncmp(line, "model\t", 6) && *ncpu == 1)
-			model = (unsigned)atoi(v);
-	}
-	fclose(f);
-	if (family) {
-		size_t used = strlen(out);
-
-		snprintf(out + used, len - used, " (family %u, model %u)", family, model);
-	}
-}
-
-static double loadavg(void)
-{
-	FILE *f = fopen("/proc/loadavg", "r");
-	double l = -1;
-
-	if (f) {
-		if (fscanf(f, "%lf", &l) != 1)
-			l = -1;
-		fclose(f);
-	}
-	return l;
-}
-
 static double gbps(uint32_t size, double mpps)
 {
 	return mpps * size * 8 / 1e3;
@@ -2068,7 +2022,7 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 	time_t now = time(NULL);
 	const struct results *first = NULL;
 
-	cpu_model(model, sizeof(model), &ncpu);
+	bench_cpu_model(model, sizeof(model), &ncpu);
 	strftime(date, sizeof(date), "%Y-%m-%d %H:%M UTC", gmtime(&now));
 	for (unsigned i = 0; i < n; i++)
 		if (rs[i]->ok && !first)
@@ -2352,7 +2306,7 @@ int main(int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	calibrate_tsc();
-	load0 = loadavg();
+	load0 = bench_loadavg();
 	for (unsigned i = 0; i < opt.nworkers; i++)
 		rs[i] = &all[i];
 	/* One child per worker count: EAL can be set up once per process. */
@@ -2403,7 +2357,7 @@ int main(int argc, char **argv)
 			failed = 1;
 		}
 	}
-	load1 = loadavg();
+	load1 = bench_loadavg();
 	if (interrupted)
 		return 130;
 	report(stdout, rs, opt.nworkers, argc, argv, load0, load1);

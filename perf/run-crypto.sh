@@ -22,15 +22,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	shift
 fi
 
-doc=docs/PERFORMANCE.md
 out=perf/results/crypto.md
-begin='<!-- crypto:begin -->'
-end='<!-- crypto:end -->'
-
-if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
-	echo "run-crypto.sh: $doc lacks the $begin / $end markers" >&2
-	exit 1
-fi
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build"
@@ -40,22 +32,5 @@ ninja -C "$build" perf/bench_crypto
 mkdir -p perf/results
 "$build/perf/bench_crypto" --out "$out" "$@"
 
-# Replace what is between the markers with the new results, keep the rest.
-tmp=$(mktemp "$doc.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-awk -v results="$out" -v begin="$begin" -v end="$end" '
-	$0 == begin {
-		print
-		while ((getline line < results) > 0)
-			print line
-		close(results)
-		skipping = 1
-		next
-	}
-	$0 == end { skipping = 0 }
-	!skipping { print }
-' "$doc" >"$tmp"
-cat "$tmp" >"$doc" # keeps the file's owner and mode
-rm -f "$tmp"
-trap - EXIT
-echo "run-crypto.sh: results in $out and $doc"
+perf/update-doc.sh crypto "$out"
+echo "run-crypto.sh: results in $out and docs/PERFORMANCE.md"

@@ -25,15 +25,8 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	shift
 fi
 
-doc=docs/PERFORMANCE.md
 out=perf/results/pipeline.md
-begin='<!-- pipeline:begin -->'
-end='<!-- pipeline:end -->'
 
-if ! grep -qF "$begin" "$doc" || ! grep -qF "$end" "$doc"; then
-	echo "run-pipeline.sh: $doc lacks the $begin / $end markers" >&2
-	exit 1
-fi
 if [ "$(id -u)" != 0 ]; then
 	echo "run-pipeline.sh: needs root (the gateway's UAPI socket is in /var/run/wireguard)" >&2
 	exit 1
@@ -47,22 +40,5 @@ ninja -C "$build" perf/bench_pipeline
 mkdir -p perf/results
 "$build/perf/bench_pipeline" --workers 1,2 --out "$out" "$@"
 
-# Replace what is between the markers with the new results, keep the rest.
-tmp=$(mktemp "$doc.XXXXXX")
-trap 'rm -f "$tmp"' EXIT
-awk -v results="$out" -v begin="$begin" -v end="$end" '
-	$0 == begin {
-		print
-		while ((getline line < results) > 0)
-			print line
-		close(results)
-		skipping = 1
-		next
-	}
-	$0 == end { skipping = 0 }
-	!skipping { print }
-' "$doc" >"$tmp"
-cat "$tmp" >"$doc" # keeps the file's owner and mode
-rm -f "$tmp"
-trap - EXIT
-echo "run-pipeline.sh: results in $out and $doc"
+perf/update-doc.sh pipeline "$out"
+echo "run-pipeline.sh: results in $out and docs/PERFORMANCE.md"

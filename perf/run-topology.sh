@@ -24,10 +24,7 @@ if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
 	shift
 fi
 
-doc=docs/PERFORMANCE.md
 out=perf/results/topology.md
-begin='<!-- topology:begin -->'
-end='<!-- topology:end -->'
 
 if [ ! -f "$build/build.ninja" ]; then
 	meson setup "$build"
@@ -38,8 +35,7 @@ mkdir -p perf/results
 "$build/perf/bench_topology" --out "$out" "$@"
 
 section=$(mktemp)
-tmp=
-trap 'rm -f "$section" ${tmp:+"$tmp"}' EXIT
+trap 'rm -f "$section"' EXIT
 {
 	cat <<'TEXT'
 ## Route computation (topology/)
@@ -69,29 +65,5 @@ TEXT
 	cat "$out"
 } >"$section"
 
-# Re-read the document now (others may edit other sections) and replace only
-# what is between the markers, or append the block.
-tmp=$(mktemp "$doc.XXXXXX")
-if grep -qxF "$begin" "$doc" && grep -qxF "$end" "$doc"; then
-	awk -v section="$section" -v begin="$begin" -v end="$end" '
-		$0 == begin {
-			print
-			while ((getline line < section) > 0)
-				print line
-			close(section)
-			skipping = 1
-			next
-		}
-		$0 == end { skipping = 0 }
-		!skipping { print }
-	' "$doc" >"$tmp"
-else
-	{
-		cat "$doc"
-		printf '\n%s\n' "$begin"
-		cat "$section"
-		printf '%s\n' "$end"
-	} >"$tmp"
-fi
-cat "$tmp" >"$doc" # keeps the file's owner and mode
-echo "run-topology.sh: results in $out and $doc"
+perf/update-doc.sh topology "$section"
+echo "run-topology.sh: results in $out and docs/PERFORMANCE.md"
