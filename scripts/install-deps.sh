@@ -13,7 +13,7 @@ packages=(
 	# xdp and the control plane
 	libbpf-dev libxdp-dev bpftool libmnl-dev libcurl4-openssl-dev libjansson-dev
 	# tests
-	libcmocka-dev libpcap-dev libclang-rt-14-dev python3
+	systemd libcmocka-dev libpcap-dev libclang-rt-14-dev python3
 	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc
 	# interop peers and traffic
 	wireguard-tools wireguard-go iperf3 tshark
