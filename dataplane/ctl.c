@@ -6,7 +6,6 @@
  * writes them: each is a single aligned word, so a reading is a recent value.
  */
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +13,7 @@
 #include <rte_ethdev.h>
 
 #include "gateway.h"
+#include "textbuf.h"
 
 #define CTL_LINE_MAX 4096
 
@@ -44,40 +44,6 @@ const char *counter_name(unsigned i)
 	if (i < WG_DROP__COUNT)
 		return wg_drop_name((enum wg_drop)i);
 	return i < C_COUNTER_COUNT ? local_names[i - WG_DROP__COUNT] : "unknown";
-}
-
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static void bprintf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void bprintf(struct buf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 1024;
-		char *s;
-
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		s = realloc(b->s, cap);
-		if (!s)
-			return;
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
 }
 
 static uint64_t rd(const uint64_t *p)
@@ -117,7 +83,7 @@ static void sum_counters(struct gateway *gw, struct counters *out)
 
 static bool peer_json(struct wg_peer *peer, void *arg)
 {
-	struct buf *b = arg;
+	struct textbuf *b = arg;
 	struct wg_peer_stats st;
 	struct wg_endpoint ep;
 	uint8_t key[WG_KEY_LEN];
@@ -128,10 +94,10 @@ static bool peer_json(struct wg_peer *peer, void *arg)
 	wg_peer_endpoint(peer, &ep);
 	wg_endpoint_format(&ep, epbuf, sizeof(epbuf));
 	wg_peer_stats(peer, &st);
-	bprintf(b, "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%" PRIu64
+	textbuf_printf(b, "%s{\"public_key\":\"%s\",\"endpoint\":\"%s\",\"rx_bytes\":%" PRIu64
 		   ",\"tx_bytes\":%" PRIu64 ",\"handshakes\":%" PRIu64
 		   ",\"last_handshake_unix_ns\":%" PRIu64 ",\"has_session\":%s}",
-		b->s[b->len - 1] == '[' ? "" : ",", b64, ep.family == AF_UNSPEC ? "" : epbuf,
+		b->len && b->s[b->len - 1] == '[' ? "" : ",", b64, ep.family == AF_UNSPEC ? "" : epbuf,
 		st.rx_bytes, st.tx_bytes, st.handshakes_completed, st.last_handshake_wall_ns,
 		st.has_session ? "true" : "false");
 	return true;
@@ -141,48 +107,48 @@ char *ctl_counters_json(struct gateway *gw)
 {
 	static const char *const port_names[PORT_COUNT] = { "vm", "backbone" };
 	struct counters c;
-	struct buf b = { 0 };
+	struct textbuf b = { .s = NULL };
 
 	sum_counters(gw, &c);
-	bprintf(&b, "{\"version\":1,\"gateway\":\"%s\",\"uptime_s\":%" PRIu64 ",\"ports\":{",
+	textbuf_printf(&b, "{\"version\":1,\"gateway\":\"%s\",\"uptime_s\":%" PRIu64 ",\"ports\":{",
 		gw->cfg.name, (mono_ns() - gw->started_ns) / UINT64_C(1000000000));
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		struct rte_eth_stats st = { 0 };
 
 		/* What the PMD lost before we saw it (ring overruns, send errors). */
 		rte_eth_stats_get(gw->port_id[p], &st);
-		bprintf(&b, "%s\"%s\":{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
+		textbuf_printf(&b, "%s\"%s\":{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
 			    ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 			    ",\"rx_missed\":%" PRIu64 ",\"rx_errors\":%" PRIu64
 			    ",\"tx_errors\":%" PRIu64 "}",
 			p ? "," : "", port_names[p], c.rx_packets[p], c.rx_bytes[p], c.tx_packets[p],
 			c.tx_bytes[p], st.imissed, st.ierrors, st.oerrors);
 	}
-	bprintf(&b, "},\"workers\":%u,\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
+	textbuf_printf(&b, "},\"workers\":%u,\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
 		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
 		    ",\"relayed\":%" PRIu64 ",\"handed_off\":%" PRIu64 ",\"icmp_sent\":%" PRIu64
 		    ",\"delivered_by_hops\":[",
 		gw->workers, c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received,
 		c.relayed, c.handed_off, c.icmp_sent);
 	for (unsigned h = 0; h < HOP_BUCKETS; h++)
-		bprintf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
+		textbuf_printf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
 	/* How the work spreads over the workers. */
-	bprintf(&b, "],\"per_worker\":[");
+	textbuf_printf(&b, "],\"per_worker\":[");
 	for (unsigned w = 0; w < gw->workers; w++) {
 		const struct counters *wc = &gw->worker_ctx[w]->counters;
 
-		bprintf(&b, "%s{\"rx_packets\":%" PRIu64 ",\"encrypted\":%" PRIu64
+		textbuf_printf(&b, "%s{\"rx_packets\":%" PRIu64 ",\"encrypted\":%" PRIu64
 			    ",\"decrypted\":%" PRIu64 ",\"handed_off\":%" PRIu64 "}",
 			w ? "," : "", rd(&wc->rx_packets[PORT_VM]) + rd(&wc->rx_packets[PORT_BACKBONE]),
 			rd(&wc->encrypted), rd(&wc->decrypted), rd(&wc->handed_off));
 	}
-	bprintf(&b, "],\"drops\":{");
+	textbuf_printf(&b, "],\"drops\":{");
 	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
-		bprintf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);
-	bprintf(&b, "},\"peers\":[");
+		textbuf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);
+	textbuf_printf(&b, "},\"peers\":[");
 	wg_device_for_each_peer(gw->dev, peer_json, &b);
-	bprintf(&b, "]}");
-	return b.s;
+	textbuf_printf(&b, "]}");
+	return textbuf_take(&b);
 }
 
 struct ctl_conn {
@@ -190,7 +156,7 @@ struct ctl_conn {
 	bool quiet; /* only errors are answered: for bulk route loads */
 	char line[CTL_LINE_MAX];
 	size_t line_len;
-	struct buf out;
+	struct textbuf out;
 	size_t out_off;
 };
 
@@ -212,23 +178,23 @@ static void ctl_command(struct ctl_conn *c, char *line)
 	cmd = strtok(copy, " \t");
 	arg = cmd ? strtok(NULL, " \t") : NULL;
 	if (!cmd) {
-		bprintf(&c->out, "{\"error\":\"empty request\"}\n");
+		textbuf_printf(&c->out, "{\"error\":\"empty request\"}\n");
 	} else if (!strcmp(cmd, "counters")) {
 		json = ctl_counters_json(c->gw);
-		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "version")) {
-		bprintf(&c->out, "{\"protocol\":1,\"gateway\":\"%s\"}\n", c->gw->cfg.name);
+		textbuf_printf(&c->out, "{\"protocol\":1,\"gateway\":\"%s\"}\n", c->gw->cfg.name);
 	} else if (!strcmp(cmd, "quiet") && arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
 		c->quiet = !strcmp(arg, "on");
-		bprintf(&c->out, "{\"ok\":true}\n");
+		textbuf_printf(&c->out, "{\"ok\":true}\n");
 	} else if (!strcmp(cmd, "dump") && arg && (!strcmp(arg, "routes") || !strcmp(arg, "gateways"))) {
 		json = routes_dump_json(c->gw->routes, arg);
-		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "probe") && arg && !strcmp(arg, "dump")) {
 		json = probe_dump_json(c->gw, mono_ns());
-		bprintf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "probe")) {
 		char *argv[4];
@@ -238,13 +204,13 @@ static void ctl_command(struct ctl_conn *c, char *line)
 			argv[argc++] = tok;
 		probe_command(c->gw, argv, argc, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
-			bprintf(&c->out, "%s\n", reply);
+			textbuf_printf(&c->out, "%s\n", reply);
 	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "nexthop") || !strcmp(cmd, "gateway")) {
 		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
-			bprintf(&c->out, "%s\n", reply);
+			textbuf_printf(&c->out, "%s\n", reply);
 	} else {
-		bprintf(&c->out, "{\"error\":\"unknown command\"}\n");
+		textbuf_printf(&c->out, "{\"error\":\"unknown command\"}\n");
 	}
 }
 
@@ -262,6 +228,9 @@ static bool ctl_input(void *conn, const char *data, size_t len)
 		c->line[c->line_len] = '\0';
 		c->line_len = 0;
 		ctl_command(c, c->line);
+		/* Out of memory for the replies: close rather than send a cut one. */
+		if (c->out.failed)
+			return false;
 	}
 	return true;
 }

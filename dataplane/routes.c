@@ -25,7 +25,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +41,7 @@
 #include <rte_rcu_qsbr.h>
 
 #include "gateway.h"
+#include "textbuf.h"
 
 #define LPM4_MAX_RULES (1u << 16) /* shorter IPv4 prefixes */
 #define LPM4_TBL8 (1u << 12)      /* prefixes longer than /24 need one each */
@@ -604,60 +604,27 @@ void routes_command(struct routes *r, struct gateway *gw, char *line, char *out,
 
 /* ---- dumps (JSON, one line) ---- */
 
-struct strbuf {
-	char *s;
-	size_t len, cap;
-};
-
-static void sb_add(struct strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(struct strbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 4096;
-		char *s;
-
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		if (!(s = realloc(b->s, cap)))
-			return;
-		b->s = s;
-		b->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	b->len += (size_t)n;
-}
-
 char *routes_dump_json(struct routes *r, const char *what)
 {
-	struct strbuf b = { 0 };
+	struct textbuf b = { .s = NULL };
 	char buf[INET6_ADDRSTRLEN], key[45];
 	bool first = true;
 
 	if (!strcmp(what, "routes")) {
-		sb_add(&b, "{\"routes\":[");
+		textbuf_printf(&b, "{\"routes\":[");
 		for (size_t i = 0; i < r->store.cap; i++) {
 			const struct route *e = &r->store.slot[i];
 
 			if (!e->family)
 				continue;
 			inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, buf, sizeof(buf));
-			sb_add(&b, "%s{\"prefix\":\"%s/%u\",\"gateway\":%u}", first ? "" : ",", buf,
+			textbuf_printf(&b, "%s{\"prefix\":\"%s/%u\",\"gateway\":%u}", first ? "" : ",", buf,
 			       e->depth, e->gw);
 			first = false;
 		}
-		sb_add(&b, "]}");
+		textbuf_printf(&b, "]}");
 	} else {
-		sb_add(&b, "{\"self\":%u,\"gateways\":[", r->self);
+		textbuf_printf(&b, "{\"self\":%u,\"gateways\":[", r->self);
 		for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 			const struct gw_entry *e = &r->gw[id];
 			uint32_t path = atomic_load(&e->path);
@@ -668,14 +635,14 @@ char *routes_dump_json(struct routes *r, const char *what)
 			wg_key_to_base64(key, e->public_key);
 			inet_ntop(AF_INET, &e->overlay4, o4, sizeof(o4));
 			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
-			sb_add(&b, "%s{\"id\":%u,\"name\":\"%s\",\"public_key\":\"%s\",\"bound\":%s,"
+			textbuf_printf(&b, "%s{\"id\":%u,\"name\":\"%s\",\"public_key\":\"%s\",\"bound\":%s,"
 				   "\"via\":%u,\"hops\":%u,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
 			       first ? "" : ",", id, e->name, key,
 			       atomic_load(&e->peer) ? "true" : "false", path ? path_via(path) : id,
 			       path ? path_hops(path) : 1, o4, o6);
 			first = false;
 		}
-		sb_add(&b, "]}");
+		textbuf_printf(&b, "]}");
 	}
-	return b.s;
+	return textbuf_take(&b);
 }

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A growable text buffer for the control socket's JSON documents (main lcore
+ * only; never on the packet path).
+ */
+#ifndef HOPMESH_TEXTBUF_H
+#define HOPMESH_TEXTBUF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+struct textbuf {
+	char *s;
+	size_t len, cap;
+	bool failed; /* memory ran out: the text is cut short */
+};
+
+void textbuf_printf(struct textbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The text, to be freed by the caller; NULL if memory ran out on the way, as
+ * a document cut short would be malformed JSON. */
+char *textbuf_take(struct textbuf *b);
+
+#endif
