@@ -146,8 +146,13 @@ uint16_t wg_device_listen_port(const struct wg_device *dev)
 	return atomic_load_explicit(&dev->listen_port, memory_order_relaxed);
 }
 
+/* Port 0 picks one from the dynamic range, as a socket bound to port 0 gets
+ * one from the kernel (wg set NAME listen-port 0 on wireguard-go or the
+ * kernel module): a device on port 0 would receive nothing at all. */
 void wg_device_set_listen_port(struct wg_device *dev, uint16_t port)
 {
+	if (!port)
+		port = (uint16_t)(49152 + wg_random_below(16384));
 	atomic_store(&dev->listen_port, port);
 }
 
