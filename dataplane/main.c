@@ -7,6 +7,7 @@
  *
  *   hopmesh-gw -c /etc/hopmesh/gateway.conf
  */
+#include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <limits.h>
 
 #include <rte_eal.h>
 #include <rte_errno.h>
@@ -43,10 +45,36 @@ static int split_eal(char *line, char **argv, const char *prog)
 	return argc;
 }
 
+/* EAL leaves its runtime directory (/var/run/dpdk/PREFIX: the shared config
+ * and memory maps for secondary processes, which a gateway has none of)
+ * behind; one per gateway that ever ran piles up. Only the files EAL puts
+ * there are removed, and the directory only if that empties it. */
+static void remove_runtime_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		if (e->d_type != DT_REG && e->d_type != DT_SOCK)
+			continue;
+		if (strncmp(e->d_name, "config", 6) && strncmp(e->d_name, "fbarray_", 8) &&
+		    strncmp(e->d_name, "mp_socket", 9) && strncmp(e->d_name, "dpdk_telemetry", 14) &&
+		    strcmp(e->d_name, "hugepage_info"))
+			continue;
+		if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, e->d_name) < sizeof(path))
+			unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
 	static struct gateway gw;
-	char err[512], *eal_argv[EAL_ARGS_MAX];
+	char err[512], *eal_argv[EAL_ARGS_MAX], runtime_dir[PATH_MAX];
 	const char *config_path = NULL;
 	uint8_t key[WG_KEY_LEN];
 	sigset_t set;
@@ -90,11 +118,13 @@ int main(int argc, char **argv)
 		rte_eal_cleanup();
 		return 1;
 	}
+	snprintf(runtime_dir, sizeof(runtime_dir), "%s", rte_eal_get_runtime_dir());
 	rc = gateway_setup(&gw, key) ? 0 : 1;
 	wg_memzero(key, sizeof(key));
 	if (rc == 0)
 		rc = gateway_run(&gw);
 	gateway_teardown(&gw);
 	rte_eal_cleanup();
+	remove_runtime_dir(runtime_dir);
 	return rc;
 }
