@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/* Talking to the local gateway over its two UNIX sockets (gwclient.h). */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "gwclient.h"
+
+#define TIMEOUT_MS 3000
+
+struct buf {
+	char *s;
+	size_t len, cap;
+};
+
+static bool buf_add(struct buf *b, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 4096;
+		char *s;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		if (!(s = realloc(b->s, cap)))
+			return false;
+		b->s = s;
+		b->cap = cap;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
+	return true;
+}
+
+static int connect_unix(const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path)) {
+		snprintf(err, errlen, "%s: path too long", path);
+		return -1;
+	}
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool write_all(int fd, const char *p, size_t n)
+{
+	while (n) {
+		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* Reads until done(b) says the reply is complete, or EOF, or the timeout. */
+static bool read_until(int fd, struct buf *b, bool (*done)(const struct buf *b, void *arg), void *arg)
+{
+	char chunk[16384];
+
+	while (!done(b, arg)) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t n;
+
+		if (poll(&p, 1, TIMEOUT_MS) <= 0)
+			return false;
+		n = recv(fd, chunk, sizeof(chunk), 0);
+		if (n <= 0)
+			return done(b, arg);
+		if (!buf_add(b, chunk, (size_t)n))
+			return false;
+	}
+	return true;
+}
+
+/* A UAPI reply ends with "errno=N\n\n". */
+static bool uapi_done(const struct buf *b, void *arg)
+{
+	(void)arg;
+	return b->len >= 2 && !strcmp(b->s + b->len - 2, "\n\n") && strstr(b->s, "errno=");
+}
+
+static char *uapi_request(const char *name, const char *req, char *err, size_t errlen)
+{
+	char path[128];
+	struct buf b = { 0 };
+	int fd;
+
+	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", name);
+	if ((fd = connect_unix(path, err, errlen)) < 0)
+		return NULL;
+	if (!write_all(fd, req, strlen(req)) || !read_until(fd, &b, uapi_done, NULL) || !b.s) {
+		snprintf(err, errlen, "%s: no complete reply", path);
+		close(fd);
+		free(b.s);
+		return NULL;
+	}
+	close(fd);
+	return b.s;
+}
+
+int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, char *err,
+		  size_t errlen)
+{
+	char *reply = uapi_request(name, "get=1\n\n", err, errlen), *save = NULL;
+	struct gw_peer_state *list = NULL, *cur = NULL;
+	unsigned count = 0;
+
+	if (!reply)
+		return -1;
+	for (char *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *value = strchr(line, '=');
+
+		if (!value)
+			continue;
+		*value++ = '\0';
+		if (!strcmp(line, "public_key")) {
+			struct gw_peer_state *grown = realloc(list, (count + 1) * sizeof(*list));
+
+			if (!grown)
+				break;
+			list = grown;
+			cur = &list[count++];
+			memset(cur, 0, sizeof(*cur));
+			sodium_hex2bin(cur->public_key, 32, value, strlen(value), NULL, NULL, NULL);
+		} else if (!cur) {
+			continue;
+		} else if (!strcmp(line, "endpoint")) {
+			snprintf(cur->endpoint, sizeof(cur->endpoint), "%s", value);
+		} else if (!strcmp(line, "allowed_ip") && cur->nallowed < GW_MAX_ALLOWED) {
+			snprintf(cur->allowed[cur->nallowed++], sizeof(cur->allowed[0]), "%s", value);
+		} else if (!strcmp(line, "rx_bytes")) {
+			cur->rx_bytes = strtoull(value, NULL, 10);
+		} else if (!strcmp(line, "tx_bytes")) {
+			cur->tx_bytes = strtoull(value, NULL, 10);
+		} else if (!strcmp(line, "last_handshake_time_sec")) {
+			cur->last_handshake_unix_ns += strtoull(value, NULL, 10) * 1000000000ULL;
+		} else if (!strcmp(line, "last_handshake_time_nsec")) {
+			cur->last_handshake_unix_ns += strtoull(value, NULL, 10);
+		}
+	}
+	free(reply);
+	*peers = list;
+	*n = count;
+	return 0;
+}
+
+int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen)
+{
+	struct buf req = { 0 };
+	char *reply, *e;
+	int rc;
+
+	if (!buf_add(&req, "set=1\n", 6) || !buf_add(&req, body, strlen(body)) ||
+	    !buf_add(&req, "\n", 1)) {
+		free(req.s);
+		snprintf(err, errlen, "out of memory");
+		return -1000;
+	}
+	reply = uapi_request(name, req.s, err, errlen);
+	sodium_memzero(req.s, req.len);
+	free(req.s);
+	if (!reply)
+		return -1000;
+	e = strstr(reply, "errno=");
+	rc = e ? atoi(e + 6) : -1000;
+	if (rc)
+		snprintf(err, errlen, "the gateway refused the change: errno %d", rc);
+	free(reply);
+	return rc;
+}
+
+/* Replies come in order, one per request except quiet successes; the
+ * "version" request appended last is always answered, so its reply ends it. */
+static bool ctl_done(const struct buf *b, void *arg)
+{
+	const char *v;
+
+	(void)arg;
+	return b->s && (v = strstr(b->s, "{\"protocol\"")) && strchr(v, '\n');
+}
+
+int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+	   void *arg, char *err, size_t errlen)
+{
+	struct buf req = { 0 }, rep = { 0 };
+	int fd = connect_unix(path, err, errlen), errors = 0;
+	char *save = NULL;
+	bool ok;
+
+	if (fd < 0)
+		return -1;
+	ok = buf_add(&req, lines, strlen(lines)) &&
+	     (!req.len || req.s[req.len - 1] == '\n' || buf_add(&req, "\n", 1)) &&
+	     buf_add(&req, "version\n", 8) && write_all(fd, req.s, req.len) &&
+	     read_until(fd, &rep, ctl_done, NULL) && ctl_done(&rep, NULL);
+	close(fd);
+	free(req.s);
+	if (!ok) {
+		snprintf(err, errlen, "%s: no complete reply", path);
+		free(rep.s);
+		return -1;
+	}
+	for (char *line = strtok_r(rep.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strncmp(line, "{\"protocol\"", 11))
+			continue;
+		if (strstr(line, "\"error\""))
+			errors++;
+		if (on_reply)
+			on_reply(arg, line);
+	}
+	free(rep.s);
+	return errors;
+}
+
+static void keep_first(void *arg, const char *json)
+{
+	char **out = arg;
+
+	if (!*out)
+		*out = strdup(json);
+}
+
+char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen)
+{
+	char *out = NULL;
+
+	if (gw_ctl(path, line, keep_first, &out, err, errlen) < 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}

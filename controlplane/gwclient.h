@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Talking to the local gateway: the WireGuard UAPI on
+ * /var/run/wireguard/NAME.sock (peers, as wg(8) would) and the gateway's
+ * control socket (docs/CONTROL.md: gateway ids, routes, paths, probes,
+ * counters). Blocking calls with a timeout; meshd makes them from its loop.
+ */
+#ifndef HOPMESH_GWCLIENT_H
+#define HOPMESH_GWCLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define GW_MAX_ALLOWED 64
+
+struct gw_peer_state {
+	uint8_t public_key[32];
+	char endpoint[64];                 /* "" none */
+	unsigned nallowed;
+	char allowed[GW_MAX_ALLOWED][48];  /* as the UAPI lists them */
+	uint64_t rx_bytes, tx_bytes;
+	uint64_t last_handshake_unix_ns;
+};
+
+/* The peers the gateway has now (get=1). *peers is malloc'd. -1 with err if
+ * the gateway is not reachable. */
+int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, char *err,
+		  size_t errlen);
+/* A set=1 request (body: the lines, without "set=1" and the blank line).
+ * Returns the gateway's errno (0 ok, negative error), or -1000 if unreachable. */
+int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen);
+
+/* One or more control requests (lines) on one connection; each reply line is
+ * passed to on_reply (may be NULL). Returns the number of replies that were
+ * errors, or -1 if the gateway is not reachable. Replies to commands sent
+ * after "quiet on" come only for errors. */
+int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+	   void *arg, char *err, size_t errlen);
+/* One request, one reply (malloc'd JSON line without the newline), or NULL. */
+char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen);
+
+#endif

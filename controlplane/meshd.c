@@ -1,0 +1,460 @@
+// SPDX-License-Identifier: MIT
+/*
+ * meshd: one per gateway host.
+ *
+ *   meshd -c /etc/hopmesh/meshd.conf
+ *
+ * Its loop, every probe interval (50 ms by default):
+ *   - read the gateway's probe results, update each link's statistics
+ *     (links.c) and feed them to the topology with the other gateways' links
+ *     from the registry;
+ *   - recompute the paths (topology/, with hysteresis) and install any that
+ *     changed as the gateway's nexthops;
+ * and when the registry changes (its watch fd), or every few seconds anyway:
+ *   - load it; on success make the gateway's peers, gateway ids and routes
+ *     match it (reconcile.c); on failure keep the last good state and retry:
+ *     the registry being down never tears a working tunnel down;
+ * every second: publish our links under a lease, render the metrics.
+ *
+ * The config file (meshd_config.c), for instance:
+ *
+ *   [meshd]
+ *   gateway = eu-west            # our name in the registry
+ *   registry = dir:/var/lib/hopmesh/registry   # or etcd:http://h:2379,...
+ *   interface = hm0              # the gateway's name: /var/run/wireguard/hm0.sock
+ *   control = /var/run/hopmesh/hm0.ctl
+ *   metrics = 127.0.0.1:9464     # Prometheus, GET /metrics; empty: off
+ *   backbone_interface = eth1    # watched with netlink; empty: none
+ *   underlay = 4                 # 6: peers' IPv6 endpoints first
+ *   probe_interval_ms = 50       # 10-60000
+ *   detect_multiplier = 5        # silent intervals before a link is down
+ *   publish_interval_ms = 1000   # links to the registry
+ *   link_lease_s = 5             # and how long they live there
+ *   hold_ms = 1000               # a better path must stay better this long
+ *   [etcd]                       # optional: ca_file, cert_file, key_file,
+ *                                # username, password, timeout_ms
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "gwclient.h"
+#include "meshd.h"
+
+#define RELOAD_EVERY_NS (5 * 1000000000ULL)
+#define RETRY_EVERY_NS (1000000000ULL)
+#define DEBOUNCE_NS (100 * 1000000ULL)
+#define DEFERRED_EVERY_NS (100 * 1000000ULL)
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void meshd_log(struct meshd *d, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "meshd %s: ", d->cfg.gateway);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* ---- the registry ---- */
+
+static void log_new_problems(struct meshd *d)
+{
+	for (unsigned i = 0; i < d->snap.nproblems; i++) {
+		bool seen = false;
+
+		for (unsigned k = 0; k < d->nproblems_seen && !seen; k++)
+			seen = !strcmp(d->problems_seen[k], d->snap.problems[i]);
+		if (seen)
+			continue;
+		meshd_log(d, "registry entry ignored: %s", d->snap.problems[i]);
+		char **grown = realloc(d->problems_seen, (d->nproblems_seen + 1) * sizeof(char *));
+
+		if (grown) {
+			d->problems_seen = grown;
+			d->problems_seen[d->nproblems_seen++] = strdup(d->snap.problems[i]);
+		}
+	}
+}
+
+/* The graph from the registry: every gateway with its zone and the other
+ * gateways' links as they published them (on each reload). */
+static void feed_registry_topology(struct meshd *d)
+{
+	static bool present[REG_MAX_GATEWAY_ID + 1];
+	bool now_present[REG_MAX_GATEWAY_ID + 1] = { false };
+
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		topo_set_gateway(d->topo, d->snap.gateways[i].id, d->snap.gateways[i].zone);
+		now_present[d->snap.gateways[i].id] = true;
+	}
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		if (present[id] && !now_present[id])
+			topo_remove_gateway(d->topo, (uint16_t)id);
+		present[id] = now_present[id];
+	}
+	/* Links between the gateways present: as published, or gone. */
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		uint16_t a = d->snap.gateways[i].id;
+
+		if (a == d->self_id)
+			continue;
+		for (unsigned j = 0; j < d->snap.ngateways; j++) {
+			uint16_t b = d->snap.gateways[j].id;
+			const struct reg_link *found = NULL;
+
+			for (unsigned k = 0; k < d->snap.nlinks && !found; k++)
+				if (!strcmp(d->snap.links[k].from, d->snap.gateways[i].name) &&
+				    !strcmp(d->snap.links[k].to, d->snap.gateways[j].name))
+					found = &d->snap.links[k];
+			/* A figure the topology refuses (an RTT beyond its range)
+			 * must not leave an older one in use. */
+			if (a != b && (!found || !topo_set_link(d->topo, a, b, found->rtt_ms,
+								  found->loss, found->up)))
+				topo_remove_link(d->topo, a, b);
+		}
+	}
+}
+
+/* Our own links, as we measure them now (every tick). */
+static void feed_own_links(struct meshd *d)
+{
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		struct meshd_link *l = &d->link[id];
+
+		if (!l->probed || !d->self_id || id == d->self_id)
+			continue;
+		if (!topo_set_link(d->topo, d->self_id, (uint16_t)id, l->stats.rtt_ms,
+				   link_loss(&l->stats, &d->cfg.probe), l->stats.up && d->backbone_up))
+			topo_remove_link(d->topo, d->self_id, (uint16_t)id);
+	}
+}
+
+static void apply_policy(struct meshd *d)
+{
+	topo_policy_default(&d->policy);
+	d->policy.hop_limit = d->snap.policy.hop_limit;
+	d->policy.residency = d->snap.policy.residency;
+	d->policy.loss_penalty_ms = d->snap.policy.loss_penalty_ms;
+	d->policy.hold_ns = d->cfg.hold_ms * 1000000ULL;
+}
+
+static bool reload(struct meshd *d)
+{
+	struct reg_snapshot fresh;
+	char err[256];
+
+	if (registry_load(d->reg, &fresh, err, sizeof(err))) {
+		if (d->registry_up)
+			meshd_log(d, "registry unreachable (%s): keeping the last good state", err);
+		d->registry_up = false;
+		return false;
+	}
+	if (!d->registry_up && d->have_snap)
+		meshd_log(d, "registry reachable again");
+	d->registry_up = true;
+	if (d->have_snap)
+		reg_snapshot_free(&d->snap);
+	d->snap = fresh;
+	d->have_snap = true;
+	d->self = NULL;
+	for (unsigned i = 0; i < d->snap.ngateways; i++)
+		if (!strcmp(d->snap.gateways[i].name, d->cfg.gateway))
+			d->self = &d->snap.gateways[i];
+	/* Said once per absence: the registry reloads every second or so. */
+	if (!d->self && !d->said_absent)
+		meshd_log(d, "no gateway named %s in the registry: waiting", d->cfg.gateway);
+	else if (d->self && d->said_absent)
+		meshd_log(d, "gateway %s is in the registry (id %u)", d->cfg.gateway, d->self->id);
+	d->said_absent = !d->self;
+	if (d->self && d->self_id != d->self->id) {
+		topo_router_free(d->router);
+		d->self_id = d->self->id;
+		d->router = topo_router_new(d->topo, d->self_id);
+	}
+	log_new_problems(d);
+	apply_policy(d);
+	return true;
+}
+
+static void reconcile_all(struct meshd *d, uint64_t now)
+{
+	d->now_ns = now;
+	if (!d->self)
+		return;
+	if (reconcile_peers(d) && reconcile_control(d))
+		d->reconciled_ns = now;
+	feed_registry_topology(d);
+	feed_own_links(d);
+	if (d->router) {
+		topo_router_update(d->router, &d->policy, now);
+		install_paths(d);
+	}
+}
+
+/* ---- links ---- */
+
+static bool read_probes(struct meshd *d, uint64_t now)
+{
+	char err[256] = "", *reply = gw_ctl_get(d->cfg.control, "probe dump", err, sizeof(err));
+	json_t *j = reply ? json_loads(reply, 0, NULL) : NULL, *l, *s;
+	bool changed = false;
+	size_t i, k;
+
+	free(reply);
+	/* Said on each change only: this runs every probe interval. */
+	if (!j && d->gateway_answered)
+		meshd_log(d, "the gateway does not answer (%s): keeping its state", err[0] ? err : "bad reply");
+	else if (j && !d->gateway_answered)
+		meshd_log(d, "the gateway answers on %s", d->cfg.control);
+	d->gateway_answered = j != NULL;
+	if (!j) {
+		d->gateway_up = false;
+		return false;
+	}
+	d->gateway_up = true;
+	d->probe_interval_ms = (unsigned)json_integer_value(json_object_get(j, "interval_ms"));
+	json_array_foreach(json_object_get(j, "links"), i, l) {
+		unsigned id = (unsigned)json_integer_value(json_object_get(l, "gateway"));
+		json_t *samples = json_object_get(l, "rtt_us");
+		uint32_t rtt[256];
+		unsigned n = 0;
+		struct meshd_link *ml;
+
+		if (!id || id > REG_MAX_GATEWAY_ID)
+			continue;
+		ml = &d->link[id];
+		json_array_foreach(samples, k, s)
+			if (n < 256)
+				rtt[n++] = (uint32_t)json_integer_value(s);
+		ml->probed = true;
+		ml->sent = (uint64_t)json_integer_value(json_object_get(l, "sent"));
+		ml->received = (uint64_t)json_integer_value(json_object_get(l, "received"));
+		ml->since_reply_ms = json_integer_value(json_object_get(l, "since_reply_ms"));
+		if (link_feed(&ml->stats, &d->cfg.probe, ml->sent, ml->received, ml->since_reply_ms,
+			      rtt, n, now)) {
+			changed = true;
+			meshd_log(d, "link to gateway %u %s", id, ml->stats.up ? "up" : "down");
+		}
+	}
+	json_decref(j);
+	return changed;
+}
+
+static void publish_links(struct meshd *d)
+{
+	char err[256];
+
+	if (!d->self || !d->registry_up)
+		return;
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		struct meshd_link *ml = &d->link[id];
+		struct reg_link l = { 0 };
+		const char *to = NULL;
+
+		if (!ml->probed)
+			continue;
+		for (unsigned i = 0; i < d->snap.ngateways; i++)
+			if (d->snap.gateways[i].id == id)
+				to = d->snap.gateways[i].name;
+		if (!to)
+			continue;
+		snprintf(l.from, sizeof(l.from), "%s", d->self->name);
+		snprintf(l.to, sizeof(l.to), "%s", to);
+		l.rtt_ms = ml->stats.rtt_ms;
+		l.rtt_p50_ms = link_percentile_ms(&ml->stats, 0.5);
+		l.rtt_p90_ms = link_percentile_ms(&ml->stats, 0.9);
+		l.rtt_p99_ms = link_percentile_ms(&ml->stats, 0.99);
+		l.loss = link_loss(&ml->stats, &d->cfg.probe);
+		l.jitter_ms = ml->stats.jitter_ms;
+		l.up = ml->stats.up && d->backbone_up;
+		l.updated_unix_ms = wall_ms();
+		if (registry_put_link(d->reg, &l, d->cfg.link_lease_s, err, sizeof(err))) {
+			meshd_log(d, "publishing links: %s", err);
+			return;
+		}
+	}
+}
+
+/* ---- the loop ---- */
+
+static int timer_open(unsigned interval_ms)
+{
+	struct itimerspec it = {
+		.it_interval = { .tv_sec = interval_ms / 1000, .tv_nsec = (long)(interval_ms % 1000) * 1000000 },
+		.it_value = { .tv_sec = 0, .tv_nsec = 1000000 },
+	};
+	int fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+
+	if (fd >= 0)
+		timerfd_settime(fd, 0, &it, NULL);
+	return fd;
+}
+
+static int run(struct meshd *d)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, events[8];
+	int ep = epoll_create1(EPOLL_CLOEXEC), tfd = timer_open(d->cfg.probe.interval_ms);
+	int wfd = registry_watch_fd(d->reg), nfd, sfd;
+	uint64_t last_reload = 0, last_publish = 0, reload_due = 1, last_install = 0, last_deferred = 0;
+	char err[256];
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sfd = signalfd(-1, &set, SFD_CLOEXEC);
+	err[0] = '\0';
+	nfd = netlink_open(d, err, sizeof(err));
+	if (nfd < 0 && err[0])
+		meshd_log(d, "%s: not watching the backbone interface", err);
+	for (int fd, k = 0; k < 4; k++) {
+		fd = k == 0 ? tfd : k == 1 ? wfd : k == 2 ? nfd : sfd;
+		if (fd < 0)
+			continue;
+		ev.data.fd = fd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+	}
+	meshd_log(d, "running: registry %s, gateway %s", d->cfg.registry, d->cfg.interface);
+	for (;;) {
+		int n = epoll_wait(ep, events, 8, -1);
+		uint64_t now = mono_ns(), expirations;
+		bool links_changed = false;
+
+		for (int i = 0; i < n; i++) {
+			int fd = events[i].data.fd;
+
+			if (fd == sfd) {
+				meshd_log(d, "stopping");
+				close(ep);
+				return 0;
+			} else if (fd == wfd) {
+				registry_watch_ack(d->reg);
+				if (!reload_due)
+					reload_due = now + DEBOUNCE_NS;
+			} else if (fd == nfd) {
+				bool was = d->backbone_up;
+
+				netlink_input(d, fd);
+				links_changed |= was != d->backbone_up;
+			} else if (fd == tfd && read(tfd, &expirations, sizeof(expirations)) > 0) {
+				links_changed |= read_probes(d, now);
+			}
+		}
+		/* Registry: on a change (debounced), every few seconds, or to retry. */
+		if ((reload_due && now >= reload_due) || now - last_reload >= RELOAD_EVERY_NS ||
+		    (!d->registry_up && now - last_reload >= RETRY_EVERY_NS) ||
+		    (!d->reconciled_ns && now - last_reload >= RETRY_EVERY_NS)) {
+			reload_due = 0;
+			last_reload = now;
+			if (reload(d) || d->have_snap)
+				reconcile_all(d, now);
+			continue;
+		}
+		/* Bindings held back for a handshake: look again soon, not at
+		 * the next reload only. */
+		if (d->any_deferred && now - last_deferred >= DEFERRED_EVERY_NS) {
+			last_deferred = now;
+			reconcile_all(d, now);
+			continue;
+		}
+		if (!d->router)
+			continue;
+		/* Paths: at once when a link changed state, else every 100 ms. */
+		if (links_changed || now - last_install >= 100000000ULL) {
+			feed_own_links(d);
+			if (topo_router_update(d->router, &d->policy, now) || links_changed ||
+			    now - last_install >= 1000000000ULL) {
+				install_paths(d);
+				last_install = now;
+			}
+		}
+		if (now - last_publish >= d->cfg.publish_interval_ms * 1000000ULL) {
+			last_publish = now;
+			publish_links(d);
+			metrics_render(d);
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct meshd d;
+	const char *config = NULL;
+	char err[512];
+	sigset_t set;
+	int opt, rc;
+
+	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+		if (opt != 'c') {
+			fprintf(stderr, "usage: %s -c CONFIG\n", argv[0]);
+			return opt == 'h' ? 0 : 2;
+		}
+		config = optarg;
+	}
+	if (!config || optind != argc) {
+		fprintf(stderr, "usage: %s -c CONFIG\n", argv[0]);
+		return 2;
+	}
+	if (!meshd_config_load(&d.cfg, config, err, sizeof(err))) {
+		fprintf(stderr, "meshd: %s\n", err);
+		return 1;
+	}
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	pthread_mutex_init(&d.metrics_lock, NULL);
+	d.reg = registry_open(d.cfg.registry, &d.cfg.reg, err, sizeof(err));
+	d.topo = topo_new(REG_MAX_GATEWAY_ID);
+	if (!d.reg || !d.topo) {
+		fprintf(stderr, "meshd: %s\n", d.reg ? "out of memory" : err);
+		return 1;
+	}
+	topo_policy_default(&d.policy);
+	d.gateway_answered = true; /* so that a gateway never reached is logged */
+	if (!metrics_start(&d, err, sizeof(err))) {
+		fprintf(stderr, "meshd: %s\n", err);
+		return 1;
+	}
+	rc = run(&d);
+	metrics_stop();
+	topo_router_free(d.router);
+	topo_free(d.topo);
+	if (d.have_snap)
+		reg_snapshot_free(&d.snap);
+	registry_close(d.reg);
+	for (unsigned i = 0; i < d.nproblems_seen; i++)
+		free(d.problems_seen[i]);
+	free(d.problems_seen);
+	free(d.metrics_text);
+	return rc;
+}

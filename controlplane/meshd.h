@@ -1,0 +1,92 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * meshd, one per gateway host: internal to controlplane/. The state below is
+ * owned by meshd's single loop (meshd.c); the metrics server's thread reads
+ * only the text meshd renders for it.
+ */
+#ifndef HOPMESH_MESHD_H
+#define HOPMESH_MESHD_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "links.h"
+#include "registry.h"
+#include "topology.h"
+
+struct meshd_config {
+	char gateway[REG_NAME_LEN];   /* our name in the registry */
+	char registry[512];           /* dir:... or etcd:... */
+	char interface[32];           /* the gateway's WireGuard name (UAPI) */
+	char control[192];            /* the gateway's control socket */
+	char metrics[64];             /* host:port for Prometheus; "" off */
+	char backbone_interface[32];  /* watched by netlink; "" none */
+	bool underlay6;               /* peers' IPv6 endpoints first */
+	struct link_params probe;
+	unsigned publish_interval_ms;
+	unsigned hold_ms;             /* hysteresis: a better path waits this long */
+	unsigned link_lease_s;
+	struct reg_options reg;
+	char ca_file[256], cert_file[256], key_file[256], username[64], password[128];
+};
+
+bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size_t errlen);
+
+struct meshd_link {
+	bool probed;                  /* we probe it: it is one of our links */
+	struct link_stats stats;
+	uint64_t sent, received;
+	int64_t since_reply_ms;
+};
+
+struct meshd {
+	struct meshd_config cfg;
+	struct registry *reg;
+	struct reg_snapshot snap;     /* the last good one */
+	bool have_snap;
+	bool registry_up;
+	uint16_t self_id;
+	const struct reg_gateway *self; /* in snap, NULL if we are not in it */
+	bool said_absent;             /* "not in the registry" was logged */
+	/* Per gateway id: our peer for it has completed a handshake (UAPI), and
+	 * whether we are holding its binding back until it does (reconcile.c). */
+	bool session[REG_MAX_GATEWAY_ID + 1];
+	bool deferred[REG_MAX_GATEWAY_ID + 1];
+	uint64_t deferred_since[REG_MAX_GATEWAY_ID + 1];
+	bool any_deferred;
+	uint64_t now_ns;              /* of the current pass of the loop */
+	struct topo *topo;
+	struct topo_router *router;
+	struct topo_policy policy;
+	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
+	bool backbone_up;
+	bool gateway_up;
+	bool gateway_answered;        /* to log changes of the above only */
+	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
+	uint64_t reconciled_ns;       /* the last time the gateway matched */
+	char **problems_seen;         /* registry problems already logged */
+	unsigned nproblems_seen;
+
+	pthread_mutex_t metrics_lock;
+	char *metrics_text;           /* rendered by meshd, served by metrics.c */
+};
+
+void meshd_log(struct meshd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* reconcile.c: make the gateway match the registry (diffs, never events). */
+bool reconcile_peers(struct meshd *d);
+bool reconcile_control(struct meshd *d);
+/* Paths from the topology router, installed as nexthops where they differ. */
+bool install_paths(struct meshd *d);
+
+/* metrics.c */
+bool metrics_start(struct meshd *d, char *err, size_t errlen);
+void metrics_stop(void);
+void metrics_render(struct meshd *d);
+
+/* netlink.c: the backbone interface's state, and the host's addresses */
+int netlink_open(struct meshd *d, char *err, size_t errlen);
+void netlink_input(struct meshd *d, int fd);
+
+#endif

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Prometheus metrics over HTTP (GET /metrics), served by libmicrohttpd from
+ * its own thread. meshd's loop renders the text (metrics_render) and swaps it
+ * in under a lock; the server only copies it out, so a slow scraper never
+ * holds up the mesh.
+ */
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <microhttpd.h>
+
+#include "gwclient.h"
+#include "meshd.h"
+
+static struct MHD_Daemon *server;
+
+static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char *url,
+			     const char *method, const char *version, const char *upload,
+			     size_t *upload_len, void **state)
+{
+	struct meshd *d = cls;
+	struct MHD_Response *resp;
+	enum MHD_Result rc;
+	char *copy;
+
+	(void)version, (void)upload, (void)upload_len, (void)state;
+	if (strcmp(method, "GET"))
+		return MHD_NO;
+	if (strcmp(url, "/metrics")) {
+		static char missing[] = "see /metrics\n";
+
+		resp = MHD_create_response_from_buffer(sizeof(missing) - 1, missing, MHD_RESPMEM_PERSISTENT);
+		rc = MHD_queue_response(conn, MHD_HTTP_NOT_FOUND, resp);
+		MHD_destroy_response(resp);
+		return rc;
+	}
+	pthread_mutex_lock(&d->metrics_lock);
+	copy = strdup(d->metrics_text ? d->metrics_text : "");
+	pthread_mutex_unlock(&d->metrics_lock);
+	if (!copy)
+		return MHD_NO;
+	resp = MHD_create_response_from_buffer(strlen(copy), copy, MHD_RESPMEM_MUST_FREE);
+	MHD_add_response_header(resp, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	rc = MHD_queue_response(conn, MHD_HTTP_OK, resp);
+	MHD_destroy_response(resp);
+	return rc;
+}
+
+bool metrics_start(struct meshd *d, char *err, size_t errlen)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	char host[64];
+	const char *colon = strrchr(d->cfg.metrics, ':');
+
+	if (!d->cfg.metrics[0])
+		return true;
+	if (!colon || (size_t)(colon - d->cfg.metrics) >= sizeof(host)) {
+		snprintf(err, errlen, "metrics: want HOST:PORT, got %s", d->cfg.metrics);
+		return false;
+	}
+	memcpy(host, d->cfg.metrics, (size_t)(colon - d->cfg.metrics));
+	host[colon - d->cfg.metrics] = '\0';
+	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || !atoi(colon + 1)) {
+		snprintf(err, errlen, "metrics: bad address %s", d->cfg.metrics);
+		return false;
+	}
+	addr.sin_port = htons((uint16_t)atoi(colon + 1));
+	server = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
+				  serve, d, MHD_OPTION_SOCK_ADDR, &addr,
+				  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
+	if (!server) {
+		snprintf(err, errlen, "metrics: cannot listen on %s", d->cfg.metrics);
+		return false;
+	}
+	return true;
+}
+
+void metrics_stop(void)
+{
+	if (server)
+		MHD_stop_daemon(server);
+	server = NULL;
+}
+
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 8192;
+		char *s;
+
+		while (cap < t->len + (size_t)n + 1)
+			cap *= 2;
+		if (!(s = realloc(t->s, cap)))
+			return;
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+static const char *name_of(const struct meshd *d, unsigned id)
+{
+	for (unsigned i = 0; i < d->snap.ngateways; i++)
+		if (d->snap.gateways[i].id == id)
+			return d->snap.gateways[i].name;
+	return "unknown";
+}
+
+static void header(struct text *t, const char *name, const char *type, const char *help)
+{
+	add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void link_metrics(struct text *t, const struct meshd *d)
+{
+	static const struct {
+		const char *name, *help;
+	} gauges[] = {
+		{ "hopmesh_link_up", "1 if probes on the link are answered (BFD-like detection)." },
+		{ "hopmesh_link_rtt_seconds", "Round trip time of the link, EWMA of probe samples." },
+		{ "hopmesh_link_rtt_quantile_seconds", "Round trip time quantiles over recent probes." },
+		{ "hopmesh_link_loss_ratio", "Probe loss over the sliding window, 0 to 1." },
+		{ "hopmesh_link_jitter_seconds", "Interarrival jitter of probe round trips (RFC 3550)." },
+	};
+	const char *self = d->self ? d->self->name : d->cfg.gateway;
+
+	for (unsigned g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
+		header(t, gauges[g].name, "gauge", gauges[g].help);
+		for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+			const struct meshd_link *l = &d->link[id];
+			const char *to;
+
+			if (!l->probed)
+				continue;
+			to = name_of(d, id);
+			switch (g) {
+			case 0:
+				add(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to, l->stats.up);
+				break;
+			case 1:
+				if (l->stats.have_rtt)
+					add(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
+					    l->stats.rtt_ms / 1000);
+				break;
+			case 2:
+				for (int q = 0; q < 3; q++) {
+					static const double qs[] = { 0.5, 0.9, 0.99 };
+
+					if (l->stats.nwindow)
+						add(t, "%s{from=\"%s\",to=\"%s\",quantile=\"%g\"} %.6f\n",
+						    gauges[g].name, self, to, qs[q],
+						    link_percentile_ms(&l->stats, qs[q]) / 1000);
+				}
+				break;
+			case 3:
+				add(t, "%s{from=\"%s\",to=\"%s\"} %.4f\n", gauges[g].name, self, to,
+				    link_loss(&l->stats, &d->cfg.probe));
+				break;
+			default:
+				add(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
+				    l->stats.jitter_ms / 1000);
+			}
+		}
+	}
+}
+
+static void route_metrics(struct text *t, const struct meshd *d)
+{
+	header(t, "hopmesh_route_hops", "gauge", "Backbone hops of the path in use to each gateway.");
+	for (unsigned i = 0; d->self && i < d->snap.ngateways; i++) {
+		const struct reg_gateway *g = &d->snap.gateways[i];
+		struct topo_path p;
+
+		if (g != d->self && topo_router_path(d->router, g->id, &p))
+			add(t, "hopmesh_route_hops{to=\"%s\",via=\"%s\"} %u\n", g->name,
+			    name_of(d, p.hops > 1 ? p.gw[1] : g->id), p.hops);
+	}
+}
+
+static void peer_metrics(struct text *t, const struct meshd *d)
+{
+	struct gw_peer_state *peers = NULL;
+	unsigned n = 0;
+	char err[128];
+
+	if (gw_uapi_peers(d->cfg.interface, &peers, &n, err, sizeof(err)))
+		return;
+	header(t, "hopmesh_peer_rx_bytes_total", "counter", "Bytes received from the peer.");
+	header(t, "hopmesh_peer_tx_bytes_total", "counter", "Bytes sent to the peer.");
+	header(t, "hopmesh_peer_last_handshake_seconds", "gauge",
+	       "Unix time of the last completed handshake with the peer, 0 if none.");
+	for (unsigned i = 0; i < n; i++) {
+		const char *name = "unknown";
+
+		for (unsigned k = 0; k < d->snap.ngateways; k++)
+			if (!memcmp(d->snap.gateways[k].public_key, peers[i].public_key, 32))
+				name = d->snap.gateways[k].name;
+		add(t, "hopmesh_peer_rx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].rx_bytes);
+		add(t, "hopmesh_peer_tx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].tx_bytes);
+		add(t, "hopmesh_peer_last_handshake_seconds{peer=\"%s\"} %.3f\n", name,
+		    peers[i].last_handshake_unix_ns / 1e9);
+	}
+	free(peers);
+}
+
+static void gateway_metrics(struct text *t, const struct meshd *d)
+{
+	char err[128], *reply = gw_ctl_get(d->cfg.control, "counters", err, sizeof(err));
+	json_t *j = reply ? json_loads(reply, 0, NULL) : NULL, *v;
+	const char *key;
+
+	free(reply);
+	if (!j)
+		return;
+	header(t, "hopmesh_gateway_drops_total", "counter", "Packets the gateway dropped, by reason.");
+	json_object_foreach(json_object_get(j, "drops"), key, v)
+		add(t, "hopmesh_gateway_drops_total{reason=\"%s\"} %" JSON_INTEGER_FORMAT "\n", key,
+		    json_integer_value(v));
+	header(t, "hopmesh_gateway_packets_total", "counter", "Packets through the gateway's ports.");
+	json_object_foreach(json_object_get(j, "ports"), key, v) {
+		add(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"rx\"} %" JSON_INTEGER_FORMAT "\n",
+		    key, json_integer_value(json_object_get(v, "rx_packets")));
+		add(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"tx\"} %" JSON_INTEGER_FORMAT "\n",
+		    key, json_integer_value(json_object_get(v, "tx_packets")));
+	}
+	header(t, "hopmesh_gateway_relayed_total", "counter", "Messages relayed for other gateways.");
+	add(t, "hopmesh_gateway_relayed_total %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(json_object_get(j, "relayed")));
+	json_decref(j);
+}
+
+void metrics_render(struct meshd *d)
+{
+	struct text t = { 0 };
+	char *old;
+
+	if (!d->cfg.metrics[0])
+		return;
+	header(&t, "hopmesh_registry_up", "gauge", "1 if the last registry load succeeded.");
+	add(&t, "hopmesh_registry_up %d\n", d->registry_up);
+	header(&t, "hopmesh_gateway_up", "gauge", "1 if the local gateway answers on its sockets.");
+	add(&t, "hopmesh_gateway_up %d\n", d->gateway_up);
+	link_metrics(&t, d);
+	route_metrics(&t, d);
+	peer_metrics(&t, d);
+	gateway_metrics(&t, d);
+	pthread_mutex_lock(&d->metrics_lock);
+	old = d->metrics_text;
+	d->metrics_text = t.s;
+	pthread_mutex_unlock(&d->metrics_lock);
+	free(old);
+}

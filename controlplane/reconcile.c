@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Making the gateway match the registry. Each pass recomputes the desired
+ * state from the last good snapshot and diffs it against what the gateway
+ * reports now (its UAPI peers, "dump gateways", "dump routes"), so a change,
+ * a missed event or a gateway restarted with an empty state are all handled
+ * the same way: only the differences are sent. Nothing is removed on the
+ * strength of a snapshot we could not load.
+ */
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+#include <sodium.h>
+
+#include "gwclient.h"
+#include "meshd.h"
+
+struct text {
+	char *s;
+	size_t len, cap;
+};
+
+static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void add(struct text *t, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (t->len + (size_t)n + 1 > t->cap) {
+		size_t cap = t->cap ? t->cap * 2 : 4096;
+		char *s;
+
+		while (cap < t->len + (size_t)n + 1)
+			cap *= 2;
+		if (!(s = realloc(t->s, cap)))
+			return;
+		t->s = s;
+		t->cap = cap;
+	}
+	va_start(ap, fmt);
+	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	t->len += (size_t)n;
+}
+
+/* Endpoints in the form the UAPI prints them (inet_ntop), to compare. */
+static void canonical_endpoint(const char *in, char *out, size_t len)
+{
+	char host[64];
+	const char *colon;
+	unsigned char a[16];
+
+	snprintf(out, len, "%s", in);
+	if (in[0] == '[') {
+		const char *close = strchr(in, ']');
+
+		if (!close || (size_t)(close - in - 1) >= sizeof(host))
+			return;
+		memcpy(host, in + 1, (size_t)(close - in - 1));
+		host[close - in - 1] = '\0';
+		if (inet_pton(AF_INET6, host, a) == 1 && inet_ntop(AF_INET6, a, host, sizeof(host)))
+			snprintf(out, len, "[%s]%s", host, close + 1);
+	} else if ((colon = strrchr(in, ':')) && (size_t)(colon - in) < sizeof(host)) {
+		memcpy(host, in, (size_t)(colon - in));
+		host[colon - in] = '\0';
+		if (inet_pton(AF_INET, host, a) == 1 && inet_ntop(AF_INET, a, host, sizeof(host)))
+			snprintf(out, len, "%s%s", host, colon);
+	}
+}
+
+static const char *endpoint_of(const struct meshd *d, const struct reg_gateway *g)
+{
+	if (d->cfg.underlay6)
+		return g->endpoint6[0] ? g->endpoint6 : g->endpoint4;
+	return g->endpoint4[0] ? g->endpoint4 : g->endpoint6;
+}
+
+static bool same_text(const char *registry, const char *gateway);
+
+static bool same_allowed(const struct gw_peer_state *p, const struct reg_gateway *g)
+{
+	if (p->nallowed != g->nprefixes)
+		return false;
+	for (unsigned i = 0; i < g->nprefixes; i++) {
+		bool found = false;
+
+		for (unsigned j = 0; j < p->nallowed && !found; j++)
+			found = same_text(g->prefixes[i], p->allowed[j]);
+		if (!found)
+			return false;
+	}
+	return true;
+}
+
+static const struct reg_gateway *gateway_by_key(const struct meshd *d, const uint8_t key[32])
+{
+	for (unsigned i = 0; i < d->snap.ngateways; i++)
+		if (!memcmp(d->snap.gateways[i].public_key, key, 32))
+			return &d->snap.gateways[i];
+	return NULL;
+}
+
+bool reconcile_peers(struct meshd *d)
+{
+	struct gw_peer_state *cur = NULL;
+	struct text body = { 0 };
+	unsigned n = 0;
+	char err[256], hex[65];
+	bool ok = true;
+
+	if (!d->self)
+		return false;
+	if (gw_uapi_peers(d->cfg.interface, &cur, &n, err, sizeof(err))) {
+		d->gateway_up = false;
+		return false;
+	}
+	memset(d->session, 0, sizeof(d->session));
+	/* Peers the registry no longer has go. */
+	for (unsigned i = 0; i < n; i++) {
+		const struct reg_gateway *g = gateway_by_key(d, cur[i].public_key);
+
+		if (g && cur[i].last_handshake_unix_ns)
+			d->session[g->id] = true;
+		if (!g || g == d->self) {
+			sodium_bin2hex(hex, sizeof(hex), cur[i].public_key, 32);
+			add(&body, "public_key=%s\nremove=true\n", hex);
+		}
+	}
+	/* Peers it has are added, or corrected where they differ. */
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		const struct reg_gateway *g = &d->snap.gateways[i];
+		const struct gw_peer_state *p = NULL;
+		const char *ep = endpoint_of(d, g);
+		char want[80];
+
+		if (g == d->self)
+			continue;
+		for (unsigned j = 0; j < n && !p; j++)
+			if (!memcmp(cur[j].public_key, g->public_key, 32))
+				p = &cur[j];
+		canonical_endpoint(ep, want, sizeof(want));
+		if (p && !strcmp(p->endpoint, want) && same_allowed(p, g))
+			continue;
+		sodium_bin2hex(hex, sizeof(hex), g->public_key, 32);
+		add(&body, "public_key=%s\n", hex);
+		if (*ep)
+			add(&body, "endpoint=%s\n", ep);
+		add(&body, "replace_allowed_ips=true\n");
+		for (unsigned k = 0; k < g->nprefixes; k++)
+			add(&body, "allowed_ip=%s\n", g->prefixes[k]);
+		meshd_log(d, "peer %s: %s", g->name, p ? "updated" : "added");
+	}
+	free(cur);
+	if (body.len && gw_uapi_set(d->cfg.interface, body.s, err, sizeof(err))) {
+		meshd_log(d, "peers: %s", err);
+		ok = false;
+	}
+	free(body.s);
+	d->gateway_up = true;
+	return ok;
+}
+
+static unsigned count_lines(const char *s)
+{
+	unsigned n = 0;
+
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+static void log_error_reply(void *arg, const char *json)
+{
+	if (strstr(json, "\"error\""))
+		meshd_log(arg, "gateway refused: %s", json);
+}
+
+static json_t *ctl_json(struct meshd *d, const char *line)
+{
+	char err[256], *reply = gw_ctl_get(d->cfg.control, line, err, sizeof(err));
+	json_t *j;
+
+	if (!reply) {
+		d->gateway_up = false;
+		return NULL;
+	}
+	j = json_loads(reply, 0, NULL);
+	free(reply);
+	return j;
+}
+
+/* Addresses and prefixes as the gateway prints them (inet_ntop), so text
+ * the registry holds in another spelling still compares equal. */
+static void canonical(const char *in, char *out, size_t len)
+{
+	char host[REG_ADDR_LEN];
+	const char *slash = strchr(in, '/');
+	unsigned char a[16];
+	int family = strchr(in, ':') ? AF_INET6 : AF_INET;
+	size_t n = slash ? (size_t)(slash - in) : strlen(in);
+
+	snprintf(out, len, "%s", in);
+	if (n >= sizeof(host))
+		return;
+	memcpy(host, in, n);
+	host[n] = '\0';
+	if (inet_pton(family, host, a) != 1 || !inet_ntop(family, a, host, sizeof(host)))
+		return;
+	snprintf(out, len, "%s%s", host, slash ? slash : "");
+}
+
+static bool same_text(const char *registry, const char *gateway)
+{
+	char c[REG_ADDR_LEN + 8];
+
+	canonical(registry, c, sizeof(c));
+	return gateway && !strcmp(c, gateway);
+}
+
+/* The gateway's entry for g, from "dump gateways", is what g says. */
+static bool gateway_matches(const struct reg_gateway *g, json_t *e)
+{
+	char key[45];
+	const char *o4 = json_string_value(json_object_get(e, "overlay4"));
+	const char *o6 = json_string_value(json_object_get(e, "overlay6"));
+	const char *name = json_string_value(json_object_get(e, "name"));
+	const char *pk = json_string_value(json_object_get(e, "public_key"));
+
+	sodium_bin2base64(key, sizeof(key), g->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
+	return pk && !strcmp(pk, key) && name && !strcmp(name, g->name) &&
+	       same_text(g->overlay4[0] ? g->overlay4 : "0.0.0.0", o4) &&
+	       same_text(g->overlay6[0] ? g->overlay6 : "::", o6);
+}
+
+static json_t *entry_of(json_t *gws, unsigned id)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(gws, "gateways"), i, e)
+		if (json_integer_value(json_object_get(e, "id")) == id)
+			return e;
+	return NULL;
+}
+
+/*
+ * A new peer is bound (and so probed) by the gateway with the lower id first;
+ * the other binds it once a handshake has completed, or after DEFER_MAX_NS if
+ * none has (the first initiation may have arrived before we had the peer).
+ * Were both to probe a new peer from the same moment, both would start
+ * handshakes together, each would answer the other's initiation and drop the
+ * answer to its own, and the retries, driven by the probes and limited to one
+ * per REKEY_TIMEOUT without jitter, stay in step: on the rig that took a
+ * minute to break. Until bound, traffic goes by allowed-ips, as plain
+ * WireGuard.
+ */
+#define DEFER_MAX_NS (1000 * 1000000ULL)
+
+static bool defer_binding(struct meshd *d, const struct reg_gateway *g, json_t *e)
+{
+	bool defer = g != d->self && d->self->id > g->id && !d->session[g->id] &&
+		     !(e && json_is_true(json_object_get(e, "bound")));
+
+	if (defer && !d->deferred[g->id]) {
+		d->deferred_since[g->id] = d->now_ns;
+		meshd_log(d, "gateway %s: bound at its first handshake with us, or in 1 s", g->name);
+	}
+	if (defer && d->now_ns - d->deferred_since[g->id] >= DEFER_MAX_NS) {
+		meshd_log(d, "gateway %s: no handshake yet, binding it anyway", g->name);
+		defer = false;
+	}
+	d->deferred[g->id] = defer;
+	d->any_deferred |= defer;
+	return defer;
+}
+
+static void diff_gateways(struct meshd *d, json_t *gws, struct text *lines)
+{
+	char key[45];
+	json_t *e;
+	size_t i;
+
+	if (json_integer_value(json_object_get(gws, "self")) != d->self->id)
+		add(lines, "gateway self %u\n", d->self->id);
+	d->any_deferred = false;
+	for (unsigned k = 0; k < d->snap.ngateways; k++) {
+		const struct reg_gateway *g = &d->snap.gateways[k];
+
+		e = entry_of(gws, g->id);
+		if (defer_binding(d, g, e) || (e && gateway_matches(g, e)))
+			continue;
+		sodium_bin2base64(key, sizeof(key), g->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
+		add(lines, "gateway set %u %s name=%s", g->id, key, g->name);
+		if (g->overlay4[0])
+			add(lines, " overlay4=%s", g->overlay4);
+		if (g->overlay6[0])
+			add(lines, " overlay6=%s", g->overlay6);
+		add(lines, "\n");
+	}
+	/* None the registry lost. */
+	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
+		unsigned id = (unsigned)json_integer_value(json_object_get(e, "id"));
+		bool known = false;
+
+		for (unsigned k = 0; k < d->snap.ngateways && !known; k++)
+			known = d->snap.gateways[k].id == id;
+		if (!known)
+			add(lines, "gateway del %u\n", id);
+	}
+}
+
+static bool route_present(json_t *routes, const char *prefix, unsigned id)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(routes, "routes"), i, e)
+		if (same_text(prefix, json_string_value(json_object_get(e, "prefix"))) &&
+		    json_integer_value(json_object_get(e, "gateway")) == id)
+			return true;
+	return false;
+}
+
+static bool route_wanted(const struct meshd *d, const char *prefix, unsigned gw)
+{
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		const struct reg_gateway *g = &d->snap.gateways[i];
+
+		if (g == d->self || g->id != gw || d->deferred[g->id])
+			continue;
+		for (unsigned k = 0; k < g->nprefixes; k++)
+			if (same_text(g->prefixes[k], prefix))
+				return true;
+	}
+	return false;
+}
+
+/* Routes: every other gateway's prefixes to it; nothing else. */
+static void diff_routes(struct meshd *d, json_t *routes, struct text *lines)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(routes, "routes"), i, e) {
+		const char *prefix = json_string_value(json_object_get(e, "prefix"));
+		unsigned gw = (unsigned)json_integer_value(json_object_get(e, "gateway"));
+
+		if (prefix && !route_wanted(d, prefix, gw))
+			add(lines, "route del %s\n", prefix);
+	}
+	for (unsigned k = 0; k < d->snap.ngateways; k++) {
+		const struct reg_gateway *g = &d->snap.gateways[k];
+
+		if (g == d->self || d->deferred[g->id])
+			continue;
+		for (unsigned p = 0; p < g->nprefixes; p++)
+			if (!route_present(routes, g->prefixes[p], g->id))
+				add(lines, "route add %s %u\n", g->prefixes[p], g->id);
+	}
+}
+
+bool reconcile_control(struct meshd *d)
+{
+	json_t *gws = ctl_json(d, "dump gateways"), *routes = ctl_json(d, "dump routes");
+	struct text lines = { 0 };
+	char err[256];
+	int rc = 0;
+
+	if (!gws || !routes || !d->self) {
+		json_decref(gws);
+		json_decref(routes);
+		return false;
+	}
+	add(&lines, "quiet on\n");
+	if (d->probe_interval_ms != d->cfg.probe.interval_ms)
+		add(&lines, "probe interval %u\n", d->cfg.probe.interval_ms);
+	diff_gateways(d, gws, &lines);
+	diff_routes(d, routes, &lines);
+	json_decref(gws);
+	json_decref(routes);
+	if (lines.s && lines.len > strlen("quiet on\n")) {
+		meshd_log(d, "gateway: %u change(s)", count_lines(lines.s) - 1);
+		rc = gw_ctl(d->cfg.control, lines.s, log_error_reply, d, err, sizeof(err));
+	}
+	free(lines.s);
+	if (rc < 0) {
+		meshd_log(d, "control socket: %s", err);
+		d->gateway_up = false;
+		return false;
+	}
+	return rc == 0;
+}
+
+bool install_paths(struct meshd *d)
+{
+	json_t *gws = ctl_json(d, "dump gateways"), *e;
+	struct text lines = { 0 };
+	char err[256];
+	size_t i;
+	int rc;
+
+	if (!gws || !d->self) {
+		json_decref(gws);
+		return false;
+	}
+	add(&lines, "quiet on\n");
+	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
+		unsigned id = (unsigned)json_integer_value(json_object_get(e, "id"));
+		unsigned via = (unsigned)json_integer_value(json_object_get(e, "via"));
+		unsigned hops = (unsigned)json_integer_value(json_object_get(e, "hops"));
+		struct topo_path p;
+
+		if (id == d->self->id)
+			continue;
+		/* Unreachable: leave it direct, where traffic would go anyway. */
+		if (!topo_router_path(d->router, (uint16_t)id, &p) || p.hops == 1) {
+			if (hops != 1)
+				add(&lines, "nexthop del %u\n", id);
+		} else if (via != p.gw[1] || hops != p.hops) {
+			add(&lines, "nexthop set %u %u %u\n", id, p.gw[1], p.hops);
+		}
+	}
+	json_decref(gws);
+	rc = lines.len > strlen("quiet on\n")
+		     ? gw_ctl(d->cfg.control, lines.s, log_error_reply, d, err, sizeof(err)) : 0;
+	free(lines.s);
+	return rc == 0;
+}
