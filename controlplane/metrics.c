@@ -7,7 +7,6 @@
  */
 #include <arpa/inet.h>
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "gwclient.h"
 #include "meshd.h"
+#include "textbuf.h"
 
 static struct MHD_Daemon *server;
 
@@ -89,39 +89,6 @@ void metrics_stop(void)
 	server = NULL;
 }
 
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (t->len + (size_t)n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 8192;
-		char *s;
-
-		while (cap < t->len + (size_t)n + 1)
-			cap *= 2;
-		if (!(s = realloc(t->s, cap)))
-			return;
-		t->s = s;
-		t->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-}
-
 static const char *name_of(const struct meshd *d, unsigned id)
 {
 	for (unsigned i = 0; i < d->snap.ngateways; i++)
@@ -130,12 +97,12 @@ static const char *name_of(const struct meshd *d, unsigned id)
 	return "unknown";
 }
 
-static void header(struct text *t, const char *name, const char *type, const char *help)
+static void header(struct textbuf *t, const char *name, const char *type, const char *help)
 {
-	add(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	textbuf_printf(t, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-static void link_metrics(struct text *t, const struct meshd *d)
+static void link_metrics(struct textbuf *t, const struct meshd *d)
 {
 	static const struct {
 		const char *name, *help;
@@ -159,11 +126,11 @@ static void link_metrics(struct text *t, const struct meshd *d)
 			to = name_of(d, id);
 			switch (g) {
 			case 0:
-				add(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to, l->stats.up);
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to, l->stats.up);
 				break;
 			case 1:
 				if (l->stats.have_rtt)
-					add(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
+					textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
 					    l->stats.rtt_ms / 1000);
 				break;
 			case 2:
@@ -171,24 +138,24 @@ static void link_metrics(struct text *t, const struct meshd *d)
 					static const double qs[] = { 0.5, 0.9, 0.99 };
 
 					if (l->stats.nwindow)
-						add(t, "%s{from=\"%s\",to=\"%s\",quantile=\"%g\"} %.6f\n",
+						textbuf_printf(t, "%s{from=\"%s\",to=\"%s\",quantile=\"%g\"} %.6f\n",
 						    gauges[g].name, self, to, qs[q],
 						    link_percentile_ms(&l->stats, qs[q]) / 1000);
 				}
 				break;
 			case 3:
-				add(t, "%s{from=\"%s\",to=\"%s\"} %.4f\n", gauges[g].name, self, to,
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.4f\n", gauges[g].name, self, to,
 				    link_loss(&l->stats, &d->cfg.probe));
 				break;
 			default:
-				add(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
 				    l->stats.jitter_ms / 1000);
 			}
 		}
 	}
 }
 
-static void route_metrics(struct text *t, const struct meshd *d)
+static void route_metrics(struct textbuf *t, const struct meshd *d)
 {
 	header(t, "hopmesh_route_hops", "gauge", "Backbone hops of the path in use to each gateway.");
 	for (unsigned i = 0; d->self && i < d->snap.ngateways; i++) {
@@ -196,12 +163,12 @@ static void route_metrics(struct text *t, const struct meshd *d)
 		struct topo_path p;
 
 		if (g != d->self && topo_router_path(d->router, g->id, &p))
-			add(t, "hopmesh_route_hops{to=\"%s\",via=\"%s\"} %u\n", g->name,
+			textbuf_printf(t, "hopmesh_route_hops{to=\"%s\",via=\"%s\"} %u\n", g->name,
 			    name_of(d, p.hops > 1 ? p.gw[1] : g->id), p.hops);
 	}
 }
 
-static void peer_metrics(struct text *t, const struct meshd *d)
+static void peer_metrics(struct textbuf *t, const struct meshd *d)
 {
 	struct gw_peer_state *peers = NULL;
 	unsigned n = 0;
@@ -219,15 +186,15 @@ static void peer_metrics(struct text *t, const struct meshd *d)
 		for (unsigned k = 0; k < d->snap.ngateways; k++)
 			if (!memcmp(d->snap.gateways[k].public_key, peers[i].public_key, 32))
 				name = d->snap.gateways[k].name;
-		add(t, "hopmesh_peer_rx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].rx_bytes);
-		add(t, "hopmesh_peer_tx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].tx_bytes);
-		add(t, "hopmesh_peer_last_handshake_seconds{peer=\"%s\"} %.3f\n", name,
+		textbuf_printf(t, "hopmesh_peer_rx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].rx_bytes);
+		textbuf_printf(t, "hopmesh_peer_tx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].tx_bytes);
+		textbuf_printf(t, "hopmesh_peer_last_handshake_seconds{peer=\"%s\"} %.3f\n", name,
 		    peers[i].last_handshake_unix_ns / 1e9);
 	}
 	free(peers);
 }
 
-static void gateway_metrics(struct text *t, const struct meshd *d)
+static void gateway_metrics(struct textbuf *t, const struct meshd *d)
 {
 	char err[128], *reply = gw_ctl_get(d->cfg.control, "counters", err, sizeof(err));
 	json_t *j = reply ? json_loads(reply, 0, NULL) : NULL, *v;
@@ -238,36 +205,40 @@ static void gateway_metrics(struct text *t, const struct meshd *d)
 		return;
 	header(t, "hopmesh_gateway_drops_total", "counter", "Packets the gateway dropped, by reason.");
 	json_object_foreach(json_object_get(j, "drops"), key, v)
-		add(t, "hopmesh_gateway_drops_total{reason=\"%s\"} %" JSON_INTEGER_FORMAT "\n", key,
+		textbuf_printf(t, "hopmesh_gateway_drops_total{reason=\"%s\"} %" JSON_INTEGER_FORMAT "\n", key,
 		    json_integer_value(v));
 	header(t, "hopmesh_gateway_packets_total", "counter", "Packets through the gateway's ports.");
 	json_object_foreach(json_object_get(j, "ports"), key, v) {
-		add(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"rx\"} %" JSON_INTEGER_FORMAT "\n",
+		textbuf_printf(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"rx\"} %" JSON_INTEGER_FORMAT "\n",
 		    key, json_integer_value(json_object_get(v, "rx_packets")));
-		add(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"tx\"} %" JSON_INTEGER_FORMAT "\n",
+		textbuf_printf(t, "hopmesh_gateway_packets_total{port=\"%s\",direction=\"tx\"} %" JSON_INTEGER_FORMAT "\n",
 		    key, json_integer_value(json_object_get(v, "tx_packets")));
 	}
 	header(t, "hopmesh_gateway_relayed_total", "counter", "Messages relayed for other gateways.");
-	add(t, "hopmesh_gateway_relayed_total %" JSON_INTEGER_FORMAT "\n",
+	textbuf_printf(t, "hopmesh_gateway_relayed_total %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(j, "relayed")));
 	json_decref(j);
 }
 
 void metrics_render(struct meshd *d)
 {
-	struct text t = { 0 };
+	struct textbuf t = { .s = NULL };
 	char *old;
 
 	if (!d->cfg.metrics[0])
 		return;
 	header(&t, "hopmesh_registry_up", "gauge", "1 if the last registry load succeeded.");
-	add(&t, "hopmesh_registry_up %d\n", d->registry_up);
+	textbuf_printf(&t, "hopmesh_registry_up %d\n", d->registry_up);
 	header(&t, "hopmesh_gateway_up", "gauge", "1 if the local gateway answers on its sockets.");
-	add(&t, "hopmesh_gateway_up %d\n", d->gateway_up);
+	textbuf_printf(&t, "hopmesh_gateway_up %d\n", d->gateway_up);
 	link_metrics(&t, d);
 	route_metrics(&t, d);
 	peer_metrics(&t, d);
 	gateway_metrics(&t, d);
+	if (t.failed) { /* keep serving the last complete page */
+		free(t.s);
+		return;
+	}
 	pthread_mutex_lock(&d->metrics_lock);
 	old = d->metrics_text;
 	d->metrics_text = t.s;

@@ -8,7 +8,6 @@
  * strength of a snapshot we could not load.
  */
 #include <arpa/inet.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,39 +17,7 @@
 
 #include "gwclient.h"
 #include "meshd.h"
-
-struct text {
-	char *s;
-	size_t len, cap;
-};
-
-static void add(struct text *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void add(struct text *t, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if (t->len + (size_t)n + 1 > t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 4096;
-		char *s;
-
-		while (cap < t->len + (size_t)n + 1)
-			cap *= 2;
-		if (!(s = realloc(t->s, cap)))
-			return;
-		t->s = s;
-		t->cap = cap;
-	}
-	va_start(ap, fmt);
-	vsnprintf(t->s + t->len, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	t->len += (size_t)n;
-}
+#include "textbuf.h"
 
 /* Endpoints in the form the UAPI prints them (inet_ntop), to compare. */
 static void canonical_endpoint(const char *in, char *out, size_t len)
@@ -112,7 +79,7 @@ static const struct reg_gateway *gateway_by_key(const struct meshd *d, const uin
 bool reconcile_peers(struct meshd *d)
 {
 	struct gw_peer_state *cur = NULL;
-	struct text body = { 0 };
+	struct textbuf body = { .s = NULL };
 	unsigned n = 0;
 	char err[256], hex[65];
 	bool ok = true;
@@ -132,7 +99,7 @@ bool reconcile_peers(struct meshd *d)
 			d->session[g->id] = true;
 		if (!g || g == d->self) {
 			sodium_bin2hex(hex, sizeof(hex), cur[i].public_key, 32);
-			add(&body, "public_key=%s\nremove=true\n", hex);
+			textbuf_printf(&body, "public_key=%s\nremove=true\n", hex);
 		}
 	}
 	/* Peers it has are added, or corrected where they differ. */
@@ -151,16 +118,20 @@ bool reconcile_peers(struct meshd *d)
 		if (p && !strcmp(p->endpoint, want) && same_allowed(p, g))
 			continue;
 		sodium_bin2hex(hex, sizeof(hex), g->public_key, 32);
-		add(&body, "public_key=%s\n", hex);
+		textbuf_printf(&body, "public_key=%s\n", hex);
 		if (*ep)
-			add(&body, "endpoint=%s\n", ep);
-		add(&body, "replace_allowed_ips=true\n");
+			textbuf_printf(&body, "endpoint=%s\n", ep);
+		textbuf_printf(&body, "replace_allowed_ips=true\n");
 		for (unsigned k = 0; k < g->nprefixes; k++)
-			add(&body, "allowed_ip=%s\n", g->prefixes[k]);
+			textbuf_printf(&body, "allowed_ip=%s\n", g->prefixes[k]);
 		meshd_log(d, "peer %s: %s", g->name, p ? "updated" : "added");
 	}
 	free(cur);
-	if (body.len && gw_uapi_set(d->cfg.interface, body.s, err, sizeof(err))) {
+	/* A request cut short by lack of memory would apply half a change. */
+	if (body.failed) {
+		meshd_log(d, "peers: out of memory, retrying on the next pass");
+		ok = false;
+	} else if (body.len && gw_uapi_set(d->cfg.interface, body.s, err, sizeof(err))) {
 		meshd_log(d, "peers: %s", err);
 		ok = false;
 	}
@@ -283,14 +254,14 @@ static bool defer_binding(struct meshd *d, const struct reg_gateway *g, json_t *
 	return defer;
 }
 
-static void diff_gateways(struct meshd *d, json_t *gws, struct text *lines)
+static void diff_gateways(struct meshd *d, json_t *gws, struct textbuf *lines)
 {
 	char key[45];
 	json_t *e;
 	size_t i;
 
 	if (json_integer_value(json_object_get(gws, "self")) != d->self->id)
-		add(lines, "gateway self %u\n", d->self->id);
+		textbuf_printf(lines, "gateway self %u\n", d->self->id);
 	d->any_deferred = false;
 	for (unsigned k = 0; k < d->snap.ngateways; k++) {
 		const struct reg_gateway *g = &d->snap.gateways[k];
@@ -299,12 +270,12 @@ static void diff_gateways(struct meshd *d, json_t *gws, struct text *lines)
 		if (defer_binding(d, g, e) || (e && gateway_matches(g, e)))
 			continue;
 		sodium_bin2base64(key, sizeof(key), g->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
-		add(lines, "gateway set %u %s name=%s", g->id, key, g->name);
+		textbuf_printf(lines, "gateway set %u %s name=%s", g->id, key, g->name);
 		if (g->overlay4[0])
-			add(lines, " overlay4=%s", g->overlay4);
+			textbuf_printf(lines, " overlay4=%s", g->overlay4);
 		if (g->overlay6[0])
-			add(lines, " overlay6=%s", g->overlay6);
-		add(lines, "\n");
+			textbuf_printf(lines, " overlay6=%s", g->overlay6);
+		textbuf_printf(lines, "\n");
 	}
 	/* None the registry lost. */
 	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
@@ -314,7 +285,7 @@ static void diff_gateways(struct meshd *d, json_t *gws, struct text *lines)
 		for (unsigned k = 0; k < d->snap.ngateways && !known; k++)
 			known = d->snap.gateways[k].id == id;
 		if (!known)
-			add(lines, "gateway del %u\n", id);
+			textbuf_printf(lines, "gateway del %u\n", id);
 	}
 }
 
@@ -345,7 +316,7 @@ static bool route_wanted(const struct meshd *d, const char *prefix, unsigned gw)
 }
 
 /* Routes: every other gateway's prefixes to it; nothing else. */
-static void diff_routes(struct meshd *d, json_t *routes, struct text *lines)
+static void diff_routes(struct meshd *d, json_t *routes, struct textbuf *lines)
 {
 	json_t *e;
 	size_t i;
@@ -355,7 +326,7 @@ static void diff_routes(struct meshd *d, json_t *routes, struct text *lines)
 		unsigned gw = (unsigned)json_integer_value(json_object_get(e, "gateway"));
 
 		if (prefix && !route_wanted(d, prefix, gw))
-			add(lines, "route del %s\n", prefix);
+			textbuf_printf(lines, "route del %s\n", prefix);
 	}
 	for (unsigned k = 0; k < d->snap.ngateways; k++) {
 		const struct reg_gateway *g = &d->snap.gateways[k];
@@ -364,14 +335,14 @@ static void diff_routes(struct meshd *d, json_t *routes, struct text *lines)
 			continue;
 		for (unsigned p = 0; p < g->nprefixes; p++)
 			if (!route_present(routes, g->prefixes[p], g->id))
-				add(lines, "route add %s %u\n", g->prefixes[p], g->id);
+				textbuf_printf(lines, "route add %s %u\n", g->prefixes[p], g->id);
 	}
 }
 
 bool reconcile_control(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *routes = ctl_json(d, "dump routes");
-	struct text lines = { 0 };
+	struct textbuf lines = { .s = NULL };
 	char err[256];
 	int rc = 0;
 
@@ -380,13 +351,17 @@ bool reconcile_control(struct meshd *d)
 		json_decref(routes);
 		return false;
 	}
-	add(&lines, "quiet on\n");
+	textbuf_printf(&lines, "quiet on\n");
 	if (d->probe_interval_ms != d->cfg.probe.interval_ms)
-		add(&lines, "probe interval %u\n", d->cfg.probe.interval_ms);
+		textbuf_printf(&lines, "probe interval %u\n", d->cfg.probe.interval_ms);
 	diff_gateways(d, gws, &lines);
 	diff_routes(d, routes, &lines);
 	json_decref(gws);
 	json_decref(routes);
+	if (lines.failed) {
+		free(lines.s);
+		return false; /* half a change is worse than none: next pass */
+	}
 	if (lines.s && lines.len > strlen("quiet on\n")) {
 		meshd_log(d, "gateway: %u change(s)", count_lines(lines.s) - 1);
 		rc = gw_ctl(d->cfg.control, lines.s, log_error_reply, d, err, sizeof(err));
@@ -403,7 +378,7 @@ bool reconcile_control(struct meshd *d)
 bool install_paths(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *e;
-	struct text lines = { 0 };
+	struct textbuf lines = { .s = NULL };
 	char err[256];
 	size_t i;
 	int rc;
@@ -412,7 +387,7 @@ bool install_paths(struct meshd *d)
 		json_decref(gws);
 		return false;
 	}
-	add(&lines, "quiet on\n");
+	textbuf_printf(&lines, "quiet on\n");
 	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
 		unsigned id = (unsigned)json_integer_value(json_object_get(e, "id"));
 		unsigned via = (unsigned)json_integer_value(json_object_get(e, "via"));
@@ -424,13 +399,14 @@ bool install_paths(struct meshd *d)
 		/* Unreachable: leave it direct, where traffic would go anyway. */
 		if (!topo_router_path(d->router, (uint16_t)id, &p) || p.hops == 1) {
 			if (hops != 1)
-				add(&lines, "nexthop del %u\n", id);
+				textbuf_printf(&lines, "nexthop del %u\n", id);
 		} else if (via != p.gw[1] || hops != p.hops) {
-			add(&lines, "nexthop set %u %u %u\n", id, p.gw[1], p.hops);
+			textbuf_printf(&lines, "nexthop set %u %u %u\n", id, p.gw[1], p.hops);
 		}
 	}
 	json_decref(gws);
-	rc = lines.len > strlen("quiet on\n")
+	rc = lines.failed ? -1
+	     : lines.len > strlen("quiet on\n")
 		     ? gw_ctl(d->cfg.control, lines.s, log_error_reply, d, err, sizeof(err)) : 0;
 	free(lines.s);
 	return rc == 0;
