@@ -131,7 +131,9 @@ up_ms = (min(sent_after_up) - t_up) * 1000 if sent_after_up else 1e9
 # delay 40 -> 20 ms a->b: RTT 80 -> 60; the first probe sent with the new
 # delay, and no probe sent 100 ms after the command with the old one
 new = [s - r for s, r in replies if s - r >= t_delay - 0.05 and r < 0.070]
-old_late = [s - r for s, r in replies if s - r >= t_delay_done + 0.1 and r >= 0.070]
+# The old delay makes an RTT of at least 80 ms (delays are floors); one
+# between 60 and 80 is the new delay plus a stall of the host.
+old_late = [s - r for s, r in replies if s - r >= t_delay_done + 0.1 and r >= 0.0795]
 delay_ms = (min(new) - t_delay) * 1000 if new else 1e9
 print("%.1f %.1f %.1f %d %d %.1f %.1f" % (down_ms, up_ms, delay_ms, len(old_late), len(replies),
       (t_down_done - t_down) * 1000, (t_delay_done - t_delay) * 1000))
