@@ -172,7 +172,7 @@ static bool reload(struct meshd *d)
 	struct reg_snapshot fresh;
 	char err[256];
 
-	if (registry_load(d->reg, &fresh, err, sizeof(err))) {
+	if (registry_load_over(d->reg, d->have_snap ? &d->snap : NULL, &fresh, err, sizeof(err))) {
 		if (d->registry_up)
 			meshd_log(d, "registry unreachable (%s): keeping the last good state", err);
 		d->registry_up = false;

@@ -1080,6 +1080,8 @@ static bool key_in_layout(const char *key)
 	       !strncmp(key, "links/", 6) || !strcmp(key, "policy");
 }
 
+#define KEPT "; keeping its last good version"
+
 struct problems {
 	char **v;
 	unsigned n, cap;
@@ -1123,25 +1125,33 @@ static void problem(struct problems *p, const char *where, const char *fmt, ...)
 struct gw_item {
 	struct reg_gateway g;
 	const char *where;
+	bool known;        /* in the caller's last good snapshot */
 };
 struct vm_item {
 	struct reg_vm vm;
 	const char *where;
 	struct pfx addr;
 	bool skip;
+	bool known;
 };
 struct link_item {
 	struct reg_link l;
 };
 
+/* Of two records that clash, the one already known wins, then the one whose
+ * name sorts first: a newcomer never displaces a record in use. */
 static int cmp_gw(const void *a, const void *b)
 {
-	return strcmp(((const struct gw_item *)a)->g.name, ((const struct gw_item *)b)->g.name);
+	const struct gw_item *x = a, *y = b;
+
+	return x->known != y->known ? y->known - x->known : strcmp(x->g.name, y->g.name);
 }
 
 static int cmp_vm(const void *a, const void *b)
 {
-	return strcmp(((const struct vm_item *)a)->vm.name, ((const struct vm_item *)b)->vm.name);
+	const struct vm_item *x = a, *y = b;
+
+	return x->known != y->known ? y->known - x->known : strcmp(x->vm.name, y->vm.name);
 }
 
 static int cmp_vm_addr(const void *a, const void *b)
@@ -1152,7 +1162,7 @@ static int cmp_vm_addr(const void *a, const void *b)
 	if (!c)
 		c = memcmp((*x)->addr.a, (*y)->addr.a, 16);
 	if (!c)
-		c = strcmp((*x)->vm.name, (*y)->vm.name);
+		c = cmp_vm(*x, *y);
 	return c;
 }
 
@@ -1164,8 +1174,54 @@ static int cmp_link(const void *a, const void *b)
 	return c ? c : strcmp(x->to, y->to);
 }
 
+static const struct reg_gateway *known_gateway(const struct reg_snapshot *last, const char *name)
+{
+	for (unsigned i = 0; last && i < last->ngateways; i++)
+		if (!strcmp(last->gateways[i].name, name))
+			return &last->gateways[i];
+	return NULL;
+}
+
+static const struct reg_vm *known_vm(const struct reg_snapshot *last, const char *name)
+{
+	for (unsigned i = 0; last && i < last->nvms; i++)
+		if (!strcmp(last->vms[i].name, name))
+			return &last->vms[i];
+	return NULL;
+}
+
+/* A stored gateway or VM that no longer reads or validates: its last good
+ * version stands in for it, if there is one (a corrupted record of a gateway
+ * in use must not take its tunnel down); else it is left out. */
+static bool keep_gateway(struct gw_item *it, const struct reg_snapshot *last, const char *name,
+			 const char *where)
+{
+	const struct reg_gateway *g = known_gateway(last, name);
+
+	if (!g)
+		return false;
+	it->g = *g;
+	it->where = where;
+	it->known = true;
+	return true;
+}
+
+static bool keep_vm(struct vm_item *it, const struct reg_snapshot *last, const char *name,
+		    const char *where)
+{
+	const struct reg_vm *vm = known_vm(last, name);
+
+	if (!vm)
+		return false;
+	it->vm = *vm;
+	it->where = where;
+	it->known = true;
+	parse_addr(vm->address, &it->addr);
+	return true;
+}
+
 int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms,
-		 struct reg_snapshot *out)
+		 const struct reg_snapshot *last, struct reg_snapshot *out)
 {
 	struct gw_item *gws = calloc(es->n + 1, sizeof(*gws));
 	struct vm_item *vms = calloc(es->n + 1, sizeof(*vms));
@@ -1192,8 +1248,12 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 			continue;
 		}
 		if (!e->value) {
-			problem(&pr, e->where, "unreadable: %s",
-				e->read_error ? e->read_error : "unknown error");
+			bool kept = (k == REG_K_GATEWAY && keep_gateway(&gws[ngw], last, n1, e->where) &&
+				     ++ngw) ||
+				    (k == REG_K_VM && keep_vm(&vms[nvm], last, n1, e->where) && ++nvm);
+
+			problem(&pr, e->where, "unreadable: %s%s",
+				e->read_error ? e->read_error : "unknown error", kept ? KEPT : "");
 			continue;
 		}
 		switch (k) {
@@ -1202,14 +1262,19 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 
 			if (!gateway_from_json(e->value, g, why, sizeof(why)) ||
 			    !reg_gateway_check(g, why, sizeof(why))) {
-				problem(&pr, e->where, "%s", why);
+				bool kept = keep_gateway(&gws[ngw], last, n1, e->where) && ++ngw;
+
+				problem(&pr, e->where, "%s%s", why, kept ? KEPT : "");
 				break;
 			}
 			if (strcmp(g->name, n1)) {
-				problem(&pr, e->where, "record names gateway '%s', key says '%s'",
-					g->name, n1);
+				bool kept = keep_gateway(&gws[ngw], last, n1, e->where) && ++ngw;
+
+				problem(&pr, e->where, "record names gateway '%s', key says '%s'%s",
+					g->name, n1, kept ? KEPT : "");
 				break;
 			}
+			gws[ngw].known = known_gateway(last, n1);
 			gws[ngw++].where = e->where;
 			break;
 		}
@@ -1218,15 +1283,20 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 
 			if (!vm_from_json(e->value, vm, why, sizeof(why)) ||
 			    !reg_vm_check(vm, why, sizeof(why))) {
-				problem(&pr, e->where, "%s", why);
+				bool kept = keep_vm(&vms[nvm], last, n1, e->where) && ++nvm;
+
+				problem(&pr, e->where, "%s%s", why, kept ? KEPT : "");
 				break;
 			}
 			if (strcmp(vm->name, n1)) {
-				problem(&pr, e->where, "record names vm '%s', key says '%s'", vm->name,
-					n1);
+				bool kept = keep_vm(&vms[nvm], last, n1, e->where) && ++nvm;
+
+				problem(&pr, e->where, "record names vm '%s', key says '%s'%s", vm->name,
+					n1, kept ? KEPT : "");
 				break;
 			}
 			parse_addr(vm->address, &vms[nvm].addr);
+			vms[nvm].known = known_vm(last, n1);
 			vms[nvm++].where = e->where;
 			break;
 		}
@@ -1235,7 +1305,10 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 
 			if (!policy_from_json(e->value, &p, why, sizeof(why)) ||
 			    !reg_policy_check(&p, why, sizeof(why))) {
-				problem(&pr, e->where, "%s; using the default policy", why);
+				problem(&pr, e->where, "%s; using the %s policy", why,
+					last ? "last good" : "default");
+				if (last)
+					out->policy = last->policy;
 				break;
 			}
 			out->policy = p;
@@ -1419,6 +1492,12 @@ void registry_close(struct registry *r)
 
 int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_t errlen)
 {
+	return registry_load_over(r, NULL, out, err, errlen);
+}
+
+int registry_load_over(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *out,
+		       char *err, size_t errlen)
+{
 	struct reg_entries es = {0};
 	int rc;
 
@@ -1427,7 +1506,7 @@ int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_
 	pthread_mutex_lock(&r->mu);
 	rc = r->ops->load(r, &es, err, errlen);
 	pthread_mutex_unlock(&r->mu);
-	if (rc == 0 && reg_assemble(&es, r->ops->expiry, reg_now_unix_ms(), out) < 0) {
+	if (rc == 0 && reg_assemble(&es, r->ops->expiry, reg_now_unix_ms(), last, out) < 0) {
 		reg_err(err, errlen, "out of memory");
 		rc = -1;
 	}

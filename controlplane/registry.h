@@ -99,6 +99,12 @@ void registry_close(struct registry *r);
 /* Everything, validated. 0, or -1 with err when the registry is unreachable
  * (callers keep their last good state). */
 int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_t errlen);
+/* The same for a reader that holds a last good snapshot (meshd): records in
+ * it win clashes with newcomers, and one whose entry turned corrupt keeps its
+ * last good version (with a problem line), so that a bad write straight into
+ * the store changes nothing in use. */
+int registry_load_over(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *out,
+		       char *err, size_t errlen);
 void reg_snapshot_free(struct reg_snapshot *s);
 
 /* Writes: 0, or -1 with err (unreachable, or a record that does not validate:

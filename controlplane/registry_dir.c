@@ -428,7 +428,7 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 			reg_entries_free(&es);
 			goto unlock;
 		}
-		if (reg_assemble(&es, true, now, &s) < 0) {
+		if (reg_assemble(&es, true, now, NULL, &s) < 0) {
 			reg_entries_free(&es);
 			reg_err(err, errlen, "out of memory");
 			goto unlock;

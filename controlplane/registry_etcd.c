@@ -603,7 +603,7 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 			reg_entries_free(&es);
 			return -1;
 		}
-		if (reg_assemble(&es, false, 0, &s) < 0) {
+		if (reg_assemble(&es, false, 0, NULL, &s) < 0) {
 			reg_entries_free(&es);
 			reg_err(err, errlen, "out of memory");
 			return -1;

@@ -45,12 +45,14 @@ void reg_entries_free(struct reg_entries *es);
 const struct reg_entry *reg_entries_find(const struct reg_entries *es, const char *key);
 
 /* Builds a snapshot out of what was read: each entry parsed and checked,
- * then across entries (gateways by name: a later one whose id or prefixes
- * clash with an earlier one is skipped; VMs outside their gateway or with a
- * taken address are skipped), links whose expires_unix_ms is past left out
- * when expiry is true (dir back end). Never fails but on memory. */
+ * then across entries (gateways by name, those in last first: a later one
+ * whose id or prefixes clash with an earlier one is skipped; VMs outside
+ * their gateway or with a taken address are skipped), links whose
+ * expires_unix_ms is past left out when expiry is true (dir back end). A
+ * gateway or VM of last whose entry turned corrupt keeps last's version.
+ * last may be NULL. Never fails but on memory. */
 int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms,
-		 struct reg_snapshot *out);
+		 const struct reg_snapshot *last, struct reg_snapshot *out);
 
 /* Kind of a relative key and its names; false for keys outside the layout. */
 enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *name2,

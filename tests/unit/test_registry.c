@@ -164,6 +164,14 @@ static void load_ok(struct registry *r, struct reg_snapshot *s)
 		fail_msg("registry_load: %s", err);
 }
 
+static void load_over_ok(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *s)
+{
+	char err[256] = "";
+
+	if (registry_load_over(r, last, s, err, sizeof(err)) != 0)
+		fail_msg("registry_load_over: %s", err);
+}
+
 static void assert_no_problems(const struct reg_snapshot *s)
 {
 	unsigned i;
@@ -751,6 +759,96 @@ static void test_corrupt_entries(void **state)
 	registry_close(r);
 }
 
+/* A reader holding a last good snapshot (meshd): a record in use whose entry
+ * turns corrupt keeps its last good version, and a newcomer that clashes with
+ * a record in use loses even when its name sorts first. A reader without one
+ * (meshctl) sees the store as it is. */
+static void test_load_over_last_good(void **state)
+{
+	struct registry *r = open_reg();
+	struct reg_gateway a = gw("eu-1", 1, "10.1.0.0/16"), b = gw("us-1", 2, "10.2.0.0/16");
+	struct reg_vm v1 = vm("web", "10.1.0.5", "eu-1"), v2 = vm("db", "10.2.0.5", "us-1");
+	struct reg_policy p;
+	struct reg_snapshot last, s;
+	char *j;
+
+	(void)state;
+	PUT_OK(registry_put_gateway(r, &a, ERRBUF));
+	PUT_OK(registry_put_gateway(r, &b, ERRBUF));
+	PUT_OK(registry_put_vm(r, &v1, ERRBUF));
+	PUT_OK(registry_put_vm(r, &v2, ERRBUF));
+	reg_policy_default(&p);
+	p.hop_limit = 3;
+	PUT_OK(registry_put_policy(r, &p, ERRBUF));
+	load_ok(r, &last);
+	assert_no_problems(&last);
+
+	/* us-1 truncated, web with a bad address, the policy out of range */
+	j = reg_gateway_json(&b);
+	j[strlen(j) / 2] = '\0';
+	write_file("gateways/us-1.json", j);
+	free(j);
+	write_file("vms/web.json", "{\"name\":\"web\",\"address\":\"10.1.0.999\",\"gateway\":\"eu-1\"}");
+	write_file("policy.json", "{\"hop_limit\":0}");
+	/* newcomers that sort first and clash with records in use */
+	{
+		struct reg_gateway o = gw("aa-over", 12, "10.1.128.0/17");
+
+		j = reg_gateway_json(&o);
+		write_file("gateways/aa-over.json", j);
+		free(j);
+		o = gw("ab-same-id", 2, "10.30.0.0/16");
+		j = reg_gateway_json(&o);
+		write_file("gateways/ab-same-id.json", j);
+		free(j);
+	}
+	write_file("vms/aa-same.json", "{\"name\":\"aa-same\",\"address\":\"10.2.0.5\",\"gateway\":\"us-1\"}");
+
+	load_over_ok(r, &last, &s);
+	assert_non_null(strstr(problem_with(&s, "gateways/us-1.json"), "last good version"));
+	assert_non_null(strstr(problem_with(&s, "vms/web.json"), "last good version"));
+	assert_non_null(strstr(problem_with(&s, "policy.json"), "last good policy"));
+	assert_non_null(strstr(problem_with(&s, "gateways/aa-over.json"), "overlaps gateway eu-1"));
+	assert_non_null(strstr(problem_with(&s, "gateways/ab-same-id.json"), "id 2"));
+	assert_non_null(strstr(problem_with(&s, "vms/aa-same.json"), "already vm db"));
+	assert_int_equal(s.nproblems, 6);
+	assert_int_equal(s.ngateways, 2);
+	assert_memory_equal(find_gw(&s, "eu-1"), &a, sizeof(a));
+	assert_memory_equal(find_gw(&s, "us-1"), &b, sizeof(b));
+	assert_int_equal(s.nvms, 2);
+	assert_string_equal(find_vm(&s, "web")->address, "10.1.0.5");
+	assert_non_null(find_vm(&s, "db"));
+	assert_int_equal(s.policy.hop_limit, 3);
+
+	/* Over that snapshot again: the same (the kept versions stay kept). */
+	{
+		struct reg_snapshot again;
+
+		load_over_ok(r, &s, &again);
+		assert_int_equal(again.ngateways, 2);
+		assert_memory_equal(find_gw(&again, "us-1"), &b, sizeof(b));
+		assert_int_equal(again.policy.hop_limit, 3);
+		reg_snapshot_free(&again);
+	}
+	reg_snapshot_free(&s);
+
+	/* Without a last good snapshot: the store as it is, name order. */
+	load_ok(r, &s);
+	assert_null(find_gw(&s, "us-1"));
+	assert_non_null(find_gw(&s, "aa-over"));
+	assert_null(find_gw(&s, "eu-1"));
+	assert_int_equal(s.policy.hop_limit, 2);
+	reg_snapshot_free(&s);
+
+	/* A record deleted for real is gone, last good version or not. */
+	PUT_OK(registry_del_vm(r, "db", ERRBUF));
+	load_over_ok(r, &last, &s);
+	assert_null(find_vm(&s, "db"));
+	reg_snapshot_free(&s);
+	reg_snapshot_free(&last);
+	registry_close(r);
+}
+
 /* What a gateway put stores: its public key and the documented fields,
  * nothing else; and every spelling of a secret's field is refused on load. */
 static void test_public_keys_only(void **state)
@@ -1075,6 +1173,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown_dir),
 		cmocka_unit_test(test_etcd_unreachable),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_load_over_last_good, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_public_keys_only, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_unreadable_entries, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_link_expiry, setup_dir, teardown_dir),
