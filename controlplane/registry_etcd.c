@@ -42,7 +42,7 @@
 #define PAGE_LIMIT 2000
 #define TXN_TRIES 16
 #define WATCH_BACKOFF_MIN_MS 100
-#define WATCH_BACKOFF_MAX_MS 5000
+#define WATCH_BACKOFF_MAX_MS 1000 /* a change is seen within 1 s of etcd returning */
 #define WATCH_LINE_MAX (16u << 20)
 
 struct reg_etcd {
