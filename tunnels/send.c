@@ -30,24 +30,23 @@ void wg_send_initiation(struct wg_peer *peer, bool is_retry, uint64_t now)
 
 	if (!is_retry)
 		peer->timers.handshake_attempts = 0;
-	if (peer->dead ||
-	    (peer->last_sent_handshake && now - peer->last_sent_handshake < WG_REKEY_TIMEOUT * NS_PER_S))
+	if (peer->dead || wg_timers_handshake_held_off(peer, now))
 		return;
-	peer->last_sent_handshake = now;
+	wg_timers_handshake_sent(peer, now);
 	if (!wg_noise_create_initiation(peer, &msg, now))
 		return;
 	wg_cookie_add_macs(peer, (uint8_t *)&msg, sizeof(msg), now);
 	wg_timers_any_authenticated_packet_traversal(peer, now);
 	wg_timers_any_authenticated_packet_sent(peer);
 	send_to_peer(peer, &msg, sizeof(msg), NULL);
-	wg_timers_handshake_initiated(peer, now);
+	wg_timers_handshake_initiated(peer);
 }
 
 void wg_send_response(struct wg_peer *peer, uint64_t now)
 {
 	struct wg_msg_response msg;
 
-	peer->last_sent_handshake = now;
+	wg_timers_handshake_sent(peer, now);
 	if (!wg_noise_create_response(peer, &msg))
 		return;
 	wg_cookie_add_macs(peer, (uint8_t *)&msg, sizeof(msg), now);

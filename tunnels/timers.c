@@ -12,12 +12,40 @@
  *   new_handshake         we sent data and heard nothing back for 15 s
  *   zero_key_material     no new session for 3 x REJECT_AFTER_TIME: erase keys
  *   persistent_keepalive  the operator's interval since the last packet
+ *
+ * Initiations are rate-limited: none for REKEY_TIMEOUT plus jitter after any
+ * handshake message we sent.
  */
 #include "wg.h"
 
 static uint64_t rekey_jitter(void)
 {
 	return wg_random_below((uint32_t)WG_REKEY_TIMEOUT_JITTER_MAX_NS);
+}
+
+/*
+ * The kernel waits exactly REKEY_TIMEOUT here and puts its jitter on the
+ * retransmission only. But two peers that initiate at the same moment answer
+ * each other at the same moment, each drops the answer to its own initiation,
+ * and traffic then asks both for a new one the instant the limit ends: with
+ * an exact limit they leave together again, and again, for as long as traffic
+ * flows. A jitter drawn for each message sent puts them apart. One draw per
+ * handshake message, never per packet: staging only compares.
+ */
+void wg_timers_handshake_sent(struct wg_peer *peer, uint64_t now)
+{
+	peer->last_sent_handshake = now;
+	peer->handshake_wait = WG_REKEY_TIMEOUT * NS_PER_S + rekey_jitter();
+}
+
+bool wg_timers_handshake_held_off(const struct wg_peer *peer, uint64_t now)
+{
+	return peer->last_sent_handshake && now - peer->last_sent_handshake < peer->handshake_wait;
+}
+
+static uint64_t held_off_until(const struct wg_peer *peer)
+{
+	return peer->last_sent_handshake + peer->handshake_wait;
 }
 
 void wg_timers_data_sent(struct wg_peer *peer, uint64_t now)
@@ -51,9 +79,11 @@ void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t
 		peer->timers.persistent_keepalive = now + peer->persistent_keepalive * NS_PER_S;
 }
 
-void wg_timers_handshake_initiated(struct wg_peer *peer, uint64_t now)
+/* REKEY_TIMEOUT plus jitter, as the kernel's: the initiation's own, so the
+ * retransmission comes exactly when the rate limit lets it. */
+void wg_timers_handshake_initiated(struct wg_peer *peer)
 {
-	peer->timers.retransmit_handshake = now + WG_REKEY_TIMEOUT * NS_PER_S + rekey_jitter();
+	peer->timers.retransmit_handshake = held_off_until(peer);
 }
 
 void wg_timers_handshake_complete(struct wg_peer *peer)
@@ -96,6 +126,12 @@ static void retransmit_handshake(struct wg_peer *peer, uint64_t now)
 		wg_purge_staged(peer);
 		if (!t->zero_key_material)
 			t->zero_key_material = now + 3ULL * WG_REJECT_AFTER_TIME * NS_PER_S;
+		return;
+	}
+	/* A response sent since moved the limit. The kernel drops this retry
+	 * and waits for traffic; we retry when the limit ends. */
+	if (wg_timers_handshake_held_off(peer, now)) {
+		t->retransmit_handshake = held_off_until(peer);
 		return;
 	}
 	t->handshake_attempts++;

@@ -254,7 +254,9 @@ void wg_timers_data_received(struct wg_peer *peer, uint64_t now);
 void wg_timers_any_authenticated_packet_sent(struct wg_peer *peer);
 void wg_timers_any_authenticated_packet_received(struct wg_peer *peer);
 void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t now);
-void wg_timers_handshake_initiated(struct wg_peer *peer, uint64_t now);
+void wg_timers_handshake_sent(struct wg_peer *peer, uint64_t now);
+bool wg_timers_handshake_held_off(const struct wg_peer *peer, uint64_t now);
+void wg_timers_handshake_initiated(struct wg_peer *peer);
 void wg_timers_handshake_complete(struct wg_peer *peer);
 void wg_timers_session_derived(struct wg_peer *peer, uint64_t now);
 void wg_timers_stop(struct wg_peer *peer);
@@ -285,7 +287,8 @@ struct wg_peer {
 	_Atomic uint64_t tx_bytes;
 	_Atomic uint64_t last_handshake_wall_ns;
 	uint64_t handshakes_completed;
-	uint64_t last_sent_handshake; /* mono ns, rate limit of initiations */
+	uint64_t last_sent_handshake; /* mono ns, rate limit of initiations ... */
+	uint64_t handshake_wait;      /* ... for this long after it (timers.c) */
 	uint16_t persistent_keepalive;
 
 	struct wg_activity activity;

@@ -172,7 +172,7 @@ static void test_cookie_for_response(void **state)
 	assert_int_equal(rx(b, &reply, sizeof(reply), &a->addr, 0), WG_OK);
 	assert_true(ba->cookie.valid);
 
-	test_now += REKEY_TIMEOUT_NS;
+	test_now += REKEY_TIMEOUT_NS + JITTER_MAX_NS;
 	initiate(a, b, &init);
 	clear_sent(b);
 	assert_int_equal(rx(b, &init, sizeof(init), &a->addr, 0), WG_OK);
@@ -248,7 +248,7 @@ static void test_cookie_reply_for_other_mac1(void **state)
 	set_load(b, true);
 	initiate(a, b, &m0);
 	expect_cookie_reply(b, &m0, sizeof(m0), &a->addr, 0, &r0);
-	test_now += REKEY_TIMEOUT_NS;
+	test_now += REKEY_TIMEOUT_NS + JITTER_MAX_NS;
 	initiate(a, b, &m1);
 	assert_memory_not_equal(m0.macs.mac1, m1.macs.mac1, WG_MAC_LEN);
 	memcpy(&before, &ab->cookie, sizeof(before));
@@ -337,7 +337,7 @@ static void test_bad_mac1(void **state)
 
 /* Obtain, through b's cookie replies to a's initiations, an initiation whose mac2
  * is valid when it comes from each of the given sources, in order. Each costs
- * one REKEY_TIMEOUT of a's initiation rate limit. */
+ * one REKEY_TIMEOUT (+ jitter) of a's initiation rate limit. */
 static void initiations_for(struct node *a, struct node *b, const struct wg_endpoint *src,
 			    unsigned n, struct wg_msg_initiation *out)
 {
@@ -348,7 +348,7 @@ static void initiations_for(struct node *a, struct node *b, const struct wg_endp
 	for (unsigned i = 0; i < n; i++) {
 		expect_cookie_reply(b, &m, sizeof(m), &src[i], 0, &reply);
 		assert_int_equal(rx(a, &reply, sizeof(reply), &b->addr, 0), WG_OK);
-		test_now += REKEY_TIMEOUT_NS;
+		test_now += REKEY_TIMEOUT_NS + JITTER_MAX_NS;
 		initiate(a, b, &out[i]);
 		assert_false(wg_is_zero(out[i].macs.mac2, WG_MAC_LEN));
 		m = out[i];

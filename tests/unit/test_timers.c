@@ -91,15 +91,20 @@ static void idle_until(struct node *a, struct node *b, uint64_t until, uint64_t 
 }
 
 /* A malloc'd inner packet, as the harness's session_ready expects. */
-static void *staged_packet(void)
+static void *staged_packet_from(const char *src, const char *dst)
 {
 	uint8_t buf[WG_DATA_HEADER_LEN + 64];
-	uint32_t len = make_ipv4(buf, "10.1.0.2", "10.2.0.2", 8);
+	uint32_t len = make_ipv4(buf, src, dst, 8);
 	uint8_t *p = malloc(len);
 
 	assert_non_null(p);
 	memcpy(p, buf + WG_DATA_HEADER_LEN, len);
 	return p;
+}
+
+static void *staged_packet(void)
+{
+	return staged_packet_from("10.1.0.2", "10.2.0.2");
 }
 
 static int a_sends(struct node *a, struct node *b, uint8_t *buf, uint32_t *len)
@@ -823,13 +828,19 @@ static void test_lastminute_handshake(void **state)
 	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
 	clear_sent(a);
 
-	/* Once: again after the rate limit has passed (and before the
-	 * retransmission is due), still on the old session, nothing. */
-	assert_true(ab->timers.retransmit_handshake > t1 + REKEY_TIMEOUT_NS);
-	test_now = t1 + REKEY_TIMEOUT_NS;
+	/* Once: again after the rate limit has passed, still on the old session,
+	 * nothing. The retransmission would be due just then: disarmed, so that
+	 * only the last-minute rule could send. */
+	assert_in_range(ab->timers.retransmit_handshake - t1, REKEY_TIMEOUT_NS,
+			REKEY_TIMEOUT_NS + JITTER_MAX_NS);
+	ab->timers.retransmit_handshake = 0;
+	test_now = t1 + REKEY_TIMEOUT_NS + JITTER_MAX_NS;
 	b_keepalive_to_a(a, b);
 	wg_device_tick(a->dev, test_now);
 	assert_int_equal(count_type(a, WG_MSG_INITIATION), 0);
+	/* Not the rate limit that held it back. */
+	wg_peer_initiate(ab, test_now);
+	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
 }
 
 /* The responder does not: it waits for the initiator. */
@@ -877,14 +888,48 @@ static void test_lastminute_checks_current_keypair(void **state)
 
 /* ---- the initiation rate limit ---- */
 
-/* At most one initiation per REKEY_TIMEOUT however often it is asked for, by
- * wg_peer_initiate, by staging, or both while ticking. */
+/* Asking for an initiation every millisecond from "from": when one first goes,
+ * or 0 if none by until. */
+static uint64_t initiation_opens(struct node *a, struct wg_peer *ab, uint64_t from, uint64_t until)
+{
+	unsigned before = count_type(a, WG_MSG_INITIATION);
+
+	for (test_now = from; test_now <= until; test_now += MS) {
+		wg_peer_initiate(ab, test_now);
+		if (count_type(a, WG_MSG_INITIATION) > before)
+			return test_now;
+	}
+	return 0;
+}
+
+/* Waits between handshake messages: each within [REKEY_TIMEOUT, REKEY_TIMEOUT
+ * + 1/3 s] (a millisecond for the probing), and jittered: several are more than
+ * 2 ms past REKEY_TIMEOUT and they spread over more than a tenth of the range
+ * (all n inside one such window by chance: n * 10^-(n-1)). */
+static void check_jittered(const uint64_t *gap, unsigned n)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+	unsigned late = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		assert_in_range(gap[i], REKEY_TIMEOUT_NS, REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+		late += gap[i] > REKEY_TIMEOUT_NS + 2 * MS;
+		lo = gap[i] < lo ? gap[i] : lo;
+		hi = gap[i] > hi ? gap[i] : hi;
+	}
+	assert_true(late >= 2);
+	assert_true(hi - lo > JITTER_MAX_NS / 10);
+}
+
+/* At most one initiation per REKEY_TIMEOUT + jitter however often it is asked
+ * for, by wg_peer_initiate, by staging, or both while ticking; never less than
+ * REKEY_TIMEOUT apart (the kernel's limit), never more than 1/3 s beyond it. */
 static void test_initiation_rate_limit(void **state)
 {
 	struct pair *p = *state;
 	struct node *a = p->a, *b = p->b;
 	struct wg_peer *ab = peer_of(a, b);
-	uint64_t t0 = test_now, times[32], end;
+	uint64_t t0 = test_now, times[32], gaps[32], end;
 	unsigned n = 0, k = 0;
 
 	wg_peer_initiate(ab, t0);
@@ -898,14 +943,15 @@ static void test_initiation_rate_limit(void **state)
 	wg_peer_initiate(ab, test_now);
 	wg_peer_stage(ab, staged_packet(), test_now);
 	assert_int_equal(count_type(a, WG_MSG_INITIATION), 1);
-	test_now = t0 + REKEY_TIMEOUT_NS;
-	wg_peer_initiate(ab, test_now);
+	times[n++] = t0;
+	times[n++] = initiation_opens(a, ab, t0 + REKEY_TIMEOUT_NS,
+				      t0 + REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+	assert_int_not_equal(times[1], 0);
 	assert_int_equal(count_type(a, WG_MSG_INITIATION), 2);
 	clear_sent(a);
 
-	/* A minute of asking every 50 ms, ticking in between. */
-	times[n++] = test_now;
-	for (end = test_now + 60 * NS; test_now <= end; test_now += 50 * MS, k++) {
+	/* A minute of asking every millisecond, staging every 20, ticking. */
+	for (end = test_now + 60 * NS; test_now <= end; test_now += MS, k++) {
 		unsigned before = a->nsent;
 
 		wg_peer_initiate(ab, test_now);
@@ -920,31 +966,195 @@ static void test_initiation_rate_limit(void **state)
 		}
 	}
 	for (unsigned i = 1; i < n; i++)
-		assert_true(times[i] - times[i - 1] >= REKEY_TIMEOUT_NS);
-	assert_in_range(n - 1, 11, 12);
+		gaps[i - 1] = times[i] - times[i - 1];
+	check_jittered(gaps, n - 1);
+	assert_in_range(n - 2, 11, 12);
 }
 
 /* A response counts as a handshake message sent: the responder does not also
- * initiate within REKEY_TIMEOUT of it. */
+ * initiate within REKEY_TIMEOUT (+ jitter) of it. Eight responses, each opening
+ * the way for b's own initiation at a jittered moment. */
 static void test_initiation_rate_limit_after_response(void **state)
 {
 	struct pair *p = *state;
 	struct node *a = p->a, *b = p->b;
 	struct wg_peer *ba = peer_of(b, a);
-	uint64_t t = test_now;
+	uint64_t gaps[8];
 
-	wg_peer_initiate(peer_of(a, b), t);
-	deliver(a, b);
-	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
-	clear_sent(b);
-	test_now = t + NS;
-	wg_peer_initiate(ba, test_now);
-	test_now = t + REKEY_TIMEOUT_NS - 1;
-	wg_peer_initiate(ba, test_now);
-	assert_int_equal(b->nsent, 0);
-	test_now = t + REKEY_TIMEOUT_NS;
-	wg_peer_initiate(ba, test_now);
-	assert_int_equal(count_type(b, WG_MSG_INITIATION), 1);
+	for (unsigned i = 0; i < 8; i++) {
+		uint64_t t = test_now, opened;
+
+		clear_sent(a);
+		wg_peer_initiate(peer_of(a, b), t);
+		deliver(a, b);
+		assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+		clear_sent(b);
+		test_now = t + NS;
+		wg_peer_initiate(ba, test_now);
+		test_now = t + REKEY_TIMEOUT_NS - 1;
+		wg_peer_initiate(ba, test_now);
+		assert_int_equal(b->nsent, 0);
+		opened = initiation_opens(b, ba, t + REKEY_TIMEOUT_NS,
+					  t + REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS);
+		assert_int_not_equal(opened, 0);
+		assert_int_equal(count_type(b, WG_MSG_INITIATION), 1);
+		clear_sent(b);
+		gaps[i] = opened - t;
+		/* Clear of both rate limits for the next round. */
+		test_now = opened + REKEY_TIMEOUT_NS + JITTER_MAX_NS + MS;
+	}
+	check_jittered(gaps, 8);
+}
+
+/* ---- simultaneous initiations ---- */
+
+/*
+ * Two nodes joined by a link with a one-way delay, each sending a packet to the
+ * other every period from the same instant: both stage it and initiate at once,
+ * each answers the other's initiation and drops the answer to its own (so does
+ * the kernel). Whatever retries next must not do it in step with the other
+ * side, or that repeats for as long as the traffic lasts.
+ */
+#define SIM_QUEUE 8192
+
+struct sim_msg {
+	uint64_t due;
+	struct node *to, *from;
+	uint32_t len;
+	uint8_t data[WG_INITIATION_LEN + 64];
+};
+
+struct sim {
+	struct node *a, *b;
+	uint64_t delay;
+	struct sim_msg *q; /* in flight, in order: one delay for all */
+	unsigned head, tail;
+	unsigned data_to_a, data_to_b; /* data messages that arrived and decrypted */
+	unsigned initiations;
+};
+
+static void sim_push(struct sim *s, struct node *from, const uint8_t *msg, size_t len)
+{
+	struct sim_msg *m;
+
+	assert_true(s->tail - s->head < SIM_QUEUE);
+	assert_true(len <= sizeof(m->data));
+	m = &s->q[s->tail++ % SIM_QUEUE];
+	m->due = test_now + s->delay;
+	m->from = from;
+	m->to = from == s->a ? s->b : s->a;
+	m->len = (uint32_t)len;
+	memcpy(m->data, msg, len);
+	s->initiations += msg[0] == WG_MSG_INITIATION;
+}
+
+static void sim_collect(struct sim *s, struct node *n)
+{
+	for (unsigned i = 0; i < n->nsent; i++)
+		sim_push(s, n, n->sent[i].data, n->sent[i].len);
+	clear_sent(n);
+}
+
+static void sim_deliver(struct sim *s)
+{
+	while (s->head != s->tail && s->q[s->head % SIM_QUEUE].due <= test_now) {
+		struct sim_msg *m = &s->q[s->head++ % SIM_QUEUE];
+
+		if (m->data[0] != WG_MSG_DATA)
+			wg_device_handshake_rx(m->to->dev, m->data, m->len, &m->from->addr, 0, test_now);
+		else if (recv_data(m->to, m->data, m->len, &m->from->addr) == WG_OK &&
+			 m->len > WG_DATA_MIN_LEN)
+			(*(m->to == s->a ? &s->data_to_a : &s->data_to_b))++;
+	}
+}
+
+/* One packet from n to the other: sent if a session allows, else staged. */
+static void sim_send(struct sim *s, struct node *n)
+{
+	bool is_a = n == s->a;
+	const char *src = is_a ? "10.1.0.2" : "10.2.0.2", *dst = is_a ? "10.2.0.2" : "10.1.0.2";
+	struct wg_peer *peer = peer_of(n, is_a ? s->b : s->a);
+	uint8_t buf[256];
+	uint32_t len;
+
+	if (send_data(n, peer, src, dst, 8, buf, &len) == WG_OK)
+		sim_push(s, n, buf, len);
+	else
+		wg_peer_stage(peer, staged_packet_from(src, dst), test_now);
+}
+
+/* From now, a millisecond at a time, both send every period until each has had
+ * data from the other. Returns how long that took, or 0 if not within limit. */
+static uint64_t sim_run(struct sim *s, uint64_t period, uint64_t limit)
+{
+	uint64_t t0 = test_now;
+
+	for (;; test_now += MS) {
+		sim_deliver(s);
+		wg_device_tick(s->a->dev, test_now);
+		wg_device_tick(s->b->dev, test_now);
+		if ((test_now - t0) % period == 0) {
+			sim_send(s, s->a);
+			sim_send(s, s->b);
+		}
+		sim_collect(s, s->a);
+		sim_collect(s, s->b);
+		if (s->data_to_a && s->data_to_b)
+			return test_now - t0;
+		if (test_now - t0 >= limit)
+			return 0;
+	}
+}
+
+static uint64_t simultaneous(struct pair *p, uint64_t delay, uint64_t period, uint64_t limit,
+			     unsigned *initiations)
+{
+	struct sim s = { .a = p->a, .b = p->b, .delay = delay };
+	uint64_t took;
+
+	s.q = calloc(SIM_QUEUE, sizeof(*s.q));
+	assert_non_null(s.q);
+	took = sim_run(&s, period, limit);
+	free(s.q);
+	*initiations = s.initiations;
+	return took;
+}
+
+/* Saturating traffic both ways (a packet every millisecond), 2 ms apart: the
+ * first attempt collides by construction; the session works within three
+ * retries. Without jitter on what the traffic triggers, each retry leaves both
+ * sides at the same moment, collides again, and no session ever forms. */
+static void test_simultaneous_initiation(void **state)
+{
+	unsigned inits;
+	uint64_t took = simultaneous(*state, 2 * MS, MS, 60 * NS, &inits);
+
+	if (!took || took >= 3 * (REKEY_TIMEOUT_NS + JITTER_MAX_NS + 10 * MS))
+		fail_msg("no session after %.3f s (0: none in 60 s), %u initiations",
+			 (double)took / NS, inits);
+}
+
+/* The rig's default one-way delay (25 ms) and meshd's probe interval (50 ms),
+ * from the same instant on both sides, twenty times: every time the session
+ * forms, and on average within two retries. With 1/3 s of jitter two retries
+ * collide only if they leave within 25 ms of each other (p < 0.15). */
+static void test_simultaneous_initiation_wan(void **state)
+{
+	uint64_t total = 0;
+	unsigned inits;
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		struct pair *p = pair_new();
+		uint64_t took = simultaneous(p, 25 * MS, 50 * MS, 60 * NS, &inits);
+
+		pair_free(p);
+		if (!took)
+			fail_msg("trial %d: no session in 60 s, %u initiations", i, inits);
+		total += took;
+	}
+	if (total / 20 >= 2 * (REKEY_TIMEOUT_NS + JITTER_MAX_NS + 100 * MS))
+		fail_msg("%.3f s on average to a session", (double)total / 20 / NS);
 }
 
 #define T(f) cmocka_unit_test_setup_teardown(f, pair_setup, pair_teardown)
@@ -976,6 +1186,8 @@ int main(void)
 		T(test_lastminute_checks_current_keypair),
 		T(test_initiation_rate_limit),
 		T(test_initiation_rate_limit_after_response),
+		T(test_simultaneous_initiation),
+		T(test_simultaneous_initiation_wan),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
