@@ -1351,7 +1351,9 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 		goto nomem;
 	for (i = 0; i < ngw; i++) {
 		if (!reg_gateway_fits(out, &gws[i].g, why, sizeof(why))) {
-			problem(&pr, gws[i].where, "%s; skipped (the other sorts first)", why);
+			problem(&pr, gws[i].where, "%s; skipped (%s)", why,
+				gws[i].known || !last ? "the other sorts first"
+						      : "a newcomer: the record in use wins");
 			continue;
 		}
 		out->gateways[out->ngateways++] = gws[i].g;
@@ -1379,8 +1381,10 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 		for (; k < j && addr_equal(&byaddr[k]->addr, &byaddr[i]->addr); k++) {
 			byaddr[k]->skip = true;
 			problem(&pr, byaddr[k]->where,
-				"vm %s: address %s is already vm %s's; skipped (the other sorts first)",
-				byaddr[k]->vm.name, byaddr[k]->vm.address, byaddr[i]->vm.name);
+				"vm %s: address %s is already vm %s's; skipped (%s)",
+				byaddr[k]->vm.name, byaddr[k]->vm.address, byaddr[i]->vm.name,
+				byaddr[k]->known || !last ? "the other sorts first"
+							  : "a newcomer: the record in use wins");
 		}
 		i = k;
 	}
