@@ -42,6 +42,7 @@ struct topo {
 	uint8_t *usable;                       /* set, and up */
 	double *rtt_ms;
 	double *loss;
+	double *jitter_ms;
 	/* Scratch for topo_best_path() (which is why it is not reentrant on one
 	 * topo; routers have their own). */
 	struct topo_search *scratch;
@@ -85,6 +86,8 @@ static inline double topo_cost_of(double rtt_ms, double loss, double penalty)
 double topo_link_cost_p(const struct topo *t, double penalty, unsigned a, unsigned b);
 /* Cost of a path, < 0 if it is malformed or a link is unusable. */
 double topo_path_cost_p(const struct topo *t, double penalty, const struct topo_path *path);
+/* The sum of the path's links' jitter (0 for links with none set). */
+double topo_path_jitter(const struct topo *t, const struct topo_path *path);
 /* Whether src and dst share a non-empty zone (so residency applies). */
 bool topo_same_zone(const struct topo *t, unsigned a, unsigned b);
 

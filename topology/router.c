@@ -90,11 +90,12 @@ static double current_cost(const struct topo *t, const struct topo_params *q, co
 	return topo_path_cost_p(t, q->penalty, path);
 }
 
-static bool better_by_margins(const struct topo_params *q, double best, double current)
+/* noise: how much the two costs wander on their own (both paths' jitter). */
+static bool better_by_margins(const struct topo_params *q, double best, double current, double noise)
 {
 	double gain = current - best;
 
-	return gain > 0 && gain >= q->margin * current && gain >= q->margin_ms;
+	return gain > 0 && gain >= q->margin * current && gain >= q->margin_ms && gain > noise;
 }
 
 unsigned topo_router_update(struct topo_router *r, const struct topo_policy *p, uint64_t now_ns)
@@ -147,7 +148,9 @@ unsigned topo_router_update(struct topo_router *r, const struct topo_policy *p, 
 			continue;
 		}
 		rt->path.cost = cur;
-		if (!have_best || same_path(&best, &rt->path) || !better_by_margins(&q, best.cost, cur)) {
+		if (!have_best || same_path(&best, &rt->path) ||
+		    !better_by_margins(&q, best.cost, cur,
+				       topo_path_jitter(t, &best) + topo_path_jitter(t, &rt->path))) {
 			rt->pending = false;
 			continue;
 		}

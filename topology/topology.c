@@ -54,8 +54,10 @@ struct topo *topo_new(unsigned max_gateways)
 	t->usable = calloc(cells, sizeof(*t->usable));
 	t->rtt_ms = calloc(cells, sizeof(*t->rtt_ms));
 	t->loss = calloc(cells, sizeof(*t->loss));
+	t->jitter_ms = calloc(cells, sizeof(*t->jitter_ms));
 	t->scratch = topo_search_new(t->n1);
-	if (!t->present || !t->zone || !t->usable || !t->rtt_ms || !t->loss || !t->scratch) {
+	if (!t->present || !t->zone || !t->usable || !t->rtt_ms || !t->loss || !t->jitter_ms ||
+	    !t->scratch) {
 		topo_free(t);
 		return NULL;
 	}
@@ -68,6 +70,7 @@ void topo_free(struct topo *t)
 		return;
 	topo_search_free(t->scratch);
 	free(t->loss);
+	free(t->jitter_ms);
 	free(t->rtt_ms);
 	free(t->usable);
 	free(t->zone);
@@ -117,6 +120,26 @@ bool topo_set_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double
 	t->loss[i] = loss;
 	t->usable[i] = up;
 	return true;
+}
+
+bool topo_set_link_jitter(struct topo *t, uint16_t a, uint16_t b, double jitter_ms)
+{
+	if (!topo_present(t, a) || !topo_present(t, b) || a == b)
+		return false;
+	if (!(jitter_ms >= 0 && jitter_ms <= TOPO_RTT_MAX_MS))
+		return false;
+	t->jitter_ms[topo_idx(t, a, b)] = jitter_ms;
+	return true;
+}
+
+double topo_path_jitter(const struct topo *t, const struct topo_path *path)
+{
+	double sum = 0;
+
+	for (unsigned i = 0; i < path->hops && i < TOPO_MAX_HOPS; i++)
+		if (topo_valid_id(t, path->gw[i]) && topo_valid_id(t, path->gw[i + 1]))
+			sum += t->jitter_ms[topo_idx(t, path->gw[i], path->gw[i + 1])];
+	return sum;
 }
 
 void topo_remove_link(struct topo *t, uint16_t a, uint16_t b)

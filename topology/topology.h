@@ -25,7 +25,8 @@ struct topo_policy {
 	double loss_penalty_ms;    /* cost of a link = rtt_ms + loss * loss_penalty_ms,
 				    * loss in [0,1] (default 1000: 10% loss costs 100 ms) */
 	double switch_margin;      /* a better path must be cheaper by this fraction... */
-	double switch_margin_ms;   /* ...and by this many ms (defaults 0.1 and 5) */
+	double switch_margin_ms;   /* ...and by this many ms (defaults 0.1 and 5), and by
+				    * the jitter of both paths (topo_set_link_jitter)... */
 	uint64_t hold_ns;          /* ...for this long before traffic moves (default 2 s) */
 	bool residency;            /* traffic between two gateways of one zone never
 				    * transits a gateway outside it */
@@ -40,6 +41,10 @@ bool topo_set_gateway(struct topo *t, uint16_t id, const char *zone);
 void topo_remove_gateway(struct topo *t, uint16_t id); /* and its links */
 /* The measured link from a to b. A link never set, or set down, is unusable. */
 bool topo_set_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double loss, bool up);
+/* How much the link's RTT varies (ms, >= 0; 0 until set). A path must be
+ * better than the one in use by more than both paths' jitter together, on top
+ * of the policy's margins: noise in the figures compared moves no traffic. */
+bool topo_set_link_jitter(struct topo *t, uint16_t a, uint16_t b, double jitter_ms);
 void topo_remove_link(struct topo *t, uint16_t a, uint16_t b);
 /* Cost of the link a->b under the policy; < 0 if it is unusable. */
 double topo_link_cost(const struct topo *t, const struct topo_policy *p, uint16_t a, uint16_t b);

@@ -1122,6 +1122,78 @@ static void test_router_noisy_series(void **state)
 	free(s);
 }
 
+/* Jitter in the margins: two paths of equal cost whose smoothed RTTs wander
+ * against each other (+-10 ms each, a 10 s swing: past the margins for
+ * seconds at a time, longer than the hold) flip the route back and forth
+ * when the router knows nothing of the links' jitter, and never when it
+ * does (8 ms a link, as meshd measures +-10 ms of emulated jitter). A real
+ * change, 200 ms more on the direct link, still moves traffic after the
+ * hold time. */
+static unsigned replay_wander(bool with_jitter, uint64_t *moved_after_ns)
+{
+	struct topo *t = triangle(100, 100);
+	struct topo_router *r = topo_router_new(t, 1);
+	struct topo_policy p = policy(2);
+	struct topo_path prev, cur;
+	unsigned switches = 0;
+	const uint64_t step_at = 60 * SEC;
+
+	assert_non_null(r);
+	p.hold_ns = 1 * SEC; /* meshd's default */
+	*moved_after_ns = 0;
+	for (uint64_t now = 0; now <= 70 * SEC; now += 50 * MS) {
+		double w = 10 * sin(2 * M_PI * (double)now / (10.0 * SEC));
+		double step = now >= step_at ? 200 : 0;
+
+		assert_true(topo_set_link(t, 1, 2, 100 + w + step, 0, true));
+		assert_true(topo_set_link(t, 1, 3, 50 - w / 2, 0, true));
+		assert_true(topo_set_link(t, 3, 2, 50 - w / 2, 0, true));
+		if (with_jitter) {
+			assert_true(topo_set_link_jitter(t, 1, 2, 8));
+			assert_true(topo_set_link_jitter(t, 1, 3, 8));
+			assert_true(topo_set_link_jitter(t, 3, 2, 8));
+		}
+		topo_router_update(r, &p, now);
+		cur = route_of(r, 2);
+		if (now > 0 && !same_seq(&cur, &prev)) {
+			if (now < step_at)
+				switches++;
+			else if (!*moved_after_ns)
+				*moved_after_ns = now - step_at;
+		}
+		prev = cur;
+	}
+	topo_router_free(r);
+	topo_free(t);
+	return switches;
+}
+
+static void test_router_jitter_margin(void **state)
+{
+	uint64_t moved;
+	unsigned flaps;
+
+	(void)state;
+	flaps = replay_wander(false, &moved);
+	printf("wandering equal paths, jitter unknown: %u switches in 60 s\n", flaps);
+	assert_true(flaps >= 6);
+	flaps = replay_wander(true, &moved);
+	printf("wandering equal paths, jitter known: %u switches in 60 s; +200 ms moved after %llu ms\n",
+	       flaps, (unsigned long long)(moved / MS));
+	assert_int_equal(flaps, 0);
+	assert_true(moved >= 1 * SEC && moved <= 1 * SEC + 100 * MS);
+	/* Out-of-range jitter is refused, like a bad RTT. */
+	{
+		struct topo *t = triangle(100, 100);
+
+		assert_false(topo_set_link_jitter(t, 1, 2, -1));
+		assert_false(topo_set_link_jitter(t, 1, 2, NAN));
+		assert_false(topo_set_link_jitter(t, 1, 1, 1));
+		assert_false(topo_set_link_jitter(t, 1, 7, 1)); /* 7: not present */
+		topo_free(t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1141,6 +1213,7 @@ int main(void)
 		cmocka_unit_test(test_router_dead_link),
 		cmocka_unit_test(test_router_policy_change),
 		cmocka_unit_test(test_router_noisy_series),
+		cmocka_unit_test(test_router_jitter_margin),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
