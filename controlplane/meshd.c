@@ -140,6 +140,8 @@ static void feed_registry_topology(struct meshd *d)
 			if (a != b && (!found || !topo_set_link(d->topo, a, b, found->rtt_ms,
 								  found->loss, found->up)))
 				topo_remove_link(d->topo, a, b);
+			else if (a != b)
+				topo_set_link_jitter(d->topo, a, b, found->jitter_ms);
 		}
 	}
 }
@@ -155,6 +157,8 @@ static void feed_own_links(struct meshd *d)
 		if (!topo_set_link(d->topo, d->self_id, (uint16_t)id, l->stats.rtt_ms,
 				   link_loss(&l->stats, &d->cfg.probe), l->stats.up && d->backbone_up))
 			topo_remove_link(d->topo, d->self_id, (uint16_t)id);
+		else
+			topo_set_link_jitter(d->topo, d->self_id, (uint16_t)id, l->stats.jitter_ms);
 	}
 }
 
