@@ -397,11 +397,15 @@ bool install_paths(struct meshd *d)
 		if (id == d->self->id)
 			continue;
 		/* Unreachable: leave it direct, where traffic would go anyway. */
+		/* Each move is logged: how an operator sees a flap, or a failover. */
 		if (!topo_router_path(d->router, (uint16_t)id, &p) || p.hops == 1) {
-			if (hops != 1)
+			if (hops != 1) {
 				textbuf_printf(&lines, "nexthop del %u\n", id);
+				meshd_log(d, "path to gateway %u: direct", id);
+			}
 		} else if (via != p.gw[1] || hops != p.hops) {
 			textbuf_printf(&lines, "nexthop set %u %u %u\n", id, p.gw[1], p.hops);
+			meshd_log(d, "path to gateway %u: via %u, %u hops", id, p.gw[1], p.hops);
 		}
 	}
 	json_decref(gws);
