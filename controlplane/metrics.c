@@ -104,19 +104,23 @@ static void header(struct textbuf *t, const char *name, const char *type, const 
 
 static void link_metrics(struct textbuf *t, const struct meshd *d)
 {
+	/* The quantiles are a summary: promtool (and Prometheus' conventions)
+	 * reserve the "quantile" label for summaries. It has no _sum and _count,
+	 * which a summary may omit: the window is not cumulative. */
 	static const struct {
-		const char *name, *help;
+		const char *name, *type, *help;
 	} gauges[] = {
-		{ "hopmesh_link_up", "1 if probes on the link are answered (BFD-like detection)." },
-		{ "hopmesh_link_rtt_seconds", "Round trip time of the link, EWMA of probe samples." },
-		{ "hopmesh_link_rtt_quantile_seconds", "Round trip time quantiles over recent probes." },
-		{ "hopmesh_link_loss_ratio", "Probe loss over the sliding window, 0 to 1." },
-		{ "hopmesh_link_jitter_seconds", "Interarrival jitter of probe round trips (RFC 3550)." },
+		{ "hopmesh_link_up", "gauge", "1 if probes on the link are answered (BFD-like detection)." },
+		{ "hopmesh_link_rtt_seconds", "gauge", "Round trip time of the link, EWMA of probe samples." },
+		{ "hopmesh_link_rtt_quantile_seconds", "summary",
+		  "Round trip time quantiles over the last 128 probe samples." },
+		{ "hopmesh_link_loss_ratio", "gauge", "Probe loss over the sliding window, 0 to 1." },
+		{ "hopmesh_link_jitter_seconds", "gauge", "Interarrival jitter of probe round trips (RFC 3550)." },
 	};
 	const char *self = d->self ? d->self->name : d->cfg.gateway;
 
 	for (unsigned g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
-		header(t, gauges[g].name, "gauge", gauges[g].help);
+		header(t, gauges[g].name, gauges[g].type, gauges[g].help);
 		for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
 			const struct meshd_link *l = &d->link[id];
 			const char *to;
@@ -168,28 +172,44 @@ static void route_metrics(struct textbuf *t, const struct meshd *d)
 	}
 }
 
+/* A peer's label: its gateway's name, or for a key the registry does not know
+ * (yet) the start of the key, so that two such peers are still two series. */
+static void peer_label(char *buf, size_t len, const struct meshd *d, const uint8_t key[32])
+{
+	for (unsigned k = 0; k < d->snap.ngateways; k++)
+		if (!memcmp(d->snap.gateways[k].public_key, key, 32)) {
+			snprintf(buf, len, "%s", d->snap.gateways[k].name);
+			return;
+		}
+	snprintf(buf, len, "unknown-%02x%02x%02x%02x", key[0], key[1], key[2], key[3]);
+}
+
 static void peer_metrics(struct textbuf *t, const struct meshd *d)
 {
 	struct gw_peer_state *peers = NULL;
 	unsigned n = 0;
-	char err[128];
+	char err[128], name[REG_NAME_LEN + 16];
+	struct timespec now;
 
 	if (gw_uapi_peers(d->cfg.interface, &peers, &n, err, sizeof(err)))
 		return;
+	clock_gettime(CLOCK_REALTIME, &now);
 	header(t, "hopmesh_peer_rx_bytes_total", "counter", "Bytes received from the peer.");
 	header(t, "hopmesh_peer_tx_bytes_total", "counter", "Bytes sent to the peer.");
-	header(t, "hopmesh_peer_last_handshake_seconds", "gauge",
+	header(t, "hopmesh_peer_last_handshake_timestamp_seconds", "gauge",
 	       "Unix time of the last completed handshake with the peer, 0 if none.");
+	header(t, "hopmesh_peer_handshake_age_seconds", "gauge",
+	       "Time since the last completed handshake with the peer (absent if none).");
 	for (unsigned i = 0; i < n; i++) {
-		const char *name = "unknown";
+		double last = peers[i].last_handshake_unix_ns / 1e9;
 
-		for (unsigned k = 0; k < d->snap.ngateways; k++)
-			if (!memcmp(d->snap.gateways[k].public_key, peers[i].public_key, 32))
-				name = d->snap.gateways[k].name;
+		peer_label(name, sizeof(name), d, peers[i].public_key);
 		textbuf_printf(t, "hopmesh_peer_rx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].rx_bytes);
 		textbuf_printf(t, "hopmesh_peer_tx_bytes_total{peer=\"%s\"} %" PRIu64 "\n", name, peers[i].tx_bytes);
-		textbuf_printf(t, "hopmesh_peer_last_handshake_seconds{peer=\"%s\"} %.3f\n", name,
-		    peers[i].last_handshake_unix_ns / 1e9);
+		textbuf_printf(t, "hopmesh_peer_last_handshake_timestamp_seconds{peer=\"%s\"} %.3f\n", name, last);
+		if (peers[i].last_handshake_unix_ns)
+			textbuf_printf(t, "hopmesh_peer_handshake_age_seconds{peer=\"%s\"} %.3f\n", name,
+			    now.tv_sec + now.tv_nsec / 1e9 - last);
 	}
 	free(peers);
 }
