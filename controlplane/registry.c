@@ -516,6 +516,13 @@ bool reg_gateway_fits(const struct reg_snapshot *s, const struct reg_gateway *g,
 			WHY("gateway %s: id %u is already gateway %s's", g->name, g->id, o->name);
 			return false;
 		}
+		/* WireGuard knows a peer by its key: two gateways with one key
+		 * would be one peer to everybody (a key pasted on the wrong
+		 * record). */
+		if (!memcmp(o->public_key, g->public_key, sizeof(g->public_key))) {
+			WHY("gateway %s: public key is already gateway %s's", g->name, o->name);
+			return false;
+		}
 		for (j = 0; j < o->nprefixes && j < REG_MAX_PREFIXES; j++) {
 			if (!parse_prefix(o->prefixes[j], &other, NULL, 0))
 				continue;

@@ -89,6 +89,9 @@ static void key_of(uint8_t key[32], unsigned seed)
 
 	for (i = 0; i < 32; i++)
 		key[i] = (uint8_t)(seed * 31 + i * 7 + 1);
+	/* one key per seed: the registry refuses a key two gateways share */
+	key[0] = (uint8_t)seed;
+	key[1] = (uint8_t)(seed >> 8);
 }
 
 static struct reg_gateway gw(const char *name, unsigned id, const char *prefix)
@@ -571,6 +574,13 @@ static void test_writes_refused(void **state)
 	PUT_OK(registry_put_vm(r, &v, ERRBUF));
 	v = vm("web2", "10.1.0.5", "eu-1");
 	PUT_FAIL(registry_put_vm(r, &v, ERRBUF), "already vm web");
+	{
+		/* one public key, two gateways: refused */
+		struct reg_gateway twin = gw("twin", 40, "10.40.0.0/16");
+
+		memcpy(twin.public_key, g.public_key, sizeof(twin.public_key));
+		PUT_FAIL(registry_put_gateway(r, &twin, ERRBUF), "public key is already gateway");
+	}
 	g.nprefixes = 0;
 	PUT_FAIL(registry_put_gateway(r, &g, ERRBUF), "outside its prefixes");
 	reg_policy_default(&p);
@@ -873,9 +883,9 @@ static void test_public_keys_only(void **state)
 	assert_int_equal(json_object_size(o), sizeof(fields) / sizeof(fields[0]));
 	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
 		assert_non_null(json_object_get(o, fields[i]));
-	/* key_of(1): bytes 32, 39, ...: the base64 of exactly those */
+	/* key_of(1): bytes 1, 0, 46, 53, ...: the base64 of exactly those */
 	assert_string_equal(json_string_value(json_object_get(o, "public_key")),
-			    "ICcuNTxDSlFYX2ZtdHuCiZCXnqWss7rByM/W3eTr8vk=");
+			    "AQAuNTxDSlFYX2ZtdHuCiZCXnqWss7rByM/W3eTr8vk=");
 	json_decref(o);
 
 	write_file("links/eu-1/us-1.json",
