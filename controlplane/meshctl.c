@@ -35,7 +35,8 @@ static int usage(const char *msg)
 	if (msg)
 		fprintf(stderr, "meshctl: %s\n", msg);
 	fprintf(stderr,
-		"usage: meshctl [--registry URL] [--json] COMMAND\n"
+		"usage: meshctl [--registry URL] [--json] [--etcd-ca FILE] [--etcd-cert FILE --etcd-key FILE]\n"
+		"               [--etcd-user NAME (password in $HOPMESH_ETCD_PASSWORD)] COMMAND\n"
 		"  peer add NAME --id N --public-key KEY --endpoint HOST:PORT [--endpoint6 [ADDR]:PORT]\n"
 		"           --prefix P [--prefix P]... [--overlay4 A] [--overlay6 A] [--region R] [--zone Z]\n"
 		"  peer del NAME | peer list\n"
@@ -648,9 +649,14 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "registry", required_argument, NULL, 'r' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "etcd-ca", required_argument, NULL, 'C' },
+		{ "etcd-cert", required_argument, NULL, 'E' },
+		{ "etcd-key", required_argument, NULL, 'K' },
+		{ "etcd-user", required_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct reg_options ro = { 0 };
 	struct registry *r;
 	char err[256];
 	int opt, rc;
@@ -661,16 +667,31 @@ int main(int argc, char **argv)
 			url = optarg;
 		else if (opt == 'j')
 			json_out = true;
+		else if (opt == 'C')
+			ro.ca_file = optarg;
+		else if (opt == 'E')
+			ro.cert_file = optarg;
+		else if (opt == 'K')
+			ro.key_file = optarg;
+		else if (opt == 'U')
+			ro.username = optarg;
 		else
 			return usage(opt == 'h' ? NULL : "unknown option");
 	}
+	/* Never an option: a password on the command line is in ps and in the
+	 * shell's history. */
+	ro.password = getenv("HOPMESH_ETCD_PASSWORD");
+	if (ro.username && !ro.password)
+		return fail("%s", "--etcd-user needs the password in $HOPMESH_ETCD_PASSWORD");
+	if ((ro.cert_file != NULL) != (ro.key_file != NULL))
+		return usage("--etcd-cert and --etcd-key go together");
 	if (sodium_init() < 0)
 		return fail("%s", "libsodium did not initialise");
 	if (!url)
 		url = "dir:/var/lib/hopmesh/registry";
 	if (optind >= argc)
 		return usage("missing command");
-	r = registry_open(url, NULL, err, sizeof(err));
+	r = registry_open(url, &ro, err, sizeof(err));
 	if (!r)
 		return fail("%s", err);
 	rc = dispatch(r, argc - optind, argv + optind);
