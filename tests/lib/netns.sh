@@ -209,6 +209,21 @@ hm_stop() {
 	return 0
 }
 
+# hm_kill9 PID: SIGKILL for a process this run started (a crash, on purpose);
+# cleanup then leaves that PID alone, and no clean exit is asked of it.
+hm_kill9() {
+	local i
+	for i in "${!HM_PIDS[@]}"; do
+		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
+	done
+	for i in "${!HM_GW_PIDS[@]}"; do
+		[ "${HM_GW_PIDS[$i]}" = "$1" ] && unset "HM_GW_PIDS[$i]" "HM_GW_LOGS[$i]"
+	done
+	kill -KILL "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
 hm_wait_socket() {
 	local i
 	for i in $(seq 100); do

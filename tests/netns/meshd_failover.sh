@@ -11,7 +11,9 @@
 #  - healed, the path returns to direct after the hold time (within 3 s: the
 #    outage is down-time, not loss held against the link);
 #  - 200 ms more delay on the direct link moves traffic to the relay within
-#    2 s.
+#    2 s;
+#  - +-10 ms of jitter on every link for 60 s, with the direct path and the
+#    relay of equal cost, moves no route (hysteresis).
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/meshd_lib.sh"
@@ -34,30 +36,6 @@ hm_check "all 6 links measured" hm_wait_for 30 meshd_links_settled 3
 hm_check "us-east -> us-west direct" meshd_route_is 1 10.2.0.2 2 2 1
 hm_check "us-west -> us-east direct" meshd_route_is 2 10.1.0.2 1 1 1
 VMA=$(rig_vm 1 1)
-
-# ping_loss FILE: "LOST LOSS_MS GAP_MS ANSWERED" of a ping -D -i 0.01 log.
-# LOSS_MS is the time the lost pings stand for (lost x the interval ping
-# really kept, which a busy machine stretches); GAP_MS the longest time
-# between two answers, less that interval: it also holds the extra latency
-# of a longer path, so it is printed, not bounded.
-ping_loss() {
-	python3 - "$1" <<'PY'
-import re, sys
-got = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) ", line)
-    if m:
-        got.setdefault(int(m.group(2)), float(m.group(1)))
-seqs = sorted(got)
-if len(seqs) < 2:
-    print(-1, -1, -1, len(seqs))
-    sys.exit()
-interval = (got[seqs[-1]] - got[seqs[0]]) / (seqs[-1] - seqs[0])
-lost = seqs[-1] - seqs[0] + 1 - len(seqs)
-gap = max(got[b] - got[a] for a, b in zip(seqs, seqs[1:]))
-print(lost, int(round(lost * interval * 1000)), int(round((gap - interval) * 1000)), len(seqs))
-PY
-}
 
 # watch_route R ADDR GATEWAY VIA HOPS T0_MS: prints the ms from T0 until the
 # gateway's route shows that path (or -1 after 15 s).
@@ -113,6 +91,43 @@ echo "meshd_failover: +200 ms delay: us-east's route through eu-west after $move
 	"$lost pings lost ($loss ms), longest gap between answers $gap ms" >&2
 hm_check "moved within $DELAY_BOUND_MS ms ($moved ms)" test "$moved" -ge 0 -a "$moved" -le "$DELAY_BOUND_MS"
 grep -h 'link to gateway' "$HM_TMP"/meshd-*.log >&2
+
+# ---- +-10 ms of jitter for 60 s: no route change ----
+# Two paths of the same cost: direct us-east - us-west 100 ms, and through
+# eu-west 40 + 60 ms. Without hysteresis the jitter would flip the route on
+# every probe interval; with it, whichever path is in use stays.
+rig_link 1 2 delay=50ms >/dev/null && rig_link 1 3 delay=20ms >/dev/null &&
+	rig_link 2 3 delay=30ms >/dev/null || hm_fail "cannot set the delays"
+settled_equal() { meshd_link_close 1 2 100 && meshd_link_close 1 3 40 && meshd_link_close 3 2 60; }
+hm_check "links settle at 100, 40 and 60 ms" hm_wait_for 20 settled_equal
+sleep 3 # past the hold time: the route in use is settled
+route12=$(meshd_route 1 10.2.0.2) && route21=$(meshd_route 2 10.1.0.2) || hm_fail "no routes"
+for p in "1 2" "1 3" "2 3"; do
+	rig_link $p jitter=10ms >/dev/null || hm_fail "cannot set jitter"
+done
+JITTER_S=${JITTER_S:-60}
+moves_before=$(cat "$HM_TMP"/meshd-*.log | grep -c 'path to gateway')
+t_end=$(($(now_ms) + JITTER_S * 1000))
+polls=0 changes=0
+while [ "$(now_ms)" -lt "$t_end" ]; do
+	a=$(meshd_route 1 10.2.0.2) && b=$(meshd_route 2 10.1.0.2) || { changes=$((changes + 1)); continue; }
+	polls=$((polls + 1))
+	if [ "$a" != "$route12" ] || [ "$b" != "$route21" ]; then
+		hm_log "route changed: us-east '$route12' -> '$a', us-west '$route21' -> '$b'"
+		changes=$((changes + 1))
+		route12=$a route21=$b
+	fi
+	sleep 0.05
+done
+moves=$(($(cat "$HM_TMP"/meshd-*.log | grep -c 'path to gateway') - moves_before))
+jit=$(meshd_link_field 1 2 jitter_ms)
+echo "meshd_failover: +-10 ms jitter for $JITTER_S s on paths of equal cost (routes:" \
+	"us-east->us-west '$route12', us-west->us-east '$route21'): $changes route changes in" \
+	"$polls polls of both gateways, $moves path moves logged by the meshds; measured jitter" \
+	"us-east->us-west ${jit} ms" >&2
+hm_check "the jitter is there (measured ${jit} ms)" python3 -c "import sys; sys.exit(not float('$jit') >= 2)"
+hm_check "no route change in $JITTER_S s ($changes)" test "$changes" -eq 0 -a "$moves" -eq 0
+hm_check "the gateways were polled throughout ($polls)" test "$polls" -ge "$JITTER_S"
 
 for r in 1 2 3; do
 	hm_check "meshd of $(rig_region_name "$r") exits 0 on SIGTERM" meshd_stop "$r"

@@ -24,17 +24,22 @@ meshctl() { "$MESHCTL" "$@"; }
 
 rig_region_name() { echo "${RIG_REGIONS[$(($(rig_index "$1") - 1))]}"; }
 
-# meshd_add_region R: the gateway (public key from $HM_TMP, never the private
-# one) and the region's VMs, with meshctl.
-meshd_add_gateway() {
-	local r name g
+# meshd_peer_args R: MESHD_ARGS = `meshctl peer add`'s arguments for region
+# R's gateway (public key from $HM_TMP, never the private one).
+meshd_peer_args() {
+	local r name
 	r=$(rig_index "$1") || return 1
 	name=$(rig_region_name "$r")
-	g=$(rig_gwname "$r")
-	meshctl peer add "$name" --id "$r" --public-key "$(cat "$HM_TMP/$g.pub")" \
-		--endpoint "192.168.50.$r:51820" --endpoint6 "[fd00:50::$r]:51820" \
-		--prefix "10.$r.0.0/24" --prefix "fd00:$r::/64" \
-		--overlay4 "10.$r.0.1" --overlay6 "fd00:$r::1" --region "$name" >/dev/null
+	MESHD_ARGS=(peer add "$name" --id "$r" --public-key "$(cat "$HM_TMP/$(rig_gwname "$r").pub")"
+		--endpoint "192.168.50.$r:51820" --endpoint6 "[fd00:50::$r]:51820"
+		--prefix "10.$r.0.0/24" --prefix "fd00:$r::/64"
+		--overlay4 "10.$r.0.1" --overlay6 "fd00:$r::1" --region "$name")
+}
+
+# meshd_add_gateway R: region R's gateway, with meshctl.
+meshd_add_gateway() {
+	meshd_peer_args "$1" || return 1
+	meshctl "${MESHD_ARGS[@]}" >/dev/null
 }
 
 meshd_add_vms() {
@@ -145,3 +150,27 @@ sys.exit(1)' "$(rig_region_name "$1")" "$(rig_region_name "$2")" "$3"
 }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ping_loss FILE: "LOST LOSS_MS GAP_MS ANSWERED" of a ping -D -i 0.01 log.
+# LOSS_MS is the time the lost pings stand for (lost x the interval ping
+# really kept, which a busy machine stretches); GAP_MS the longest time
+# between two answers, less that interval: it also holds the extra latency
+# of a longer path, so it is printed, not bounded.
+ping_loss() {
+	python3 - "$1" <<'PY'
+import re, sys
+got = {}
+for line in open(sys.argv[1]):
+    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) ", line)
+    if m:
+        got.setdefault(int(m.group(2)), float(m.group(1)))
+seqs = sorted(got)
+if len(seqs) < 2:
+    print(-1, -1, -1, len(seqs))
+    sys.exit()
+interval = (got[seqs[-1]] - got[seqs[0]]) / (seqs[-1] - seqs[0])
+lost = seqs[-1] - seqs[0] + 1 - len(seqs)
+gap = max(got[b] - got[a] for a, b in zip(seqs, seqs[1:]))
+print(lost, int(round(lost * interval * 1000)), int(round((gap - interval) * 1000)), len(seqs))
+PY
+}
