@@ -10,7 +10,8 @@
  *     from the registry;
  *   - recompute the paths (topology/, with hysteresis) and install any that
  *     changed as the gateway's nexthops;
- * and when the registry changes (its watch fd), or every few seconds anyway:
+ * and when the registry changes (its watch fd), when the gateway answers again
+ * after a silence (a restarted gateway is empty), or every few seconds anyway:
  *   - load it; on success make the gateway's peers, gateway ids and routes
  *     match it (reconcile.c); on failure keep the last good state and retry:
  *     the registry being down never tears a working tunnel down;
@@ -370,7 +371,14 @@ static int run(struct meshd *d)
 				netlink_input(d, fd);
 				links_changed |= was != d->backbone_up;
 			} else if (fd == tfd && read(tfd, &expirations, sizeof(expirations)) > 0) {
+				bool was = d->gateway_answered;
+
 				links_changed |= read_probes(d, now);
+				/* Back after a silence: most likely a restarted
+				 * gateway with no peers or routes. Now, not at the
+				 * next periodic pass. */
+				if (!was && d->gateway_answered)
+					reload_due = now;
 			}
 		}
 		/* Registry: on a change (debounced), every few seconds, or to retry. */
