@@ -98,8 +98,15 @@ bool reconcile_peers(struct meshd *d)
 		if (g && cur[i].last_handshake_unix_ns)
 			d->session[g->id] = true;
 		if (!g || g == d->self) {
+			char b64[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
+
 			sodium_bin2hex(hex, sizeof(hex), cur[i].public_key, 32);
 			textbuf_printf(&body, "public_key=%s\nremove=true\n", hex);
+			/* A rotated key shows as this line and an "added". */
+			sodium_bin2base64(b64, sizeof(b64), cur[i].public_key, 32,
+					  sodium_base64_VARIANT_ORIGINAL);
+			meshd_log(d, "peer %s: removed (%s)", b64,
+				  g ? "our own key" : "no gateway in the registry has this key");
 		}
 	}
 	/* Peers it has are added, or corrected where they differ. */
