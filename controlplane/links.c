@@ -59,6 +59,7 @@ bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent,
 	       int64_t since_reply_ms, const uint32_t *rtt_us, unsigned n, uint64_t now_ns)
 {
 	uint64_t silent_ms = (uint64_t)p->detect_mult * p->interval_ms;
+	uint64_t down_since = l->changed_ns;
 	bool was = l->up;
 
 	for (unsigned i = 0; rtt_us && i < n; i++)
@@ -72,9 +73,10 @@ bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent,
 	l->up = since_reply_ms >= 0 && (uint64_t)since_reply_ms <= silent_ms;
 	if (l->up != was)
 		l->changed_ns = now_ns;
-	/* Back up: the outage was down-time, already acted on, not loss to
-	 * hold against the link for a whole window more. */
-	if (l->up && !was) {
+	/* Back up after an outage: that was down-time, already acted on, not
+	 * loss to hold against the link for a whole window more. A gap of a
+	 * few probes on a lossy link is loss, and must stay counted. */
+	if (l->up && !was && now_ns - down_since >= 4 * silent_ms * NS_PER_MS) {
 		l->nsnap = l->snap_pos = 0;
 		keep_counts(l, p);
 	}
