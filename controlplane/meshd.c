@@ -210,6 +210,28 @@ static bool reload(struct meshd *d)
 	return true;
 }
 
+/* At start a path through a relay can look best only because our own
+ * direct link has not answered yet while the others' links are already in
+ * the registry; within the switch margins it would then stay for good. So
+ * no routing (traffic goes direct) until we have measured a link to every
+ * gateway of the registry, or for WARMUP_NS at most. */
+#define WARMUP_NS (3 * 1000000000ULL)
+
+static bool routing_ready(struct meshd *d, uint64_t now)
+{
+	if (!d->routing_since_ns)
+		d->routing_since_ns = now;
+	if (now - d->routing_since_ns >= WARMUP_NS)
+		return true;
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		unsigned id = d->snap.gateways[i].id;
+
+		if (id != d->self_id && !(d->link[id].probed && d->link[id].stats.have_rtt))
+			return false;
+	}
+	return true;
+}
+
 static void reconcile_all(struct meshd *d, uint64_t now)
 {
 	d->now_ns = now;
@@ -219,7 +241,7 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 		d->reconciled_ns = now;
 	feed_registry_topology(d);
 	feed_own_links(d);
-	if (d->router) {
+	if (d->router && routing_ready(d, now)) {
 		topo_router_update(d->router, &d->policy, now);
 		install_paths(d);
 	}
@@ -401,7 +423,7 @@ static int run(struct meshd *d)
 		if (!d->router)
 			continue;
 		/* Paths: at once when a link changed state, else every 100 ms. */
-		if (links_changed || now - last_install >= 100000000ULL) {
+		if (routing_ready(d, now) && (links_changed || now - last_install >= 100000000ULL)) {
 			feed_own_links(d);
 			if (topo_router_update(d->router, &d->policy, now) || links_changed ||
 			    now - last_install >= 1000000000ULL) {

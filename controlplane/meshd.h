@@ -63,6 +63,7 @@ struct meshd {
 	bool backbone_up;
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */
+	uint64_t routing_since_ns;    /* first look at routing: warm-up start */
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */
 	char **problems_seen;         /* registry problems already logged */
