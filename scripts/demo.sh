@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 #
 # The demo: four regions of hopmesh on one machine (tests/rig/rig.sh), joined
-# by the project's WAN emulator with realistic delays (docs/RIG.md):
+# by the project's WAN emulator with realistic delays (docs/RIG.md), run by
+# the control plane, meshd and meshctl (docs/MESHCTL.md):
 #
 #        us-east (1) ------ 70 ms ------ us-west (2)
 #            |   \                      /   |
@@ -12,24 +13,34 @@
 #
 #   each region: a gateway (hopmesh-gw) with two VMs behind it, 10.R.0.2-3
 #
-# 1. brings the rig up; 2. installs gateway ids and routes through the
-# gateways' control sockets (the control plane does not exist yet); 3. pings
-# between VMs of every pair of regions, IPv4 and IPv6, and a short iperf3;
-# 4. prints the mesh: each link's emulated underlay RTT next to the measured
-# overlay RTT, loss and overhead, and each route's hop count; 5. degrades
-# eu-west <-> ap-northeast to 30 % loss; 6. moves that traffic to the best
-# relay as the control plane would, and shows it (traceroute, counters);
-# 7. heals the link and moves the traffic back. Everything is removed on exit.
+# 1. brings the rig up (the gateways' WireGuard full mesh, no routes); 2.
+# describes the mesh in a registry (a directory in the run's temp dir) with
+# `meshctl peer add` and `meshctl vm add`, printed as an operator types them,
+# and starts one meshd per gateway; 3. waits until meshd has measured every
+# link and shows `meshctl link show`, `meshctl route show` and the routes
+# meshd installed in the gateways; 4. pings between VMs of every pair of
+# regions, IPv4 and IPv6, and a short iperf3; 5. prints each link's emulated
+# underlay RTT next to the measured overlay RTT, loss and overhead; 6.
+# degrades eu-west <-> ap-northeast to 30 % loss: meshd moves that traffic to
+# the best relay by itself (timed; a timeline of pings, `meshctl trace`,
+# traceroute, counters); 7. heals the link: meshd moves the traffic back once
+# the loss has left its window and the hold time has passed; 8. stops every
+# meshd (SIGTERM, exit 0). Everything is removed on exit.
 #
 # It is also a test (tests/meson.build, 'demo'): it exits non-zero when
-# something that should work does not, including an overlay RTT that is not
-# the emulated underlay RTT plus the gateways' small overhead.
+# something that should work does not: a link meshd does not measure (RTT or
+# loss), a route it does not install or move (or moves early or late), a
+# registry view (`meshctl trace`) that disagrees with the gateways, a lost
+# ping where there should be none, an overlay RTT that is not the emulated
+# underlay RTT of the path meshd should have chosen plus the gateways' small
+# overhead, a meshd that does not exit 0.
 #
 #   scripts/demo.sh                         # as root, from a built tree
 #   HOPMESH_BUILD=/path/to/build scripts/demo.sh
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/rig/rig.sh"
+. "$here/../tests/netns/meshd_lib.sh"
 
 # A median overlay RTT must lie within [underlay + OVH_MIN, underlay +
 # OVH_MAX] ms. 5 ms is half the smallest difference between two paths of this
@@ -41,10 +52,17 @@ PINGS=30          # per pair and family, every 0.2 s
 LOSSY=eu-west     # the link that degrades: LOSSY <-> LOSSY_TO
 LOSSY_TO=ap-northeast
 LOSS=30%
+# meshd's defaults (meshd.c): a link's loss is counted over the last 10 s,
+# and a better path must stay better for hold_ms = 1 s before traffic moves.
+HOLD_MS=1000
+SETTLE_S=60       # all 12 links measured within this (10-30 s here)
+MOVE_MAX_MS=10000 # degraded: both ends on the relay within (about 3 s here)
+BACK_MAX_MS=20000 # healed: both ends direct again within (about 11 s: window + hold)
 
 hm_init demo
 hm_require_root
 hm_require_cmd wg iperf3 ethtool python3 traceroute ping
+meshd_init
 
 if [ -t 1 ]; then B=$'\033[1m' N=$'\033[0m'; else B='' N=''; fi
 step() { printf '\n%s== %s%s\n' "$B" "$*" "$N"; }
@@ -106,8 +124,8 @@ route_of() {
 # print_routes: every route of every gateway with its hop count.
 print_routes() {
 	local a b r cell
-	say "routes: \`route lookup\` on each gateway for each other region's VMs (IPv4 = IPv6);"
-	say "1 = direct, 2 = one relay"
+	say "the routes meshd installed in the gateways (\`hopmesh-ctl NAME route lookup\` for"
+	say "each other region's VMs, IPv4 = IPv6; 1 = direct, 2 = one relay):"
 	printf '  %-14s' "from \\ to"
 	for b in "${RIG_REGIONS[@]}"; do printf '%-17s' "$b"; done
 	echo
@@ -169,7 +187,160 @@ counter_row() {
 	CNT[$1.$2]=$v
 }
 
-echo "${B}hopmesh demo: four regions, one machine${N}"
+
+# shown COMMAND...: prints the command as an operator types it (long lines
+# folded with \), then runs it, its output under it.
+shown() {
+	local line='$' w rc
+	for w in "$@"; do
+		case "$w" in *[][\ \'\"\$*?]*) w="'$w'" ;; esac
+		if [ $((${#line} + ${#w})) -gt 84 ]; then
+			printf '  %s \\\n' "$line"
+			line='   '
+		fi
+		line+=" $w"
+	done
+	printf '  %s\n' "$line"
+	"$@" >"$HM_TMP/shown.out" 2>&1
+	rc=$?
+	sed 's/^/  /' "$HM_TMP/shown.out"
+	return $rc
+}
+
+# registry_json ARGS... -- EXPR: EXPR of meshctl --json ARGS (as j).
+registry_json() {
+	local args=()
+	while [ "$1" != -- ]; do args+=("$1"); shift; done
+	meshctl --json "${args[@]}" | python3 -c "import json, sys; j = json.load(sys.stdin); print($2)"
+}
+
+# wait_until SECONDS COMMAND...: until COMMAND succeeds, for at most SECONDS
+# of wall time (the command may itself take a while on a busy machine).
+wait_until() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.5
+	done
+}
+
+# links_settled: every ordered pair of regions has a link published, up, its
+# RTT within 10 % + 5 ms of the emulated one, loss under 5 % (the rule of
+# meshd_lib.sh's meshd_links_settled, in one meshctl call: this polls).
+links_settled() {
+	local a b
+	if [ -z "${WANT_RTT:-}" ]; then
+		for a in "${RIG_REGIONS[@]}"; do
+			for b in "${RIG_REGIONS[@]}"; do
+				[ "$a" = "$b" ] || WANT_RTT+="$a $b $(rig_rtt "$a" "$b") "
+			done
+		done
+	fi
+	meshctl --json link show | python3 -c '
+import json, sys
+w = sys.argv[1].split()
+want = {(w[i], w[i + 1]): float(w[i + 2]) for i in range(0, len(w), 3)}
+got = {(l["from"], l["to"]): l for l in json.load(sys.stdin)["links"]}
+sys.exit(not all((k in got and got[k]["up"] and got[k]["loss"] < 0.05 and
+                  abs(got[k]["rtt_ms"] - rtt) <= 5 + 0.1 * rtt) for k, rtt in want.items()))' "$WANT_RTT"
+}
+
+# meshd_news: what each meshd logged since the last call (its path moves,
+# its links going down or up), by region.
+declare -A LOGPOS=()
+meshd_news() {
+	local r f n
+	for r in "${RIG_REGIONS[@]}"; do
+		f=$HM_TMP/meshd-$(rig_gwname "$r").log
+		n=$(wc -l <"$f")
+		sed -n "$((${LOGPOS[$r]:-0} + 1)),${n}p" "$f" | sed 's/^/    /'
+		LOGPOS[$r]=$n
+	done
+}
+
+# all_direct: every gateway's route to every other region is direct.
+all_direct() {
+	local a b
+	for a in "${RIG_REGIONS[@]}"; do
+		for b in "${RIG_REGIONS[@]}"; do
+			[ "$a" = "$b" ] || expect_path "$a" "$b" "$b" || return 1
+		done
+	done
+}
+
+# watch_moves T0_MS LIMIT_MS A B VIA: polls the gateways of A and B until
+# A's route to B and B's to A both go through relay VIA (VIA "direct": both
+# direct). Sets MOVED_A and MOVED_B, the ms after T0 at which each end was
+# first seen on that path (-1: not within LIMIT_MS).
+watch_moves() {
+	local t0=$1 limit=$2 a b c t want_a want_b
+	a=$(rig_index "$3") b=$(rig_index "$4")
+	if [ "$5" = direct ]; then
+		want_a="$b $b 1" want_b="$a $a 1"
+	else
+		c=$(rig_index "$5")
+		want_a="$b $c 2" want_b="$a $c 2"
+	fi
+	MOVED_A=-1 MOVED_B=-1
+	while :; do
+		t=$(($(now_ms) - t0))
+		[ "$MOVED_A" -ge 0 ] || [ "$(meshd_route "$a" "$(rig_vm_addr "$b" 2)")" != "$want_a" ] ||
+			MOVED_A=$t
+		[ "$MOVED_B" -ge 0 ] || [ "$(meshd_route "$b" "$(rig_vm_addr "$a" 2)")" != "$want_b" ] ||
+			MOVED_B=$t
+		[ "$MOVED_A" -ge 0 ] && [ "$MOVED_B" -ge 0 ] && return 0
+		[ "$t" -lt "$limit" ] || return 1
+		sleep 0.05
+	done
+}
+
+# timeline FILE T0 STOP MOVED_A MOVED_B PATH: the pings of a `ping -D -i 0.1`
+# log, second by second from one second before T0 (epoch seconds) until a
+# second before STOP (when ping was stopped): sent, lost, median RTT and the
+# path then (direct until the first end moved, PATH once both had). The last
+# line: "SENT LOST" of the pings sent between T0 and the first move.
+timeline() {
+	python3 - "$@" <<-'PY'
+	import re, statistics, sys
+	log, t0, stop, ma, mb, path = sys.argv[1:]
+	t0, stop = float(t0), float(stop)
+	first, last = t0 + min(int(ma), int(mb)) / 1000, t0 + max(int(ma), int(mb)) / 1000
+	sent_at = {}
+	for line in open(log):
+	    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) .*time=([0-9.]+) ms", line)
+	    if m:
+	        sent_at.setdefault(int(m.group(2)), (float(m.group(1)) - float(m.group(3)) / 1000,
+	                                             float(m.group(3))))
+	if len(sent_at) < 2:
+	    print("    (no answers)")
+	    print(0, 0)
+	    sys.exit()
+	seqs = sorted(sent_at)
+	a, b = seqs[0], seqs[-1]
+	step = (sent_at[b][0] - sent_at[a][0]) / (b - a)  # the interval ping really kept
+	def when(s):
+	    return sent_at[a][0] + (s - a) * step
+	every, n = [], 1
+	while when(n) < stop - 1:
+	    every.append(n)
+	    n += 1
+	print("    %-12s %5s %5s %11s  %s" % ("time", "sent", "lost", "median RTT", "path"))
+	lo = -1
+	while t0 + lo < stop - 1:
+	    got = [s for s in every if t0 + lo <= when(s) < t0 + lo + 1]
+	    rtts = [sent_at[s][1] for s in got if s in sent_at]
+	    start, end = t0 + lo, t0 + lo + 1
+	    p = "direct" if end <= first else path if start >= last else "moving"
+	    med = "%8.1f ms" % statistics.median(rtts) if rtts else "         -"
+	    print("    %+3d..%+3d s %6d %5d %11s  %s" % (lo, lo + 1, len(got), len(got) - len(rtts), med, p))
+	    lo += 1
+	before = [s for s in every if t0 <= when(s) < first]
+	print(len(before), len([s for s in before if s not in sent_at]))
+	PY
+}
+
+echo "${B}hopmesh demo: four regions, one machine, run by meshd and meshctl${N}"
 say "Each region is a gateway (hopmesh-gw, DPDK on af_packet) and two VMs, each in"
 say "its own network namespace; the gateways' backbone ports meet in hopmesh-wanem,"
 say "the project's WAN emulator, which delays and drops between each pair of regions."
@@ -184,28 +355,63 @@ for r in "${RIG_REGIONS[@]}"; do
 		"$(rig_vm_addr "$r" 1)-$(rig_vm_addr "$r" 2 | cut -d. -f4)" "$(rig_gwname "$r")"
 done
 say "WireGuard: a full mesh configured with wg(8); every region reaches every other"
-say "(IPv4 and IPv6). Up in $((SECONDS - t0)) s."
+say "(IPv4 and IPv6) by the peers' allowed-ips. No gateway ids, no routes, no relays"
+say "yet: that is the control plane's job. Up in $((SECONDS - t0)) s."
 
 # ---------------------------------------------------------------------------
-step "2. Routes, installed by this script"
-say "The control plane (meshd) does not exist yet. This script does its job through"
-say "each gateway's control socket (hopmesh-ctl NAME ..., docs/CONTROL.md):"
-say "  gateway self ID; gateway set ID PUBKEY overlay4=10.ID.0.1 ...   (all 4 gateways)"
-say "  route add 10.B.0.0/24 B; route add fd00:B::/64 B; nexthop del B (direct)"
-rig_register || hm_fail "gateway ids refused"
-n=0
-for a in "${RIG_REGIONS[@]}"; do
-	for b in "${RIG_REGIONS[@]}"; do
-		[ "$a" = "$b" ] && continue
-		rig_path "$a" "$b" "$b" || hm_fail "route $a -> $b refused"
-	done
-	n=$((n + $(hm_ctl "$(rig_gwname "$a")" dump routes | grep -o '"prefix"' | wc -l)))
+step "2. The control plane: the registry, meshctl, a meshd per gateway"
+say "The registry holds the mesh: gateways (public keys only), VMs, policy, and the"
+say "links' measurements. Here it is a directory (embedded registry; etcd in"
+say "production, docs/REGISTRY.md). The operator describes the mesh with meshctl:"
+echo
+say "\$ export HOPMESH_REGISTRY=$HOPMESH_REGISTRY"
+for r in "${RIG_REGIONS[@]}"; do
+	meshd_peer_args "$r" || hm_fail "no public key for $r's gateway"
+	shown meshctl "${MESHD_ARGS[@]}" || hm_fail "meshctl peer add $r refused"
 done
-[ "$n" -eq 24 ] || hm_fail "expected 24 routes on the 4 gateways, found $n"
-say "Installed: 4 gateway ids on each gateway, $n routes (3 regions x 2 families x 4)."
+for r in "${RIG_REGIONS[@]}"; do
+	for ((k = 1; k <= RIG_K; k++)); do
+		shown meshctl vm add "vm$k.$r" --address "$(rig_vm_addr "$r" "$k")" --gateway "$r" ||
+			hm_fail "meshctl vm add vm$k.$r refused"
+	done
+done
+PENALTY=$(registry_json policy show -- '"%g" % j["loss_penalty_ms"]')
+ngw=$(registry_json peer list -- 'len(j["gateways"])')
+nvm=$(registry_json vm list -- 'len(j["vms"])')
+[ "$ngw" = 4 ] && [ "$nvm" = 8 ] ||
+	hm_fail "the registry holds $ngw gateways and $nvm VMs, not 4 and 8"
+echo
+for r in "${RIG_REGIONS[@]}"; do meshd_start "$r"; done
+say "A meshd per gateway host (here: in the gateway's namespace), for instance"
+say "us-east's, started as \`meshd -c meshd.conf\`:"
+grep -v '^$' "$HM_TMP/meshd-$(rig_gwname us-east).conf" | sed 's/^/    /'
+say "Each meshd gives its gateway the registry's peers, gateway ids and routes,"
+say "probes every link every 50 ms, publishes what it measures to the registry, and"
+say "routes each destination on its fastest path, direct or through one relay (hop"
+say "limit 2), moving only when a better path stays better by 10 % and 5 ms for"
+say "${HOLD_MS} ms. A link's cost is its RTT plus its loss (over the last 10 s) x $PENALTY ms."
 
 # ---------------------------------------------------------------------------
-step "3. Traffic between every pair of regions"
+step "3. What meshd measured and chose"
+ts=$SECONDS
+wait_until "$SETTLE_S" links_settled ||
+	hm_fail "meshd did not measure all 12 links within $SETTLE_S s (RTT, loss)"
+wait_until 10 all_direct || FAILS+=("not every gateway routes every region directly")
+say "All 12 links (each direction) measured, RTT within 10 % + 5 ms of the emulated"
+say "one and loss under 5 %, $((SECONDS - ts)) s after the meshds started."
+echo
+shown meshctl link show || hm_fail "meshctl link show"
+echo
+shown meshctl route show || hm_fail "meshctl route show"
+expect "meshctl route show: 12 routes, all direct" \
+	test "$(awk 'NR > 1 && $4 == 1 && $2 == $3' "$HM_TMP/shown.out" | wc -l)" -eq 12
+echo
+print_routes
+meshd_news >/dev/null
+end_section
+
+# ---------------------------------------------------------------------------
+step "4. Traffic between every pair of regions"
 say "$PINGS pings per pair and family every 0.2 s, the 6 pairs at once: IPv4 from"
 say "vm1 of one region to vm2 of the other, IPv6 the other way round."
 PAIRS=() pids=()
@@ -233,7 +439,7 @@ say "iperf3 TCP, 3 s, us-east vm1 -> us-west vm2: $mbits Mbit/s received, $retr 
 [ "${mbits:-0}" -gt 0 ] || hm_fail "iperf3 moved nothing"
 
 # ---------------------------------------------------------------------------
-step "4. The mesh"
+step "5. The mesh"
 printf '  %-27s %9s  %-19s %-15s %s\n' "" underlay "overlay RTT" "overhead" "loss"
 printf '  %-27s %9s  %-9s %-9s %-7s %-7s %s\n' link RTT "IPv4" "IPv6" "IPv4" "IPv6" ""
 omin=999 omax=-999
@@ -262,29 +468,14 @@ done
 say "underlay RTT: the emulator's two one-way delays; overlay RTT: median of $PINGS pings"
 say "VM -> VM. Overlay RTT = underlay RTT + $omin to $omax ms here (the two gateways each"
 say "way: encryption, decryption, af_packet hops, wake-ups from adaptive idle)."
-say "Checked: every median within underlay + $OVH_MIN to $OVH_MAX ms, no ping lost."
-echo
-print_routes
+say "Checked: every median within underlay + $OVH_MIN to $OVH_MAX ms, no ping lost: every"
+say "pair on its direct path, as meshd chose."
 end_section
 
 # ---------------------------------------------------------------------------
-step "5. $LOSSY <-> $LOSSY_TO degrades: $LOSS loss each way"
-rig_ctl seed 1 # the emulator's losses repeat from run to run
-rig_link "$LOSSY" "$LOSSY_TO" loss="$LOSS" || hm_fail "the emulator refused loss=$LOSS"
-say "emulator: link $LOSSY $LOSSY_TO loss=$LOSS"
+step "6. $LOSSY <-> $LOSSY_TO degrades to $LOSS loss each way; meshd moves it to a relay"
 u=$(rig_rtt "$LOSSY" "$LOSSY_TO")
-ping_to "$HM_TMP/lossy" "$(rig_vm "$LOSSY" 1)" "$(rig_vm_addr "$LOSSY_TO" 2)" 40 0.1
-read -r s r m _ _ < <(ping_stats "$HM_TMP/lossy")
-printf '  %-27s underlay %.0f ms, overlay %s ms, %d/%d pings lost (%d%%)\n' \
-	"$LOSSY <-> $LOSSY_TO" "$u" "$m" $((s - r)) "$s" $((100 * (s - r) / s))
-say "($LOSS each way: about 1 - 0.7^2 = 51 % of round trips lost)"
-expect "loss is visible: $((s - r))/$s lost" test $((100 * (s - r) / s)) -ge 20
-end_section
-
-# ---------------------------------------------------------------------------
-step "6. The control plane's move, by hand: $LOSSY <-> $LOSSY_TO through a relay"
-say "relay candidates: the sum of the two legs' emulated underlay RTT"
-# The decision: the region with the lowest sum of the two legs' RTT.
+say "relays meshd may choose (hop limit 2): the sum of the two legs' underlay RTT"
 relay='' best=''
 for r in "${RIG_REGIONS[@]}"; do
 	[ "$r" = "$LOSSY" ] || [ "$r" = "$LOSSY_TO" ] && continue
@@ -292,19 +483,62 @@ for r in "${RIG_REGIONS[@]}"; do
 	printf '    via %-14s %5.0f + %5.0f = %5.0f ms\n' "$r" "$l1" "$l2" "$sum"
 	if [ -z "$relay" ] || within 0 "$sum" "$(calc "$best - 0.001")"; then relay=$r best=$sum; fi
 done
-say "-> relay: $relay ($best ms, against $u ms direct at ${LOSS} loss each way)"
-# The move: each end reaches the other through the relay, in 2 backbone hops.
-rig_path "$LOSSY" "$LOSSY_TO" "$relay" && rig_path "$LOSSY_TO" "$LOSSY" "$relay" ||
-	hm_fail "nexthop refused"
-say "on $LOSSY's gateway:  nexthop set $(rig_index "$LOSSY_TO") $(rig_index "$relay") 2"
-say "on $LOSSY_TO's gateway:  nexthop set $(rig_index "$LOSSY") $(rig_index "$relay") 2"
+# Moving needs the relay cheaper by 10 % of the direct cost (and 5 ms): the
+# loss at which it is.
+LOSS_MIN=$(calc "($best / 0.9 - $u) * 100 / $PENALTY")
+say "-> meshd should choose $relay ($best ms) over the direct link ($u ms) once the"
+say "   measured loss costs more than that, with its margin: from $LOSS_MIN % loss."
+rig_ctl seed 1 # the emulator's losses repeat from run to run
+VMA=$(rig_vm "$LOSSY" 1) DST=$(rig_vm_addr "$LOSSY_TO" 2)
+ip netns exec "$VMA" ping -D -n -i 0.1 -W 1 -w 60 "$DST" >"$HM_TMP/moving.txt" 2>&1 &
+PING_PID=$!
+HM_PIDS+=("$PING_PID")
+sleep 1
+tl0=$(date +%s.%N)
+tm0=$(now_ms)
+rig_link "$LOSSY" "$LOSSY_TO" loss="$LOSS" || hm_fail "the emulator refused loss=$LOSS"
+say "emulator: link $LOSSY $LOSSY_TO loss=$LOSS; a ping every 0.1 s $LOSSY vm1 -> $LOSSY_TO vm2"
+watch_moves "$tm0" "$MOVE_MAX_MS" "$LOSSY" "$LOSSY_TO" "$relay"
+moved_a=$MOVED_A moved_b=$MOVED_B
+sleep 2
+hm_stop "$PING_PID"
+tl1=$(date +%s.%N)
+timeline "$HM_TMP/moving.txt" "$tl0" "$tl1" "$moved_a" "$moved_b" "via $relay" >"$HM_TMP/timeline.txt"
+sed '$d' "$HM_TMP/timeline.txt"
+read -r s l < <(tail -n 1 "$HM_TMP/timeline.txt")
+say "meshd moved the traffic through $relay: $LOSSY's gateway $moved_a ms after the loss"
+say "began, $LOSSY_TO's $moved_b ms after (-1: not within $MOVE_MAX_MS ms). Before that, $l of"
+say "$s pings were lost ($LOSS each way: about 51 % of round trips)."
+say "meshd's logs meanwhile (gateway ids: step 1):"
+meshd_news
+expect "$LOSSY's gateway moved to $relay within $MOVE_MAX_MS ms ($moved_a)" test "$moved_a" -ge 0
+expect "$LOSSY_TO's gateway moved to $relay within $MOVE_MAX_MS ms ($moved_b)" test "$moved_b" -ge 0
+expect "the loss was real before the move: $l/$s lost" test "$s" -ge 10 -a $((10 * l)) -ge "$s"
+echo
+say "\$ meshctl link show    (the degraded link)"
+meshctl link show | awk -v a="$LOSSY" -v b="$LOSSY_TO" \
+	'NR == 1 || ($1 == a && $2 == b) || ($1 == b && $2 == a) { print "  " $0 }'
+loss_seen=$(meshd_link_field "$LOSSY" "$LOSSY_TO" loss)
+expect "meshd published the loss of $LOSSY -> $LOSSY_TO (${loss_seen:-nothing})" \
+	within "$(calc "$LOSS_MIN / 100")" "${loss_seen:--}" 1
+echo
+meshctl --json trace "$DST" --from "$LOSSY" >"$HM_TMP/trace-relay.json"
+shown meshctl trace "$DST" --from "$LOSSY"
+expect "meshctl trace: $LOSSY -> $relay -> $LOSSY_TO" python3 - "$HM_TMP/trace-relay.json" \
+	"$LOSSY" "$relay" "$LOSSY_TO" <<-'PY'
+	import json, sys
+	a, via, b = sys.argv[2:]
+	p = json.load(open(sys.argv[1]))["paths"][0]
+	sys.exit(not (p["from"] == a and p["hops"] == 2 and
+	              [(h["from"], h["to"]) for h in p["path"]] == [(a, via), (via, b)]))
+	PY
 echo
 print_routes
 expect "$LOSSY -> $LOSSY_TO goes through $relay" expect_path "$LOSSY" "$LOSSY_TO" "$relay"
 expect "$LOSSY_TO -> $LOSSY goes through $relay" expect_path "$LOSSY_TO" "$LOSSY" "$relay"
 echo
 trace "$LOSSY" "$LOSSY_TO"
-want="10.$(rig_index "$LOSSY").0.1 10.$(rig_index "$relay").0.1 10.$(rig_index "$LOSSY_TO").0.1 $(rig_vm_addr "$LOSSY_TO" 2) "
+want="10.$(rig_index "$LOSSY").0.1 10.$(rig_index "$relay").0.1 10.$(rig_index "$LOSSY_TO").0.1 $DST "
 expect "traceroute lists $relay's gateway: got '$TRACE_HOPS', want '$want'" test "$TRACE_HOPS" = "$want"
 echo
 say "counters"
@@ -312,7 +546,7 @@ printf '    %-14s %-22s %8s\n' gateway counter before
 counter_row "$relay" relayed "relayed"
 counter_row "$LOSSY_TO" delivered_by_hops.2 "delivered_by_hops[2]"
 counter_row "$LOSSY" delivered_by_hops.2 "delivered_by_hops[2]"
-ping_to "$HM_TMP/relayed" "$(rig_vm "$LOSSY" 1)" "$(rig_vm_addr "$LOSSY_TO" 2)" 40 0.1
+ping_to "$HM_TMP/relayed" "$VMA" "$DST" 40 0.1
 read -r s r m lo hi < <(ping_stats "$HM_TMP/relayed")
 say "$s pings $LOSSY vm1 -> $LOSSY_TO vm2: $((s - r)) lost, median $m ms (min $lo, max $hi)"
 printf '    %-14s %-22s %8s  %8s\n' gateway counter after change
@@ -331,19 +565,35 @@ expect "$LOSSY delivered the replies as 2 hops (>= $s)" \
 end_section
 
 # ---------------------------------------------------------------------------
-step "7. The link heals; traffic moves back to the direct path"
+step "7. The link heals; meshd moves the traffic back"
+tm0=$(now_ms)
 rig_link "$LOSSY" "$LOSSY_TO" loss=0 || hm_fail "the emulator refused loss=0"
 say "emulator: link $LOSSY $LOSSY_TO loss=0"
-rig_path "$LOSSY" "$LOSSY_TO" "$LOSSY_TO" && rig_path "$LOSSY_TO" "$LOSSY" "$LOSSY" ||
-	hm_fail "nexthop del refused"
-say "on both gateways: nexthop del (direct)"
-expect "$LOSSY -> $LOSSY_TO is direct again" expect_path "$LOSSY" "$LOSSY_TO" "$LOSSY_TO"
-expect "$LOSSY_TO -> $LOSSY is direct again" expect_path "$LOSSY_TO" "$LOSSY" "$LOSSY"
+say "meshd waits for the loss to leave its 10 s window, then for its ${HOLD_MS} ms hold time..."
+watch_moves "$tm0" "$BACK_MAX_MS" "$LOSSY" "$LOSSY_TO" direct
+say "direct again: $LOSSY's gateway after $MOVED_A ms, $LOSSY_TO's after $MOVED_B ms;"
+say "meshd's logs since the move:"
+meshd_news
+expect "$LOSSY's gateway direct again within $BACK_MAX_MS ms ($MOVED_A)" test "$MOVED_A" -ge 0
+expect "$LOSSY_TO's gateway direct again within $BACK_MAX_MS ms ($MOVED_B)" test "$MOVED_B" -ge 0
+expect "$LOSSY's gateway waited its hold time ($MOVED_A ms >= $HOLD_MS)" test "$MOVED_A" -ge "$HOLD_MS"
+expect "$LOSSY_TO's gateway waited its hold time ($MOVED_B ms >= $HOLD_MS)" test "$MOVED_B" -ge "$HOLD_MS"
+echo
+meshctl --json trace "$DST" --from "$LOSSY" >"$HM_TMP/trace-direct.json"
+shown meshctl trace "$DST" --from "$LOSSY"
+expect "meshctl trace: $LOSSY -> $LOSSY_TO direct" python3 - "$HM_TMP/trace-direct.json" \
+	"$LOSSY" "$LOSSY_TO" <<-'PY'
+	import json, sys
+	a, b = sys.argv[2:]
+	p = json.load(open(sys.argv[1]))["paths"][0]
+	sys.exit(not (p["from"] == a and p["hops"] == 1 and p["path"][0]["to"] == b))
+	PY
+echo
 trace "$LOSSY" "$LOSSY_TO"
-want="10.$(rig_index "$LOSSY").0.1 10.$(rig_index "$LOSSY_TO").0.1 $(rig_vm_addr "$LOSSY_TO" 2) "
+want="10.$(rig_index "$LOSSY").0.1 10.$(rig_index "$LOSSY_TO").0.1 $DST "
 expect "traceroute is direct: got '$TRACE_HOPS', want '$want'" test "$TRACE_HOPS" = "$want"
 c0=$(rig_counter "$relay" relayed)
-ping_to "$HM_TMP/healed" "$(rig_vm "$LOSSY" 1)" "$(rig_vm_addr "$LOSSY_TO" 2)" 40 0.1
+ping_to "$HM_TMP/healed" "$VMA" "$DST" 40 0.1
 read -r s r m lo hi < <(ping_stats "$HM_TMP/healed")
 c1=$(rig_counter "$relay" relayed)
 say "$s pings $LOSSY vm1 -> $LOSSY_TO vm2: $((s - r)) lost, median $m ms (underlay $u ms);"
@@ -352,6 +602,15 @@ expect "no ping lost on the healed link ($((s - r))/$s)" test "$r" -eq "$s"
 expect "direct RTT $m ms not within $u + $OVH_MIN..$OVH_MAX ms" \
 	within "$(calc "$u + $OVH_MIN")" "$m" "$(calc "$u + $OVH_MAX")"
 expect "$relay relays nothing any more" test "$c1" -eq "$c0"
+expect "every route direct again" all_direct
+end_section
+
+# ---------------------------------------------------------------------------
+step "8. meshd stops"
+for r in "${RIG_REGIONS[@]}"; do
+	expect "meshd of $r exits 0 on SIGTERM, no sanitizer report" meshd_stop "$r"
+done
+say "every meshd exited 0 on SIGTERM"
 end_section
 
 # ---------------------------------------------------------------------------
