@@ -174,3 +174,28 @@ gap = max(got[b] - got[a] for a, b in zip(seqs, seqs[1:]))
 print(lost, int(round(lost * interval * 1000)), int(round((gap - interval) * 1000)), len(seqs))
 PY
 }
+
+# meshd_time_region3 T0_MS: waits (10 s at most) until regions 1 and 2 route
+# region 3's VM and region 3 routes theirs; logs when each did, and prints
+# the slowest, in ms since T0 (99999: not within 10 s).
+meshd_time_region3() {
+	local t0=$1 now r v worst=0
+	local -A seen=()
+	while :; do
+		now=$(now_ms)
+		for r in 1 2; do
+			[ -n "${seen[$r]:-}" ] || ! meshd_route_is "$r" 10.3.0.2 3 || seen[$r]=$(($(now_ms) - t0))
+		done
+		[ -n "${seen[3]:-}" ] || ! { meshd_route_is 3 10.1.0.2 1 && meshd_route_is 3 10.2.0.2 2; } ||
+			seen[3]=$(($(now_ms) - t0))
+		[ ${#seen[@]} -eq 3 ] && break
+		[ $((now - t0)) -lt 10000 ] || break
+		sleep 0.01
+	done
+	for r in 1 2 3; do
+		v=${seen[$r]:-99999}
+		hm_log "route to/from eu-west on $(rig_region_name "$r") after $v ms"
+		[ "$v" -gt "$worst" ] && worst=$v
+	done
+	echo "$worst"
+}

@@ -60,29 +60,7 @@ meshd_add_gateway 3 || hm_fail "meshctl peer add eu-west"
 t_peer=$(now_ms)
 meshctl vm add vm1.eu-west --address 10.3.0.2 --gateway eu-west >/dev/null || hm_fail "meshctl vm add"
 t_vm=$(now_ms)
-declare -A seen=()
-while :; do
-	now=$(now_ms)
-	for r in 1 2; do
-		[ -n "${seen[$r]:-}" ] || ! meshd_route_is "$r" 10.3.0.2 3 || seen[$r]=$(($(now_ms) - t0))
-	done
-	[ -n "${seen[3]:-}" ] || ! { meshd_route_is 3 10.1.0.2 1 && meshd_route_is 3 10.2.0.2 2; } ||
-		seen[3]=$(($(now_ms) - t0))
-	[ ${#seen[@]} -eq 3 ] && break
-	[ $((now - t0)) -lt 10000 ] || break
-	sleep 0.01
-done
-worst=0
-for r in 1 2 3; do
-	v=${seen[$r]:-}
-	if [ -z "$v" ]; then
-		hm_log "route NOT installed on $(rig_region_name "$r") within 10 s"
-		worst=99999
-		continue
-	fi
-	hm_log "route installed on $(rig_region_name "$r") after $v ms"
-	[ "$v" -gt "$worst" ] && worst=$v
-done
+worst=$(meshd_time_region3 "$t0")
 hm_wait_for 20 bash -c "grep -q 'bytes from' '$HM_TMP/ping-region3.txt'"
 first=$(awk '/bytes from/ { gsub(/[\[\]]/, "", $1); print $1; exit }' "$HM_TMP/ping-region3.txt")
 hm_stop "$PING_PID"

@@ -45,28 +45,6 @@ VM1=$(rig_vm 1 1)
 VM2=$(rig_vm 2 1)
 VM3=$(rig_vm 3 1)
 
-# ping_loss FILE: "LOST LOSS_MS GAP_MS ANSWERED" of a ping -D log: the lost
-# pings times the interval ping really kept (a busy machine stretches it),
-# and the longest time between two answers less that interval.
-ping_loss() {
-	python3 - "$1" <<'PY'
-import re, sys
-got = {}
-for line in open(sys.argv[1]):
-    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) ", line)
-    if m:
-        got.setdefault(int(m.group(2)), float(m.group(1)))
-seqs = sorted(got)
-if len(seqs) < 2:
-    print(-1, -1, -1, len(seqs))
-    sys.exit()
-interval = (got[seqs[-1]] - got[seqs[0]]) / (seqs[-1] - seqs[0])
-lost = seqs[-1] - seqs[0] + 1 - len(seqs)
-gap = max(got[b] - got[a] for a, b in zip(seqs, seqs[1:]))
-print(lost, int(round(lost * interval * 1000)), int(round((gap - interval) * 1000)), len(seqs))
-PY
-}
-
 # rotate_key R: docs/OPERATIONS.md, "Rotate a key", step for step. The
 # registry record is the same as before (meshd_add_gateway gives every
 # option again) with the public key of the new file.
