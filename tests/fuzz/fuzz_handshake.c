@@ -409,9 +409,9 @@ static void mode_cookie(const uint8_t *rest, size_t rlen)
 		FZ_CHECK(to_i(msg, sizeof(msg)) != WG_OK); /* a cookie answers one mac1 */
 	if (r != WG_OK)
 		return;
-	/* I retries after the rekey timeout, now with mac2 (unless "late" let
+	/* I retries after the rekey timeout and its jitter, now with mac2 (unless "late" let
 	 * the cookie expire). */
-	fz_advance(WG_REKEY_TIMEOUT * FZ_NS);
+	fz_advance(WG_REKEY_TIMEOUT * FZ_NS + WG_REKEY_TIMEOUT_JITTER_MAX_NS);
 	late();
 	i_initiation(init);
 	r = rx(&R, init, sizeof(init), &from_i, flags & F_RELAYED);
