@@ -185,13 +185,21 @@ hm_bg() {
 	HM_PIDS+=("$HM_LAST_PID")
 }
 
-# hm_stop PID: ends one process this run started (a gateway is also checked
-# for a clean exit); cleanup then leaves that PID alone.
-hm_stop() {
+# hm_forget PID: a process of this run that is ending, or has, by the
+# caller's hand: cleanup leaves that PID alone (it may be another's by then).
+hm_forget() {
 	local i
 	for i in "${!HM_PIDS[@]}"; do
 		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
 	done
+	return 0
+}
+
+# hm_stop PID: ends one process this run started (a gateway is also checked
+# for a clean exit); cleanup then leaves that PID alone.
+hm_stop() {
+	local i
+	hm_forget "$1"
 	for i in "${!HM_GW_PIDS[@]}"; do
 		if [ "${HM_GW_PIDS[$i]}" = "$1" ]; then
 			hm_check_gateway_exit "$1" "${HM_GW_LOGS[$i]}" || hm_fail "gateway did not stop cleanly"
@@ -213,9 +221,7 @@ hm_stop() {
 # cleanup then leaves that PID alone, and no clean exit is asked of it.
 hm_kill9() {
 	local i
-	for i in "${!HM_PIDS[@]}"; do
-		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
-	done
+	hm_forget "$1"
 	for i in "${!HM_GW_PIDS[@]}"; do
 		[ "${HM_GW_PIDS[$i]}" = "$1" ] && unset "HM_GW_PIDS[$i]" "HM_GW_LOGS[$i]"
 	done

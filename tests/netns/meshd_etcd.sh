@@ -74,13 +74,6 @@ etcd_start() {
 etcd_healthy() { # URL
 	ip netns exec "$MGMT" etcdctl --endpoints="$1" --dial-timeout=1s endpoint health >/dev/null 2>&1
 }
-etcd_forget() { # M: its process has ended; cleanup must leave the PID alone
-	local i
-	for i in "${!HM_PIDS[@]}"; do
-		[ "${HM_PIDS[$i]}" = "${ETCD_PID[$1]}" ] && unset "HM_PIDS[$i]"
-	done
-	return 0
-}
 etcd_leader() { # prints the member number of the leader
 	ip netns exec "$MGMT" etcdctl --endpoints="$ALL_URLS" endpoint status -w json 2>/dev/null |
 		python3 -c '
@@ -134,7 +127,7 @@ sleep 1
 # ---- the leader dies ----
 kill -KILL "${ETCD_PID[$LEADER]}"
 wait "${ETCD_PID[$LEADER]}" 2>/dev/null
-etcd_forget "$LEADER"
+hm_forget "${ETCD_PID[$LEADER]}"
 hm_log "killed etcd member $LEADER, the leader (SIGKILL)"
 others=()
 for m in 1 2 3; do [ "$m" = "$LEADER" ] || others+=("$m"); done

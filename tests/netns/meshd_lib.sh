@@ -76,13 +76,11 @@ meshd_start() {
 
 # meshd_stop R: SIGTERM; meshd must exit 0 with no sanitizer report.
 meshd_stop() {
-	local r pid i rc log
+	local r pid rc log
 	r=$(rig_index "$1") || return 1
 	pid=${MESHD_PIDS[$r]}
 	log=$HM_TMP/meshd-$(rig_gwname "$r").log
-	for i in "${!HM_PIDS[@]}"; do
-		[ "${HM_PIDS[$i]}" = "$pid" ] && unset "HM_PIDS[$i]"
-	done
+	hm_forget "$pid"
 	kill -TERM "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	rc=$?
@@ -198,4 +196,19 @@ meshd_time_region3() {
 		[ "$v" -gt "$worst" ] && worst=$v
 	done
 	echo "$worst"
+}
+
+# meshd_mesh_up [LINES...]: the first three regions in the registry (gateways,
+# then VMs), a meshd for each (LINES added to [meshd]), and all six links
+# measured.
+meshd_mesh_up() {
+	local r
+	for r in 1 2 3; do
+		hm_check "meshctl peer add $(rig_region_name "$r")" meshd_add_gateway "$r"
+	done
+	for r in 1 2 3; do
+		hm_check "meshctl vm add ($(rig_region_name "$r"))" meshd_add_vms "$r"
+	done
+	for r in 1 2 3; do meshd_start "$r" "$@"; done
+	hm_check "all 6 links measured" hm_wait_for 30 meshd_links_settled 3
 }

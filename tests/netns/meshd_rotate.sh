@@ -27,14 +27,7 @@ hm_init meshd_rotate
 hm_require_root
 meshd_init
 rig_up 3 1
-for r in 1 2 3; do
-	hm_check "meshctl peer add $(rig_region_name "$r")" meshd_add_gateway "$r"
-done
-for r in 1 2 3; do
-	hm_check "meshctl vm add ($(rig_region_name "$r"))" meshd_add_vms "$r"
-done
-for r in 1 2 3; do meshd_start "$r"; done
-hm_check "all 6 links measured" hm_wait_for 30 meshd_links_settled 3
+meshd_mesh_up
 hm_check "us-west -> us-east direct" meshd_route_is 2 10.1.0.2 1 1 1
 hm_check "eu-west -> us-east direct" meshd_route_is 3 10.1.0.2 1 1 1
 

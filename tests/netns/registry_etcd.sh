@@ -63,20 +63,10 @@ etcd_wait() {
 	return 1
 }
 
-# forget_pid PID: a process of ours that has ended; cleanup leaves the PID
-# alone (it may be another process's by then).
-forget_pid() {
-	local i
-	for i in "${!HM_PIDS[@]}"; do
-		[ "${HM_PIDS[$i]}" = "$1" ] && unset "HM_PIDS[$i]"
-	done
-	return 0
-}
-
 # stop_clean PID LOG: SIGTERM, 10 s to exit 0 with no sanitizer report in LOG.
 stop_clean() {
 	local i rc
-	forget_pid "$1"
+	hm_forget "$1"
 	kill -TERM "$1" 2>/dev/null
 	for i in $(seq 100); do
 		kill -0 "$1" 2>/dev/null || break
@@ -255,7 +245,7 @@ if kill -0 "${CPID[$LEADER]}" 2>/dev/null; then
 	hm_stop "${CPID[$LEADER]}"
 	hm_fail "registry-etcd-test cluster failed (rc $rc) before it killed the leader"
 fi
-forget_pid "${CPID[$LEADER]}" # gone: cleanup must not signal that PID
+hm_forget "${CPID[$LEADER]}" # gone: cleanup must not signal that PID
 [ "$rc" -eq 0 ] || hm_fail "registry-etcd-test cluster failed"
 hm_log "ok: registry-etcd-test cluster"
 echo "registry_etcd: all passed"
