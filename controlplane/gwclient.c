@@ -12,31 +12,15 @@
 #include <sodium.h>
 
 #include "gwclient.h"
+#include "textbuf.h"
 
 #define TIMEOUT_MS 3000
 
-struct buf {
-	char *s;
-	size_t len, cap;
-};
-
-static bool buf_add(struct buf *b, const char *p, size_t n)
+/* The shared text buffer, as a step that says whether it still holds. */
+static bool buf_add(struct textbuf *b, const char *p, size_t n)
 {
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap * 2 : 4096;
-		char *s;
-
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		if (!(s = realloc(b->s, cap)))
-			return false;
-		b->s = s;
-		b->cap = cap;
-	}
-	memcpy(b->s + b->len, p, n);
-	b->len += n;
-	b->s[b->len] = '\0';
-	return true;
+	textbuf_append(b, p, n);
+	return !b->failed;
 }
 
 static int connect_unix(const char *path, char *err, size_t errlen)
@@ -73,7 +57,7 @@ static bool write_all(int fd, const char *p, size_t n)
 }
 
 /* Reads until done(b) says the reply is complete, or EOF, or the timeout. */
-static bool read_until(int fd, struct buf *b, bool (*done)(const struct buf *b, void *arg), void *arg)
+static bool read_until(int fd, struct textbuf *b, bool (*done)(const struct textbuf *b, void *arg), void *arg)
 {
 	char chunk[16384];
 
@@ -93,7 +77,7 @@ static bool read_until(int fd, struct buf *b, bool (*done)(const struct buf *b, 
 }
 
 /* A UAPI reply ends with "errno=N\n\n". */
-static bool uapi_done(const struct buf *b, void *arg)
+static bool uapi_done(const struct textbuf *b, void *arg)
 {
 	(void)arg;
 	return b->len >= 2 && !strcmp(b->s + b->len - 2, "\n\n") && strstr(b->s, "errno=");
@@ -102,7 +86,7 @@ static bool uapi_done(const struct buf *b, void *arg)
 static char *uapi_request(const char *name, const char *req, char *err, size_t errlen)
 {
 	char path[128];
-	struct buf b = { 0 };
+	struct textbuf b = { 0 };
 	int fd;
 
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", name);
@@ -166,7 +150,7 @@ int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, c
 
 int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen)
 {
-	struct buf req = { 0 };
+	struct textbuf req = { 0 };
 	char *reply, *e;
 	int rc;
 
@@ -191,7 +175,7 @@ int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen)
 
 /* Replies come in order, one per request except quiet successes; the
  * "version" request appended last is always answered, so its reply ends it. */
-static bool ctl_done(const struct buf *b, void *arg)
+static bool ctl_done(const struct textbuf *b, void *arg)
 {
 	const char *v;
 
@@ -202,7 +186,7 @@ static bool ctl_done(const struct buf *b, void *arg)
 int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
 	   void *arg, char *err, size_t errlen)
 {
-	struct buf req = { 0 }, rep = { 0 };
+	struct textbuf req = { 0 }, rep = { 0 };
 	int fd = connect_unix(path, err, errlen), errors = 0;
 	char *save = NULL;
 	bool ok;

@@ -2,6 +2,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "textbuf.h"
 
@@ -39,6 +40,19 @@ void textbuf_printf(struct textbuf *b, const char *fmt, ...)
 	vsnprintf(b->s + b->len, (size_t)n + 1, fmt, ap);
 	va_end(ap);
 	b->len += (size_t)n;
+}
+
+void textbuf_append(struct textbuf *b, const char *p, size_t n)
+{
+	if (b->failed)
+		return;
+	if (!reserve(b, n)) {
+		b->failed = true;
+		return;
+	}
+	memcpy(b->s + b->len, p, n);
+	b->len += n;
+	b->s[b->len] = '\0';
 }
 
 char *textbuf_take(struct textbuf *b)

@@ -19,5 +19,7 @@ void textbuf_printf(struct textbuf *b, const char *fmt, ...) __attribute__((form
 /* The text, to be freed by the caller; NULL if memory ran out on the way, as
  * a document cut short would be malformed JSON. */
 char *textbuf_take(struct textbuf *b);
+/* n bytes as they are (a socket's reply, say), kept NUL-terminated. */
+void textbuf_append(struct textbuf *b, const char *p, size_t n);
 
 #endif
