@@ -1,18 +1,15 @@
 // SPDX-License-Identifier: MIT
 /* Talking to the local gateway over its two UNIX sockets (gwclient.h). */
-#include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include <sodium.h>
 
 #include "gwclient.h"
 #include "textbuf.h"
+#include "unixsock.h"
 
 #define TIMEOUT_MS 3000
 
@@ -21,59 +18,6 @@ static bool buf_add(struct textbuf *b, const char *p, size_t n)
 {
 	textbuf_append(b, p, n);
 	return !b->failed;
-}
-
-static int connect_unix(const char *path, char *err, size_t errlen)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		snprintf(err, errlen, "%s: path too long", path);
-		return -1;
-	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-/* Reads until done(b) says the reply is complete, or EOF, or the timeout. */
-static bool read_until(int fd, struct textbuf *b, bool (*done)(const struct textbuf *b, void *arg), void *arg)
-{
-	char chunk[16384];
-
-	while (!done(b, arg)) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (poll(&p, 1, TIMEOUT_MS) <= 0)
-			return false;
-		n = recv(fd, chunk, sizeof(chunk), 0);
-		if (n <= 0)
-			return done(b, arg);
-		if (!buf_add(b, chunk, (size_t)n))
-			return false;
-	}
-	return true;
 }
 
 /* A UAPI reply ends with "errno=N\n\n". */
@@ -86,20 +30,9 @@ static bool uapi_done(const struct textbuf *b, void *arg)
 static char *uapi_request(const char *name, const char *req, char *err, size_t errlen)
 {
 	char path[128];
-	struct textbuf b = { 0 };
-	int fd;
 
 	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", name);
-	if ((fd = connect_unix(path, err, errlen)) < 0)
-		return NULL;
-	if (!write_all(fd, req, strlen(req)) || !read_until(fd, &b, uapi_done, NULL) || !b.s) {
-		snprintf(err, errlen, "%s: no complete reply", path);
-		close(fd);
-		free(b.s);
-		return NULL;
-	}
-	close(fd);
-	return b.s;
+	return unixsock_request(path, req, strlen(req), TIMEOUT_MS, uapi_done, NULL, err, errlen);
 }
 
 int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, char *err,
@@ -187,7 +120,7 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	   void *arg, char *err, size_t errlen)
 {
 	struct textbuf req = { 0 }, rep = { 0 };
-	int fd = connect_unix(path, err, errlen), errors = 0;
+	int fd = unixsock_connect(path, err, errlen), errors = 0;
 	char *save = NULL;
 	bool ok;
 
@@ -195,8 +128,8 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 		return -1;
 	ok = buf_add(&req, lines, strlen(lines)) &&
 	     (!req.len || req.s[req.len - 1] == '\n' || buf_add(&req, "\n", 1)) &&
-	     buf_add(&req, "version\n", 8) && write_all(fd, req.s, req.len) &&
-	     read_until(fd, &rep, ctl_done, NULL) && ctl_done(&rep, NULL);
+	     buf_add(&req, "version\n", 8) && unixsock_write_all(fd, req.s, req.len) &&
+	     unixsock_read_until(fd, &rep, TIMEOUT_MS, ctl_done, NULL) && ctl_done(&rep, NULL);
 	close(fd);
 	free(req.s);
 	if (!ok) {

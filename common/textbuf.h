@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A growable text buffer for the control socket's JSON documents (main lcore
- * only; never on the packet path).
+ * A growable text buffer: the gateway's control socket documents (main lcore
+ * only; never on the packet path), meshd's UAPI requests and metrics pages,
+ * the replies unixsock.h reads.
  */
 #ifndef HOPMESH_TEXTBUF_H
 #define HOPMESH_TEXTBUF_H
