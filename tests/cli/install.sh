@@ -172,6 +172,8 @@ fi
 mkdir -p "$tmp/run"
 : >"$tmp/run/gw-one.ctl"
 : >"$tmp/run/gw-two.ctl"
+expect_completion "gw-one gw-two" "$mc" meshctl -j status --run-dir "$tmp/run" ""
+expect_completion "--run-dir" "$mc" meshctl status gw-one ""
 expect_completion "gw-one gw-two" "$hc" hopmesh-ctl -d "$tmp/run" ""
 expect_completion "counters dump gateway nexthop probe route version" "$hc" hopmesh-ctl gw-one ""
 expect_completion "add del lookup" "$hc" hopmesh-ctl -j gw-one route ""
