@@ -16,6 +16,8 @@ packages=(
 	# tests
 	systemd libcmocka-dev libpcap-dev libclang-rt-14-dev python3
 	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc
+	# the manuals render without warnings (tests/cli/install.sh)
+	man-db groff-base
 	# interop peers and traffic
 	wireguard-tools wireguard-go iperf3 tshark
 	# registry and metrics

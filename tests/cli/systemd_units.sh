@@ -44,7 +44,7 @@ for t in "$src"/scripts/systemd/*.service.in; do
 done
 [ "$n" -gt 0 ] || { echo "FAIL: no unit templates in scripts/systemd"; exit 1; }
 
-for u in $(find "$build" -name '*.service' -path '*dataplane*' -o -name '*.service' -path '*controlplane*'); do
+for u in $(find "$build/scripts/systemd" -name '*.service'); do
 	if grep -q '@[A-Z]*@' "$u"; then
 		echo "FAIL: $u has unfilled placeholders"
 		fails=$((fails + 1))

@@ -281,9 +281,9 @@ hm_gateway() {
 		hm_fail "gateway $name did not start (see $HM_TMP/$name.log)"
 }
 
-# hm_ctl NAME COMMAND: the gateway's control socket.
+# hm_ctl NAME COMMAND: the gateway's control socket, its JSON reply.
 hm_ctl() {
-	"$HM_CTL" -d "$HM_TMP/run" "$@"
+	"$HM_CTL" --json -d "$HM_TMP/run" "$@"
 }
 
 # hm_counter NAME PATH: one number from the counters JSON, e.g. drops.replayed
