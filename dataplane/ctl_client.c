@@ -21,13 +21,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+
+#include "unixsock.h"
 
 #define REPLY_TIMEOUT_S 10
 #define TABLE_COLS 8
@@ -503,66 +502,21 @@ static const struct command *command_find(int argc, char **argv)
 
 /* ---- the exchange ---- */
 
-/* The reply line, NUL-terminated, without its '\n'; NULL after a message. */
+/* The reply line, NUL-terminated, without its '\n'; NULL after a message. A
+ * dump of a million routes is tens of MB: the buffer grows to the '\n'. */
 static char *exchange(const char *path, const char *line, size_t len)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = REPLY_TIMEOUT_S };
-	size_t got = 0, cap = 65536;
-	char *reply = NULL;
-	ssize_t n = 0;
-	int fd;
+	char err[512] = "";
+	char *reply = unixsock_request(path, line, len, REPLY_TIMEOUT_S * 1000, unixsock_line_done,
+				       NULL, err, sizeof(err)), *nl;
 
-	if (strlen(path) >= sizeof(addr.sun_path)) {
-		fprintf(stderr, "%s: %s: socket path too long\n", prog, path);
+	if (!reply) {
+		fprintf(stderr, "%s: %s\n", prog, err);
 		return NULL;
 	}
-	strcpy(addr.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr))) {
-		fprintf(stderr, "%s: %s: %s\n", prog, path, strerror(errno));
-		goto fail;
-	}
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (write(fd, line, len) != (ssize_t)len) {
-		fprintf(stderr, "%s: %s: write: %s\n", prog, path, strerror(errno));
-		goto fail;
-	}
-	/* A dump of a million routes is tens of MB: the buffer grows to the '\n'. */
-	for (;;) {
-		if (!reply || got + 1 == cap) {
-			char *t = realloc(reply, reply ? (cap *= 2) : cap);
-
-			if (!t) {
-				fprintf(stderr, "%s: out of memory for the reply\n", prog);
-				goto fail;
-			}
-			reply = t;
-		}
-		n = read(fd, reply + got, cap - 1 - got);
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-		if (reply[got - 1] == '\n')
-			break;
-	}
-	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-		fprintf(stderr, "%s: %s: no reply within %d s\n", prog, path, REPLY_TIMEOUT_S);
-		goto fail;
-	}
-	if (!got || reply[got - 1] != '\n') {
-		fprintf(stderr, "%s: %s: %s\n", prog, path,
-			n < 0 ? strerror(errno) : got ? "reply cut short" : "no reply");
-		goto fail;
-	}
-	reply[got - 1] = '\0';
-	close(fd);
+	nl = strchr(reply, '\n');
+	*nl = '\0';
 	return reply;
-fail:
-	free(reply);
-	if (fd >= 0)
-		close(fd);
-	return NULL;
 }
 
 int main(int argc, char **argv)
