@@ -15,7 +15,9 @@
  *   4. delay and jitter: due = bucket exit + delay + uniform(-jitter, +jitter),
  *      one draw. Without `reorder` a frame is never due before the frame ahead
  *      of it on the pair (as on a real path, where jitter comes from queues);
- *      since exits never go back, this keeps due - exit within delay + jitter.
+ *      while the settings stay, exits never go back, so this keeps due - exit
+ *      within delay + jitter. (A rate lowered or turned off while frames wait
+ *      for the bucket holds the next frames behind those: longer delays.)
  *      A change of delay or jitter holds from the next frame on, even if it
  *      overtakes frames queued under the old setting (as after a route change).
  *

@@ -17,9 +17,9 @@
  *   wanem_pair_sent()     once the caller has sent it: counted, with how late
  *
  * The pair also keeps its own timing record, apart from the host's: the delay
- * its delay stage gave each frame (due minus exit from the token bucket, which
- * must lie within delay +- jitter) and how late the caller sent each frame
- * against its due time (the host's share).
+ * its delay stage gave each frame (due minus exit from the token bucket: within
+ * delay +- jitter while the settings stay) and how late the caller sent each
+ * frame against its due time (the host's share).
  */
 #ifndef HOPMESH_WANEM_MODEL_H
 #define HOPMESH_WANEM_MODEL_H
