@@ -224,10 +224,10 @@ ctl set host-a host-b rate=off || hm_fail "clear rate"
 
 # Bad input: every line gets an error, the emulator stays up and correct.
 printf '%s\n' "set" "set host-a host-b" "set host-a host-b delay=-1ms" "set host-a host-b loss=200%" "set host-a host-b rate=fast" \
-	"set zz host-b up" "set host-a host-a up" "set host-a host-b colour=blue" "seed x" "show host-a" "nonsense" \
+	"set zz host-b up" "set host-a host-a up" "set host-a host-b colour=blue" "seed x" "show host-a" "stats host-a zz" "nonsense" \
 	"$(head -c 300 /dev/urandom | tr -d '\n\0')" >"$HM_TMP/bad.txt"
 errors=$("$HM_WANEMCTL" "$SOCK" - <"$HM_TMP/bad.txt" | grep -c '^error')
-hm_check "12 bad commands get 12 error lines (got $errors)" test "$errors" -eq 12
+hm_check "13 bad commands get 13 error lines (got $errors)" test "$errors" -eq 13
 head -c 10000 /dev/zero | tr '\0' x | "$HM_WANEMCTL" "$SOCK" - >/dev/null 2>&1
 head -c 100000 /dev/urandom | "$HM_WANEMCTL" "$SOCK" - >/dev/null 2>&1
 hm_check "the emulator lives on after bad input" kill -0 "$WANEM_PID"
