@@ -23,6 +23,15 @@
 #
 # Losses are drawn from the emulator's seeded generator (--seed 1, or
 # $HM_WANEM_SEED), so a run is reproducible.
+#
+# Timing is checked in two parts, so that a busy host (a stall of the
+# emulator, as under AddressSanitizer on a loaded machine) is told apart from
+# an emulator that is wrong. The emulator's own record (wanemctl stats) must
+# show every frame scheduled within the configured delay +- jitter: a model
+# error fails that part on any host. End-to-end RTTs are then checked against
+# the configured figures widened by what the host measurably added: the
+# emulator's lateness (time sent minus time due, its own clock) on each
+# direction, plus a fixed 0.5 ms for the kernel path.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -74,6 +83,26 @@ pair_field() {
 print(json.load(sys.stdin)["pairs"][0][sys.argv[1]])' "$3"
 }
 in_range() { python3 -c 'import sys; v, lo, hi = map(float, sys.argv[1:]); sys.exit(not lo <= v <= hi)' "$@"; }
+# sched SRC DST: the emulator's record of one direction since the last clear:
+# "FRAMES MIN_MS MAX_MS MEAN_MS LATE_MAX_MS" (scheduled delays, and how late
+# the frames were sent against them).
+sched() {
+	"$HM_WANEMCTL" "$SOCK" stats "$1" "$2" | python3 -c 'import json, sys
+p = json.load(sys.stdin)["pairs"][0]
+s = p["scheduled"]
+print("%d %.3f %.3f %.3f %.3f" % (s["frames"], s["min_ms"], s["max_ms"], s["mean_ms"], p["lateness"]["max_us"] / 1000))'
+}
+# sched_check SRC DST DELAY_MS JITTER_MS: every frame of the direction was
+# scheduled within DELAY +- JITTER, and some were (figures printed to 3
+# decimals: 0.001 ms of rounding allowed).
+sched_check() {
+	local n lo hi mean late
+	read -r n lo hi mean late <<<"$(sched "$1" "$2")"
+	hm_log "emulator's record $1 -> $2: $n frames scheduled $lo to $hi ms (mean $mean), sent up to $late ms late"
+	hm_check "the emulator scheduled every frame $1 -> $2 within $3 +-$4 ms ($lo to $hi)" \
+		python3 -c 'import sys; n, lo, hi, d, j = map(float, sys.argv[1:]); sys.exit(not (n > 0 and lo >= d - j - 0.001 and hi <= d + j + 0.001))' \
+		"$n" "$lo" "$hi" "$3" "$4"
+}
 
 # 1. The figures: 40 ms each way, 10 % loss on a -> b, 500 probes.
 ctl link host-a host-b delay=40ms || hm_fail "set delay"
@@ -86,6 +115,8 @@ hm_log "40 ms one-way, 10 % loss a->b: median RTT $med ms, ping loss $loss % (em
 hm_check "median RTT is 80 +-2 ms (measured $med)" in_range "$med" 78 82
 hm_check "loss is 10 +-3 % over 500 probes (measured $loss)" in_range "$loss" 7 13
 hm_check "the emulator's loss counter agrees (measured $counted)" in_range "$counted" 7 13
+sched_check host-a host-b 40 0
+sched_check host-b host-a 40 0
 
 ctl link host-a host-b loss=10% || hm_fail "set loss both ways"
 read -r med2 loss2 _ <<<"$(pingstats "$A" 192.168.50.2 500 0.01)"
@@ -153,12 +184,26 @@ read -r med6 loss6 _ <<<"$(pingstats "$A" fd00:50::2 20 0.02)"
 hm_log "IPv6: median RTT $med6 ms, loss $loss6 %"
 hm_check "IPv6 takes the same delay ($med6 ms)" in_range "$med6" 78 82
 
-# Jitter: uniform +-5 ms each way, no reordering: RTTs spread within 80 +-10.
+# Jitter: uniform +-5 ms each way, no reordering. The emulator must schedule
+# every frame within 40 +-5 ms and use the span (200 uniform draws fall short
+# of 9 ms of it with probability 2e-7); RTTs must then lie within 80 +-10 ms,
+# plus the lateness the emulator measured on each direction and 0.5 ms for
+# the kernel path on the high side (the host can only add time).
 ctl link host-a host-b jitter=5ms || hm_fail "set jitter"
+ctl clear >/dev/null
 read -r medj _ minj maxj sdj <<<"$(pingstats "$A" 192.168.50.2 200 0.02)"
 hm_log "jitter 5 ms each way: RTT median $medj, min $minj, max $maxj, stdev $sdj ms"
-hm_check "jittered RTTs stay within 80 +-10.5 ms (min)" in_range "$minj" 69.5 90.5
-hm_check "jittered RTTs stay within 80 +-10.5 ms (max)" in_range "$maxj" 69.5 90.5
+sched_check host-a host-b 40 5
+sched_check host-b host-a 40 5
+read -r _ lo_ab hi_ab _ late_ab <<<"$(sched host-a host-b)"
+read -r _ lo_ba hi_ba _ late_ba <<<"$(sched host-b host-a)"
+hm_check "the jitter spans at least 9 of its 10 ms (a->b $lo_ab to $hi_ab, b->a $lo_ba to $hi_ba)" \
+	python3 -c 'import sys; a, b, c, d = map(float, sys.argv[1:]); sys.exit(not (b - a >= 9 and d - c >= 9))' \
+	"$lo_ab" "$hi_ab" "$lo_ba" "$hi_ba"
+hi_rtt=$(python3 -c "print('%.3f' % (90 + $late_ab + $late_ba + 0.5))")
+hm_check "jittered RTTs stay above 80 - 10.5 ms (min $minj)" in_range "$minj" 69.5 1e9
+hm_check "jittered RTTs stay within 80 + 10 ms + the host's lateness ($late_ab + $late_ba ms) + 0.5 (max $maxj, bound $hi_rtt)" \
+	in_range "$maxj" 0 "$hi_rtt"
 hm_check "jitter spreads RTTs (stdev $sdj ms)" in_range "$sdj" 1.5 10
 ctl link host-a host-b jitter=0 delay=0 || hm_fail "clear jitter"
 
@@ -179,10 +224,10 @@ ctl set host-a host-b rate=off || hm_fail "clear rate"
 
 # Bad input: every line gets an error, the emulator stays up and correct.
 printf '%s\n' "set" "set host-a host-b" "set host-a host-b delay=-1ms" "set host-a host-b loss=200%" "set host-a host-b rate=fast" \
-	"set zz host-b up" "set host-a host-a up" "set host-a host-b colour=blue" "seed x" "show host-a" "nonsense" \
+	"set zz host-b up" "set host-a host-a up" "set host-a host-b colour=blue" "seed x" "show host-a" "stats host-a zz" "nonsense" \
 	"$(head -c 300 /dev/urandom | tr -d '\n\0')" >"$HM_TMP/bad.txt"
 errors=$("$HM_WANEMCTL" "$SOCK" - <"$HM_TMP/bad.txt" | grep -c '^error')
-hm_check "12 bad commands get 12 error lines (got $errors)" test "$errors" -eq 12
+hm_check "13 bad commands get 13 error lines (got $errors)" test "$errors" -eq 13
 head -c 10000 /dev/zero | tr '\0' x | "$HM_WANEMCTL" "$SOCK" - >/dev/null 2>&1
 head -c 100000 /dev/urandom | "$HM_WANEMCTL" "$SOCK" - >/dev/null 2>&1
 hm_check "the emulator lives on after bad input" kill -0 "$WANEM_PID"

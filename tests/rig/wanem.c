@@ -10,34 +10,27 @@
  * rate limit with a queue limit and an up/down state. This kernel has no
  * netem: this program is the rig's WAN.
  *
- * The way of a frame, received on port S and sent to port D (to every other
- * port for broadcast, multicast and unknown destinations):
+ * A frame received on port S goes to port D (to every other port for
+ * broadcast, multicast and unknown destinations) through the model of the pair
+ * S -> D (wanem_model.c: down, loss, token bucket, delay and jitter), which
+ * says when it is due or why it is dropped. This file is the I/O around it:
  *
- *   1. down: dropped (dropped_down). Frames already queued when a pair goes
- *      down are dropped when they are due, so a down link passes nothing.
- *   2. loss: dropped with probability `loss` (dropped_loss), from the pair's
- *      own xoshiro256** generator; `seed N` makes every pair's sequence of
- *      decisions reproducible.
- *   3. rate: a token bucket of `rate` bits per second and `burst` bytes,
- *      FIFO. The frame's exit time from the bucket is computed on arrival; if
- *      `queue` frames are already waiting for the bucket, it is dropped
- *      (dropped_queue).
- *   4. delay and jitter: due = bucket exit + delay + uniform(-jitter,
- *      +jitter). By default a pair never reorders: a frame is never due before
- *      the frame ahead of it on the same pair (as on a real path, where jitter
- *      comes from queues); `reorder=on` lets each frame keep its own sample.
- *      A change of delay or jitter applies from the next frame on, even if it
- *      overtakes frames queued under the old setting (as after a route change).
- *
- * Arrival times are the kernel's receive timestamps, so time spent before we
- * read a frame is not added to its delay. Frames wait in one binary heap keyed
- * by due time; the loop blocks in poll() on the sockets, the control socket,
- * a signalfd and a timerfd armed (TFD_TIMER_ABSTIME) `spin` microseconds
- * before the next due time, then busy-waits the last microseconds. With
- * nothing queued it blocks with no timeout: idle costs no CPU.
+ *   port_receive()  recvmsg on S, the kernel's receive timestamp as arrival
+ *                   time (time spent before we read a frame is not added to
+ *                   its delay), MAC learning, wanem_pair_admit() per copy
+ *   heap            one binary heap of frames keyed by due time, then arrival
+ *   send_due()      wanem_pair_departs(), sendmsg on D, wanem_pair_sent()
+ *                   with the time it was handed to the kernel (its lateness)
+ *   wanem_run()     the loop: poll() on the slots of enum poll_slot (control
+ *                   socket, signalfd, timerfd, each port, each connection);
+ *                   the timerfd is armed (TFD_TIMER_ABSTIME) `spin`
+ *                   microseconds before the next due time, then the loop
+ *                   busy-waits the last microseconds. With nothing queued it
+ *                   blocks with no timeout: idle costs no CPU.
+ *   handle_line()   the control protocol
  *
  * The control socket takes one command per line and answers each with one
- * line: `ok`, `error: ...` or one JSON object (`show`). See usage() below.
+ * line: `ok`, `error: ...` or one JSON object (`show`, `stats`). See usage() below.
  */
 #include <arpa/inet.h>
 #include <ctype.h>
@@ -68,6 +61,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "wanem_model.h"
+
 #ifndef PACKET_IGNORE_OUTGOING
 #define PACKET_IGNORE_OUTGOING 23
 #endif
@@ -83,7 +78,6 @@
 #define NS_PER_S 1000000000ull
 #define NS_PER_MS 1000000ull
 #define NS_PER_US 1000ull
-#define DEFAULT_QUEUE 1000
 #define MAX_DELAY_NS (60 * NS_PER_S)
 
 /* ---- time ---- */
@@ -113,79 +107,12 @@ static inline void cpu_relax(void)
 #endif
 }
 
-/* ---- random numbers: xoshiro256**, seeded by splitmix64 ---- */
-
-struct rng {
-	uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-	uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed, uint64_t stream)
-{
-	uint64_t x = seed ^ (stream * 0xd1b54a32d192ed03ull);
-
-	for (int i = 0; i < 4; i++)
-		r->s[i] = splitmix64(&x);
-}
-
-static inline uint64_t rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	uint64_t *s = r->s;
-	uint64_t result = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-/* uniform in [0, 1) */
-static double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) * 0x1.0p-53;
-}
-
 /* ---- ports, pairs, frames ---- */
 
-struct pair_cfg {
-	bool up;
-	bool reorder;
-	uint64_t delay_ns;
-	uint64_t jitter_ns;
-	double loss;	   /* 0..1 */
-	uint64_t rate_bps; /* 0: unlimited */
-	uint32_t queue;	   /* frames waiting for the token bucket */
-	uint32_t burst;	   /* bytes; 0: default for the rate */
-};
-
+/* A pair's model, and what only the I/O around it knows. */
 struct pair {
-	struct pair_cfg cfg;
-	struct rng rng;
-	/* token bucket: bits left at tb_time, the exit time of the last frame */
-	double tb_bits;
-	uint64_t tb_time;
-	/* exit times of frames still waiting for the bucket (FIFO, sorted) */
-	uint64_t *ring;
-	uint32_t ring_cap, ring_head, ring_len;
-	uint64_t last_due; /* for no reordering */
-	uint64_t forwarded, forwarded_bytes;
-	uint64_t dropped_loss, dropped_down, dropped_queue, dropped_tx;
+	struct wanem_pair model;
+	uint64_t dropped_tx;
 	uint64_t queued; /* frames of this pair in the heap */
 };
 
@@ -230,18 +157,11 @@ static uint64_t spin_ns = 50 * NS_PER_US;
 static uint64_t max_queued_bytes = 256ull << 20;
 static uint64_t queued_bytes;
 static uint64_t frame_seq;
-static uint64_t flooded, late_hist[7], late_max_ns, late_sum_ns, late_count;
+static uint64_t flooded;
 static uint64_t rx_wait_max_ns, rx_wait_sum_ns, rx_wait_count, rx_wait_ge1ms;
-static const char *const late_names[7] = {"lt10us", "lt50us", "lt100us", "lt250us",
-					  "lt500us", "lt1ms", "ge1ms"};
 
 static struct frame **heap;
 static size_t heap_len, heap_cap;
-
-static void pair_defaults(struct pair_cfg *c)
-{
-	*c = (struct pair_cfg){.up = true, .queue = DEFAULT_QUEUE};
-}
 
 /* ---- the heap of frames, by due time then arrival order ---- */
 
@@ -312,7 +232,7 @@ static uint64_t mac_of(const uint8_t *p)
 static struct mac_slot *mac_find(uint64_t mac, bool create, uint64_t now)
 {
 	uint64_t x = mac;
-	unsigned start = (unsigned)(splitmix64(&x) % MAC_SLOTS);
+	unsigned start = (unsigned)(wanem_splitmix64(&x) % MAC_SLOTS);
 	struct mac_slot *free_slot = NULL;
 
 	for (unsigned k = 0; k < MAC_SLOTS; k++) {
@@ -361,108 +281,6 @@ static int mac_port(const uint8_t *dst, uint64_t now)
 	return s->port;
 }
 
-/* ---- per pair: loss, bucket, delay ---- */
-
-/* Frames waiting for the bucket at `now`. */
-static uint32_t bucket_backlog(struct pair *p, uint64_t now)
-{
-	while (p->ring_len && p->ring[p->ring_head] <= now) {
-		p->ring_head = (p->ring_head + 1) % p->ring_cap;
-		p->ring_len--;
-	}
-	return p->ring_len;
-}
-
-static bool ring_add(struct pair *p, uint64_t t)
-{
-	if (p->ring_len == p->ring_cap) {
-		uint32_t cap = p->ring_cap ? p->ring_cap * 2 : 64;
-		uint64_t *r = malloc(cap * sizeof(*r));
-
-		if (!r)
-			return false;
-		for (uint32_t i = 0; i < p->ring_len; i++)
-			r[i] = p->ring[(p->ring_head + i) % p->ring_cap];
-		free(p->ring);
-		p->ring = r;
-		p->ring_cap = cap;
-		p->ring_head = 0;
-	}
-	p->ring[(p->ring_head + p->ring_len) % p->ring_cap] = t;
-	p->ring_len++;
-	return true;
-}
-
-static uint32_t burst_bytes(const struct pair_cfg *c)
-{
-	uint64_t b;
-
-	if (c->burst)
-		return c->burst;
-	b = c->rate_bps / 8 / 1000; /* a millisecond's worth, at least two frames */
-	return b < 3028 ? 3028 : b > (1u << 30) ? 1u << 30 : (uint32_t)b;
-}
-
-/*
- * Decides the fate of one copy of a frame on pair p, arrived at `t`. Returns
- * false if it is dropped (counted), or sets *due.
- */
-static bool pair_admit(struct pair *p, uint32_t len, uint64_t t, uint64_t now, uint64_t *due)
-{
-	const struct pair_cfg *c = &p->cfg;
-	uint64_t exit = t;
-
-	if (!c->up) {
-		p->dropped_down++;
-		return false;
-	}
-	if (c->loss > 0 && rng_unit(&p->rng) < c->loss) {
-		p->dropped_loss++;
-		return false;
-	}
-	if (c->rate_bps) {
-		double bits = (double)len * 8, cap = (double)burst_bytes(c) * 8, tokens;
-		uint64_t start;
-
-		if (bucket_backlog(p, now) >= c->queue) {
-			p->dropped_queue++;
-			return false;
-		}
-		start = t > p->tb_time ? t : p->tb_time;
-		tokens = p->tb_bits + (double)(start - p->tb_time) * (double)c->rate_bps / 1e9;
-		if (tokens > cap)
-			tokens = cap;
-		if (tokens >= bits) {
-			exit = start;
-			tokens -= bits;
-		} else {
-			exit = start + (uint64_t)ceil((bits - tokens) * 1e9 / (double)c->rate_bps);
-			tokens = 0;
-		}
-		if (exit > now && !ring_add(p, exit)) {
-			p->dropped_queue++;
-			return false;
-		}
-		p->tb_bits = tokens;
-		p->tb_time = exit;
-	}
-	*due = exit + c->delay_ns;
-	if (c->jitter_ns) {
-		double j = (rng_unit(&p->rng) * 2 - 1) * (double)c->jitter_ns;
-
-		if (j < 0 && (uint64_t)-j > *due - exit)
-			*due = exit;
-		else
-			*due = (uint64_t)((int64_t)*due + (int64_t)j);
-	}
-	if (!c->reorder) {
-		if (*due < p->last_due)
-			*due = p->last_due;
-		p->last_due = *due;
-	}
-	return true;
-}
-
 /* ---- frames in and out ---- */
 
 /* Finishes a checksum the sender left to offload (CHECKSUM_PARTIAL): the
@@ -488,37 +306,29 @@ static void finish_checksum(uint8_t *f, uint32_t len, struct virtio_net_hdr *h)
 	h->flags = 0;
 }
 
-static void send_frame(struct frame *f, uint64_t now)
+static void send_frame(struct frame *f)
 {
 	struct pair *p = &pairs[f->src][f->dst];
 	struct port *out = &ports[f->dst];
 	struct iovec iov[2] = {{&f->vnet, sizeof(f->vnet)}, {f->data, f->len}};
 	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = 2};
-	uint64_t late = now - f->due;
-	int b;
+	uint64_t now;
 
 	p->queued--;
 	queued_bytes -= f->len;
-	if (!p->cfg.up) {
-		p->dropped_down++;
+	if (!wanem_pair_departs(&p->model))
 		return;
-	}
+	/* The time it is handed to the kernel: send_due() may have sent others
+	 * since it looked at the clock. */
+	now = mono_ns();
 	if (sendmsg(out->fd, &msg, MSG_DONTWAIT) < 0) {
 		p->dropped_tx++;
 		out->tx_errors++;
 		return;
 	}
-	p->forwarded++;
-	p->forwarded_bytes += f->len;
+	wanem_pair_sent(&p->model, f->len, f->due, now);
 	out->tx_frames++;
 	out->tx_bytes += f->len;
-	b = late < 10 * NS_PER_US ? 0 : late < 50 * NS_PER_US ? 1 : late < 100 * NS_PER_US ? 2
-	  : late < 250 * NS_PER_US ? 3 : late < 500 * NS_PER_US ? 4 : late < NS_PER_MS ? 5 : 6;
-	late_hist[b]++;
-	late_sum_ns += late;
-	late_count++;
-	if (late > late_max_ns)
-		late_max_ns = late;
 }
 
 static void enqueue(int src, int dst, const uint8_t *data, uint32_t len,
@@ -528,10 +338,10 @@ static void enqueue(int src, int dst, const uint8_t *data, uint32_t len,
 	struct frame *f;
 	uint64_t due;
 
-	if (!pair_admit(p, len, t, now, &due))
+	if (wanem_pair_admit(&p->model, len, t, now, &due) != WANEM_PASS)
 		return;
 	if (queued_bytes + len > max_queued_bytes || !(f = malloc(sizeof(*f) + len))) {
-		p->dropped_queue++;
+		p->model.dropped_queue++;
 		return;
 	}
 	f->due = due;
@@ -543,7 +353,7 @@ static void enqueue(int src, int dst, const uint8_t *data, uint32_t len,
 	memcpy(f->data, data, len);
 	if (!heap_push(f)) {
 		free(f);
-		p->dropped_queue++;
+		p->model.dropped_queue++;
 		return;
 	}
 	p->queued++;
@@ -643,7 +453,7 @@ static void send_due(uint64_t now)
 	while (heap_len && heap[0]->due <= now) {
 		struct frame *f = heap_pop();
 
-		send_frame(f, now);
+		send_frame(f);
 		free(f);
 	}
 }
@@ -805,19 +615,8 @@ static bool match_ports(const char *name, uint32_t *set)
 	return *set != 0;
 }
 
-enum {
-	F_UP = 1 << 0,
-	F_DELAY = 1 << 1,
-	F_JITTER = 1 << 2,
-	F_LOSS = 1 << 3,
-	F_RATE = 1 << 4,
-	F_QUEUE = 1 << 5,
-	F_BURST = 1 << 6,
-	F_REORDER = 1 << 7,
-};
-
 /* Parses settings into *c, with `mask` saying which were given. */
-static const char *parse_settings(char **arg, int n, struct pair_cfg *c, unsigned *mask)
+static const char *parse_settings(char **arg, int n, struct wanem_cfg *c, unsigned *mask)
 {
 	static char err[160];
 
@@ -829,7 +628,7 @@ static const char *parse_settings(char **arg, int n, struct pair_cfg *c, unsigne
 
 		if (!strcmp(a, "up") || !strcmp(a, "down")) {
 			c->up = a[0] == 'u';
-			*mask |= F_UP;
+			*mask |= WANEM_SET_UP;
 			continue;
 		}
 		if (!eq) {
@@ -838,25 +637,25 @@ static const char *parse_settings(char **arg, int n, struct pair_cfg *c, unsigne
 		}
 		*eq = 0;
 		if (!strcmp(k, "delay") && parse_duration(v, &c->delay_ns)) {
-			*mask |= F_DELAY;
+			*mask |= WANEM_SET_DELAY;
 		} else if (!strcmp(k, "jitter") && parse_duration(v, &c->jitter_ns)) {
-			*mask |= F_JITTER;
+			*mask |= WANEM_SET_JITTER;
 		} else if (!strcmp(k, "loss") && parse_loss(v, &c->loss)) {
-			*mask |= F_LOSS;
+			*mask |= WANEM_SET_LOSS;
 		} else if (!strcmp(k, "rate") && parse_rate(v, &c->rate_bps)) {
-			*mask |= F_RATE;
+			*mask |= WANEM_SET_RATE;
 		} else if (!strcmp(k, "queue") && parse_uint(v, 1, 1000000, &u)) {
 			c->queue = (uint32_t)u;
-			*mask |= F_QUEUE;
+			*mask |= WANEM_SET_QUEUE;
 		} else if (!strcmp(k, "burst") && parse_uint(v, 0, 1u << 30, &u)) {
 			c->burst = (uint32_t)u;
-			*mask |= F_BURST;
+			*mask |= WANEM_SET_BURST;
 		} else if (!strcmp(k, "reorder") && (!strcmp(v, "on") || !strcmp(v, "off"))) {
 			c->reorder = !strcmp(v, "on");
-			*mask |= F_REORDER;
+			*mask |= WANEM_SET_REORDER;
 		} else if (!strcmp(k, "state") && (!strcmp(v, "up") || !strcmp(v, "down"))) {
 			c->up = !strcmp(v, "up");
-			*mask |= F_UP;
+			*mask |= WANEM_SET_UP;
 		} else {
 			if (strcmp(k, "delay") && strcmp(k, "jitter") && strcmp(k, "loss") &&
 			    strcmp(k, "rate") && strcmp(k, "queue") && strcmp(k, "burst") &&
@@ -870,31 +669,10 @@ static const char *parse_settings(char **arg, int n, struct pair_cfg *c, unsigne
 	return NULL;
 }
 
-static void apply(struct pair *p, const struct pair_cfg *c, unsigned mask)
+/* Each pair draws its own sequence from the one seed. */
+static uint64_t pair_stream(int s, int d)
 {
-	if (mask & F_UP)
-		p->cfg.up = c->up;
-	if (mask & F_DELAY)
-		p->cfg.delay_ns = c->delay_ns;
-	if (mask & F_JITTER)
-		p->cfg.jitter_ns = c->jitter_ns;
-	/* A new delay holds from the next frame on, even if that frame then
-	 * overtakes the ones still queued (as after a route change). */
-	if (mask & (F_DELAY | F_JITTER))
-		p->last_due = 0;
-	if (mask & F_LOSS)
-		p->cfg.loss = c->loss;
-	if (mask & F_RATE) {
-		if (!p->cfg.rate_bps && c->rate_bps) /* a fresh bucket starts full */
-			p->tb_bits = 1e18;
-		p->cfg.rate_bps = c->rate_bps;
-	}
-	if (mask & F_QUEUE)
-		p->cfg.queue = c->queue;
-	if (mask & F_BURST)
-		p->cfg.burst = c->burst;
-	if (mask & F_REORDER)
-		p->cfg.reorder = c->reorder;
+	return (uint64_t)s * MAX_PORTS + (uint64_t)d + 1;
 }
 
 static void reseed(uint64_t seed)
@@ -902,13 +680,14 @@ static void reseed(uint64_t seed)
 	seed_value = seed;
 	for (int s = 0; s < nports; s++)
 		for (int d = 0; d < nports; d++)
-			rng_seed(&pairs[s][d].rng, seed, (uint64_t)s * MAX_PORTS + (uint64_t)d + 1);
+			wanem_pair_reseed(&pairs[s][d].model, seed, pair_stream(s, d));
 }
 
 static void show_pair(struct client *c, int s, int d, bool first)
 {
-	const struct pair *p = &pairs[s][d];
-	const struct pair_cfg *g = &p->cfg;
+	const struct pair *pp = &pairs[s][d];
+	const struct wanem_pair *p = &pp->model;
+	const struct wanem_cfg *g = &p->cfg;
 
 	out_printf(c, "%s{\"src\":", first ? "" : ",");
 	out_json_string(c, ports[s].name);
@@ -920,9 +699,37 @@ static void show_pair(struct client *c, int s, int d, bool first)
 		   ",\"dropped_loss\":%" PRIu64 ",\"dropped_down\":%" PRIu64
 		   ",\"dropped_queue\":%" PRIu64 ",\"dropped_tx\":%" PRIu64 ",\"queued\":%" PRIu64 "}",
 		   g->up ? "true" : "false", (double)g->delay_ns / 1e6, (double)g->jitter_ns / 1e6,
-		   g->loss, g->rate_bps, g->queue, g->rate_bps ? burst_bytes(g) : 0,
+		   g->loss, g->rate_bps, g->queue, g->rate_bps ? wanem_cfg_burst(g) : 0,
 		   g->reorder ? "true" : "false", p->forwarded, p->forwarded_bytes, p->dropped_loss,
-		   p->dropped_down, p->dropped_queue, p->dropped_tx, p->queued);
+		   p->dropped_down, p->dropped_queue, pp->dropped_tx, pp->queued);
+}
+
+/* "lateness":{...} of one timing record: the host's share. */
+static void out_lateness(struct client *c, const struct wanem_timing *t)
+{
+	out_printf(c, "\"lateness\":{\"frames\":%" PRIu64 ",\"mean_us\":%.1f,\"max_us\":%.1f",
+		   t->late_frames,
+		   t->late_frames ? (double)t->late_sum_ns / (double)t->late_frames / 1e3 : 0.0,
+		   (double)t->late_max_ns / 1e3);
+	for (int i = 0; i < WANEM_LATE_BUCKETS; i++)
+		out_printf(c, ",\"%s\":%" PRIu64, wanem_late_names[i], t->late_hist[i]);
+	out_printf(c, "}");
+}
+
+/* "lateness" over all pairs, and "rx_wait": how the host kept the emulator. */
+static void out_host_timing(struct client *c)
+{
+	struct wanem_timing all = {.delay_min_ns = UINT64_MAX};
+
+	for (int s = 0; s < nports; s++)
+		for (int d = 0; d < nports; d++)
+			if (s != d)
+				wanem_timing_add(&all, &pairs[s][d].model.timing);
+	out_lateness(c, &all);
+	out_printf(c, ",\"rx_wait\":{\"frames\":%" PRIu64 ",\"mean_us\":%.1f,\"max_us\":%.1f,"
+		   "\"ge1ms\":%" PRIu64 "}", rx_wait_count,
+		   rx_wait_count ? (double)rx_wait_sum_ns / (double)rx_wait_count / 1e3 : 0.0,
+		   (double)rx_wait_max_ns / 1e3, rx_wait_ge1ms);
 }
 
 static void cmd_show(struct client *c, uint32_t srcs, uint32_t dsts)
@@ -949,15 +756,47 @@ static void cmd_show(struct client *c, uint32_t srcs, uint32_t dsts)
 				show_pair(c, s, d, first);
 				first = false;
 			}
-	out_printf(c, "],\"lateness\":{\"frames\":%" PRIu64 ",\"mean_us\":%.1f,\"max_us\":%.1f",
-		   late_count, late_count ? (double)late_sum_ns / (double)late_count / 1e3 : 0.0,
-		   (double)late_max_ns / 1e3);
-	for (int i = 0; i < 7; i++)
-		out_printf(c, ",\"%s\":%" PRIu64, late_names[i], late_hist[i]);
-	out_printf(c, "},\"rx_wait\":{\"frames\":%" PRIu64 ",\"mean_us\":%.1f,\"max_us\":%.1f,"
-		   "\"ge1ms\":%" PRIu64 "}}\n", rx_wait_count,
-		   rx_wait_count ? (double)rx_wait_sum_ns / (double)rx_wait_count / 1e3 : 0.0,
-		   (double)rx_wait_max_ns / 1e3, rx_wait_ge1ms);
+	out_printf(c, "],");
+	out_host_timing(c);
+	out_printf(c, "}\n");
+}
+
+/*
+ * stats [SRC DST]: per pair, the delay the model gave frames (due minus exit
+ * from the token bucket: within delay +- jitter by construction) apart from
+ * how late the loop sent them (the host's share), then the totals of show.
+ */
+static void cmd_stats(struct client *c, uint32_t srcs, uint32_t dsts)
+{
+	bool first = true;
+
+	out_printf(c, "{\"pairs\":[");
+	for (int s = 0; s < nports; s++)
+		for (int d = 0; d < nports; d++) {
+			const struct wanem_pair *p = &pairs[s][d].model;
+			const struct wanem_timing *t = &p->timing;
+
+			if (s == d || !(srcs >> s & 1) || !(dsts >> d & 1))
+				continue;
+			out_printf(c, "%s{\"src\":", first ? "" : ",");
+			first = false;
+			out_json_string(c, ports[s].name);
+			out_printf(c, ",\"dst\":");
+			out_json_string(c, ports[d].name);
+			out_printf(c, ",\"delay_ms\":%.3f,\"jitter_ms\":%.3f,\"scheduled\":{\"frames\":%"
+				   PRIu64 ",\"min_ms\":%.3f,\"max_ms\":%.3f,\"mean_ms\":%.3f},",
+				   (double)p->cfg.delay_ns / 1e6, (double)p->cfg.jitter_ns / 1e6,
+				   t->delay_frames,
+				   t->delay_frames ? (double)t->delay_min_ns / 1e6 : 0.0,
+				   (double)t->delay_max_ns / 1e6,
+				   t->delay_frames ? (double)t->delay_sum_ns / (double)t->delay_frames / 1e6
+						   : 0.0);
+			out_lateness(c, t);
+			out_printf(c, "}");
+		}
+	out_printf(c, "],");
+	out_host_timing(c);
+	out_printf(c, "}\n");
 }
 
 static void clear_counters(void)
@@ -968,22 +807,19 @@ static void clear_counters(void)
 		pt->rx_frames = pt->rx_bytes = pt->tx_frames = pt->tx_bytes = 0;
 		pt->tx_errors = pt->filtered = pt->rx_bad = 0;
 		for (int d = 0; d < nports; d++) {
-			struct pair *p = &pairs[s][d];
-
-			p->forwarded = p->forwarded_bytes = 0;
-			p->dropped_loss = p->dropped_down = p->dropped_queue = p->dropped_tx = 0;
+			wanem_pair_clear(&pairs[s][d].model);
+			pairs[s][d].dropped_tx = 0;
 		}
 	}
-	flooded = late_max_ns = late_sum_ns = late_count = 0;
+	flooded = 0;
 	rx_wait_max_ns = rx_wait_sum_ns = rx_wait_count = rx_wait_ge1ms = 0;
-	memset(late_hist, 0, sizeof(late_hist));
 }
 
 static const char help_text[] =
 	"commands: "
 	"set SRC DST SETTING... (one direction; SRC/DST an interface or *) | "
 	"link A B SETTING... (both directions) | "
-	"show [SRC DST] | seed N | clear | ports | help | quit; "
+	"show [SRC DST] | stats [SRC DST] (timing) | seed N | clear | ports | help | quit; "
 	"settings: delay=40ms jitter=2ms loss=10% rate=100mbit queue=1000 burst=BYTES "
 	"reorder=on|off up down (delay units ns us ms s, default ms; rate units bit kbit "
 	"mbit gbit, 0 or off for unlimited; loss as N% or a fraction)";
@@ -1007,7 +843,7 @@ static bool handle_line(struct client *c, char *line)
 	if (!strcmp(arg[0], "set") || !strcmp(arg[0], "link")) {
 		bool both = arg[0][0] == 'l';
 		uint32_t a, b;
-		struct pair_cfg cfg;
+		struct wanem_cfg cfg;
 		unsigned mask;
 		const char *err;
 
@@ -1024,7 +860,7 @@ static bool handle_line(struct client *c, char *line)
 			out_printf(c, "error: a port has no pair with itself\n");
 			return true;
 		}
-		pair_defaults(&cfg);
+		wanem_cfg_default(&cfg);
 		err = parse_settings(arg + 3, n - 3, &cfg, &mask);
 		if (err) {
 			out_printf(c, "error: %s\n", err);
@@ -1034,20 +870,23 @@ static bool handle_line(struct client *c, char *line)
 			for (int d = 0; d < nports; d++)
 				if (s != d && (((a >> s & 1) && (b >> d & 1)) ||
 					       (both && (b >> s & 1) && (a >> d & 1))))
-					apply(&pairs[s][d], &cfg, mask);
+					wanem_pair_set(&pairs[s][d].model, &cfg, mask);
 		out_printf(c, "ok\n");
-	} else if (!strcmp(arg[0], "show")) {
+	} else if (!strcmp(arg[0], "show") || !strcmp(arg[0], "stats")) {
 		uint32_t a = ~0u, b = ~0u;
 
 		if (n != 1 && n != 3) {
-			out_printf(c, "error: usage: show [SRC DST]\n");
+			out_printf(c, "error: usage: %s [SRC DST]\n", arg[0]);
 			return true;
 		}
 		if (n == 3 && (!match_ports(arg[1], &a) || !match_ports(arg[2], &b))) {
 			out_printf(c, "error: no such port\n");
 			return true;
 		}
-		cmd_show(c, a, b);
+		if (arg[0][1] == 'h')
+			cmd_show(c, a, b);
+		else
+			cmd_stats(c, a, b);
 	} else if (!strcmp(arg[0], "seed")) {
 		uint64_t s;
 
@@ -1238,10 +1077,272 @@ static void usage(FILE *f)
 		"  A learning switch between the interfaces with, per ordered pair of ports,\n"
 		"  delay, jitter, loss, rate limit and up/down, set at runtime on SOCKET:\n"
 		"    set SRC DST delay=40ms jitter=2ms loss=10%% rate=100mbit queue=1000 up|down\n"
-		"    link A B ...   (both directions)   show [SRC DST]   seed N   clear   help\n"
+		"    link A B ...   (both directions)   show [SRC DST]   stats [SRC DST]\n"
+		"    seed N   clear   help\n"
 		"  SRC and DST are interface names or *. Defaults: up, no delay, no loss, no\n"
 		"  rate limit, queue 1000 frames. --seed makes losses and jitter reproducible;\n"
 		"  --spin-us (default 50) is how long before a due time the loop busy-waits.\n");
+}
+
+/* ---- the loop ---- */
+
+/* What the loop polls, by slot: three fixed ones, then each port, then each
+ * control connection. */
+enum poll_slot {
+	SLOT_CTL,    /* the listening control socket: a new connection */
+	SLOT_SIGNAL, /* a signalfd for SIGINT and SIGTERM: exit */
+	SLOT_TIMER,  /* a timerfd: the next frame is nearly due */
+	SLOT_PORT0,  /* port i is SLOT_PORT0 + i; the connections follow */
+};
+#define SLOTS_MAX (SLOT_PORT0 + MAX_PORTS + MAX_CLIENTS)
+
+struct loop {
+	int ctl_fd, sig_fd, timer_fd;
+	uint64_t armed; /* the timerfd's expiry, 0 if none */
+	struct pollfd pfd[SLOTS_MAX];
+	int nfds;
+	int client_of[MAX_CLIENTS]; /* clients[] index of each connection slot */
+	int nconns;
+};
+
+static int slot_port(int port)
+{
+	return SLOT_PORT0 + port;
+}
+
+static int slot_conn(int k)
+{
+	return SLOT_PORT0 + nports + k;
+}
+
+/*
+ * Sends what is due, then says how long poll() may block: 0 if the next frame
+ * is due within the spin time (the loop then busy-waits for it), -1 (no
+ * limit) otherwise, the timerfd being armed `spin` before the next due time.
+ */
+static int loop_timeout(struct loop *l)
+{
+	uint64_t now = mono_ns(), next;
+
+	send_due(now);
+	if (!heap_len)
+		return -1;
+	next = heap[0]->due;
+	now = mono_ns();
+	if (next <= now + spin_ns)
+		return 0;
+	if (l->armed != next - spin_ns) {
+		struct itimerspec its = {0};
+
+		l->armed = next - spin_ns;
+		its.it_value.tv_sec = (time_t)(l->armed / NS_PER_S);
+		its.it_value.tv_nsec = (long)(l->armed % NS_PER_S);
+		timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+	}
+	return -1;
+}
+
+static void loop_fill(struct loop *l)
+{
+	l->pfd[SLOT_CTL] = (struct pollfd){.fd = l->ctl_fd, .events = POLLIN};
+	l->pfd[SLOT_SIGNAL] = (struct pollfd){.fd = l->sig_fd, .events = POLLIN};
+	l->pfd[SLOT_TIMER] = (struct pollfd){.fd = l->timer_fd, .events = POLLIN};
+	for (int i = 0; i < nports; i++)
+		l->pfd[slot_port(i)] = (struct pollfd){.fd = ports[i].fd, .events = POLLIN};
+	l->nconns = 0;
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		const struct client *c = &clients[i];
+
+		if (c->fd < 0)
+			continue;
+		l->pfd[slot_conn(l->nconns)] = (struct pollfd){
+			.fd = c->fd,
+			.events = (short)((c->closing ? 0 : POLLIN) | (c->out_len ? POLLOUT : 0))};
+		l->client_of[l->nconns++] = i;
+	}
+	l->nfds = slot_conn(l->nconns);
+}
+
+/* True if a signal says to exit. */
+static bool on_signal(struct loop *l)
+{
+	struct signalfd_siginfo si;
+
+	if (read(l->sig_fd, &si, sizeof(si)) != sizeof(si))
+		return false;
+	fprintf(stderr, "hopmesh-wanem: signal %u, exiting\n", si.ssi_signo);
+	return true;
+}
+
+static void on_timer(struct loop *l)
+{
+	uint64_t ticks;
+
+	if (read(l->timer_fd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
+		fprintf(stderr, "hopmesh-wanem: timerfd: %s\n", strerror(errno));
+	l->armed = 0;
+}
+
+static void on_ports(struct loop *l, uint64_t now)
+{
+	uint64_t mono_minus_real = now - real_ns();
+
+	for (int i = 0; i < nports; i++) {
+		const struct pollfd *p = &l->pfd[slot_port(i)];
+
+		if (p->revents & POLLIN) {
+			port_receive(i, now, mono_minus_real);
+		} else if (p->revents & (POLLERR | POLLNVAL)) {
+			int err;
+			socklen_t len = sizeof(err);
+
+			/* e.g. ENETDOWN: clear it, keep the port */
+			getsockopt(p->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+		}
+	}
+}
+
+static void on_conns(struct loop *l)
+{
+	for (int k = 0; k < l->nconns; k++) {
+		struct client *c = &clients[l->client_of[k]];
+		short re = l->pfd[slot_conn(k)].revents;
+
+		if (re & (POLLIN | POLLHUP | POLLERR))
+			client_read(c);
+		if (c->fd >= 0)
+			client_write(c);
+	}
+}
+
+static void on_accept(struct loop *l)
+{
+	static const char busy[] = "error: too many control connections\n";
+	int fd = accept4(l->ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd < 0) {
+			clients[i] = (struct client){.fd = fd};
+			return;
+		}
+	if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+		/* nothing more to tell it */
+	}
+	close(fd);
+}
+
+/* Runs until a signal (0) or a poll() failure (1). */
+static int wanem_run(struct loop *l)
+{
+	for (;;) {
+		int timeout = loop_timeout(l), r;
+		uint64_t now;
+
+		loop_fill(l);
+		r = poll(l->pfd, (nfds_t)l->nfds, timeout);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			fprintf(stderr, "hopmesh-wanem: poll: %s\n", strerror(errno));
+			return 1;
+		}
+		if (r == 0 && timeout == 0) {
+			/* The next frame is due within the spin time: wait for it here. */
+			while (heap_len && mono_ns() < heap[0]->due)
+				cpu_relax();
+			continue;
+		}
+		now = mono_ns();
+		if (l->pfd[SLOT_SIGNAL].revents && on_signal(l))
+			return 0;
+		if (l->pfd[SLOT_TIMER].revents)
+			on_timer(l);
+		on_ports(l, now);
+		on_conns(l);
+		if (l->pfd[SLOT_CTL].revents & POLLIN)
+			on_accept(l);
+	}
+}
+
+/* ---- set-up and tear-down ---- */
+
+/* Opens the ports, signals, timer and, last, the control socket: once it
+ * exists, the emulator forwards. */
+static int wanem_open(struct loop *l, char **names, const char *ctl_path, bool seeded,
+		      uint64_t seed)
+{
+	sigset_t mask;
+
+	*l = (struct loop){.ctl_fd = -1, .sig_fd = -1, .timer_fd = -1};
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
+	for (int i = 0; i < nports; i++)
+		ports[i].fd = -1;
+	for (int i = 0; i < nports; i++) {
+		for (int j = 0; j < i; j++)
+			if (!strcmp(names[i], ports[j].name)) {
+				fprintf(stderr, "hopmesh-wanem: port %s given twice\n", ports[j].name);
+				return -1;
+			}
+		if (open_port(&ports[i], names[i]))
+			return -1;
+	}
+	if (!seeded && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = mono_ns() ^ (uint64_t)getpid() << 32;
+	seed_value = seed;
+	for (int s = 0; s < nports; s++)
+		for (int d = 0; d < nports; d++)
+			wanem_pair_init(&pairs[s][d].model, seed, pair_stream(s, d));
+
+	/* Precise wake-ups: no timer slack (the default is 50 us). */
+	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	/* A shell starts background jobs with SIGINT ignored; an ignored signal
+	 * would never reach the signalfd. */
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGPIPE, SIG_IGN);
+	l->sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (l->sig_fd < 0 || l->timer_fd < 0) {
+		fprintf(stderr, "hopmesh-wanem: signalfd/timerfd: %s\n", strerror(errno));
+		return -1;
+	}
+	l->ctl_fd = open_ctl(ctl_path);
+	if (l->ctl_fd < 0)
+		return -1;
+	fprintf(stderr, "hopmesh-wanem: %d ports, control socket %s, seed %" PRIu64 "\n", nports,
+		ctl_path, seed_value);
+	return 0;
+}
+
+static void wanem_close(struct loop *l, const char *ctl_path)
+{
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			client_close(&clients[i]);
+	while (heap_len)
+		free(heap_pop());
+	free(heap);
+	for (int s = 0; s < nports; s++) {
+		if (ports[s].fd >= 0)
+			close(ports[s].fd);
+		for (int d = 0; d < nports; d++)
+			wanem_pair_free(&pairs[s][d].model);
+	}
+	if (l->ctl_fd >= 0) {
+		close(l->ctl_fd);
+		unlink(ctl_path);
+	}
+	if (l->sig_fd >= 0)
+		close(l->sig_fd);
+	if (l->timer_fd >= 0)
+		close(l->timer_fd);
 }
 
 int main(int argc, char **argv)
@@ -1251,11 +1352,11 @@ int main(int argc, char **argv)
 		{"spin-us", required_argument, NULL, 'p'}, {"max-queue-mb", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},	  {NULL, 0, NULL, 0},
 	};
+	static struct loop loop;
 	const char *ctl_path = NULL;
-	uint64_t seed = 0, v, armed = 0;
+	uint64_t seed = 0, v;
 	bool seeded = false;
-	int opt, ctl_fd, sig_fd, tfd, status = 0;
-	sigset_t mask;
+	int opt, status;
 
 	while ((opt = getopt_long(argc, argv, "c:s:p:m:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -1298,172 +1399,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		clients[i].fd = -1;
-	for (int i = 0; i < nports; i++) {
-		for (int j = 0; j < i; j++)
-			if (!strcmp(argv[optind + i], ports[j].name)) {
-				fprintf(stderr, "hopmesh-wanem: port %s given twice\n", ports[j].name);
-				return 1;
-			}
-		if (open_port(&ports[i], argv[optind + i]))
-			return 1;
-	}
-	for (int s = 0; s < nports; s++)
-		for (int d = 0; d < nports; d++)
-			pair_defaults(&pairs[s][d].cfg);
-	if (!seeded && getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = mono_ns() ^ (uint64_t)getpid() << 32;
-	reseed(seed);
-
-	/* Precise wake-ups: no timer slack (the default is 50 us). */
-	prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
-	/* A shell starts background jobs with SIGINT ignored; an ignored signal
-	 * would never reach the signalfd. */
-	signal(SIGINT, SIG_DFL);
-	signal(SIGTERM, SIG_DFL);
-	signal(SIGPIPE, SIG_IGN);
-	sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (sig_fd < 0 || tfd < 0) {
-		fprintf(stderr, "hopmesh-wanem: signalfd/timerfd: %s\n", strerror(errno));
+	if (wanem_open(&loop, argv + optind, ctl_path, seeded, seed)) {
+		wanem_close(&loop, ctl_path);
 		return 1;
 	}
-	/* The socket appears last: once it exists, the emulator forwards. */
-	ctl_fd = open_ctl(ctl_path);
-	if (ctl_fd < 0)
-		return 1;
-	fprintf(stderr, "hopmesh-wanem: %d ports, control socket %s, seed %" PRIu64 "\n", nports,
-		ctl_path, seed_value);
-
-	for (;;) {
-		struct pollfd pfd[MAX_PORTS + MAX_CLIENTS + 3];
-		int cidx[MAX_CLIENTS], np = 0, nc = 0, timeout = -1, r;
-		uint64_t now = mono_ns(), next;
-
-		send_due(now);
-		if (heap_len) {
-			next = heap[0]->due;
-			now = mono_ns();
-			if (next <= now + spin_ns) {
-				timeout = 0;
-			} else if (armed != next - spin_ns) {
-				struct itimerspec its = {0};
-
-				armed = next - spin_ns;
-				its.it_value.tv_sec = (time_t)(armed / NS_PER_S);
-				its.it_value.tv_nsec = (long)(armed % NS_PER_S);
-				timerfd_settime(tfd, TFD_TIMER_ABSTIME, &its, NULL);
-			}
-		}
-		for (int i = 0; i < nports; i++)
-			pfd[np++] = (struct pollfd){.fd = ports[i].fd, .events = POLLIN};
-		pfd[np++] = (struct pollfd){.fd = ctl_fd, .events = POLLIN};
-		pfd[np++] = (struct pollfd){.fd = sig_fd, .events = POLLIN};
-		pfd[np++] = (struct pollfd){.fd = tfd, .events = POLLIN};
-		for (int i = 0; i < MAX_CLIENTS; i++) {
-			if (clients[i].fd < 0)
-				continue;
-			cidx[nc++] = i;
-			pfd[np++] = (struct pollfd){
-				.fd = clients[i].fd,
-				.events = (short)((clients[i].closing ? 0 : POLLIN) |
-						  (clients[i].out_len ? POLLOUT : 0))};
-		}
-		r = poll(pfd, (nfds_t)np, timeout);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			fprintf(stderr, "hopmesh-wanem: poll: %s\n", strerror(errno));
-			status = 1;
-			break;
-		}
-		if (r == 0 && timeout == 0) {
-			/* The next frame is due within the spin time: wait for it here. */
-			while (heap_len && mono_ns() < heap[0]->due)
-				cpu_relax();
-			continue;
-		}
-		now = mono_ns();
-		if (pfd[nports + 1].revents) {
-			struct signalfd_siginfo si;
-
-			if (read(sig_fd, &si, sizeof(si)) == sizeof(si)) {
-				fprintf(stderr, "hopmesh-wanem: signal %u, exiting\n", si.ssi_signo);
-				break;
-			}
-		}
-		if (pfd[nports + 2].revents) {
-			uint64_t ticks;
-
-			if (read(tfd, &ticks, sizeof(ticks)) < 0 && errno != EAGAIN)
-				fprintf(stderr, "hopmesh-wanem: timerfd: %s\n", strerror(errno));
-			armed = 0;
-		}
-		{
-			uint64_t mono_minus_real = now - real_ns();
-
-			for (int i = 0; i < nports; i++)
-				if (pfd[i].revents & POLLIN)
-					port_receive(i, now, mono_minus_real);
-				else if (pfd[i].revents & (POLLERR | POLLNVAL)) {
-					int err;
-					socklen_t len = sizeof(err);
-
-					/* e.g. ENETDOWN: clear it, keep the port */
-					getsockopt(pfd[i].fd, SOL_SOCKET, SO_ERROR, &err, &len);
-				}
-		}
-		for (int k = 0; k < nc; k++) {
-			struct client *c = &clients[cidx[k]];
-			short re = pfd[nports + 3 + k].revents;
-
-			if (re & (POLLIN | POLLHUP | POLLERR))
-				client_read(c);
-			if (c->fd >= 0)
-				client_write(c);
-		}
-		if (pfd[nports].revents & POLLIN) {
-			int fd = accept4(ctl_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-			if (fd >= 0) {
-				int slot = -1;
-
-				for (int i = 0; i < MAX_CLIENTS && slot < 0; i++)
-					if (clients[i].fd < 0)
-						slot = i;
-				if (slot < 0) {
-					static const char busy[] = "error: too many control connections\n";
-
-					if (send(fd, busy, sizeof(busy) - 1, MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-						/* nothing more to tell it */
-					}
-					close(fd);
-				} else {
-					clients[slot] = (struct client){.fd = fd};
-				}
-			}
-		}
-	}
-
-	for (int i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0)
-			client_close(&clients[i]);
-	while (heap_len)
-		free(heap_pop());
-	free(heap);
-	for (int s = 0; s < nports; s++) {
-		close(ports[s].fd);
-		for (int d = 0; d < nports; d++)
-			free(pairs[s][d].ring);
-	}
-	close(ctl_fd);
-	unlink(ctl_path);
-	close(sig_fd);
-	close(tfd);
+	status = wanem_run(&loop);
+	wanem_close(&loop, ctl_path);
 	return status;
 }

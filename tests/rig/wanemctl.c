@@ -41,7 +41,9 @@ int main(int argc, char **argv)
 
 	if (argc < 3 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(stderr, "usage: hopmesh-wanemctl SOCKET COMMAND... | SOCKET -\n"
-				"  e.g. hopmesh-wanemctl /run/wanem.sock set '*' '*' delay=40ms loss=1%%\n");
+				"  e.g. hopmesh-wanemctl /run/wanem.sock set '*' '*' delay=40ms loss=1%%\n"
+				"       hopmesh-wanemctl /run/wanem.sock stats   (timing per pair)\n"
+				"       hopmesh-wanemctl /run/wanem.sock help    (all commands)\n");
 		return 2;
 	}
 	if (strlen(argv[1]) >= sizeof(sun.sun_path)) {
