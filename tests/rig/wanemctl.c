@@ -6,38 +6,21 @@
  * Prints the emulator's answers and exits 1 if any was an error (2 if the
  * socket cannot be reached).
  */
-#include <errno.h>
-#include <poll.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
-static bool write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
+#include "unixsock.h"
 
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return false;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
+#define ANSWER_TIMEOUT_MS 10000
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_un sun = {.sun_family = AF_UNIX};
-	char buf[65536];
-	bool error = false, bol = true;
-	int fd;
+	struct textbuf req = { 0 };
+	char err[512] = "", *reply;
+	bool error = false;
 
 	if (argc < 3 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
 		fprintf(stderr, "usage: hopmesh-wanemctl SOCKET COMMAND... | SOCKET -\n"
@@ -46,50 +29,32 @@ int main(int argc, char **argv)
 				"       hopmesh-wanemctl /run/wanem.sock help    (all commands)\n");
 		return 2;
 	}
-	if (strlen(argv[1]) >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "hopmesh-wanemctl: socket path too long\n");
-		return 2;
-	}
-	memcpy(sun.sun_path, argv[1], strlen(argv[1]) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof(sun))) {
-		fprintf(stderr, "hopmesh-wanemctl: %s: %s\n", argv[1], strerror(errno));
-		return 2;
-	}
 	if (argc == 3 && !strcmp(argv[2], "-")) {
+		char buf[65536];
 		ssize_t r;
 
 		while ((r = read(0, buf, sizeof(buf))) > 0)
-			if (!write_all(fd, buf, (size_t)r))
-				break;
+			textbuf_append(&req, buf, (size_t)r);
 	} else {
 		for (int i = 2; i < argc; i++)
-			if (!write_all(fd, argv[i], strlen(argv[i])) ||
-			    !write_all(fd, i + 1 < argc ? " " : "\n", 1))
-				break;
+			textbuf_printf(&req, "%s%s", argv[i], i + 1 < argc ? " " : "\n");
 	}
-	shutdown(fd, SHUT_WR);
-	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
-		ssize_t r;
-
-		if (poll(&p, 1, 10000) <= 0) {
-			fprintf(stderr, "hopmesh-wanemctl: no answer from %s\n", argv[1]);
-			return 2;
-		}
-		r = read(fd, buf, sizeof(buf));
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			break;
-		for (ssize_t i = 0; i < r; i++) {
-			if (bol && i + 6 <= r && !memcmp(buf + i, "error:", 6))
-				error = true;
-			bol = buf[i] == '\n';
-		}
-		if (!write_all(1, buf, (size_t)r))
-			return 2;
+	if (req.failed || !req.s) {
+		fprintf(stderr, "hopmesh-wanemctl: no command to send\n");
+		free(req.s);
+		return 2;
 	}
-	close(fd);
-	return error ? 1 : 0;
+	/* The emulator answers every line, then closes once our side is shut. */
+	reply = unixsock_request(argv[1], req.s, req.len, ANSWER_TIMEOUT_MS, NULL, NULL, err, sizeof(err));
+	free(req.s);
+	if (!reply) {
+		fprintf(stderr, "hopmesh-wanemctl: %s\n", err);
+		return 2;
+	}
+	for (const char *line = reply; *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : "")
+		if (!strncmp(line, "error:", 6))
+			error = true;
+	fputs(reply, stdout);
+	free(reply);
+	return fflush(stdout) ? 2 : error ? 1 : 0;
 }
