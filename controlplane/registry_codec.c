@@ -2,12 +2,12 @@
 /*
  * Base64 for the registry (registry_codec.h) through libsodium, variant
  * ORIGINAL (standard alphabet, with padding). Encoding sizes the buffer
- * with sodium_base64_ENCODED_LEN; decoding passes no characters to ignore
+ * with sodium_base64_ENCODED_LEN. Decoding first refuses bytes outside
+ * ASCII (which sodium would misread), then passes no characters to ignore
  * and no end pointer, so sodium refuses anything but whole, canonical
  * base64 of the full text, and a result longer than the buffer.
  */
 #include <sodium.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,8 +28,14 @@ char *reg_b64_encode(const void *data, size_t len)
 
 long reg_b64_decode(const char *text, size_t textlen, void *out, size_t outcap)
 {
-	size_t n = 0;
+	size_t n = 0, i;
 
+	/* libsodium 1.0.18 (Debian 12) reads every byte from 0x80 up as '/'
+	 * where char is signed (x86): "\xc3AAA" decodes as "/AAA". Base64 is
+	 * ASCII, so anything else is refused before sodium sees it. */
+	for (i = 0; i < textlen; i++)
+		if ((unsigned char)text[i] >= 0x80)
+			return -1;
 	if (sodium_base642bin(out, outcap, text, textlen, NULL, &n, NULL, VARIANT) != 0)
 		return -1;
 	return (long)n;
