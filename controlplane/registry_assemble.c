@@ -203,10 +203,13 @@ static void take_gateway(struct assembly *a, const struct reg_entry *e, const ch
 		return;
 	}
 	if (strcmp(it->g.name, name)) {
-		bool kept = keep_gateway(a, name, e->where);
+		char named[REG_NAME_LEN];
+		bool kept;
 
-		problem(&a->pr, e->where, "record names gateway '%s', key says '%s'%s", it->g.name,
-			name, kept ? KEPT : "");
+		memcpy(named, it->g.name, sizeof(named)); /* keeping overwrites the item */
+		kept = keep_gateway(a, name, e->where);
+		problem(&a->pr, e->where, "record names gateway '%s', key says '%s'%s", named, name,
+			kept ? KEPT : "");
 		return;
 	}
 	it->known = known_gateway(a->last, name);
@@ -226,9 +229,12 @@ static void take_vm(struct assembly *a, const struct reg_entry *e, const char *n
 		return;
 	}
 	if (strcmp(it->vm.name, name)) {
-		bool kept = keep_vm(a, name, e->where);
+		char named[REG_VM_NAME_LEN];
+		bool kept;
 
-		problem(&a->pr, e->where, "record names vm '%s', key says '%s'%s", it->vm.name, name,
+		memcpy(named, it->vm.name, sizeof(named)); /* keeping overwrites the item */
+		kept = keep_vm(a, name, e->where);
+		problem(&a->pr, e->where, "record names vm '%s', key says '%s'%s", named, name,
 			kept ? KEPT : "");
 		return;
 	}

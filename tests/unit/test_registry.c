@@ -1142,6 +1142,26 @@ static void test_load_over_last_good(void **state)
 	load_over_ok(r, &last, &s);
 	assert_null(find_vm(&s, "db"));
 	reg_snapshot_free(&s);
+
+	/* A record that names another: the line names both, the last good
+	 * version stays. */
+	{
+		struct reg_gateway o = a;
+
+		snprintf(o.name, sizeof(o.name), "eu-9");
+		j = reg_gateway_json(&o);
+		write_file("gateways/eu-1.json", j);
+		free(j);
+	}
+	write_file("vms/web.json", "{\"name\":\"web-2\",\"address\":\"10.1.0.5\",\"gateway\":\"eu-1\"}");
+	load_over_ok(r, &last, &s);
+	assert_non_null(strstr(problem_with(&s, "gateways/eu-1.json"),
+			       "record names gateway 'eu-9', key says 'eu-1'; keeping"));
+	assert_non_null(strstr(problem_with(&s, "vms/web.json"),
+			       "record names vm 'web-2', key says 'web'; keeping"));
+	assert_memory_equal(find_gw(&s, "eu-1"), &a, sizeof(a));
+	assert_string_equal(find_vm(&s, "web")->address, "10.1.0.5");
+	reg_snapshot_free(&s);
 	reg_snapshot_free(&last);
 	registry_close(r);
 }
