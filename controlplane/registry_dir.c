@@ -33,7 +33,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "registry_assemble.h"
+#include "registry_base.h"
 #include "registry_impl.h"
+#include "registry_json.h"
 
 #define GC_INTERVAL_MS 30000
 #define WATCH_MASK                                                                             \

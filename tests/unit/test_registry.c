@@ -5,7 +5,8 @@
  * rules one by one with good and bad inputs, checks across records, corrupt
  * files written directly (skipped and reported while everything else loads),
  * link expiry, concurrent writers in several processes, and the inotify
- * watch fd. The etcd back end is tested against a real etcd by
+ * watch fd; and the base64 codec (registry_codec.h), against the decoder it
+ * replaced. The etcd back end is tested against a real etcd by
  * tests/netns/registry_etcd.sh.
  */
 #include <errno.h>
@@ -27,6 +28,7 @@
 #include <jansson.h>
 
 #include "registry.h"
+#include "registry_codec.h"
 
 static char tmpdir[64];
 static char url[128];
@@ -634,6 +636,291 @@ static void test_etcd_unreachable(void **state)
 	registry_close(r);
 }
 
+/* ---- base64 (registry_codec.h) ---- */
+
+/* The hand-written decoder the registry used before libsodium's, verbatim
+ * but for its name: the reference the codec must agree with, input for
+ * input (accept, refuse, and the bytes). */
+static const char old_b64_alphabet[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+static int old_b64_value(char c)
+{
+	const char *p;
+
+	if (c == '\0')
+		return -1;
+	p = strchr(old_b64_alphabet, c);
+	return p ? (int)(p - old_b64_alphabet) : -1;
+}
+
+static long old_b64_decode(const char *text, size_t textlen, void *out, size_t outcap)
+{
+	uint8_t *o = out;
+	size_t i, n = 0, pad = 0;
+
+	if (textlen % 4)
+		return -1;
+	if (textlen && text[textlen - 1] == '=')
+		pad++;
+	if (textlen > 1 && text[textlen - 2] == '=')
+		pad++;
+	if (textlen / 4 * 3 - pad > outcap)
+		return -1;
+	for (i = 0; i < textlen; i += 4) {
+		int v[4], k;
+		bool last = i + 4 == textlen;
+
+		for (k = 0; k < 4; k++) {
+			if (last && k >= 4 - (int)pad) {
+				if (text[i + k] != '=')
+					return -1;
+				v[k] = 0;
+			} else if ((v[k] = old_b64_value(text[i + k])) < 0) {
+				return -1;
+			}
+		}
+		uint32_t w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 | (uint32_t)v[2] << 6 |
+			     (uint32_t)v[3];
+
+		o[n++] = (uint8_t)(w >> 16);
+		if (!(last && pad == 2))
+			o[n++] = (uint8_t)(w >> 8);
+		if (!(last && pad >= 1))
+			o[n++] = (uint8_t)w;
+		/* canonical: the bits the padding drops are zero */
+		if (last && ((pad == 2 && (w & 0xffff)) || (pad == 1 && (w & 0xff))))
+			return -1;
+	}
+	return (long)n;
+}
+
+struct b64_tally {
+	unsigned long cases, accepted, differ;
+};
+
+/* One input through both decoders at a few capacities (32: a key, with
+ * reg_b64_decode_exact too). */
+static void b64_compare(struct b64_tally *t, const char *text, size_t len)
+{
+	static const size_t caps[] = {0, 1, 2, 3, 31, 32, 33, 64};
+	unsigned i;
+
+	for (i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		uint8_t a[64], b[64];
+		long ra, rb;
+
+		memset(a, 0xa5, sizeof(a));
+		memset(b, 0x5a, sizeof(b));
+		ra = old_b64_decode(text, len, a, caps[i]);
+		rb = reg_b64_decode(text, len, b, caps[i]);
+		t->cases++;
+		if (ra >= 0)
+			t->accepted++;
+		if (ra != rb || (ra > 0 && memcmp(a, b, (size_t)ra))) {
+			if (t->differ++ < 5)
+				print_message("differ: '%.*s' (%zu chars) cap %zu: old %ld, new %ld\n",
+					      (int)len, text, len, caps[i], ra, rb);
+		}
+		if (caps[i] == 32) {
+			bool ok = reg_b64_decode_exact(text, len, b, 32);
+
+			if (ok != (ra == 32) || (ok && memcmp(a, b, 32))) {
+				if (t->differ++ < 5)
+					print_message("exact differs: '%.*s'\n", (int)len, text);
+			}
+			if (!ok) {
+				static const uint8_t zero[32];
+
+				assert_memory_equal(b, zero, 32); /* no half-decoded key left */
+			}
+		}
+	}
+}
+
+static void test_b64_vectors(void **state)
+{
+	/* RFC 4648 section 10 */
+	static const char *const plain[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
+	static const char *const coded[] = {"",	    "Zg==",	"Zm8=",	    "Zm9v",
+					    "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	uint8_t key[32], back[32];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < sizeof(plain) / sizeof(plain[0]); i++) {
+		char *e = reg_b64_encode(plain[i], strlen(plain[i]));
+		char out[16];
+
+		assert_non_null(e);
+		assert_string_equal(e, coded[i]);
+		free(e);
+		assert_int_equal(reg_b64_decode(coded[i], strlen(coded[i]), out, sizeof(out)),
+				 strlen(plain[i]));
+		assert_memory_equal(out, plain[i], strlen(plain[i]));
+	}
+	/* every key length round trip: 44 characters, one '=' */
+	for (i = 0; i < 256; i++) {
+		char *e;
+
+		key_of(key, i);
+		e = reg_b64_encode(key, sizeof(key));
+		assert_non_null(e);
+		assert_int_equal(strlen(e), 44);
+		assert_int_equal(e[43], '=');
+		assert_true(reg_b64_decode_exact(e, strlen(e), back, sizeof(back)));
+		assert_memory_equal(back, key, sizeof(key));
+		free(e);
+	}
+}
+
+/* libsodium's decoder accepts and refuses exactly what the old one did:
+ * every string of up to 2 bytes, every 4 characters and every key tail over
+ * a set that has each kind of character (alphabet, padding, URL-safe,
+ * space, NUL, other), each one-character change, deletion and insertion of
+ * a key, and random strings. */
+static void test_b64_as_before(void **state)
+{
+	static const char set[] = "AQgw+/=-_ \n\0zZ09Bh*";
+	const size_t nset = sizeof(set) - 1;
+	struct b64_tally t = {0};
+	char text[64], *good;
+	uint8_t key[32];
+	size_t i, j, k, l, pos;
+	unsigned seed = 12345;
+
+	(void)state;
+	for (i = 0; i < 256; i++) {
+		text[0] = (char)i;
+		b64_compare(&t, text, 0);
+		b64_compare(&t, text, 1);
+		for (j = 0; j < 256; j++) {
+			text[1] = (char)j;
+			b64_compare(&t, text, 2);
+		}
+	}
+	key_of(key, 7);
+	good = reg_b64_encode(key, sizeof(key));
+	assert_non_null(good);
+	for (i = 0; i < nset; i++)
+		for (j = 0; j < nset; j++)
+			for (k = 0; k < nset; k++)
+				for (l = 0; l < nset; l++) {
+					char q[4] = {set[i], set[j], set[k], set[l]};
+
+					b64_compare(&t, q, 4);
+					memcpy(text, good, 40); /* the key's last quantum */
+					memcpy(text + 40, q, 4);
+					b64_compare(&t, text, 44);
+				}
+	for (pos = 0; pos < 44; pos++) {
+		for (i = 0; i < 256; i++) { /* changed */
+			memcpy(text, good, 44);
+			text[pos] = (char)i;
+			b64_compare(&t, text, 44);
+		}
+		memcpy(text, good, pos); /* deleted */
+		memcpy(text + pos, good + pos + 1, 43 - pos);
+		b64_compare(&t, text, 43);
+		b64_compare(&t, good, pos); /* cut */
+		for (i = 0; i < nset; i++) { /* inserted */
+			memcpy(text, good, pos);
+			text[pos] = set[i];
+			memcpy(text + pos + 1, good + pos, 44 - pos);
+			b64_compare(&t, text, 45);
+		}
+	}
+	for (i = 0; i < 200000; i++) {
+		size_t len = (seed = seed * 1103515245 + 12345) >> 16 & 63;
+
+		for (j = 0; j < len; j++) {
+			seed = seed * 1103515245 + 12345;
+			/* mostly the alphabet, so that some are valid */
+			text[j] = (seed >> 16) % 8 ? old_b64_alphabet[(seed >> 20) & 63]
+						   : set[(seed >> 20) % nset];
+		}
+		if (len >= 1 && (seed >> 28) & 1)
+			text[len - 1] = '=';
+		if (len >= 2 && (seed >> 29) & 1)
+			text[len - 2] = '=';
+		b64_compare(&t, text, len);
+	}
+	free(good);
+	print_message("base64: %lu cases, %lu accepted by the old decoder, %lu differ\n", t.cases,
+		      t.accepted, t.differ);
+	assert_true(t.accepted > 10000); /* the comparison saw valid text too */
+	assert_int_equal(t.differ, 0);
+}
+
+/* The bad public keys of a stored gateway record, each refused as before
+ * (the two of test_corrupt_entries among them), a good one taken. */
+static void test_b64_bad_keys(void **state)
+{
+	static const char *const bad[] = {
+		"c2hvcnQ=",                                      /* 5 bytes */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAF=", /* padding bits set */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB=", /* one of them */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE",  /* padding missing */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE==", /* padding extra */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA==", /* 31 bytes */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 36 bytes */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", /* 33 bytes */
+		"-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=", /* URL-safe alphabet */
+		"_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=",
+		"AAAAAAAAAAAAAAAAAAAAA AAAAAAAAAAAAAAAAAAAAAE=", /* a space */
+		" AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=",
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\\n", /* JSON escape: a newline */
+		"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=AAE=", /* '=' inside */
+		"*AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=",
+		"",
+		/* UTF-8 'é' (2 bytes) for "AA": libsodium 1.0.18 alone reads
+		 * each byte as '/' and takes this for a key */
+		"\303\251AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=",
+	};
+	const unsigned nbad = sizeof(bad) / sizeof(bad[0]);
+	struct registry *r = open_reg();
+	struct reg_snapshot s;
+	char file[64], text[512];
+	uint8_t key[32];
+	unsigned i;
+
+	(void)state;
+	for (i = 0; i < nbad; i++) {
+		snprintf(file, sizeof(file), "gateways/bk-%u.json", i);
+		snprintf(text, sizeof(text),
+			 "{\"name\":\"bk-%u\",\"id\":%u,\"region\":\"x\",\"public_key\":\"%s\","
+			 "\"endpoint4\":\"192.0.2.1:1\",\"prefixes\":[\"10.%u.0.0/16\"]}",
+			 i, 100 + i, bad[i], 100 + i);
+		write_file(file, text);
+	}
+	write_file("gateways/good.json",
+		   "{\"name\":\"good\",\"id\":99,\"region\":\"x\","
+		   "\"public_key\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\","
+		   "\"endpoint4\":\"192.0.2.1:1\",\"prefixes\":[\"10.99.0.0/16\"]}");
+	load_ok(r, &s);
+	assert_int_equal(s.ngateways, 1);
+	assert_string_equal(s.gateways[0].name, "good");
+	assert_int_equal(s.gateways[0].public_key[31], 1);
+	assert_int_equal(s.nproblems, nbad);
+	for (i = 0; i < nbad; i++) {
+		snprintf(file, sizeof(file), "gateways/bk-%u.json", i);
+		assert_non_null(strstr(problem_with(&s, file),
+				       "public_key is not the base64 of 32 bytes"));
+	}
+	reg_snapshot_free(&s);
+	registry_close(r);
+	/* and the codec itself, NUL included */
+	for (i = 0; i < nbad; i++)
+		if (!strstr(bad[i], "\\n"))
+			assert_false(reg_b64_decode_exact(bad[i], strlen(bad[i]), key, sizeof(key)));
+	assert_false(reg_b64_decode_exact("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\0", 45, key,
+					  sizeof(key)));
+	assert_false(reg_b64_decode_exact("AAAAAAAAAAAAAAAAAAAAA\0AAAAAAAAAAAAAAAAAAAAAE=", 44, key,
+					  sizeof(key)));
+	assert_true(reg_b64_decode_exact("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=", 44, key,
+					 sizeof(key)));
+}
+
 /* ---- corrupt entries ---- */
 
 static void test_corrupt_entries(void **state)
@@ -854,6 +1141,26 @@ static void test_load_over_last_good(void **state)
 	PUT_OK(registry_del_vm(r, "db", ERRBUF));
 	load_over_ok(r, &last, &s);
 	assert_null(find_vm(&s, "db"));
+	reg_snapshot_free(&s);
+
+	/* A record that names another: the line names both, the last good
+	 * version stays. */
+	{
+		struct reg_gateway o = a;
+
+		snprintf(o.name, sizeof(o.name), "eu-9");
+		j = reg_gateway_json(&o);
+		write_file("gateways/eu-1.json", j);
+		free(j);
+	}
+	write_file("vms/web.json", "{\"name\":\"web-2\",\"address\":\"10.1.0.5\",\"gateway\":\"eu-1\"}");
+	load_over_ok(r, &last, &s);
+	assert_non_null(strstr(problem_with(&s, "gateways/eu-1.json"),
+			       "record names gateway 'eu-9', key says 'eu-1'; keeping"));
+	assert_non_null(strstr(problem_with(&s, "vms/web.json"),
+			       "record names vm 'web-2', key says 'web'; keeping"));
+	assert_memory_equal(find_gw(&s, "eu-1"), &a, sizeof(a));
+	assert_string_equal(find_vm(&s, "web")->address, "10.1.0.5");
 	reg_snapshot_free(&s);
 	reg_snapshot_free(&last);
 	registry_close(r);
@@ -1182,6 +1489,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_writes_refused, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_open_errors, setup_dir, teardown_dir),
 		cmocka_unit_test(test_etcd_unreachable),
+		cmocka_unit_test(test_b64_vectors),
+		cmocka_unit_test(test_b64_as_before),
+		cmocka_unit_test_setup_teardown(test_b64_bad_keys, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_load_over_last_good, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_public_keys_only, setup_dir, teardown_dir),

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Snapshot assembly: what a back end read (registry_entries.h) made into a
+ * validated reg_snapshot, every entry left out reported as a problem line.
+ */
+#ifndef HOPMESH_REGISTRY_ASSEMBLE_H
+#define HOPMESH_REGISTRY_ASSEMBLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "registry_entries.h"
+
+/* Builds a snapshot out of what was read: each entry parsed and checked,
+ * then across entries (gateways by name, those in last first: a later one
+ * whose id or prefixes clash with an earlier one is skipped; VMs outside
+ * their gateway or with a taken address are skipped), links whose
+ * expires_unix_ms is past left out when expiry is true (dir back end). A
+ * gateway or VM of last whose entry turned corrupt keeps last's version.
+ * last may be NULL. Never fails but on memory. */
+int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms,
+		 const struct reg_snapshot *last, struct reg_snapshot *out);
+
+#endif

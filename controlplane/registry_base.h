@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The bottom of the registry library: how every layer of it words an error
+ * (one line into the caller's buffer) and reads the clocks. It calls nothing
+ * else of the registry.
+ */
+#ifndef HOPMESH_REGISTRY_BASE_H
+#define HOPMESH_REGISTRY_BASE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* printf into err (when err and errlen are set), cut to fit. */
+void reg_err(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Wall clock (link expiry, updated_unix_ms) and monotonic (intervals). */
+uint64_t reg_now_unix_ms(void);
+uint64_t reg_mono_ms(void);
+
+#endif
