@@ -26,6 +26,7 @@
 #include <sodium.h>
 
 #include "registry.h"
+#include "topofeed.h"
 #include "topology.h"
 
 static bool json_out;
@@ -347,25 +348,17 @@ static int link_show(struct registry *r)
 	return 0;
 }
 
-/* The graph as the registry's links describe it, and the policy. */
+/* The graph as the registry's links describe it (topofeed.c, as meshd's),
+ * and the policy. */
 static struct topo *graph(const struct reg_snapshot *s, struct topo_policy *p)
 {
+	struct topofeed feed = { .present = { false } };
 	struct topo *t = topo_new(REG_MAX_GATEWAY_ID);
 
 	if (!t)
 		return NULL;
-	topo_policy_default(p);
-	p->hop_limit = s->policy.hop_limit;
-	p->residency = s->policy.residency;
-	p->loss_penalty_ms = s->policy.loss_penalty_ms;
-	for (unsigned i = 0; i < s->ngateways; i++)
-		topo_set_gateway(t, s->gateways[i].id, s->gateways[i].zone);
-	for (unsigned i = 0; i < s->nlinks; i++) {
-		const struct reg_gateway *a = gw_by_name(s, s->links[i].from), *b = gw_by_name(s, s->links[i].to);
-
-		if (a && b)
-			topo_set_link(t, a->id, b->id, s->links[i].rtt_ms, s->links[i].loss, s->links[i].up);
-	}
+	topofeed_policy(s, p);
+	topofeed_registry(&feed, t, s, 0);
 	return t;
 }
 
