@@ -17,14 +17,12 @@
  * --help and `meshctl help` print the commands on stdout and exit 0.
  */
 #include <arpa/inet.h>
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <jansson.h>
 #include <sodium.h>
 
 #include "meshctl.h"
@@ -401,14 +399,13 @@ static bool take_from(int *argc, char **argv, const char **from)
 }
 
 /* Best paths from every gateway (or from) to every other (or to dst). */
-static int best_paths(struct mc_ctx *c, const struct reg_snapshot *s, const char *from,
+static int best_paths(const struct reg_snapshot *s, const char *from,
 		      const struct reg_gateway *dst, struct topo_policy *pol, struct mc_route **out,
 		      unsigned *n)
 {
 	struct topo *t = graph(s, pol);
 	struct mc_route *r = calloc((size_t)s->ngateways * s->ngateways + 1, sizeof(*r));
 
-	(void)c;
 	*n = 0;
 	if (!t || !r) {
 		topo_free(t);
@@ -453,7 +450,7 @@ static int route_show(struct mc_ctx *c, int argc, char **argv)
 		return 1;
 	if (from && !mc_gw_by_name(&s, from))
 		rc = mc_fail("no gateway named %s", from);
-	else if (!(rc = best_paths(c, &s, from, NULL, &pol, &r, &n))) {
+	else if (!(rc = best_paths(&s, from, NULL, &pol, &r, &n))) {
 		c->out->routes(&s, &pol, r, n);
 		free(r);
 	}
@@ -509,7 +506,7 @@ static int trace(struct mc_ctx *c, int argc, char **argv)
 		rc = mc_fail("no gateway holds %s", address);
 	else if (from && !mc_gw_by_name(&s, from))
 		rc = mc_fail("no gateway named %s", from);
-	else if (!(rc = best_paths(c, &s, from, dst, &pol, &r, &n))) {
+	else if (!(rc = best_paths(&s, from, dst, &pol, &r, &n))) {
 		c->out->trace(&s, address, dst, r, n);
 		free(r);
 	}
