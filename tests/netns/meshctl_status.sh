@@ -57,6 +57,12 @@ missing_gw() { # exit 1, the sockets tried said, nothing on stdout
 	[ "$rc" -eq 1 ] && [ -z "$out" ] && grep -q "nosuchgw.ctl" <<<"$err"
 }
 hm_check "status of a gateway that is not there: exit 1, said" missing_gw
+no_name() { # three gateways' sockets in the run dir: which one is not guessed
+	local err
+	err=$("$MESHCTL" status --run-dir "$HM_TMP/run" 2>&1 >/dev/null)
+	[ $? -eq 1 ] && grep -q "holds 3 gateways' control sockets: name one" <<<"$err"
+}
+hm_check "status without NAME among three gateways: exit 1, asks for one" no_name
 
 # ---- a relayed path, and drops ----
 rig_link 1 3 delay=150ms >/dev/null
