@@ -99,7 +99,7 @@ static json_t *entry_by_key(json_t *gws, const char *key)
 	return NULL;
 }
 
-static json_t *peers_json(const char *name, json_t *gws, json_t *errors)
+static json_t *peers_json(const char *name, json_t *gws, json_t *errors, bool *answered)
 {
 	struct gw_peer_state *peers = NULL;
 	struct timespec now;
@@ -109,8 +109,10 @@ static json_t *peers_json(const char *name, json_t *gws, json_t *errors)
 
 	if (gw_uapi_peers(name, &peers, &n, err, sizeof(err))) {
 		json_array_append_new(errors, json_sprintf("uapi: %s", err));
+		*answered = false;
 		return json_array();
 	}
+	*answered = true;
 	clock_gettime(CLOCK_REALTIME, &now);
 	a = json_array();
 	for (unsigned i = 0; i < n; i++) {
@@ -177,7 +179,8 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 {
 	const char *run_dir = RUN_DIR, *gname;
 	char name[64] = "", control[256], msock[256];
-	json_t *errors, *gws, *counters, *meshd, *doc, *drops, *e;
+	json_t *errors, *gws, *counters, *meshd, *doc, *drops, *e, *peers;
+	bool uapi;
 	size_t i;
 	int rc;
 
@@ -205,6 +208,7 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 	gws = ctl_json(control, "dump gateways", errors);
 	counters = ctl_json(control, "counters", errors);
 	meshd = ctl_json(msock, "status", errors);
+	peers = peers_json(name, gws, errors, &uapi);
 	drops = json_object_get(counters, "drops");
 	gname = json_string_value(json_object_get(meshd, "gateway"));
 	if (!gname && (e = entry_by_id(gws, json_integer_value(json_object_get(gws, "self")))))
@@ -220,7 +224,7 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 						   json_object_get(meshd, "gateway_up"), "backbone_up",
 						   json_object_get(meshd, "backbone_up"))
 				       : json_pack("{s:b}", "answering", 0),
-			"peers", peers_json(name, gws, errors), "links",
+			"peers", peers, "links",
 			json_is_array(json_object_get(meshd, "links"))
 				? json_incref(json_object_get(meshd, "links")) : json_array());
 	if (doc && gws)
@@ -234,7 +238,12 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 	rc = json_array_size(errors) ? 1 : 0;
 	json_array_foreach(errors, i, e)
 		fprintf(stderr, "meshctl: status: %s\n", json_string_value(e));
-	if (doc)
+	/* No gateway at all: a document of nothing would look like an idle one. */
+	if (!gws && !counters && !uapi) {
+		json_decref(doc);
+		doc = NULL;
+		rc = mc_fail("no gateway %s answers (%s, /var/run/wireguard/%s.sock)", name, control, name);
+	} else if (doc)
 		c->out->status(doc);
 	else
 		rc = mc_fail("%s", "out of memory");
