@@ -2,7 +2,7 @@
 /*
  * meshd: one per gateway host.
  *
- *   meshd -c /etc/hopmesh/meshd.conf
+ *   meshd -c /etc/hopmesh/meshd.conf     (--help: usage on stdout)
  *
  * Its loop, every probe interval (50 ms by default):
  *   - read the gateway's probe results, update each link's statistics
@@ -15,7 +15,8 @@
  *   - load it; on success make the gateway's peers, gateway ids and routes
  *     match it (reconcile.c); on failure keep the last good state and retry:
  *     the registry being down never tears a working tunnel down;
- * every second: publish our links under a lease, render the metrics.
+ * every second: publish our links under a lease, render the metrics; and
+ * on request, our state to `meshctl status` (meshd_status.c).
  *
  * The config file (meshd_config.c), for instance:
  *
@@ -106,48 +107,8 @@ static void log_new_problems(struct meshd *d)
 	}
 }
 
-/* The graph from the registry: every gateway with its zone and the other
- * gateways' links as they published them (on each reload). */
-static void feed_registry_topology(struct meshd *d)
-{
-	static bool present[REG_MAX_GATEWAY_ID + 1];
-	bool now_present[REG_MAX_GATEWAY_ID + 1] = { false };
-
-	for (unsigned i = 0; i < d->snap.ngateways; i++) {
-		topo_set_gateway(d->topo, d->snap.gateways[i].id, d->snap.gateways[i].zone);
-		now_present[d->snap.gateways[i].id] = true;
-	}
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
-		if (present[id] && !now_present[id])
-			topo_remove_gateway(d->topo, (uint16_t)id);
-		present[id] = now_present[id];
-	}
-	/* Links between the gateways present: as published, or gone. */
-	for (unsigned i = 0; i < d->snap.ngateways; i++) {
-		uint16_t a = d->snap.gateways[i].id;
-
-		if (a == d->self_id)
-			continue;
-		for (unsigned j = 0; j < d->snap.ngateways; j++) {
-			uint16_t b = d->snap.gateways[j].id;
-			const struct reg_link *found = NULL;
-
-			for (unsigned k = 0; k < d->snap.nlinks && !found; k++)
-				if (!strcmp(d->snap.links[k].from, d->snap.gateways[i].name) &&
-				    !strcmp(d->snap.links[k].to, d->snap.gateways[j].name))
-					found = &d->snap.links[k];
-			/* A figure the topology refuses (an RTT beyond its range)
-			 * must not leave an older one in use. */
-			if (a != b && (!found || !topo_set_link(d->topo, a, b, found->rtt_ms,
-								  found->loss, found->up)))
-				topo_remove_link(d->topo, a, b);
-			else if (a != b)
-				topo_set_link_jitter(d->topo, a, b, found->jitter_ms);
-		}
-	}
-}
-
-/* Our own links, as we measure them now (every tick). */
+/* Our own links, as we measure them now (every tick); the other gateways'
+ * come from the registry on each reload (topofeed.c, as meshctl's). */
 static void feed_own_links(struct meshd *d)
 {
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
@@ -155,20 +116,15 @@ static void feed_own_links(struct meshd *d)
 
 		if (!l->probed || !d->self_id || id == d->self_id)
 			continue;
-		if (!topo_set_link(d->topo, d->self_id, (uint16_t)id, l->stats.rtt_ms,
-				   link_loss(&l->stats, &d->cfg.probe), l->stats.up && d->backbone_up))
-			topo_remove_link(d->topo, d->self_id, (uint16_t)id);
-		else
-			topo_set_link_jitter(d->topo, d->self_id, (uint16_t)id, l->stats.jitter_ms);
+		topofeed_link(d->topo, d->self_id, (uint16_t)id, l->stats.rtt_ms,
+			      link_loss(&l->stats, &d->cfg.probe), l->stats.up && d->backbone_up,
+			      l->stats.jitter_ms);
 	}
 }
 
 static void apply_policy(struct meshd *d)
 {
-	topo_policy_default(&d->policy);
-	d->policy.hop_limit = d->snap.policy.hop_limit;
-	d->policy.residency = d->snap.policy.residency;
-	d->policy.loss_penalty_ms = d->snap.policy.loss_penalty_ms;
+	topofeed_policy(&d->snap, &d->policy);
 	d->policy.hold_ns = d->cfg.hold_ms * 1000000ULL;
 }
 
@@ -239,7 +195,7 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 		return;
 	if (reconcile_peers(d) && reconcile_control(d))
 		d->reconciled_ns = now;
-	feed_registry_topology(d);
+	topofeed_registry(&d->feed, d->topo, &d->snap, d->self_id);
 	feed_own_links(d);
 	if (d->router && routing_ready(d, now)) {
 		topo_router_update(d->router, &d->policy, now);
@@ -350,7 +306,7 @@ static int run(struct meshd *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, events[8];
 	int ep = epoll_create1(EPOLL_CLOEXEC), tfd = timer_open(d->cfg.probe.interval_ms);
-	int wfd = registry_watch_fd(d->reg), nfd, sfd;
+	int wfd = registry_watch_fd(d->reg), nfd, sfd, stfd;
 	uint64_t last_reload = 0, last_publish = 0, reload_due = 1, last_install = 0, last_deferred = 0;
 	char err[256];
 	sigset_t set;
@@ -363,8 +319,12 @@ static int run(struct meshd *d)
 	nfd = netlink_open(d, err, sizeof(err));
 	if (nfd < 0 && err[0])
 		meshd_log(d, "%s: not watching the backbone interface", err);
-	for (int fd, k = 0; k < 4; k++) {
-		fd = k == 0 ? tfd : k == 1 ? wfd : k == 2 ? nfd : sfd;
+	err[0] = '\0';
+	stfd = status_open(d, err, sizeof(err));
+	if (stfd < 0)
+		meshd_log(d, "%s: meshctl status will not see meshd", err);
+	for (int fd, k = 0; k < 5; k++) {
+		fd = k == 0 ? tfd : k == 1 ? wfd : k == 2 ? nfd : k == 3 ? sfd : stfd;
 		if (fd < 0)
 			continue;
 		ev.data.fd = fd;
@@ -382,7 +342,12 @@ static int run(struct meshd *d)
 			if (fd == sfd) {
 				meshd_log(d, "stopping");
 				close(ep);
+				if (stfd >= 0)
+					close(stfd);
+				status_close();
 				return 0;
+			} else if (fd == stfd) {
+				status_serve(d, stfd);
 			} else if (fd == wfd) {
 				registry_watch_ack(d->reg);
 				if (!reload_due)
@@ -439,23 +404,43 @@ static int run(struct meshd *d)
 	}
 }
 
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: meshd -c CONFIG\n"
+		   "  -c, --config FILE  the config file (docs/OPERATIONS.md)\n"
+		   "  -h, --help         this text\n"
+		   "meshd keeps the local gateway's peers, gateway ids, routes and paths as the\n"
+		   "registry says, measures its links and publishes them; `meshctl status` reads\n"
+		   "its state on the socket beside the gateway's control socket.\n");
+}
+
 int main(int argc, char **argv)
 {
 	static struct meshd d;
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
 	const char *config = NULL;
 	char err[512];
 	sigset_t set;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+	while ((opt = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
+		if (opt == 'h') {
+			usage(stdout);
+			return 0;
+		}
 		if (opt != 'c') {
-			fprintf(stderr, "usage: %s -c CONFIG\n", argv[0]);
-			return opt == 'h' ? 0 : 2;
+			usage(stderr);
+			return 2;
 		}
 		config = optarg;
 	}
 	if (!config || optind != argc) {
-		fprintf(stderr, "usage: %s -c CONFIG\n", argv[0]);
+		fprintf(stderr, "meshd: %s\n", config ? "unexpected argument" : "missing -c CONFIG");
+		usage(stderr);
 		return 2;
 	}
 	if (!meshd_config_load(&d.cfg, config, err, sizeof(err))) {

@@ -13,6 +13,7 @@
 
 #include "links.h"
 #include "registry.h"
+#include "topofeed.h"
 #include "topology.h"
 
 struct meshd_config {
@@ -57,6 +58,7 @@ struct meshd {
 	bool any_deferred;
 	uint64_t now_ns;              /* of the current pass of the loop */
 	struct topo *topo;
+	struct topofeed feed;          /* what the registry gave topo */
 	struct topo_router *router;
 	struct topo_policy policy;
 	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
@@ -85,6 +87,11 @@ bool install_paths(struct meshd *d);
 bool metrics_start(struct meshd *d, char *err, size_t errlen);
 void metrics_stop(void);
 void metrics_render(struct meshd *d);
+
+/* meshd_status.c: meshd's socket for `meshctl status`; -1 with err if none. */
+int status_open(struct meshd *d, char *err, size_t errlen);
+void status_serve(struct meshd *d, int listen_fd);
+void status_close(void);
 
 /* netlink.c: the backbone interface's state, and the host's addresses */
 int netlink_open(struct meshd *d, char *err, size_t errlen);

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one adapter from a registry snapshot to topology/: meshd feeds its
+ * graph with it on every reload, meshctl builds the graph of `route show` and
+ * `trace` with it, so both see the same graph from the same registry.
+ *
+ *   topofeed_policy:   the registry's policy as a topo_policy (hold time 0:
+ *                      meshd sets its own from its config);
+ *   topofeed_registry: every gateway with its zone, gateways gone removed,
+ *                      and every published link between two of them, set
+ *                      or removed (topofeed_link);
+ *   topofeed_link:     one measured link: its RTT, loss, state and jitter, or
+ *                      removed if topology/ refuses the figures (an RTT
+ *                      beyond its range), so an older figure is never left in
+ *                      use.
+ */
+#ifndef HOPMESH_TOPOFEED_H
+#define HOPMESH_TOPOFEED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "registry.h"
+#include "topology.h"
+
+/* What the adapter fed last, to remove the gateways a later snapshot lost.
+ * Zero it before the first use. */
+struct topofeed {
+	bool present[REG_MAX_GATEWAY_ID + 1];
+};
+
+void topofeed_policy(const struct reg_snapshot *s, struct topo_policy *p);
+/* own: a gateway whose links the caller feeds from its own measurements
+ * (meshd's), left alone here; 0 for none. */
+void topofeed_registry(struct topofeed *f, struct topo *t, const struct reg_snapshot *s, uint16_t own);
+/* Returns false if the link was refused (and so removed). */
+bool topofeed_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double loss, bool up,
+		   double jitter_ms);
+
+#endif
