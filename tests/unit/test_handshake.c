@@ -86,6 +86,68 @@ static void test_handshake_psk_mismatch(void **state)
 	free(b);
 }
 
+/* Both sides hold a PSK, but not the same one: the initiator refuses the
+ * response (its encrypted empty payload is keyed with the PSK), so neither side
+ * gets a session, and no data flows either way. With the PSK ignored, or mixed
+ * in on one side only, this handshake would succeed; with it mixed in on both
+ * sides, test_handshake_psk shows the same PSK does. a (the initiator) holds
+ * psk_a, b psk_b; NULL: no PSK. */
+static void psk_mismatch(const uint8_t *psk_a, const uint8_t *psk_b)
+{
+	struct node *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	struct wg_peer_stats sa, sb;
+	uint8_t buf[2048];
+	uint32_t len;
+
+	node_init(a, "192.0.2.1", 51820);
+	node_init(b, "192.0.2.2", 51820);
+	node_pair(a, b, "10.1.0.0/24", "10.2.0.0/24", NULL);
+	if (psk_a)
+		wg_peer_set_preshared_key(peer_of(a, b), psk_a);
+	if (psk_b)
+		wg_peer_set_preshared_key(peer_of(b, a), psk_b);
+	wg_peer_initiate(peer_of(a, b), test_now);
+	assert_int_equal(deliver(a, b), 1);
+	assert_int_equal(count_type(b, WG_MSG_RESPONSE), 1);
+	assert_int_equal(wg_device_handshake_rx(a->dev, b->sent[0].data, b->sent[0].len, &b->addr, 0,
+						test_now),
+			 WG_DROP_HANDSHAKE);
+	wg_peer_stats(peer_of(a, b), &sa);
+	wg_peer_stats(peer_of(b, a), &sb);
+	assert_false(sa.has_session);
+	assert_int_equal(sa.handshakes_completed, 0);
+	/* b answered but was never confirmed: nothing to send with either. */
+	assert_false(sb.has_session);
+	assert_int_equal(send_data(a, peer_of(a, b), "10.1.0.2", "10.2.0.2", 100, buf, &len),
+			 WG_DROP_NO_SESSION);
+	assert_int_equal(send_data(b, peer_of(b, a), "10.2.0.2", "10.1.0.2", 100, buf, &len),
+			 WG_DROP_NO_SESSION);
+	node_free(a);
+	node_free(b);
+	free(a);
+	free(b);
+}
+
+static void test_handshake_psk_different(void **state)
+{
+	uint8_t psk_a[WG_KEY_LEN], psk_b[WG_KEY_LEN];
+
+	(void)state;
+	memset(psk_a, 0x42, sizeof(psk_a));
+	memcpy(psk_b, psk_a, sizeof(psk_b));
+	psk_b[WG_KEY_LEN - 1] ^= 1; /* one bit apart */
+	psk_mismatch(psk_a, psk_b);
+}
+
+static void test_handshake_psk_initiator_only(void **state)
+{
+	uint8_t psk[WG_KEY_LEN];
+
+	(void)state;
+	memset(psk, 0x42, sizeof(psk));
+	psk_mismatch(psk, NULL);
+}
+
 /* A second handshake while the first session is in use: both ends move to the
  * new session and the old one still decrypts what was in flight. */
 static void test_rehandshake_keeps_previous(void **state)
@@ -391,6 +453,8 @@ int main(void)
 		cmocka_unit_test(test_handshake_no_psk),
 		cmocka_unit_test(test_handshake_psk),
 		cmocka_unit_test(test_handshake_psk_mismatch),
+		cmocka_unit_test(test_handshake_psk_different),
+		cmocka_unit_test(test_handshake_psk_initiator_only),
 		cmocka_unit_test(test_rehandshake_keeps_previous),
 		cmocka_unit_test(test_simultaneous_initiation),
 		cmocka_unit_test(test_fixture_initiation_nopsk),
