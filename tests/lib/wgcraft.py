@@ -4,9 +4,10 @@
 given, which the tests take from their own namespaces.
 
   wgcraft.py send HOST PORT KIND [COUNT]     KIND: see KINDS below
-  wgcraft.py flood HOST PORT PUBKEY_B64 N [PAUSE_MS]
+  wgcraft.py flood HOST PORT PUBKEY_B64 N [PAUSE_MS [BURST]]
                                              initiations with a valid mac1, in
-                                             bursts of 100 (PAUSE_MS 0: at once)
+                                             bursts of BURST (default 100) with
+                                             PAUSE_MS between (0: at once)
   wgcraft.py replay IFACE HOST PORT N        sniff one data message to HOST:PORT
                                              on IFACE and send it N times
 """
@@ -90,10 +91,11 @@ def main(argv):
         build, counter = KINDS[kind]
         send(host, port, [build() for _ in range(count)])
         print(counter)
-    elif len(argv) in (6, 7) and argv[1] == "flood":
+    elif len(argv) in (6, 7, 8) and argv[1] == "flood":
         host, port, pub, n = argv[2], int(argv[3]), base64.b64decode(argv[4]), int(argv[5])
-        pause = float(argv[6]) / 1000 if len(argv) == 7 else 0.005
-        send(host, port, [initiation_with_mac1(pub) for _ in range(n)], pause=pause)
+        pause = float(argv[6]) / 1000 if len(argv) >= 7 else 0.005
+        burst = int(argv[7]) if len(argv) == 8 else 100
+        send(host, port, [initiation_with_mac1(pub) for _ in range(n)], burst=burst, pause=pause)
     elif len(argv) == 6 and argv[1] == "replay":
         iface, host, port, n = argv[2], argv[3], int(argv[4]), int(argv[5])
         data = sniff_data(iface, host, port)
