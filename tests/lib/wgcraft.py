@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""Crafted WireGuard messages for bad-input tests. Sends only to the address
-given, which the tests take from their own namespaces.
+"""Crafted WireGuard messages: bad input and floods for the namespace tests
+(sent only to the address given, which the tests take from their own
+namespaces), and a known-answer handshake for the unit tests.
 
   wgcraft.py send HOST PORT KIND [COUNT]     KIND: see KINDS below
   wgcraft.py flood HOST PORT PUBKEY_B64 N [PAUSE_MS [BURST]]

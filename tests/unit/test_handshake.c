@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Handshakes: two of our devices against each other (with and without PSK), and
- * our responder against initiations captured from wireguard-go.
+ * Handshakes: two of our devices against each other (with and without PSK, and
+ * with PSKs that differ), a known answer with the PSK derived outside tunnels/,
+ * and our responder against initiations captured from wireguard-go.
  */
 #include <arpa/inet.h>
 #include <endian.h>
