@@ -75,6 +75,11 @@ hm_log "handshake completed after $(((t1 - t0) / 1000000)) ms"
 flood_running=0
 kill -0 "$FLOOD_PID" 2>/dev/null && flood_running=1
 hm_check "the flood was still running when the handshake completed" test "$flood_running" -eq 1
+# Two more seconds of flood: wireguard-go, answering it with cookies after
+# it accepted hopmesh's initiation too, shows it was still under load then
+# (it stays so for 1 s after each burst, and the bursts are 100 ms apart).
+sleep 2
+kill -0 "$FLOOD_PID" 2>/dev/null || hm_fail "the flood ended too early (FLOOD_N)"
 hm_stop "$FLOOD_PID"
 sleep 1
 for pid in "${TSHARK_PIDS[@]}"; do hm_stop "$pid"; done
@@ -84,7 +89,8 @@ tohm=$(cookies_to "$HM")
 hm_log "wireguard-go's cookie replies: $tohm to hopmesh, $(cookies_to "$B") to the flood"
 hm_check "wireguard-go sent hopmesh a cookie reply" test "$tohm" -ge 1
 # Under load when it accepted hopmesh's initiation: cookie replies to the
-# flood both before and after that line of its log.
+# flood both before and after that line of its log (the flood's bursts come
+# every 100 ms; one may end just before the accepted initiation).
 accept=$(grep -n 'Received handshake initiation' "$WGLOG" | head -n 1 | cut -d: -f1)
 hm_check "wireguard-go accepted hopmesh's initiation" test -n "$accept"
 before=$(head -n "$accept" "$WGLOG" | grep -c "cookie response for denied handshake message for $B:")
