@@ -117,7 +117,7 @@ static void feed_own_links(struct meshd *d)
 		if (!l->probed || !d->self_id || id == d->self_id)
 			continue;
 		topofeed_link(d->topo, d->self_id, (uint16_t)id, l->stats.rtt_ms,
-			      link_loss(&l->stats, &d->cfg.probe), l->stats.up && d->backbone_up,
+			      link_loss(&l->stats, &d->cfg.probe), meshd_link_up(d, l),
 			      l->stats.jitter_ms);
 	}
 }
@@ -278,7 +278,7 @@ static void publish_links(struct meshd *d)
 		l.rtt_p99_ms = link_percentile_ms(&ml->stats, 0.99);
 		l.loss = link_loss(&ml->stats, &d->cfg.probe);
 		l.jitter_ms = ml->stats.jitter_ms;
-		l.up = ml->stats.up && d->backbone_up;
+		l.up = meshd_link_up(d, ml);
 		l.updated_unix_ms = wall_ms();
 		if (registry_put_link(d->reg, &l, d->cfg.link_lease_s, err, sizeof(err))) {
 			meshd_log(d, "publishing links: %s", err);

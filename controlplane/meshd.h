@@ -75,6 +75,13 @@ struct meshd {
 	char *metrics_text;           /* rendered by meshd, served by metrics.c */
 };
 
+/* A link carries traffic only while its probes are answered and our backbone
+ * interface is up: what meshd routes on, publishes and exports is this. */
+static inline bool meshd_link_up(const struct meshd *d, const struct meshd_link *l)
+{
+	return l->stats.up && d->backbone_up;
+}
+
 void meshd_log(struct meshd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* reconcile.c: make the gateway match the registry (diffs, never events). */

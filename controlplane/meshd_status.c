@@ -94,7 +94,7 @@ static json_t *links_json(const struct meshd *d)
 		if (!l->probed)
 			continue;
 		json_array_append_new(a, json_pack("{s:i,s:s,s:b,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I}",
-			"id", (int)id, "to", name_of(d, id), "up", l->stats.up && d->backbone_up,
+			"id", (int)id, "to", name_of(d, id), "up", meshd_link_up(d, l),
 			"rtt_ms", l->stats.rtt_ms, "rtt_p50_ms", link_percentile_ms(&l->stats, 0.5),
 			"rtt_p90_ms", link_percentile_ms(&l->stats, 0.9),
 			"rtt_p99_ms", link_percentile_ms(&l->stats, 0.99),

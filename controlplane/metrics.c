@@ -110,7 +110,7 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 	static const struct {
 		const char *name, *type, *help;
 	} gauges[] = {
-		{ "hopmesh_link_up", "gauge", "1 if probes on the link are answered (BFD-like detection)." },
+		{ "hopmesh_link_up", "gauge", "1 if probes on the link are answered (BFD-like detection) and the backbone interface is up." },
 		{ "hopmesh_link_rtt_seconds", "gauge", "Round trip time of the link, EWMA of probe samples." },
 		{ "hopmesh_link_rtt_quantile_seconds", "summary",
 		  "Round trip time quantiles over the last 128 probe samples." },
@@ -130,7 +130,8 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 			to = name_of(d, id);
 			switch (g) {
 			case 0:
-				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to, l->stats.up);
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to,
+					       meshd_link_up(d, l));
 				break;
 			case 1:
 				if (l->stats.have_rtt)

@@ -46,7 +46,14 @@ ms_until() {
 		sleep 0.05
 	done
 }
+# metrics_links_up N: us-east's metrics page shows N of its 2 links up, as
+# meshctl does (the gauge used to ignore the backbone interface).
+metrics_links_up() {
+	[ "$(ip netns exec "$GW1" curl -sf http://127.0.0.1:9464/metrics |
+		awk '/^hopmesh_link_up\{/ { n++; up += $2 } END { print n + 0, up + 0 }')" = "2 $1" ]
+}
 hm_check "us-east's links published up" us_east_links True
+hm_check "metrics show both links up" hm_wait_for 2 metrics_links_up 2
 hm_check "tunnel up before" hm_ping "$(rig_vm 1 1)" "$(rig_vm_addr 2 1)" 3
 
 ip -n "$GW1" link set dev bb0 down || hm_fail "cannot take bb0 down"
@@ -54,6 +61,7 @@ down=$(ms_until False)
 hm_log "bb0 down: us-east's links published down after $down ms (probes alone: $DETECT_MS ms)"
 hm_check "meshd logged the backbone down" grep -q "backbone interface bb0 is down" "$LOG"
 hm_check "links down within $BOUND_MS ms" test "$down" -ge 0 -a "$down" -le "$BOUND_MS"
+hm_check "metrics show both links down" hm_wait_for 2 metrics_links_up 0
 hm_check "no probe had declared a link down (netlink did it)" bash -c "! grep -q 'link to gateway [0-9]* down' '$LOG'"
 
 ip -n "$GW1" link set dev bb0 up || hm_fail "cannot bring bb0 up"
