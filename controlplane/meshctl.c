@@ -82,7 +82,7 @@ static int no_arguments(const char *command, int argc)
 	return 0;
 }
 
-/* ---- peers (gateways) ---- */
+/* ---- gateways ---- */
 
 static bool option_value(int *i, int argc, char **argv, const char **out)
 {
@@ -102,7 +102,7 @@ static bool fill(char *dst, size_t size, const char *v, const char *what, char *
 	return true;
 }
 
-static int peer_add(struct mc_ctx *c, int argc, char **argv)
+static int gateway_add(struct mc_ctx *c, int argc, char **argv)
 {
 	struct reg_gateway g = { 0 };
 	struct reg_snapshot s;
@@ -112,7 +112,7 @@ static int peer_add(struct mc_ctx *c, int argc, char **argv)
 	int rc;
 
 	if (argc < 1 || argv[0][0] == '-')
-		return mc_usage("peer add needs a NAME");
+		return mc_usage("gateway add needs a NAME");
 	if (!fill(g.name, sizeof(g.name), argv[0], "name", why, sizeof(why)))
 		return mc_usage(why);
 	for (int i = 1; i < argc; i++) {
@@ -160,13 +160,13 @@ static int peer_add(struct mc_ctx *c, int argc, char **argv)
 		} else if (!strcmp(o, "--private-key")) {
 			return mc_usage("the registry takes public keys only: a private key never leaves its host");
 		} else {
-			return mc_usage("unknown option for peer add");
+			return mc_usage("unknown option for gateway add");
 		}
 	}
 	if (!have_key)
-		return mc_usage("peer add needs --public-key");
+		return mc_usage("gateway add needs --public-key");
 	if (!g.id)
-		return mc_usage("peer add needs --id");
+		return mc_usage("gateway add needs --id");
 	if (!g.region[0])
 		strcpy(g.region, g.name);
 	if (!reg_gateway_check(&g, why, sizeof(why)))
@@ -183,12 +183,12 @@ static int peer_add(struct mc_ctx *c, int argc, char **argv)
 	return 0;
 }
 
-static int peer_list(struct mc_ctx *c, int argc, char **argv)
+static int gateway_list(struct mc_ctx *c, int argc, char **argv)
 {
 	struct reg_snapshot s;
 
 	(void)argv;
-	if (no_arguments("peer list", argc))
+	if (no_arguments("gateway list", argc))
 		return 2;
 	if (!load(c, &s))
 		return 1;
@@ -314,7 +314,7 @@ static int policy_set(struct mc_ctx *c, int argc, char **argv)
 	return 0;
 }
 
-/* peer del / vm del: a name that is not there is an error, not a no-op, so a
+/* gateway del / vm del: a name that is not there is an error, not a no-op, so a
  * typo does not pass for success. */
 static int del(struct mc_ctx *c, bool gateway, int argc, char **argv)
 {
@@ -324,7 +324,7 @@ static int del(struct mc_ctx *c, bool gateway, int argc, char **argv)
 	bool found = false;
 
 	if (argc != 1 || argv[0][0] == '-') {
-		fprintf(stderr, "meshctl: %s del takes one NAME\n", gateway ? "peer" : "vm");
+		fprintf(stderr, "meshctl: %s del takes one NAME\n", gateway ? "gateway" : "vm");
 		return mc_usage(NULL);
 	}
 	name = argv[0];
@@ -343,7 +343,7 @@ static int del(struct mc_ctx *c, bool gateway, int argc, char **argv)
 	return 0;
 }
 
-static int peer_del(struct mc_ctx *c, int argc, char **argv)
+static int gateway_del(struct mc_ctx *c, int argc, char **argv)
 {
 	return del(c, true, argc, argv);
 }
@@ -530,11 +530,11 @@ static const struct subcommand {
 	const char *help;
 	bool registry;        /* opens the registry first */
 } subcommands[] = {
-	{ "peer add", peer_add, "NAME --id N --public-key KEY --endpoint HOST:PORT [--endpoint6 [ADDR]:PORT]\n"
+	{ "gateway add", gateway_add, "NAME --id N --public-key KEY --endpoint HOST:PORT [--endpoint6 [ADDR]:PORT]\n"
 	  "             --prefix P [--prefix P]... [--overlay4 A] [--overlay6 A] [--region R] [--zone Z]",
 	  "add or replace a gateway", true },
-	{ "peer del", peer_del, "NAME", "remove a gateway (refused while it has VMs)", true },
-	{ "peer list", peer_list, "", "the gateways", true },
+	{ "gateway del", gateway_del, "NAME", "remove a gateway (refused while it has VMs)", true },
+	{ "gateway list", gateway_list, "", "the gateways", true },
 	{ "vm add", vm_add, "NAME --address A --gateway G", "add or replace a VM", true },
 	{ "vm del", vm_del, "NAME", "remove a VM", true },
 	{ "vm list", vm_list, "", "the VMs", true },
@@ -562,8 +562,12 @@ static void print_commands(FILE *f)
  * many argv it took; NULL with a usage error said. */
 static const struct subcommand *find(int argc, char **argv, int *words)
 {
+	/* "peer" was the first name of the gateway commands: scripts keep it. */
+	static char gateway_word[] = "gateway";
 	bool group = false;
 
+	if (!strcmp(argv[0], "peer"))
+		argv[0] = gateway_word;
 	for (size_t i = 0; i < NCOMMANDS; i++) {
 		const char *n = subcommands[i].name, *sp = strchr(n, ' ');
 		size_t first = sp ? (size_t)(sp - n) : strlen(n);

@@ -113,7 +113,7 @@ ctl=$root$bindir/hopmesh-ctl
 	documents hopmesh-ctl commands
 # meshctl's usage: each "command [subcommand]" it lists.
 "$root$bindir/meshctl" --help 2>&1 |
-	grep -oE '(^  |\| )(peer|vm|link|route|trace|policy|status|help)( (add|del|list|show|set))?' |
+	grep -oE '(^  |\| )(gateway|vm|link|route|trace|policy|status|help)( (add|del|list|show|set))?' |
 	sed 's/^[ |]*//' | sort -u | documents meshctl commands
 
 # ---- the completions ----
@@ -151,22 +151,23 @@ expect_completion() {
 
 mc=$root$compdir/meshctl
 hc=$root$compdir/hopmesh-ctl
-expect_completion "help link peer policy route status trace vm" "$mc" meshctl ""
+expect_completion "gateway help link policy route status trace vm" "$mc" meshctl ""
+expect_completion "add del list" "$mc" meshctl gateway ""
 expect_completion "add del list" "$mc" meshctl peer ""
 expect_completion "policy" "$mc" meshctl --json po
 expect_completion "show" "$mc" meshctl -j link ""
 expect_completion "--etcd-ca --etcd-cert --etcd-key --etcd-user" "$mc" meshctl --etcd
-expect_completion "--public-key" "$mc" meshctl peer add gw-a --id 1 --pu
+expect_completion "--public-key" "$mc" meshctl gateway add gw-a --id 1 --pu
 expect_completion "residency=off residency=on" "$mc" meshctl policy set res
 expect_completion "--from" "$mc" meshctl route show --
 # Gateway names from the registry the command line names.
 key=$(python3 -c 'import base64; print(base64.b64encode(bytes(range(1, 33))).decode())')
-if PATH="$root$bindir:$PATH" meshctl --registry "dir:$tmp/reg" peer add gw-a --id 1 --public-key "$key" \
+if PATH="$root$bindir:$PATH" meshctl --registry "dir:$tmp/reg" gateway add gw-a --id 1 --public-key "$key" \
 	--endpoint 192.0.2.1:51820 --prefix 10.1.0.0/24 >/dev/null; then
-	expect_completion "gw-a" "$mc" meshctl --registry "dir:$tmp/reg" peer del ""
+	expect_completion "gw-a" "$mc" meshctl --registry "dir:$tmp/reg" gateway del ""
 	expect_completion "gw-a" "$mc" meshctl --registry "dir:$tmp/reg" route show --from ""
 else
-	fail "meshctl peer add into dir:$tmp/reg failed"
+	fail "meshctl gateway add into dir:$tmp/reg failed"
 fi
 
 mkdir -p "$tmp/run"
