@@ -531,7 +531,7 @@ static const struct subcommand {
 	bool registry;        /* opens the registry first */
 } subcommands[] = {
 	{ "gateway add", gateway_add, "NAME --id N --public-key KEY --endpoint HOST:PORT [--endpoint6 [ADDR]:PORT]\n"
-	  "             --prefix P [--prefix P]... [--overlay4 A] [--overlay6 A] [--region R] [--zone Z]",
+	  "                --prefix P [--prefix P]... [--overlay4 A] [--overlay6 A] [--region R] [--zone Z]",
 	  "add or replace a gateway", true },
 	{ "gateway del", gateway_del, "NAME", "remove a gateway (refused while it has VMs)", true },
 	{ "gateway list", gateway_list, "", "the gateways", true },
