@@ -72,6 +72,11 @@ hm_check_gateway_exit() { # PID LOG
 	return 0
 }
 
+# hm_sanitized BINARY: the binary was built with AddressSanitizer (gcc links
+# libasan, clang builds the runtime in: either way the name is in it). Timing
+# figures the docs give for such a build are its own.
+hm_sanitized() { grep -qa __asan_init "$1"; }
+
 hm_cleanup() {
 	local rc=$? pid ns i
 	trap - EXIT INT TERM

@@ -149,29 +149,128 @@ sys.exit(1)' "$(rig_region_name "$1")" "$(rig_region_name "$2")" "$3"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
-# ping_loss FILE: "LOST LOSS_MS GAP_MS ANSWERED" of a ping -D -i 0.01 log.
-# LOSS_MS is the time the lost pings stand for (lost x the interval ping
-# really kept, which a busy machine stretches); GAP_MS the longest time
-# between two answers, less that interval: it also holds the extra latency
-# of a longer path, so it is printed, not bounded.
+# ---- flows of pings, counted from what was sent ----
+#
+# meshd_flow_start NAME NS ADDR INTERVAL [COUNT]: pings from NS to ADDR every
+# INTERVAL s (ping -D -O: every answer and every ping still unanswered when
+# the next goes out is logged with its time), log $HM_TMP/ping-NAME.txt.
+# With COUNT, ping sends that many and then waits for the last answers by
+# itself (twice the longest RTT it saw); without, it runs until
+# meshd_flow_end. One flow at a time.
+meshd_flow_start() {
+	FLOW_NAME=$1 FLOW_COUNT=${5:-}
+	ip netns exec "$2" ping -D -O -n -i "$4" -W 1 ${FLOW_COUNT:+-c "$FLOW_COUNT"} "$3" \
+		>"$HM_TMP/ping-$1.txt" 2>&1 &
+	FLOW_PID=$!
+	FLOW_T0=$(now_ms)
+	HM_PIDS+=("$FLOW_PID")
+}
+
+# meshd_flow_end: ends the flow and counts it. A flow with a COUNT is waited
+# for; one without is given one second (ping's -W) for the answers to what it
+# sent until now, then stopped, and only what it sent until now is judged.
+# Sets FLOW_MS and FLOW_S (from start to end), FLOW_RUNNING (0 if ping had
+# exited before the end: a flow without COUNT must not) and ping_loss's
+# figures as FLOW_SENT FLOW_LOST FLOW_LOSS_MS FLOW_GAP_MS FLOW_SPAN_MS
+# FLOW_SENDGAP_MS.
+meshd_flow_end() {
+	local end_s
+	if [ -n "$FLOW_COUNT" ]; then
+		wait "$FLOW_PID"
+		FLOW_RUNNING=1
+		FLOW_MS=$(($(now_ms) - FLOW_T0))
+		end_s=
+	else
+		end_s=$(date +%s.%N)
+		FLOW_MS=$(($(now_ms) - FLOW_T0))
+		sleep 1
+		FLOW_RUNNING=0
+		kill -INT "$FLOW_PID" 2>/dev/null && FLOW_RUNNING=1
+		wait "$FLOW_PID"
+	fi
+	FLOW_S=$((FLOW_MS / 1000))
+	hm_forget "$FLOW_PID"
+	read -r FLOW_SENT FLOW_LOST FLOW_LOSS_MS FLOW_GAP_MS FLOW_SPAN_MS FLOW_SENDGAP_MS \
+		< <(ping_loss "$HM_TMP/ping-$FLOW_NAME.txt" $end_s)
+}
+
+# meshd_flow_checks: an open-ended flow lost nothing it sent and ran
+# throughout: ping still running at the end, its pings spanning the flow but
+# for ping's start (300 ms at most), never more than 250 ms between two.
+meshd_flow_checks() {
+	hm_check "the flow still ran at its end" test "$FLOW_RUNNING" -eq 1
+	hm_check "the flow lost nothing ($FLOW_LOST of $FLOW_SENT sent)" \
+		test "$FLOW_SENT" -gt 0 -a "$FLOW_LOST" -eq 0
+	hm_check "the flow's pings span it ($FLOW_SPAN_MS of $FLOW_MS ms, longest wait $FLOW_SENDGAP_MS ms)" \
+		test "$FLOW_SPAN_MS" -ge $((FLOW_MS - 300)) -a "$FLOW_SENDGAP_MS" -le 250
+}
+
+# ping_loss FILE [END]: "SENT LOST LOSS_MS GAP_MS SPAN_MS SENDGAP_MS" of a
+# ping -D -O log. SENT: the pings judged: every one ping says it
+# transmitted, or with END (epoch seconds) those sent by then; LOST: those of
+# them never answered, wherever they fall (after the last answer too);
+# LOSS_MS: LOST x the interval ping really kept (a busy machine stretches
+# it); GAP_MS: the longest time between two answers less that interval (it
+# also holds the extra latency of a longer path: printed, not bounded);
+# SPAN_MS: from the first judged ping sent to the last; SENDGAP_MS: the
+# longest time between two pings sent (ping itself stalled). A ping's send
+# time: its answer's time less its RTT, else the "no answer yet" line
+# printed when the next went out. -1s: nothing to judge.
 ping_loss() {
-	python3 - "$1" <<'PY'
-import re, sys
-got = {}
+	python3 - "$@" <<'PY'
+import bisect, re, sys
+at, answered, transmitted = {}, {}, None
 for line in open(sys.argv[1]):
-    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) ", line)
+    m = re.match(r"\[(\d+\.\d+)\] .* icmp_seq=(\d+) .*time=([0-9.]+) ms", line)
     if m:
-        got.setdefault(int(m.group(2)), float(m.group(1)))
-seqs = sorted(got)
-if len(seqs) < 2:
-    print(-1, -1, -1, len(seqs))
+        seq, t = int(m.group(2)), float(m.group(1))
+        answered.setdefault(seq, t)
+        at[seq] = t - float(m.group(3)) / 1000
+        continue
+    m = re.match(r"\[(\d+\.\d+)\] no answer yet for icmp_seq=(\d+)", line)
+    if m:  # printed as the next ping goes out
+        at.setdefault(int(m.group(2)) + 1, float(m.group(1)))
+        continue
+    m = re.match(r"(\d+) packets transmitted", line)
+    if m:
+        transmitted = int(m.group(1))
+known = sorted(s for s in at if transmitted and s <= transmitted)
+if transmitted is None or len(known) < 2:
+    print(-1, -1, -1, -1, -1, -1)
     sys.exit()
-interval = (got[seqs[-1]] - got[seqs[0]]) / (seqs[-1] - seqs[0])
-lost = seqs[-1] - seqs[0] + 1 - len(seqs)
-gap = max(got[b] - got[a] for a, b in zip(seqs, seqs[1:]))
-print(lost, int(round(lost * interval * 1000)), int(round((gap - interval) * 1000)), len(seqs))
+def sent(s):  # a ping with no time of its own: between its neighbours'
+    if s in at:
+        return at[s]
+    i = bisect.bisect(known, s)
+    if i == 0 or i == len(known):
+        return None
+    a, b = known[i - 1], known[i]
+    return at[a] + (at[b] - at[a]) * (s - a) / (b - a)
+every = range(1, transmitted + 1)
+if len(sys.argv) > 2:  # by END; one with no time went out after the last timed one
+    judged = [s for s in every if sent(s) is not None and sent(s) <= float(sys.argv[2])]
+else:
+    judged = list(every)
+timed = [s for s in judged if sent(s) is not None]
+if len(timed) < 2:
+    print(-1, -1, -1, -1, -1, -1)
+    sys.exit()
+t0, t1 = sent(timed[0]), sent(timed[-1])
+interval = (t1 - t0) / (timed[-1] - timed[0])
+lost = sum(1 for s in judged if s not in answered)
+got = sorted(answered[s] for s in judged if s in answered)
+gap = max((b - a for a, b in zip(got, got[1:])), default=t1 - t0)
+sendgap = max(sent(b) - sent(a) for a, b in zip(timed, timed[1:]))
+print(len(judged), lost, round(lost * interval * 1000), round((gap - interval) * 1000),
+      round((t1 - t0) * 1000), round(sendgap * 1000))
 PY
 }
+
+# MESHD_ROUTE_MS: the bound of docs/OPERATIONS.md ("Add a region") on the
+# time from `meshctl peer add` of a region to its route on every gateway: a
+# second; 1.5 s for a build with AddressSanitizer (measured 1.06 s there).
+MESHD_ROUTE_MS=1000
+hm_sanitized "$MESHD" && MESHD_ROUTE_MS=1500
 
 # meshd_time_region3 T0_MS: waits (10 s at most) until regions 1 and 2 route
 # region 3's VM and region 3 routes theirs; logs when each did, and prints
