@@ -40,7 +40,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/rig/rig.sh"
-. "$here/../tests/netns/meshd_lib.sh"
+. "$here/../tests/lib/scenario.sh" # the scenario the meshd tests run too
 
 # A median overlay RTT must lie within [underlay + OVH_MIN, underlay +
 # OVH_MAX] ms. 5 ms is half the smallest difference between two paths of this
@@ -83,7 +83,7 @@ end_section() {
 }
 t0=$SECONDS
 
-# ---- small helpers (the rig's are in tests/rig/rig.sh) ----
+# ---- the demo's own helpers (the scenario's are in tests/lib/scenario.sh) ----
 
 # ping_to FILE NS ADDR COUNT INTERVAL [-6]: pings, output in FILE.
 ping_to() {
@@ -109,18 +109,6 @@ ping_stats() {
 within() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(x != "-" && x >= l && x <= h) }'; }
 calc() { awk "BEGIN { printf \"%.1f\", $* }"; }
 
-# route_of A B: "gateway via hops" of A's gateway for B's VM 2, IPv4 and IPv6
-# (both must agree, else "mismatch").
-route_of() {
-	local g v4 v6
-	g=$(rig_gwname "$1")
-	v4=$(hm_ctl "$g" route lookup "$(rig_vm_addr "$2" 2)" |
-		sed -n 's/.*"gateway":\([0-9]*\),"via":\([0-9]*\),"hops":\([0-9]*\).*/\1 \2 \3/p')
-	v6=$(hm_ctl "$g" route lookup "$(rig_vm_addr6 "$2" 2)" |
-		sed -n 's/.*"gateway":\([0-9]*\),"via":\([0-9]*\),"hops":\([0-9]*\).*/\1 \2 \3/p')
-	[ -n "$v4" ] && [ "$v4" = "$v6" ] && echo "$v4" || echo mismatch
-}
-
 # print_routes: every route of every gateway with its hop count.
 print_routes() {
 	local a b r cell
@@ -135,10 +123,10 @@ print_routes() {
 			if [ "$a" = "$b" ]; then
 				cell=-
 			else
-				read -r -a r <<<"$(route_of "$a" "$b")"
+				read -r -a r <<<"$(meshd_route_of "$a" "$b")"
 				if [ "${r[0]}" = mismatch ] || [ "${r[0]}" != "$(rig_index "$b")" ]; then
 					cell="NO ROUTE"
-					FAILS+=("route $a -> $b: $(route_of "$a" "$b")")
+					FAILS+=("route $a -> $b: $(meshd_route_of "$a" "$b")")
 				elif [ "${r[2]}" = 1 ]; then
 					cell="1 direct"
 				else
@@ -155,7 +143,7 @@ print_routes() {
 expect_path() {
 	local want=1
 	[ "$3" = "$2" ] || want=2
-	[ "$(route_of "$1" "$2")" = "$(rig_index "$2") $(rig_index "$3") $want" ]
+	[ "$(meshd_route_of "$1" "$2")" = "$(rig_index "$2") $(rig_index "$3") $want" ]
 }
 
 # trace FROM_REGION TO_REGION: traceroute VM 1 -> VM 2, each hop named.
@@ -212,38 +200,6 @@ registry_json() {
 	local args=()
 	while [ "$1" != -- ]; do args+=("$1"); shift; done
 	meshctl --json "${args[@]}" | python3 -c "import json, sys; j = json.load(sys.stdin); print($2)"
-}
-
-# wait_until SECONDS COMMAND...: until COMMAND succeeds, for at most SECONDS
-# of wall time (the command may itself take a while on a busy machine).
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.5
-	done
-}
-
-# links_settled: every ordered pair of regions has a link published, up, its
-# RTT within 10 % + 5 ms of the emulated one, loss under 5 % (the rule of
-# meshd_lib.sh's meshd_links_settled, in one meshctl call: this polls).
-links_settled() {
-	local a b
-	if [ -z "${WANT_RTT:-}" ]; then
-		for a in "${RIG_REGIONS[@]}"; do
-			for b in "${RIG_REGIONS[@]}"; do
-				[ "$a" = "$b" ] || WANT_RTT+="$a $b $(rig_rtt "$a" "$b") "
-			done
-		done
-	fi
-	meshctl --json link show | python3 -c '
-import json, sys
-w = sys.argv[1].split()
-want = {(w[i], w[i + 1]): float(w[i + 2]) for i in range(0, len(w), 3)}
-got = {(l["from"], l["to"]): l for l in json.load(sys.stdin)["links"]}
-sys.exit(not all((k in got and got[k]["up"] and got[k]["loss"] < 0.05 and
-                  abs(got[k]["rtt_ms"] - rtt) <= 5 + 0.1 * rtt) for k, rtt in want.items()))' "$WANT_RTT"
 }
 
 # meshd_news: what each meshd logged since the last call (its path moves,
@@ -394,9 +350,9 @@ say "${HOLD_MS} ms. A link's cost is its RTT plus its loss (over the last 10 s) 
 # ---------------------------------------------------------------------------
 step "3. What meshd measured and chose"
 ts=$SECONDS
-wait_until "$SETTLE_S" links_settled ||
+hm_wait_for "$SETTLE_S" meshd_links_settled 4 ||
 	hm_fail "meshd did not measure all 12 links within $SETTLE_S s (RTT, loss)"
-wait_until 10 all_direct || FAILS+=("not every gateway routes every region directly")
+hm_wait_for 10 all_direct || FAILS+=("not every gateway routes every region directly")
 say "All 12 links (each direction) measured, RTT within 10 % + 5 ms of the emulated"
 say "one and loss under 5 %, $((SECONDS - ts)) s after the meshds started."
 echo

@@ -21,7 +21,7 @@
 #    eu-west) reaches every gateway through the re-established watch.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 OUTAGE_S=${OUTAGE_S:-30}
 ETCD_ROUTE_MS=2000

@@ -16,7 +16,7 @@
 #    relay of equal cost, moves no route (hysteresis).
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 LOSS_BOUND_MS=${LOSS_BOUND_MS:-500}
 DELAY_BOUND_MS=${DELAY_BOUND_MS:-2000}

@@ -21,7 +21,7 @@
 #    gives it its peers and routes as soon as it answers (< 1.5 s).
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 hm_init meshd_faults
 hm_require_root

@@ -20,7 +20,7 @@
 #    serve link RTTs, every meshd exits 0 on SIGTERM.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 hm_init meshd_region
 hm_require_root

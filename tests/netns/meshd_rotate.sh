@@ -19,7 +19,7 @@
 #    again) still has the new key and carries traffic.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 LOSS_BOUND_MS=${LOSS_BOUND_MS:-1500}
 PINGS=500 # every 20 ms (ping keeps about 25 ms here): the rotation 3 s in
