@@ -22,10 +22,11 @@
 # regions, IPv4 and IPv6, and a short iperf3; 5. prints each link's emulated
 # underlay RTT next to the measured overlay RTT, loss and overhead; 6.
 # degrades eu-west <-> ap-northeast to 30 % loss: meshd moves that traffic to
-# the best relay by itself (timed; a timeline of pings, `meshctl trace`,
-# traceroute, counters); 7. heals the link: meshd moves the traffic back once
-# the loss has left its window and the hold time has passed; 8. stops every
-# meshd (SIGTERM, exit 0). Everything is removed on exit.
+# the best relay by itself within 5 s (timed; a timeline of pings, `meshctl
+# trace`, traceroute, counters); 7. heals the link: meshd moves the traffic
+# back once the loss has left its 10 s window and the 1 s hold time has
+# passed, within 12 s; 8. stops every meshd (SIGTERM, exit 0). Everything is
+# removed on exit.
 #
 # It is also a test (tests/meson.build, 'demo'): it exits non-zero when
 # something that should work does not: a link meshd does not measure (RTT or
