@@ -237,8 +237,9 @@ meshd_flow_checks() {
 # also holds the extra latency of a longer path: printed, not bounded);
 # SPAN_MS: from the first judged ping sent to the last; SENDGAP_MS: the
 # longest time between two pings sent (ping itself stalled). A ping's send
-# time: its answer's time less its RTT, else the "no answer yet" line
-# printed when the next went out. -1s: nothing to judge.
+# time: its answer's time less its RTT, else the time of the "no answer yet"
+# line of the ping before it (printed as this one went out), else between
+# its neighbours'. -1s: nothing to judge.
 ping_loss() {
 	python3 - "$@" <<'PY'
 import bisect, re, sys
