@@ -22,10 +22,11 @@
 # regions, IPv4 and IPv6, and a short iperf3; 5. prints each link's emulated
 # underlay RTT next to the measured overlay RTT, loss and overhead; 6.
 # degrades eu-west <-> ap-northeast to 30 % loss: meshd moves that traffic to
-# the best relay by itself (timed; a timeline of pings, `meshctl trace`,
-# traceroute, counters); 7. heals the link: meshd moves the traffic back once
-# the loss has left its window and the hold time has passed; 8. stops every
-# meshd (SIGTERM, exit 0). Everything is removed on exit.
+# the best relay by itself within 5 s (timed; a timeline of pings, `meshctl
+# trace`, traceroute, counters); 7. heals the link: meshd moves the traffic
+# back once the loss has left its 10 s window and the 1 s hold time has
+# passed, within 12 s; 8. stops every meshd (SIGTERM, exit 0). Everything is
+# removed on exit.
 #
 # It is also a test (tests/meson.build, 'demo'): it exits non-zero when
 # something that should work does not: a link meshd does not measure (RTT or
@@ -40,7 +41,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../tests/rig/rig.sh"
-. "$here/../tests/netns/meshd_lib.sh"
+. "$here/../tests/lib/scenario.sh" # the scenario the meshd tests run too
 
 # A median overlay RTT must lie within [underlay + OVH_MIN, underlay +
 # OVH_MAX] ms. 5 ms is half the smallest difference between two paths of this
@@ -55,9 +56,12 @@ LOSS=30%
 # meshd's defaults (meshd.c): a link's loss is counted over the last 10 s,
 # and a better path must stay better for hold_ms = 1 s before traffic moves.
 HOLD_MS=1000
-SETTLE_S=60       # all 12 links measured within this (10-30 s here)
-MOVE_MAX_MS=10000 # degraded: both ends on the relay within (about 3 s here)
-BACK_MAX_MS=20000 # healed: both ends direct again within (about 11 s: window + hold)
+# The bounds the demo fails at are the figures it and README.md state.
+UP_S=60           # the rig's WireGuard mesh carries every pair within this
+SETTLE_S=30       # all 12 links measured within this
+MOVE_MAX_MS=5000  # degraded: both ends on the relay within this
+BACK_MAX_MS=12000 # healed: both ends direct again within this (10 s window + hold)
+WATCH_MS=30000    # how long a move is watched for (beyond the bound: to print it)
 
 hm_init demo
 hm_require_root
@@ -83,7 +87,7 @@ end_section() {
 }
 t0=$SECONDS
 
-# ---- small helpers (the rig's are in tests/rig/rig.sh) ----
+# ---- the demo's own helpers (the scenario's are in tests/lib/scenario.sh) ----
 
 # ping_to FILE NS ADDR COUNT INTERVAL [-6]: pings, output in FILE.
 ping_to() {
@@ -109,18 +113,6 @@ ping_stats() {
 within() { awk -v l="$1" -v x="$2" -v h="$3" 'BEGIN { exit !(x != "-" && x >= l && x <= h) }'; }
 calc() { awk "BEGIN { printf \"%.1f\", $* }"; }
 
-# route_of A B: "gateway via hops" of A's gateway for B's VM 2, IPv4 and IPv6
-# (both must agree, else "mismatch").
-route_of() {
-	local g v4 v6
-	g=$(rig_gwname "$1")
-	v4=$(hm_ctl "$g" route lookup "$(rig_vm_addr "$2" 2)" |
-		sed -n 's/.*"gateway":\([0-9]*\),"via":\([0-9]*\),"hops":\([0-9]*\).*/\1 \2 \3/p')
-	v6=$(hm_ctl "$g" route lookup "$(rig_vm_addr6 "$2" 2)" |
-		sed -n 's/.*"gateway":\([0-9]*\),"via":\([0-9]*\),"hops":\([0-9]*\).*/\1 \2 \3/p')
-	[ -n "$v4" ] && [ "$v4" = "$v6" ] && echo "$v4" || echo mismatch
-}
-
 # print_routes: every route of every gateway with its hop count.
 print_routes() {
 	local a b r cell
@@ -135,10 +127,10 @@ print_routes() {
 			if [ "$a" = "$b" ]; then
 				cell=-
 			else
-				read -r -a r <<<"$(route_of "$a" "$b")"
+				read -r -a r <<<"$(meshd_route_of "$a" "$b")"
 				if [ "${r[0]}" = mismatch ] || [ "${r[0]}" != "$(rig_index "$b")" ]; then
 					cell="NO ROUTE"
-					FAILS+=("route $a -> $b: $(route_of "$a" "$b")")
+					FAILS+=("route $a -> $b: $(meshd_route_of "$a" "$b")")
 				elif [ "${r[2]}" = 1 ]; then
 					cell="1 direct"
 				else
@@ -155,7 +147,7 @@ print_routes() {
 expect_path() {
 	local want=1
 	[ "$3" = "$2" ] || want=2
-	[ "$(route_of "$1" "$2")" = "$(rig_index "$2") $(rig_index "$3") $want" ]
+	[ "$(meshd_route_of "$1" "$2")" = "$(rig_index "$2") $(rig_index "$3") $want" ]
 }
 
 # trace FROM_REGION TO_REGION: traceroute VM 1 -> VM 2, each hop named.
@@ -212,38 +204,6 @@ registry_json() {
 	local args=()
 	while [ "$1" != -- ]; do args+=("$1"); shift; done
 	meshctl --json "${args[@]}" | python3 -c "import json, sys; j = json.load(sys.stdin); print($2)"
-}
-
-# wait_until SECONDS COMMAND...: until COMMAND succeeds, for at most SECONDS
-# of wall time (the command may itself take a while on a busy machine).
-wait_until() {
-	local end=$((SECONDS + $1))
-	shift
-	until "$@"; do
-		[ "$SECONDS" -lt "$end" ] || return 1
-		sleep 0.5
-	done
-}
-
-# links_settled: every ordered pair of regions has a link published, up, its
-# RTT within 10 % + 5 ms of the emulated one, loss under 5 % (the rule of
-# meshd_lib.sh's meshd_links_settled, in one meshctl call: this polls).
-links_settled() {
-	local a b
-	if [ -z "${WANT_RTT:-}" ]; then
-		for a in "${RIG_REGIONS[@]}"; do
-			for b in "${RIG_REGIONS[@]}"; do
-				[ "$a" = "$b" ] || WANT_RTT+="$a $b $(rig_rtt "$a" "$b") "
-			done
-		done
-	fi
-	meshctl --json link show | python3 -c '
-import json, sys
-w = sys.argv[1].split()
-want = {(w[i], w[i + 1]): float(w[i + 2]) for i in range(0, len(w), 3)}
-got = {(l["from"], l["to"]): l for l in json.load(sys.stdin)["links"]}
-sys.exit(not all((k in got and got[k]["up"] and got[k]["loss"] < 0.05 and
-                  abs(got[k]["rtt_ms"] - rtt) <= 5 + 0.1 * rtt) for k, rtt in want.items()))' "$WANT_RTT"
 }
 
 # meshd_news: what each meshd logged since the last call (its path moves,
@@ -348,7 +308,7 @@ say "the project's WAN emulator, which delays and drops between each pair of reg
 # ---------------------------------------------------------------------------
 step "1. Set-up: 4 regions x (1 gateway + 2 VMs), WAN emulator, WireGuard mesh"
 rig_up 4 2
-rig_check 15 || hm_fail "the mesh does not carry traffic between every pair of regions"
+rig_check "$UP_S" || hm_fail "the mesh does not carry traffic between every pair of regions within $UP_S s"
 printf '  %-14s %-10s %-14s %-14s %s\n' region gateway "underlay" "VMs" "wg name"
 for r in "${RIG_REGIONS[@]}"; do
 	printf '  %-14s %-10s %-14s %-14s %s\n' "$r" "id $(rig_index "$r")" "$(rig_underlay "$r")" \
@@ -394,9 +354,9 @@ say "${HOLD_MS} ms. A link's cost is its RTT plus its loss (over the last 10 s) 
 # ---------------------------------------------------------------------------
 step "3. What meshd measured and chose"
 ts=$SECONDS
-wait_until "$SETTLE_S" links_settled ||
+hm_wait_for "$SETTLE_S" meshd_links_settled 4 ||
 	hm_fail "meshd did not measure all 12 links within $SETTLE_S s (RTT, loss)"
-wait_until 10 all_direct || FAILS+=("not every gateway routes every region directly")
+hm_wait_for 10 all_direct || FAILS+=("not every gateway routes every region directly")
 say "All 12 links (each direction) measured, RTT within 10 % + 5 ms of the emulated"
 say "one and loss under 5 %, $((SECONDS - ts)) s after the meshds started."
 echo
@@ -498,7 +458,7 @@ tl0=$(date +%s.%N)
 tm0=$(now_ms)
 rig_link "$LOSSY" "$LOSSY_TO" loss="$LOSS" || hm_fail "the emulator refused loss=$LOSS"
 say "emulator: link $LOSSY $LOSSY_TO loss=$LOSS; a ping every 0.1 s $LOSSY vm1 -> $LOSSY_TO vm2"
-watch_moves "$tm0" "$MOVE_MAX_MS" "$LOSSY" "$LOSSY_TO" "$relay"
+watch_moves "$tm0" "$WATCH_MS" "$LOSSY" "$LOSSY_TO" "$relay"
 moved_a=$MOVED_A moved_b=$MOVED_B
 sleep 2
 hm_stop "$PING_PID"
@@ -507,12 +467,14 @@ timeline "$HM_TMP/moving.txt" "$tl0" "$tl1" "$moved_a" "$moved_b" "via $relay" >
 sed '$d' "$HM_TMP/timeline.txt"
 read -r s l < <(tail -n 1 "$HM_TMP/timeline.txt")
 say "meshd moved the traffic through $relay: $LOSSY's gateway $moved_a ms after the loss"
-say "began, $LOSSY_TO's $moved_b ms after (-1: not within $MOVE_MAX_MS ms). Before that, $l of"
+say "began, $LOSSY_TO's $moved_b ms after (-1: not within $WATCH_MS ms). Before that, $l of"
 say "$s pings were lost ($LOSS each way: about 51 % of round trips)."
 say "meshd's logs meanwhile (gateway ids: step 1):"
 meshd_news
-expect "$LOSSY's gateway moved to $relay within $MOVE_MAX_MS ms ($moved_a)" test "$moved_a" -ge 0
-expect "$LOSSY_TO's gateway moved to $relay within $MOVE_MAX_MS ms ($moved_b)" test "$moved_b" -ge 0
+for m in "$LOSSY $moved_a" "$LOSSY_TO $moved_b"; do
+	expect "${m% *}'s gateway moved to $relay within $MOVE_MAX_MS ms (${m#* })" \
+		test "${m#* }" -ge 0 -a "${m#* }" -le "$MOVE_MAX_MS"
+done
 expect "the loss was real before the move: $l/$s lost" test "$s" -ge 10 -a $((10 * l)) -ge "$s"
 echo
 say "\$ meshctl link show    (the degraded link)"
@@ -570,14 +532,14 @@ tm0=$(now_ms)
 rig_link "$LOSSY" "$LOSSY_TO" loss=0 || hm_fail "the emulator refused loss=0"
 say "emulator: link $LOSSY $LOSSY_TO loss=0"
 say "meshd waits for the loss to leave its 10 s window, then for its ${HOLD_MS} ms hold time..."
-watch_moves "$tm0" "$BACK_MAX_MS" "$LOSSY" "$LOSSY_TO" direct
+watch_moves "$tm0" "$WATCH_MS" "$LOSSY" "$LOSSY_TO" direct
 say "direct again: $LOSSY's gateway after $MOVED_A ms, $LOSSY_TO's after $MOVED_B ms;"
 say "meshd's logs since the move:"
 meshd_news
-expect "$LOSSY's gateway direct again within $BACK_MAX_MS ms ($MOVED_A)" test "$MOVED_A" -ge 0
-expect "$LOSSY_TO's gateway direct again within $BACK_MAX_MS ms ($MOVED_B)" test "$MOVED_B" -ge 0
-expect "$LOSSY's gateway waited its hold time ($MOVED_A ms >= $HOLD_MS)" test "$MOVED_A" -ge "$HOLD_MS"
-expect "$LOSSY_TO's gateway waited its hold time ($MOVED_B ms >= $HOLD_MS)" test "$MOVED_B" -ge "$HOLD_MS"
+for m in "$LOSSY $MOVED_A" "$LOSSY_TO $MOVED_B"; do
+	expect "${m% *}'s gateway direct again after its hold time and within $BACK_MAX_MS ms (${m#* })" \
+		test "${m#* }" -ge "$HOLD_MS" -a "${m#* }" -le "$BACK_MAX_MS"
+done
 echo
 meshctl --json trace "$DST" --from "$LOSSY" >"$HM_TMP/trace-direct.json"
 shown meshctl trace "$DST" --from "$LOSSY"

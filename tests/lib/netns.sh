@@ -72,6 +72,11 @@ hm_check_gateway_exit() { # PID LOG
 	return 0
 }
 
+# hm_sanitized BINARY: the binary was built with AddressSanitizer (gcc links
+# libasan, clang builds the runtime in: either way the name is in it). Timing
+# figures the docs give for such a build are its own.
+hm_sanitized() { grep -qa __asan_init "$1"; }
+
 hm_cleanup() {
 	local rc=$? pid ns i
 	trap - EXIT INT TERM
@@ -313,15 +318,18 @@ hm_ping() {
 		grep -q " 0% packet loss" "$HM_TMP/ping.out"
 }
 
-# hm_wait_for SECONDS COMMAND...: polls until the command succeeds.
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# hm_wait_for SECONDS COMMAND...: polls (every 0.1 s) until the command
+# succeeds, for SECONDS of wall time at most: a slow command on a busy
+# machine does not stretch the bound.
 hm_wait_for() {
-	local t=$1 i
+	local end=$(($(now_ms) + $1 * 1000))
 	shift
-	for i in $(seq $((t * 10))); do
-		"$@" && return 0
+	until "$@"; do
+		[ "$(now_ms)" -lt "$end" ] || return 1
 		sleep 0.1
 	done
-	return 1
 }
 
 # hm_wanem NS SOCKET IF... [-- OPTIONS]: starts the WAN emulator (tests/rig/

@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# An idle gateway uses under 5% of one core: the rig's two gateways, each with
-# an established session and no traffic, measured over 10 s (user + system
-# time of all the gateway's threads, from /proc).
+# An idle gateway uses at most 3 % of one core (5 % built with AddressSanitizer),
+# as docs/ARCHITECTURE.md ("Idle policy") says: the rig's two gateways, each
+# with an established session and no traffic, measured over 10 s (user +
+# system time of all the gateway's threads, from /proc).
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 
-LIMIT_PERCENT=5
+LIMIT_PERCENT=3
+hm_sanitized "$HM_GW" && LIMIT_PERCENT=5
 hm_init idle
 hm_require_root
 rig_up 2 1
@@ -23,6 +25,6 @@ for r in 1 2; do
 	used=$(($(cpu_ticks "${RIG_GWPID[$((r - 1))]}") - before[$r]))
 	pct=$(python3 -c "print(round($used / $hz / 10 * 100, 2))")
 	hm_log "gateway $r idle: $pct% of one core over 10 s"
-	hm_check "gateway $r idle under $LIMIT_PERCENT% of a core" \
-		python3 -c "import sys; sys.exit(not $used / $hz / 10 * 100 < $LIMIT_PERCENT)"
+	hm_check "gateway $r idle at most $LIMIT_PERCENT% of a core" \
+		python3 -c "import sys; sys.exit(not $used / $hz / 10 * 100 <= $LIMIT_PERCENT)"
 done

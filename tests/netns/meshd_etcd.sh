@@ -11,8 +11,9 @@
 #  - regions 1 and 2 are registered and routed; a ping from us-east's VM to
 #    us-west's every 10 ms runs from here to the end (the established flow);
 #  - the leader is killed (SIGKILL): nothing changes; region 3 is then added
-#    with meshctl through the two members left, timed as in meshd_region
-#    (goal < 1 s to a route on every gateway);
+#    with meshctl through the two members left, timed as in meshd_region: a
+#    route on every gateway within ETCD_ROUTE_MS (docs/OPERATIONS.md: 2 s
+#    with the leader just killed, 2.5 s with ASan);
 #  - the remaining members are stopped for 30 s: meshd keeps the last good
 #    state (routes and peers unchanged, not one ping lost);
 #  - all three are started again (same data): every meshd says the registry
@@ -20,11 +21,11 @@
 #    eu-west) reaches every gateway through the re-established watch.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 OUTAGE_S=${OUTAGE_S:-30}
-ROUTE_GOAL_MS=1000
-ROUTE_FAIL_MS=3000
+ETCD_ROUTE_MS=2000
+hm_sanitized "$MESHD" && ETCD_ROUTE_MS=2500
 
 hm_init meshd_etcd
 hm_require_root
@@ -118,10 +119,7 @@ hm_check "us-east vm1 -> us-west vm1" hm_wait_for 10 hm_ping "$VMA" 10.2.0.2 1
 hm_check "links us-east <-> us-west measured" hm_wait_for 20 meshd_link_close 1 2 70
 
 # The flow: pings every 10 ms until the end of the test, counted at the end.
-ip netns exec "$VMA" ping -D -n -i 0.01 -W 2 10.2.0.2 >"$HM_TMP/ping-flow.txt" 2>&1 &
-FLOW_PID=$!
-FLOW_T0=$(now_ms)
-HM_PIDS+=("$FLOW_PID")
+meshd_flow_start flow "$VMA" 10.2.0.2 0.01
 sleep 1
 
 # ---- the leader dies ----
@@ -139,9 +137,8 @@ meshctl vm add vm1.eu-west --address 10.3.0.2 --gateway eu-west >/dev/null ||
 	hm_fail "meshctl vm add, one member down"
 worst=$(meshd_time_region3 "$t0")
 echo "meshd_etcd: with the leader dead, region 3 routed on every gateway after $worst ms" \
-	"(goal < $ROUTE_GOAL_MS ms)" >&2
-hm_check "route on every gateway within $ROUTE_FAIL_MS ms ($worst ms)" test "$worst" -le "$ROUTE_FAIL_MS"
-[ "$worst" -le "$ROUTE_GOAL_MS" ] || hm_log "WARNING: above the goal of $ROUTE_GOAL_MS ms"
+	"(bound $ETCD_ROUTE_MS ms)" >&2
+hm_check "route on every gateway within $ETCD_ROUTE_MS ms ($worst ms)" test "$worst" -le "$ETCD_ROUTE_MS"
 hm_check "eu-west vm1 -> us-east vm1" hm_wait_for 10 hm_ping "$(rig_vm 3 1)" 10.1.0.2 1
 hm_check "all 6 links published through the members left" hm_wait_for 20 meshd_links_settled 3
 if grep -q 'registry unreachable' "$HM_TMP"/meshd-*.log; then
@@ -197,17 +194,11 @@ echo "meshd_etcd: members back: links republished, a change routed on every gate
 	"$(($(now_ms) - t1)) ms" >&2
 
 # ---- the flow ----
-# SIGINT: ping prints what it saw; ping_loss counts the gaps between answers,
-# not the echo still on its way when ping stopped.
-flow_s=$((($(now_ms) - FLOW_T0) / 1000))
-kill -INT "$FLOW_PID"
-wait "$FLOW_PID"
-read -r lost loss gap answered < <(ping_loss "$HM_TMP/ping-flow.txt")
-echo "meshd_etcd: established flow us-east -> us-west over $flow_s s: $answered pings answered," \
-	"$lost lost, longest gap between answers $gap ms (pings every 10 ms, across the" \
-	"leader's death and a ${OUTAGE_S} s registry outage)" >&2
-hm_check "the flow lost no packet ($lost lost)" test "$lost" -eq 0
-hm_check "the flow ran throughout ($answered answers in $flow_s s)" test "$answered" -ge $((flow_s * 50))
+meshd_flow_end
+echo "meshd_etcd: established flow us-east -> us-west over $FLOW_S s: $FLOW_SENT pings sent" \
+	"in $FLOW_SPAN_MS ms, $FLOW_LOST lost, longest gap between answers $FLOW_GAP_MS ms, between" \
+	"sends $FLOW_SENDGAP_MS ms (across the leader's death and a ${OUTAGE_S} s registry outage)" >&2
+meshd_flow_checks
 
 for r in 1 2 3; do
 	hm_check "meshd of $(rig_region_name "$r") exits 0 on SIGTERM" meshd_stop "$r"

@@ -13,7 +13,7 @@
 #  - every meshd exits 0 on SIGTERM.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 PROM_ADDR=127.0.0.1:9090 # in us-east's gateway namespace, so ours alone
 

@@ -9,8 +9,9 @@
 #    install routes and peers, and VM 1 reaches VM 2;
 #  - region 3 (unknown to the others until now: the rig's peer entries for it
 #    are removed) is added later: the time from `meshctl peer add` to the
-#    route to its VM in every gateway (goal < 1 s, failure > 3 s) and to the
-#    first ping answered are printed;
+#    route to its VM in every gateway (under MESHD_ROUTE_MS: 1 s, 1.5 s with
+#    ASan, as docs/OPERATIONS.md says) and to the first ping answered are
+#    printed;
 #  - meshctl link show --json gives RTTs close to the emulated ones, also
 #    after a delay change; route show and trace give hop counts, and a slow
 #    direct link moves a route to a relay (2 hops) in the gateway too;
@@ -19,10 +20,7 @@
 #    serve link RTTs, every meshd exits 0 on SIGTERM.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
-
-ROUTE_GOAL_MS=1000
-ROUTE_FAIL_MS=3000
+. "$(dirname "$0")/../lib/scenario.sh"
 
 hm_init meshd_region
 hm_require_root
@@ -67,10 +65,9 @@ hm_stop "$PING_PID"
 ping_ms=$(python3 -c 'import sys; print(int((float(sys.argv[1]) - float(sys.argv[2])) * 1000) if sys.argv[1] else -1)' \
 	"$first" "$t0s")
 echo "meshd_region: meshctl peer add took $((t_peer - t0)) ms, vm add $((t_vm - t_peer)) ms;" \
-	"route to eu-west on every gateway after $worst ms (goal < $ROUTE_GOAL_MS ms);" \
+	"route to eu-west on every gateway after $worst ms (bound $MESHD_ROUTE_MS ms);" \
 	"first ping answered after $ping_ms ms" >&2
-hm_check "route on every gateway within $ROUTE_FAIL_MS ms ($worst ms)" test "$worst" -le "$ROUTE_FAIL_MS"
-[ "$worst" -le "$ROUTE_GOAL_MS" ] || hm_log "WARNING: above the goal of $ROUTE_GOAL_MS ms"
+hm_check "route on every gateway within $MESHD_ROUTE_MS ms ($worst ms)" test "$worst" -le "$MESHD_ROUTE_MS"
 hm_check "a ping to eu-west was answered ($ping_ms ms)" test "$ping_ms" -ge 0
 hm_check "eu-west vm1 -> us-west vm1 (IPv6)" hm_wait_for 10 hm_ping "$(rig_vm 3 1)" fd00:2::2 1
 
