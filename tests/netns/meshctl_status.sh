@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# meshctl status on the rig: three regions run by meshd (tests/netns/
-# meshd_lib.sh), us-east (1) looked at. us-east - eu-west is slowed to 300 ms
+# meshctl status on the rig: three regions run by meshd (tests/lib/
+# scenario.sh), us-east (1) looked at. us-east - eu-west is slowed to 300 ms
 # so that us-east reaches eu-west through us-west, and a VM sends to an
 # address no gateway holds (counted drops). Then `meshctl status`, read from
 # us-east's gateway and meshd, must show:
@@ -18,7 +18,7 @@
 # `meshctl help` print the commands on stdout and exit 0, for meshd too.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 hm_init meshctl_status
 hm_require_root

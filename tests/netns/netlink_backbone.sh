@@ -3,7 +3,7 @@
 #
 # meshd's netlink watch of its backbone interface (controlplane/netlink.c,
 # `backbone_interface` in docs/OPERATIONS.md), on the rig: us-east (1),
-# us-west (2), eu-west (3), a meshd per gateway (tests/netns/meshd_lib.sh),
+# us-west (2), eu-west (3), a meshd per gateway (tests/lib/scenario.sh),
 # each watching bb0, its gateway's backbone port as the kernel sees it.
 #
 # The documented reaction: when the interface goes down, every link of that
@@ -17,7 +17,7 @@
 # carry a ping.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
-. "$(dirname "$0")/meshd_lib.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
 
 BOUND_MS=${BOUND_MS:-2000}
 DETECT_MS=5000
