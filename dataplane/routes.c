@@ -41,6 +41,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "routes.h"
 #include "textbuf.h"
 
 #define LPM4_MAX_RULES (1u << 16) /* shorter IPv4 prefixes */
@@ -318,7 +320,7 @@ static void publish_v6(struct routes *r, struct gateway *gw, uint64_t now)
 	r->v6_dirty = false;
 	r->v6_failed_at = 0;
 	if (old)
-		control_retire(gw, old, rib6_destroy);
+		lcore_retire(gw, old, rib6_destroy);
 }
 
 /* ---- gateways and peers ---- */

@@ -4,8 +4,8 @@
  *
  * The real gateway (dataplane/, linked as a library) runs unchanged on two
  * in-memory ports made with rte_eth_from_rings(): one rx and one tx ring per
- * queue, a queue pair per worker. pipeline_worker() runs on the worker lcores
- * and control_run() on the main lcore (gateway_run()); a driver thread that is
+ * queue, a queue pair per worker. worker_run() runs on the worker lcores
+ * and main_lcore_run() on the main lcore (gateway_run()); a driver thread that is
  * no EAL lcore plays everything around it:
  *   - the VMs behind the VM port (frames in, frames out, ARP), and
  *   - the far gateways on the backbone: one tunnels/ device per worker, each a
@@ -72,6 +72,8 @@
 #include <rte_version.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "routes.h"
 #include "bench_env.h"
 /* wg.h and DPDK's rte_cycles.h both define NS_PER_S (the same value). */
 #undef NS_PER_S
@@ -338,11 +340,11 @@ static uint32_t padded_len(uint32_t len)
 
 static uint64_t gw_sum(size_t offset)
 {
-	uint64_t s = __atomic_load_n((uint64_t *)((char *)&gw.control_ctx->counters + offset),
+	uint64_t s = __atomic_load_n((uint64_t *)((char *)&gw.main_lc->counters + offset),
 				     __ATOMIC_RELAXED);
 
 	for (unsigned w = 0; w < gw.workers; w++)
-		s += __atomic_load_n((uint64_t *)((char *)&gw.worker_ctx[w]->counters + offset),
+		s += __atomic_load_n((uint64_t *)((char *)&gw.worker_lc[w]->counters + offset),
 				     __ATOMIC_RELAXED);
 	return s;
 }
@@ -351,7 +353,7 @@ static uint64_t gw_drops(void)
 {
 	uint64_t s = 0;
 
-	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
+	for (unsigned i = 1; i < GW_DROP__COUNT; i++)
 		s += gw_sum(offsetof(struct counters, drop) + i * sizeof(uint64_t));
 	return s;
 }
@@ -1545,7 +1547,7 @@ static double lookup_pass(const uint32_t *addrs, uint64_t *hits)
 }
 
 /* routes_lookup4_bulk() over the same addresses in bursts of 32, as
- * from_vms() looks up a burst. */
+ * egress_burst() looks up a burst. */
 static double lookup_pass_bulk(const uint32_t *addrs, uint64_t *hits)
 {
 	uint64_t t0, t1, h = 0;
@@ -1667,7 +1669,7 @@ static bool driver_run(bool first)
 	int fd;
 
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	/* The UAPI socket answers once control_run() is in its loop. */
+	/* The UAPI socket answers once main_lcore_run() is in its loop. */
 	while ((fd = unix_connect(B.uapi_path)) < 0) {
 		if (quitting() || mono_ns() > deadline) {
 			fail("%s: %s", B.uapi_path, strerror(errno));
@@ -1682,7 +1684,7 @@ static bool driver_run(bool first)
 		fail("wg_crypto_new failed");
 		return false;
 	}
-	snprintf(res.backend, sizeof(res.backend), "%s", wg_crypto_backend(gw.worker_ctx[0]->crypto));
+	snprintf(res.backend, sizeof(res.backend), "%s", wg_crypto_backend(gw.worker_lc[0]->crypto));
 	for (unsigned w = 0; w < B.W; w++) {
 		B.vm[w].q = w;
 		B.vm[w].mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0x01, (uint8_t)w } };
@@ -2075,7 +2077,7 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 				}
 
 	if (first && first->nlook) {
-		fprintf(f, "\nRoute lookups: `routes_lookup()` of IPv4 addresses in a loop, one at a time, and `routes_lookup4_bulk()` of the same in bursts of 32 as `from_vms()` does; %u per pass (%u-worker run). /32 routes live in an rte_hash, shorter prefixes in an rte_lpm:\n\n",
+		fprintf(f, "\nRoute lookups: `routes_lookup()` of IPv4 addresses in a loop, one at a time, and `routes_lookup4_bulk()` of the same in bursts of 32 as `egress_burst()` does; %u per pass (%u-worker run). /32 routes live in an rte_hash, shorter prefixes in an rte_lpm:\n\n",
 			LOOKUPS, first->workers);
 		fprintf(f, "| routes loaded | addresses looked up | cycles/lookup | min – max | ns/lookup | in bursts of 32: cycles/lookup | min – max |\n");
 		fprintf(f, "|---:|---|---:|---:|---:|---:|---:|\n");
