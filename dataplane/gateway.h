@@ -10,14 +10,20 @@
  * to_port rings that worker 0 drains. Tables the workers read are updated
  * lock-free and old memory is reclaimed through rte_rcu_qsbr.
  *
- * Layers, each calling only those below it:
- *   gateway.c (setup, run)
- *   mainlcore.c, ctl.c, uapi_socket.c, sock.c    worker.c
- *   probe.c, icmp.c                               ingress.c
- *   egress.c  (VM -> backbone)                    (backbone -> VM)
- *   hop.h (TTL, ECN, ICMP requests), underlay.c (paths, relay header, outer headers)
- *   neigh.c (Ethernet out, MAC resolution), routes.c
- *   lcore_io.c (drop, tx, hand-off to the main lcore, clock, retirement)
+ * Layers, each calling only those below it (files on one line do not call
+ * each other, except where an arrow says so; hop.h is inline):
+ *   gateway.c            setup, launch of the lcores, teardown
+ *   mainlcore.c          the main lcore's loop: sockets, timers, what the
+ *                        workers hand over
+ *   ctl.c, uapi_socket.c the control and UAPI sockets, over sock.c
+ *   worker.c             a worker's loop
+ *   probe.c -> icmp.c    main lcore: probes, echo, ICMP errors, fragments
+ *   ingress.c, egress.c  backbone -> VM; VM -> backbone (and the main lcore's
+ *                        packets for the tunnel)
+ *   hop.h, underlay.c    the inner packet's router hop; paths, relay header,
+ *                        outer headers
+ *   neigh.c, routes.c    Ethernet out and MAC resolution; routes and paths
+ *   lcore_io.c           drop, tx, hand-off to the main lcore, clock, retirement
  *   counters.c, config.c
  */
 #ifndef HOPMESH_DATAPLANE_GATEWAY_H
