@@ -7,9 +7,10 @@
  *
  * An error is sent from the overlay address of the gateway where the packet
  * died: ours, or a relay's when we counted its hop for it (hop.h,
- * hop_spend_ttl()). It goes back the way the packet came: to the local VM on the VM
- * port, or through the tunnel to a remote one. Errors are rate limited and
- * never sent about errors, fragments after the first, or multicast.
+ * hop_spend_ttl()). It goes back the way the packet came: to the local VM on
+ * the VM port (neigh_output()), or through the tunnel to a remote one
+ * (egress_send_routed()). Errors are rate limited and never sent about
+ * errors, fragments after the first, or multicast.
  */
 #include <rte_icmp.h>
 #include <rte_ip.h>
