@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "gateway.h"
+#include "config.h"
 
 enum section { S_NONE, S_GATEWAY, S_VM, S_BACKBONE };
 

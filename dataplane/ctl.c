@@ -12,39 +12,15 @@
 
 #include <rte_ethdev.h>
 
+#include "ctl.h"
 #include "gateway.h"
+#include "lcore_io.h"
+#include "probe.h"
+#include "routes.h"
+#include "sock.h"
 #include "textbuf.h"
 
 #define CTL_LINE_MAX 4096
-
-static const char *const local_names[C_COUNTER_COUNT - WG_DROP__COUNT] = {
-	[C_MALFORMED_FRAME - WG_DROP__COUNT] = "malformed_frame",
-	[C_FRAGMENT - WG_DROP__COUNT] = "fragment",
-	[C_NOT_FOR_US - WG_DROP__COUNT] = "not_for_us",
-	[C_UNKNOWN_TYPE - WG_DROP__COUNT] = "unknown_message_type",
-	[C_NO_PEER - WG_DROP__COUNT] = "no_peer_for_destination",
-	[C_TOO_BIG - WG_DROP__COUNT] = "too_big",
-	[C_NOT_IP - WG_DROP__COUNT] = "not_ip",
-	[C_NO_NEIGHBOUR - WG_DROP__COUNT] = "no_neighbour",
-	[C_SLOWPATH_FULL - WG_DROP__COUNT] = "slowpath_full",
-	[C_TX_FULL - WG_DROP__COUNT] = "tx_full",
-	[C_NO_MBUF - WG_DROP__COUNT] = "no_mbuf",
-	[C_STAGED_DROPPED - WG_DROP__COUNT] = "staged_dropped",
-	[C_TTL_EXCEEDED - WG_DROP__COUNT] = "ttl_exceeded",
-	[C_HOP_LIMIT - WG_DROP__COUNT] = "hop_limit",
-	[C_RELAY_LOOP - WG_DROP__COUNT] = "relay_loop",
-	[C_NO_ROUTE - WG_DROP__COUNT] = "no_route",
-	[C_HANDOFF_FULL - WG_DROP__COUNT] = "handoff_full",
-	[C_ICMP_RATELIMITED - WG_DROP__COUNT] = "icmp_ratelimited",
-};
-_Static_assert(C_ICMP_RATELIMITED + 1 == C_COUNTER_COUNT, "a name for every counter");
-
-const char *counter_name(unsigned i)
-{
-	if (i < WG_DROP__COUNT)
-		return wg_drop_name((enum wg_drop)i);
-	return i < C_COUNTER_COUNT ? local_names[i - WG_DROP__COUNT] : "unknown";
-}
 
 static uint64_t rd(const uint64_t *p)
 {
@@ -56,12 +32,12 @@ static void sum_counters(struct gateway *gw, struct counters *out)
 	const struct counters *in[MAX_WORKERS + 1];
 	unsigned n = 0;
 
-	in[n++] = &gw->control_ctx->counters;
+	in[n++] = &gw->main_lc->counters;
 	for (unsigned w = 0; w < gw->workers; w++)
-		in[n++] = &gw->worker_ctx[w]->counters;
+		in[n++] = &gw->worker_lc[w]->counters;
 	memset(out, 0, sizeof(*out));
 	for (unsigned k = 0; k < n; k++) {
-		for (unsigned i = 0; i < C_COUNTER_COUNT; i++)
+		for (unsigned i = 0; i < GW_DROP__COUNT; i++)
 			out->drop[i] += rd(&in[k]->drop[i]);
 		for (unsigned p = 0; p < PORT_COUNT; p++) {
 			out->rx_packets[p] += rd(&in[k]->rx_packets[p]);
@@ -103,7 +79,7 @@ static bool peer_json(struct wg_peer *peer, void *arg)
 	return true;
 }
 
-char *ctl_counters_json(struct gateway *gw)
+static char *ctl_counters_json(struct gateway *gw)
 {
 	static const char *const port_names[PORT_COUNT] = { "vm", "backbone" };
 	struct counters c;
@@ -135,7 +111,7 @@ char *ctl_counters_json(struct gateway *gw)
 	/* How the work spreads over the workers. */
 	textbuf_printf(&b, "],\"per_worker\":[");
 	for (unsigned w = 0; w < gw->workers; w++) {
-		const struct counters *wc = &gw->worker_ctx[w]->counters;
+		const struct counters *wc = &gw->worker_lc[w]->counters;
 
 		textbuf_printf(&b, "%s{\"rx_packets\":%" PRIu64 ",\"encrypted\":%" PRIu64
 			    ",\"decrypted\":%" PRIu64 ",\"handed_off\":%" PRIu64 "}",
@@ -143,8 +119,8 @@ char *ctl_counters_json(struct gateway *gw)
 			rd(&wc->encrypted), rd(&wc->decrypted), rd(&wc->handed_off));
 	}
 	textbuf_printf(&b, "],\"drops\":{");
-	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
-		textbuf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", counter_name(i), c.drop[i]);
+	for (unsigned i = 1; i < GW_DROP__COUNT; i++)
+		textbuf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", gw_drop_name(i), c.drop[i]);
 	textbuf_printf(&b, "},\"peers\":[");
 	wg_device_for_each_peer(gw->dev, peer_json, &b);
 	textbuf_printf(&b, "]}");

@@ -18,6 +18,12 @@
 #include <rte_ring.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "mainlcore.h"
+#include "neigh.h"
+#include "probe.h"
+#include "routes.h"
+#include "worker.h"
 
 #define MBUFS 16383
 #define MBUF_CACHE 256
@@ -28,7 +34,7 @@
 
 /* One queue pair per worker. Where the device spreads by hash (RSS, or
  * net_af_packet's fanout with qpairs=N), a peer's tunnel stays on one queue;
- * what lands elsewhere is handed over to the session's owner (pipeline.c). */
+ * what lands elsewhere is handed over to the session's owner (ingress.c). */
 static bool port_start(struct gateway *gw, unsigned which)
 {
 	const char *name = gw->cfg.port[which].device;
@@ -113,7 +119,7 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	gw->pool = rte_pktmbuf_pool_create("mbufs", MBUFS, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	/* Workers hand to the main lcore; the main lcore to worker 0's tx. */
-	gw->to_control = ring("to_control", 0, RING_SIZE, RING_F_SC_DEQ);
+	gw->to_main = ring("to_main", 0, RING_SIZE, RING_F_SC_DEQ);
 	gw->to_port[PORT_VM] = ring("to_vm", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	gw->to_port[PORT_BACKBONE] = ring("to_backbone", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	for (unsigned w = 0; w < gw->workers; w++)
@@ -122,12 +128,12 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	gw->owner = rte_zmalloc("owner", sizeof(*gw->owner) << INDEX_BITS, RTE_CACHE_LINE_SIZE);
 	for (int p = 0; p < PORT_COUNT; p++)
 		gw->neigh[p] = rte_zmalloc("neigh", sizeof(struct neigh_table), RTE_CACHE_LINE_SIZE);
-	gw->control_ctx = rte_zmalloc("control_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
+	gw->main_lc = rte_zmalloc("main_lc", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
 	for (unsigned w = 0; w < gw->workers; w++)
-		gw->worker_ctx[w] = rte_zmalloc("worker_ctx", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
+		gw->worker_lc[w] = rte_zmalloc("worker_lc", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
 	gw->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!gw->pool || !gw->to_control || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
-	    !gw->neigh[1] || !gw->control_ctx || !gw->owner || gw->wake_fd < 0 || !pkt_meta_register() ||
+	if (!gw->pool || !gw->to_main || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
+	    !gw->neigh[1] || !gw->main_lc || !gw->owner || gw->wake_fd < 0 || !pkt_meta_register() ||
 	    !rcu_setup(gw)) {
 		fprintf(stderr, "%s: out of memory setting up (%s)\n", gw->cfg.name,
 			rte_strerror(rte_errno));
@@ -144,7 +150,7 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	if (!port_start(gw, PORT_VM) || !port_start(gw, PORT_BACKBONE))
 		return false;
 
-	gw->dev = wg_device_new(control_wg_ops(gw), INDEX_BITS);
+	gw->dev = wg_device_new(main_lcore_wg_ops(gw), INDEX_BITS);
 	if (!gw->dev)
 		return false;
 	wg_device_set_private_key(gw->dev, key, now);
@@ -156,17 +162,17 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	tuning.force_under_load = gw->cfg.force_cookie;
 	wg_device_set_tuning(gw->dev, &tuning);
 
-	*gw->control_ctx = (struct lcore_ctx){ .gw = gw, .crypto = wg_crypto_new() };
-	if (!gw->control_ctx->crypto)
+	*gw->main_lc = (struct lcore_ctx){ .gw = gw, .crypto = wg_crypto_new() };
+	if (!gw->main_lc->crypto)
 		return false;
 	for (unsigned w = 0; w < gw->workers; w++) {
-		if (!gw->worker_ctx[w])
+		if (!gw->worker_lc[w])
 			return false;
-		*gw->worker_ctx[w] = (struct lcore_ctx){
+		*gw->worker_lc[w] = (struct lcore_ctx){
 			.gw = gw, .crypto = wg_crypto_new(), .is_worker = true, .worker = w,
 			.ip_id = (uint16_t)(w << 12),
 		};
-		if (!gw->worker_ctx[w]->crypto)
+		if (!gw->worker_lc[w]->crypto)
 			return false;
 	}
 	gw->started_ns = now;
@@ -187,11 +193,11 @@ void gateway_teardown(struct gateway *gw)
 	}
 	routes_free(gw->routes);
 	probe_free(gw);
-	if (gw->control_ctx)
-		wg_crypto_free(gw->control_ctx->crypto);
+	if (gw->main_lc)
+		wg_crypto_free(gw->main_lc->crypto);
 	for (unsigned w = 0; w < gw->workers; w++)
-		if (gw->worker_ctx[w])
-			wg_crypto_free(gw->worker_ctx[w]->crypto);
+		if (gw->worker_lc[w])
+			wg_crypto_free(gw->worker_lc[w]->crypto);
 }
 
 
@@ -202,9 +208,9 @@ int gateway_run(struct gateway *gw)
 
 	RTE_LCORE_FOREACH_WORKER(lcore) {
 		if (w < gw->workers)
-			rte_eal_remote_launch(pipeline_worker, gw->worker_ctx[w++], lcore);
+			rte_eal_remote_launch(worker_run, gw->worker_lc[w++], lcore);
 	}
-	rc = control_run(gw);
+	rc = main_lcore_run(gw);
 	atomic_store(&gw->quit, true);
 	rte_eal_mp_wait_lcore();
 	return rc;

@@ -6,15 +6,22 @@
  * and fragmentation of IPv4 packets that allow it.
  *
  * An error is sent from the overlay address of the gateway where the packet
- * died: ours, or a relay's when we counted its hop for it (pipeline.c,
- * spend_ttl). It goes back the way the packet came: to the local VM on the VM
- * port, or through the tunnel to a remote one. Errors are rate limited and
- * never sent about errors, fragments after the first, or multicast.
+ * died: ours, or a relay's when we counted its hop for it (hop.h,
+ * hop_spend_ttl()). It goes back the way the packet came: to the local VM on
+ * the VM port (neigh_output()), or through the tunnel to a remote one
+ * (egress_send_routed()). Errors are rate limited and never sent about
+ * errors, fragments after the first, or multicast.
  */
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
+#include "egress.h"
 #include "gateway.h"
+#include "icmp.h"
+#include "lcore_io.h"
+#include "neigh.h"
+#include "packet.h"
+#include "routes.h"
 
 #define ICMP4_QUOTE_MAX (576 - 20 - 8)   /* RFC 1812: fill a 576-byte datagram */
 #define ICMP6_QUOTE_MAX (1280 - 40 - 8)  /* RFC 4443: fit the minimum MTU */
@@ -27,15 +34,6 @@
 #define ICMP4_DEST_UNREACH 3
 #define ICMP4_FRAG_NEEDED 4
 #define ICMP4_TIME_EXCEEDED 11
-
-uint16_t cksum_adjust(uint16_t cksum, uint16_t old_word, uint16_t new_word)
-{
-	uint32_t sum = (uint16_t)~cksum + (uint32_t)(uint16_t)~old_word + new_word;
-
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
 
 /* ---- echo for our own addresses ---- */
 
@@ -51,12 +49,12 @@ static void echo4(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 	    (total = rte_be_to_cpu_16(ip->total_length)) > len - sizeof(*eth) ||
 	    total < ihl + sizeof(*icmp) || ip->next_proto_id != IPPROTO_ICMP ||
 	    (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_MF_FLAG | RTE_IPV4_HDR_OFFSET_MASK))) {
-		control_drop(gw, m, C_NOT_FOR_US);
+		lcore_drop(gw->main_lc, m, GW_DROP_NOT_FOR_US);
 		return;
 	}
 	icmp = (struct rte_icmp_hdr *)((uint8_t *)ip + ihl);
 	if (icmp->icmp_type != RTE_IP_ICMP_ECHO_REQUEST || icmp->icmp_code != 0) {
-		control_drop(gw, m, C_NOT_FOR_US);
+		lcore_drop(gw->main_lc, m, GW_DROP_NOT_FOR_US);
 		return;
 	}
 	rte_pktmbuf_trim(m, (uint16_t)(len - sizeof(*eth) - total));
@@ -71,7 +69,7 @@ static void echo4(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 	ip->hdr_checksum = rte_ipv4_cksum(ip);
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
-	control_transmit(gw, port, m);
+	lcore_tx(gw->main_lc, port, m);
 }
 
 static void echo6(struct gateway *gw, unsigned port, struct rte_mbuf *m)
@@ -84,7 +82,7 @@ static void echo6(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 
 	/* The worker checked the frame holds the whole payload. */
 	if (ip6->proto != IPPROTO_ICMPV6 || plen < 8 || icmp[0] != ICMP6_ECHO_REQUEST) {
-		control_drop(gw, m, C_NOT_FOR_US);
+		lcore_drop(gw->main_lc, m, GW_DROP_NOT_FOR_US);
 		return;
 	}
 	rte_pktmbuf_trim(m, (uint16_t)(len - sizeof(*eth) - sizeof(*ip6) - plen));
@@ -98,7 +96,7 @@ static void echo6(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 	memcpy(icmp + 2, &sum, 2);
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
-	control_transmit(gw, port, m);
+	lcore_tx(gw->main_lc, port, m);
 }
 
 void icmp_local_input(struct gateway *gw, unsigned port, struct rte_mbuf *m)
@@ -242,21 +240,21 @@ void icmp_error_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 		return;
 	}
 	if (!rate_allows(now)) {
-		control_drop(gw, m, C_ICMP_RATELIMITED);
+		lcore_drop(gw->main_lc, m, GW_DROP_ICMP_RATELIMITED);
 		return;
 	}
 	err = v4 ? error4(gw, (const void *)orig, len, meta) : error6(gw, (const void *)orig, len, meta);
 	if (err) {
-		COUNT(&gw->control_ctx->counters, icmp_sent, 1);
+		COUNT(&gw->main_lc->counters, icmp_sent, 1);
 		if (meta->port == PORT_VM) {
 			/* Back to the local VM that sent it. */
 			if (v4)
 				neigh_key4(next_hop, ((const struct rte_ipv4_hdr *)orig)->src_addr);
 			else
 				memcpy(next_hop, ((const struct rte_ipv6_hdr *)orig)->src_addr, 16);
-			pipeline_emit_ip(gw->control_ctx, PORT_VM, err, next_hop);
+			neigh_output(gw->main_lc, PORT_VM, err, next_hop);
 		} else {
-			pipeline_send_routed(gw->control_ctx, &err, 1, now);
+			egress_send_routed(gw->main_lc, &err, 1, now);
 		}
 	}
 	rte_pktmbuf_free(m);
@@ -274,7 +272,7 @@ void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 	bool more = frag & RTE_IPV4_HDR_MF_FLAG;
 
 	if (chunk < 8 || total <= ihl) {
-		control_drop(gw, m, C_TOO_BIG);
+		lcore_drop(gw->main_lc, m, GW_DROP_TOO_BIG);
 		return;
 	}
 	for (uint32_t off = 0; off < total - ihl; off += chunk) {
@@ -284,12 +282,12 @@ void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 		struct rte_ipv4_hdr *h;
 
 		if (!f) {
-			COUNT(&gw->control_ctx->counters, drop[C_NO_MBUF], 1);
+			COUNT(&gw->main_lc->counters, drop[GW_DROP_NO_MBUF], 1);
 			break;
 		}
 		h = (struct rte_ipv4_hdr *)rte_pktmbuf_append(f, (uint16_t)(ihl + len));
 		if (!h) {
-			control_drop(gw, f, C_TOO_BIG);
+			lcore_drop(gw->main_lc, f, GW_DROP_TOO_BIG);
 			break;
 		}
 		memcpy(h, ip, ihl);
@@ -299,7 +297,7 @@ void icmp_fragment_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 								 (!last || more ? RTE_IPV4_HDR_MF_FLAG : 0)));
 		h->hdr_checksum = 0;
 		h->hdr_checksum = rte_ipv4_cksum(h);
-		pipeline_send_routed(gw->control_ctx, &f, 1, now);
+		egress_send_routed(gw->main_lc, &f, 1, now);
 	}
 	rte_pktmbuf_free(m);
 }
@@ -317,7 +315,7 @@ void icmp_overlay_echo(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 
 	if (len < l3 + 8 || (v4 ? ip[9] != IPPROTO_ICMP || icmp[0] != RTE_IP_ICMP_ECHO_REQUEST
 				: ip[6] != IPPROTO_ICMPV6 || icmp[0] != ICMP6_ECHO_REQUEST)) {
-		control_drop(gw, m, C_NOT_FOR_US);
+		lcore_drop(gw->main_lc, m, GW_DROP_NOT_FOR_US);
 		return;
 	}
 	if (v4) {
@@ -345,5 +343,5 @@ void icmp_overlay_echo(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 		sum = rte_ipv6_udptcp_cksum(h6, icmp);
 		memcpy(icmp + 2, &sum, 2);
 	}
-	pipeline_send_routed(gw->control_ctx, &m, 1, now);
+	egress_send_routed(gw->main_lc, &m, 1, now);
 }

@@ -21,6 +21,7 @@
 #include <rte_errno.h>
 #include <rte_lcore.h>
 
+#include "config.h"
 #include "gateway.h"
 
 #define EAL_ARGS_MAX 64

@@ -9,6 +9,12 @@
  * sees the old MAC or the new one, never half of each. Slots are never freed; a
  * gateway's neighbours (its VMs, its underlay next hops) are few. Frames that
  * wait for a MAC are held here, a few per neighbour, for 3 seconds.
+ *
+ *   any lcore: neigh_output(): Ethernet header, MAC from neigh_lookup(),
+ *     lcore_tx(); unknown MAC -> main lcore (SLOW_NEIGH) -> neigh_resolve()
+ *   main lcore: neigh_resolve() holds the frame and solicits (ARP or ND);
+ *     neigh_input_arp() / neigh_input_nd() learn, answer, send what was held;
+ *     neigh_maintain() refreshes, gives up (no_neighbour).
  */
 #include <rte_arp.h>
 #include <rte_ether.h>
@@ -16,6 +22,9 @@
 #include <rte_jhash.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "neigh.h"
+#include "packet.h"
 
 #define PROBES 32
 #define VALID (1ULL << 63)
@@ -84,6 +93,40 @@ bool neigh_lookup(const struct neigh_table *t, const uint8_t key[16], struct rte
 	return false;
 }
 
+void neigh_key4(uint8_t key[16], uint32_t ip)
+{
+	memset(key, 0, 10);
+	key[10] = key[11] = 0xff;
+	memcpy(key + 12, &ip, 4);
+}
+
+void neigh_output(struct lcore_ctx *lc, unsigned port, struct rte_mbuf *m,
+		  const uint8_t next_hop[16])
+{
+	uint8_t version = *rte_pktmbuf_mtod(m, uint8_t *) >> 4;
+	struct rte_ether_hdr *eth =
+		(struct rte_ether_hdr *)rte_pktmbuf_prepend(m, RTE_ETHER_HDR_LEN);
+
+	if (!eth) {
+		lcore_drop(lc, m, GW_DROP_MALFORMED_FRAME);
+		return;
+	}
+	eth->ether_type = rte_cpu_to_be_16(version == 6 ? RTE_ETHER_TYPE_IPV6 : RTE_ETHER_TYPE_IPV4);
+	if (!neigh_lookup(lc->gw->neigh[port], next_hop, &eth->dst_addr)) {
+		if (lc->is_worker) {
+			memcpy(lcore_note(m, SLOW_NEIGH, port)->next_hop, next_hop, 16);
+			lcore_to_main(lc, m);
+		} else {
+			neigh_resolve(lc->gw, port, next_hop, m, mono_ns());
+		}
+		return;
+	}
+	rte_ether_addr_copy(&lc->gw->mac[port], &eth->src_addr);
+	lcore_tx(lc, port, m);
+}
+
+/* ---- main lcore ---- */
+
 static struct neigh_slot *find(struct neigh_table *t, const uint8_t key[16], bool create)
 {
 	unsigned h = slot_of(key);
@@ -113,7 +156,7 @@ static void send_held(struct gateway *gw, unsigned port, struct neigh_slot *s,
 
 		rte_ether_addr_copy(mac, &eth->dst_addr);
 		rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
-		control_transmit(gw, port, s->held[i]);
+		lcore_tx(gw->main_lc, port, s->held[i]);
 	}
 	s->nheld = 0;
 }
@@ -158,7 +201,7 @@ static void arp_request(struct gateway *gw, unsigned port, uint32_t ip)
 	arp->arp_data.arp_sip = gw->cfg.port[port].address.s_addr;
 	memset(&arp->arp_data.arp_tha, 0, RTE_ETHER_ADDR_LEN);
 	arp->arp_data.arp_tip = ip;
-	control_transmit(gw, port, m);
+	lcore_tx(gw->main_lc, port, m);
 }
 
 void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint64_t now)
@@ -172,7 +215,7 @@ void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint
 	    arp->arp_hardware != rte_cpu_to_be_16(RTE_ARP_HRD_ETHER) ||
 	    arp->arp_protocol != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) ||
 	    arp->arp_hlen != RTE_ETHER_ADDR_LEN || arp->arp_plen != 4) {
-		control_drop(gw, m, C_MALFORMED_FRAME);
+		lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
 		return;
 	}
 	sip = arp->arp_data.arp_sip;
@@ -195,7 +238,7 @@ void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint
 	arp->arp_data.arp_sip = ours;
 	rte_ether_addr_copy(&eth->src_addr, &eth->dst_addr);
 	rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
-	control_transmit(gw, port, m);
+	lcore_tx(gw->main_lc, port, m);
 }
 
 /* ---- neighbour discovery ---- */
@@ -238,7 +281,7 @@ static void nd_send(struct gateway *gw, unsigned port, uint8_t type, const uint8
 	uint16_t sum = rte_ipv6_udptcp_cksum(ip6, icmp);
 
 	memcpy(icmp + 2, &sum, 2);
-	control_transmit(gw, port, m);
+	lcore_tx(gw->main_lc, port, m);
 }
 
 static void nd_solicit(struct gateway *gw, unsigned port, const uint8_t target[16])
@@ -280,11 +323,11 @@ void neigh_input_nd(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint6
 
 	/* The worker checked the frame holds the whole IPv6 payload. */
 	if (len < ND_HEADER_LEN || ip6->hop_limits != 255 || icmp[1] != 0) {
-		control_drop(gw, m, C_MALFORMED_FRAME);
+		lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
 		return;
 	}
 	if (icmp[0] == ND_NS) {
-		bool for_us = ip6_is_ours(gw, port, target);
+		bool for_us = gateway_ip6_is_ours(gw, port, target);
 
 		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_SOURCE_LL);
 		if (ll && !ip6_unspecified(ip6->src_addr))
@@ -323,7 +366,7 @@ void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], str
 	if (memcmp(key, zero, 16) && !(is_v4(key) && !memcmp(key + 12, zero, 4)))
 		s = find(gw->neigh[port], key, true);
 	if (!s) {
-		control_drop(gw, m, C_NO_NEIGHBOUR);
+		lcore_drop(gw->main_lc, m, GW_DROP_NO_NEIGHBOUR);
 		return;
 	}
 	if (neigh_lookup(gw->neigh[port], key, &mac)) {
@@ -333,7 +376,7 @@ void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], str
 		return;
 	}
 	if (s->nheld == NEIGH_HOLD) {
-		control_drop(gw, s->held[0], C_NO_NEIGHBOUR);
+		lcore_drop(gw->main_lc, s->held[0], GW_DROP_NO_NEIGHBOUR);
 		memmove(s->held, s->held + 1, (NEIGH_HOLD - 1) * sizeof(s->held[0]));
 		s->nheld--;
 	}
@@ -371,7 +414,7 @@ void neigh_maintain(struct gateway *gw, uint64_t now)
 			valid = atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID;
 			if (s->nheld && now - s->hold_since > HOLD_TIME) {
 				for (unsigned k = 0; k < s->nheld; k++)
-					control_drop(gw, s->held[k], C_NO_NEIGHBOUR);
+					lcore_drop(gw->main_lc, s->held[k], GW_DROP_NO_NEIGHBOUR);
 				s->nheld = 0;
 			}
 			if ((s->nheld && now - s->last_request >= REQUEST_INTERVAL) ||

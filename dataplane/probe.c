@@ -21,7 +21,12 @@
 #include <rte_malloc.h>
 #include <rte_udp.h>
 
+#include "egress.h"
 #include "gateway.h"
+#include "icmp.h"
+#include "lcore_io.h"
+#include "probe.h"
+#include "routes.h"
 
 #define PROBE_PORT 51821
 #define PROBE_MAGIC 0x484d5052 /* "HMPR" */
@@ -139,7 +144,7 @@ void probe_tick(struct gateway *gw, uint64_t now)
 		if (!peer || id == self || !(m = build(gw, e, &msg)))
 			continue;
 		pr->link[id].sent++;
-		pipeline_send_direct(gw->control_ctx, peer, m, now);
+		egress_send_direct(gw->main_lc, peer, m, now);
 	}
 }
 
@@ -174,7 +179,7 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 		return;
 	}
 	if (msg->kind != PROBE_REQUEST || !peer) {
-		control_drop(gw, m, C_NOT_FOR_US);
+		lcore_drop(gw->main_lc, m, GW_DROP_NOT_FOR_US);
 		return;
 	}
 	/* Reflect it: addresses swapped, the same way back. */
@@ -200,7 +205,7 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 		udp->dgram_cksum = 0;
 		udp->dgram_cksum = rte_ipv6_udptcp_cksum(h6, udp);
 	}
-	pipeline_send_direct(gw->control_ctx, peer, m, now);
+	egress_send_direct(gw->main_lc, peer, m, now);
 }
 
 static bool probe_interval(struct gateway *gw, const char *arg, char *out, size_t outlen)

@@ -41,6 +41,8 @@
 #include <rte_rcu_qsbr.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "routes.h"
 #include "textbuf.h"
 
 #define LPM4_MAX_RULES (1u << 16) /* shorter IPv4 prefixes */
@@ -51,7 +53,7 @@ struct route {
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes, masked */
 	uint8_t depth;
 	uint8_t family; /* 0: free slot, 4 or 6 */
-	uint16_t gw;
+	uint16_t dst_gw;
 };
 
 struct route_store {
@@ -61,7 +63,7 @@ struct route_store {
 
 struct routes {
 	uint16_t self;
-	struct gw_entry gw[MAX_GATEWAYS];
+	struct gw_entry gateway[MAX_GATEWAYS]; /* by id */
 	struct rte_hash *hosts4;
 	_Atomic uint32_t hosts4_count; /* 0: lookups skip the hash */
 	struct rte_lpm *lpm4;
@@ -129,7 +131,7 @@ static bool store_put(struct route_store *s, const struct route *r)
 	size_t i;
 
 	if (found) {
-		found->gw = r->gw;
+		found->dst_gw = r->dst_gw;
 		return true;
 	}
 	if ((s->count + 1) * 10 > s->cap * 7 && !store_grow(s))
@@ -222,13 +224,13 @@ uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *a
 
 	if (family == AF_INET) {
 		uint32_t ip;
-		void *gw;
+		void *dst_gw;
 
 		memcpy(&ip, addr, 4);
 		/* A /32 is the longest match there is: the hash first. */
 		if (atomic_load_explicit(&r->hosts4_count, memory_order_relaxed) &&
-		    rte_hash_lookup_data(r->hosts4, &ip, &gw) >= 0)
-			return (uint16_t)(uintptr_t)gw;
+		    rte_hash_lookup_data(r->hosts4, &ip, &dst_gw) >= 0)
+			return (uint16_t)(uintptr_t)dst_gw;
 		return rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(ip), &nh) == 0 ? (uint16_t)nh : 0;
 	} else {
 		struct rte_rib6 *t = atomic_load_explicit(&((struct routes *)r)->rib6, memory_order_acquire);
@@ -239,7 +241,8 @@ uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *a
 	}
 }
 
-void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned n, uint16_t *gw)
+void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned n,
+			 uint16_t *dst_gw)
 {
 	const void *keys[RTE_HASH_LOOKUP_BULK_MAX];
 	void *data[RTE_HASH_LOOKUP_BULK_MAX];
@@ -256,15 +259,15 @@ void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned 
 	}
 	for (unsigned i = 0; i < n; i++) {
 		if (hits & (1ULL << i))
-			gw[i] = (uint16_t)(uintptr_t)data[i];
+			dst_gw[i] = (uint16_t)(uintptr_t)data[i];
 		else
-			gw[i] = rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(addr[i]), &nh) == 0 ? (uint16_t)nh : 0;
+			dst_gw[i] = rte_lpm_lookup(r->lpm4, rte_be_to_cpu_32(addr[i]), &nh) == 0 ? (uint16_t)nh : 0;
 	}
 }
 
 struct gw_entry *routes_gateway(struct routes *r, uint16_t id)
 {
-	return id && id < MAX_GATEWAYS ? &r->gw[id] : NULL;
+	return id && id < MAX_GATEWAYS ? &r->gateway[id] : NULL;
 }
 
 uint16_t routes_self(const struct routes *r)
@@ -291,7 +294,7 @@ static struct rte_rib6 *build_v6(struct routes *r)
 		struct rte_rib6_node *n;
 
 		if (e->family == 6 &&
-		    (!(n = rte_rib6_insert(t, e->addr, e->depth)) || rte_rib6_set_nh(n, e->gw))) {
+		    (!(n = rte_rib6_insert(t, e->addr, e->depth)) || rte_rib6_set_nh(n, e->dst_gw))) {
 			rte_rib6_free(t);
 			return NULL;
 		}
@@ -318,14 +321,14 @@ static void publish_v6(struct routes *r, struct gateway *gw, uint64_t now)
 	r->v6_dirty = false;
 	r->v6_failed_at = 0;
 	if (old)
-		control_retire(gw, old, rib6_destroy);
+		lcore_retire(gw, old, rib6_destroy);
 }
 
 /* ---- gateways and peers ---- */
 
 static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
 {
-	struct gw_entry *e = &r->gw[id];
+	struct gw_entry *e = &r->gateway[id];
 	struct wg_peer *p = wg_peer_lookup(gw->dev, e->public_key);
 
 	if (p == atomic_load(&e->peer))
@@ -338,7 +341,7 @@ static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
 void routes_maintain(struct routes *r, struct gateway *gw)
 {
 	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
-		if (r->gw[id].configured && !atomic_load_explicit(&r->gw[id].peer, memory_order_relaxed))
+		if (r->gateway[id].configured && !atomic_load_explicit(&r->gateway[id].peer, memory_order_relaxed))
 			bind_peer(r, gw, (uint16_t)id);
 	if (r->v6_dirty)
 		publish_v6(r, gw, mono_ns());
@@ -348,8 +351,8 @@ void routes_peer_removed(struct routes *r, struct wg_peer *peer)
 {
 	uintptr_t id = wg_peer_user(peer);
 
-	if (id && id < MAX_GATEWAYS && atomic_load(&r->gw[id].peer) == peer)
-		atomic_store(&r->gw[id].peer, NULL);
+	if (id && id < MAX_GATEWAYS && atomic_load(&r->gateway[id].peer) == peer)
+		atomic_store(&r->gateway[id].peer, NULL);
 }
 
 /* ---- commands ---- */
@@ -412,9 +415,9 @@ static bool v4_add(struct routes *r, const struct route *rt, bool fresh)
 	uint32_t key;
 
 	if (rt->depth < 32)
-		return rte_lpm_add(r->lpm4, ip4_of(rt), rt->depth, rt->gw) == 0;
+		return rte_lpm_add(r->lpm4, ip4_of(rt), rt->depth, rt->dst_gw) == 0;
 	memcpy(&key, rt->addr, 4);
-	if (rte_hash_add_key_data(r->hosts4, &key, (void *)(uintptr_t)rt->gw))
+	if (rte_hash_add_key_data(r->hosts4, &key, (void *)(uintptr_t)rt->dst_gw))
 		return false;
 	if (fresh)
 		atomic_fetch_add_explicit(&r->hosts4_count, 1, memory_order_relaxed);
@@ -450,7 +453,7 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 			return (void)REPLY("{\"error\":\"bad prefix %s\"}", argv[1]);
 		if (!parse_id(argv[2], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[2]);
-		rt.gw = id;
+		rt.dst_gw = id;
 		fresh = !store_find(&r->store, &rt);
 		if (!store_put(&r->store, &rt))
 			return (void)REPLY("{\"error\":\"out of memory\"}");
@@ -481,7 +484,7 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 		inet_ntop(family, addr, buf, sizeof(buf));
 		if (!id)
 			return (void)REPLY("{\"address\":\"%s\",\"gateway\":0}", buf);
-		path = atomic_load(&r->gw[id].path);
+		path = atomic_load(&r->gateway[id].path);
 		REPLY("{\"address\":\"%s\",\"gateway\":%u,\"via\":%u,\"hops\":%u}", buf, id,
 		      path ? path_via(path) : id, path ? path_hops(path) : 1);
 	} else {
@@ -503,12 +506,12 @@ static void cmd_nexthop(struct routes *r, char **argv, int argc, char *out, size
 			return (void)REPLY("{\"error\":\"hops must be 1 for a direct path and 2-255 through a relay\"}");
 		if (via == r->self || dst == r->self)
 			return (void)REPLY("{\"error\":\"a path neither starts at nor goes through ourselves\"}");
-		atomic_store(&r->gw[dst].path, via == dst ? 0 : path_make(via, (uint8_t)hops));
+		atomic_store(&r->gateway[dst].path, via == dst ? 0 : path_make(via, (uint8_t)hops));
 		REPLY("{\"ok\":true}");
 	} else if (argc == 2 && !strcmp(argv[0], "del")) {
 		if (!parse_id(argv[1], &dst))
 			return (void)REPLY("{\"error\":\"bad gateway id\"}");
-		atomic_store(&r->gw[dst].path, 0);
+		atomic_store(&r->gateway[dst].path, 0);
 		REPLY("{\"ok\":true}");
 	} else {
 		REPLY("{\"error\":\"usage: nexthop set DST VIA HOPS | nexthop del DST\"}");
@@ -535,8 +538,8 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		if (!wg_key_from_base64(key, argv[2]))
 			return (void)REPLY("{\"error\":\"bad public key\"}");
 		for (unsigned other = 1; other < MAX_GATEWAYS; other++)
-			if (other != id && r->gw[other].configured &&
-			    !memcmp(r->gw[other].public_key, key, WG_KEY_LEN))
+			if (other != id && r->gateway[other].configured &&
+			    !memcmp(r->gateway[other].public_key, key, WG_KEY_LEN))
 				return (void)REPLY("{\"error\":\"public key already belongs to gateway %u\"}", other);
 		for (int i = 3; i < argc; i++) {
 			if (!strncmp(argv[i], "overlay4=", 9) && inet_pton(AF_INET, argv[i] + 9, &fresh.overlay4) == 1)
@@ -549,7 +552,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 			}
 			return (void)REPLY("{\"error\":\"bad argument %s\"}", argv[i]);
 		}
-		e = &r->gw[id];
+		e = &r->gateway[id];
 		if (e->configured && memcmp(e->public_key, key, WG_KEY_LEN)) {
 			struct wg_peer *old = atomic_load(&e->peer);
 
@@ -569,7 +572,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 
 		if (!parse_id(argv[1], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
-		e = &r->gw[id];
+		e = &r->gateway[id];
 		old = atomic_load(&e->peer);
 		if (old)
 			wg_peer_set_user(old, 0);
@@ -619,14 +622,14 @@ char *routes_dump_json(struct routes *r, const char *what)
 				continue;
 			inet_ntop(e->family == 4 ? AF_INET : AF_INET6, e->addr, buf, sizeof(buf));
 			textbuf_printf(&b, "%s{\"prefix\":\"%s/%u\",\"gateway\":%u}", first ? "" : ",", buf,
-			       e->depth, e->gw);
+			       e->depth, e->dst_gw);
 			first = false;
 		}
 		textbuf_printf(&b, "]}");
 	} else {
 		textbuf_printf(&b, "{\"self\":%u,\"gateways\":[", r->self);
 		for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
-			const struct gw_entry *e = &r->gw[id];
+			const struct gw_entry *e = &r->gateway[id];
 			uint32_t path = atomic_load(&e->path);
 			char o4[INET_ADDRSTRLEN], o6[INET6_ADDRSTRLEN];
 

@@ -15,7 +15,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "gateway.h"
+#include "sock.h"
+#include "tunnels.h" /* wg_memzero */
 
 #define MAX_PENDING_OUTPUT (16u << 20)
 

@@ -5,6 +5,9 @@
 #include <stdio.h>
 
 #include "gateway.h"
+#include "lcore_io.h"
+#include "sock.h"
+#include "uapi_socket.h"
 
 static void *uapi_open(void *arg)
 {

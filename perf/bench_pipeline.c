@@ -4,9 +4,9 @@
  *
  * The real gateway (dataplane/, linked as a library) runs unchanged on two
  * in-memory ports made with rte_eth_from_rings(): one rx and one tx ring per
- * queue, a queue pair per worker. pipeline_worker() runs on the worker lcores
- * and control_run() on the main lcore (gateway_run()); a driver thread that is
- * no EAL lcore plays everything around it:
+ * queue, a queue pair per worker. worker_run() runs on the worker lcores
+ * and main_lcore_run() on the main lcore (gateway_run()); a driver thread that is
+ * no EAL lcore plays everything around it (tests/lib/gwharness.c):
  *   - the VMs behind the VM port (frames in, frames out, ARP), and
  *   - the far gateways on the backbone: one tunnels/ device per worker, each a
  *     peer of the gateway, configured over the gateway's UAPI socket as wg(8)
@@ -72,22 +72,25 @@
 #include <rte_version.h>
 
 #include "gateway.h"
+#include "gwharness.h"
+#include "lcore_io.h"
+#include "routes.h"
 #include "bench_env.h"
 /* wg.h and DPDK's rte_cycles.h both define NS_PER_S (the same value). */
 #undef NS_PER_S
 #include "wg.h" /* wg_aead_seal/wg_aead_open: the AEAD alone */
 
-#define MAX_W 4          /* workers per gateway in this benchmark */
+#define MAX_W GWH_MAX_W  /* workers per gateway in this benchmark */
 #define MAX_RUNS 15
 #define MAX_SIZES 4
 #define MAX_PROWS 16
 #define MAX_LROWS 8
 #define BURST 32
-#define LISTEN_PORT 51820
+#define LISTEN_PORT GWH_LISTEN_PORT
 #define GW_MTU 1420
-#define IP4_LEN 20u
-#define UDP_LEN 8u
-#define HDRS_LEN (RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN) /* outer Ethernet/IPv4/UDP */
+#define IP4_LEN GWH_IP4_LEN
+#define UDP_LEN GWH_UDP_LEN
+#define HDRS_LEN GWH_HDRS_LEN /* outer Ethernet/IPv4/UDP */
 #define ROUTE_BASE 0x0a800000u /* 10.128.0.0: the routed /32s start here */
 #define ROUTE_SPAN (1u << 20)  /* ... within 10.128.0.0/12 */
 #define FEW_ROUTES 10
@@ -247,24 +250,6 @@ static uint64_t rnd(void)
 
 /* ================================================================ child */
 
-struct far {
-	struct wg_device *dev;
-	struct wg_peer *peer; /* its view of the gateway */
-	uint8_t pub[WG_KEY_LEN];
-	struct rte_ether_addr mac;
-	uint32_t ip;    /* underlay address, network order */
-	uint32_t inner; /* an overlay host behind it, network order */
-	unsigned q;
-	bool arp_ok;
-};
-
-struct vm {
-	struct rte_ether_addr mac;
-	uint32_t ip;
-	unsigned q;
-	bool arp_ok;
-};
-
 /* Measured windows, summed: the clean ones, and apart those in which a worker
  * was not running for part of its busy span (other processes on its CPU). */
 struct acc {
@@ -281,24 +266,18 @@ static struct results res;
 static struct options opt;
 
 static struct {
-	unsigned W;
-	struct rte_mempool *pool;
-	struct rte_ring *rx[PORT_COUNT][MAX_W], *tx[PORT_COUNT][MAX_W];
-	struct far far[MAX_W];
-	struct vm vm[MAX_W];
-	struct wg_crypto *crypto; /* the far side's data path and checks */
 	struct wg_crypto *aead;   /* the AEAD baseline */
 	clockid_t wclk[MAX_W], mclk;
 	int wcpu[MAX_W], dcpu; /* the workers' CPUs, the driver's */
-	uint32_t gw_ip[PORT_COUNT];
-	struct rte_ether_addr gw_mac[PORT_COUNT];
-	uint8_t gw_pub[WG_KEY_LEN];
-	uint64_t last_tick, verify_seq;
+	uint64_t verify_seq;
 	struct rte_mbuf **inbuf[MAX_W];
 	char uapi_path[128], ctl_path[192];
 	uint8_t aead_key[WG_KEY_LEN];
 	uint32_t *laddr[L__COUNT];
 } B;
+
+/* The VMs, the far gateways and the ports around the gateway. */
+static struct gwh H = { .gw = &gw, .who = "bench_pipeline" };
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void fail(const char *fmt, ...)
@@ -338,11 +317,11 @@ static uint32_t padded_len(uint32_t len)
 
 static uint64_t gw_sum(size_t offset)
 {
-	uint64_t s = __atomic_load_n((uint64_t *)((char *)&gw.control_ctx->counters + offset),
+	uint64_t s = __atomic_load_n((uint64_t *)((char *)&gw.main_lc->counters + offset),
 				     __ATOMIC_RELAXED);
 
 	for (unsigned w = 0; w < gw.workers; w++)
-		s += __atomic_load_n((uint64_t *)((char *)&gw.worker_ctx[w]->counters + offset),
+		s += __atomic_load_n((uint64_t *)((char *)&gw.worker_lc[w]->counters + offset),
 				     __ATOMIC_RELAXED);
 	return s;
 }
@@ -351,221 +330,9 @@ static uint64_t gw_drops(void)
 {
 	uint64_t s = 0;
 
-	for (unsigned i = 1; i < C_COUNTER_COUNT; i++)
+	for (unsigned i = 1; i < GW_DROP__COUNT; i++)
 		s += gw_sum(offsetof(struct counters, drop) + i * sizeof(uint64_t));
 	return s;
-}
-
-/* ---- frames ---- */
-
-static void put_eth(uint8_t *p, const struct rte_ether_addr *dst, const struct rte_ether_addr *src,
-		    uint16_t type)
-{
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
-
-	rte_ether_addr_copy(dst, &eth->dst_addr);
-	rte_ether_addr_copy(src, &eth->src_addr);
-	eth->ether_type = rte_cpu_to_be_16(type);
-}
-
-/* IPv4 (DF) and UDP headers at p for payload bytes of UDP payload. */
-static void put_ip_udp(uint8_t *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-		       uint32_t payload)
-{
-	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-
-	memset(ip, 0, sizeof(*ip));
-	ip->version_ihl = RTE_IPV4_VHL_DEF;
-	ip->total_length = rte_cpu_to_be_16((uint16_t)(IP4_LEN + UDP_LEN + payload));
-	ip->fragment_offset = rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG);
-	ip->time_to_live = 64;
-	ip->next_proto_id = IPPROTO_UDP;
-	ip->src_addr = src;
-	ip->dst_addr = dst;
-	ip->hdr_checksum = rte_ipv4_cksum(ip);
-	udp->src_port = rte_cpu_to_be_16(sport);
-	udp->dst_port = rte_cpu_to_be_16(dport);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + payload));
-	udp->dgram_cksum = 0;
-}
-
-static uint8_t pattern(uint32_t i)
-{
-	return (uint8_t)(i * 7 + 1);
-}
-
-/* An inner IPv4/UDP packet of size bytes in all at p. */
-static void make_inner(uint8_t *p, uint32_t size, uint32_t src, uint32_t dst, uint16_t sport,
-		       uint16_t dport)
-{
-	put_ip_udp(p, src, dst, sport, dport, size - IP4_LEN - UDP_LEN);
-	for (uint32_t i = IP4_LEN + UDP_LEN; i < size; i++)
-		p[i] = pattern(i);
-}
-
-static struct far *far_by_ip(uint32_t ip)
-{
-	for (unsigned w = 0; w < B.W; w++)
-		if (B.far[w].ip == ip)
-			return &B.far[w];
-	return NULL;
-}
-
-static struct vm *vm_by_ip(uint32_t ip)
-{
-	for (unsigned w = 0; w < B.W; w++)
-		if (B.vm[w].ip == ip)
-			return &B.vm[w];
-	return NULL;
-}
-
-static bool inject(unsigned port, unsigned q, struct rte_mbuf *m)
-{
-	if (rte_ring_enqueue(B.rx[port][q], m)) {
-		rte_pktmbuf_free(m);
-		return false;
-	}
-	return true;
-}
-
-/* An ARP message from (mac, ip) on port, into queue q's rx ring. */
-static bool send_arp(unsigned port, unsigned q, const struct rte_ether_addr *mac, uint32_t ip,
-		     uint16_t op, const struct rte_ether_addr *dst_mac, uint32_t dst_ip)
-{
-	static const struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
-	struct rte_mbuf *m = rte_pktmbuf_alloc(B.pool);
-	struct rte_arp_hdr *arp;
-	uint8_t *p;
-
-	if (!m || !(p = (uint8_t *)rte_pktmbuf_append(m, RTE_ETHER_HDR_LEN + sizeof(*arp)))) {
-		rte_pktmbuf_free(m);
-		return false;
-	}
-	put_eth(p, dst_mac ? dst_mac : &bcast, mac, RTE_ETHER_TYPE_ARP);
-	arp = (struct rte_arp_hdr *)(p + RTE_ETHER_HDR_LEN);
-	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
-	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
-	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
-	arp->arp_plen = 4;
-	arp->arp_opcode = rte_cpu_to_be_16(op);
-	rte_ether_addr_copy(mac, &arp->arp_data.arp_sha);
-	arp->arp_data.arp_sip = ip;
-	if (dst_mac)
-		rte_ether_addr_copy(dst_mac, &arp->arp_data.arp_tha);
-	else
-		memset(&arp->arp_data.arp_tha, 0, sizeof(arp->arp_data.arp_tha));
-	arp->arp_data.arp_tip = dst_ip;
-	return inject(port, q, m);
-}
-
-/* ARP from the gateway: answer its requests for our addresses; a reply to one
- * of ours means it has learned that address. */
-static void handle_arp(unsigned port, const struct rte_arp_hdr *arp)
-{
-	uint32_t tip = arp->arp_data.arp_tip;
-	const struct rte_ether_addr *mac = NULL;
-	bool *ok = NULL;
-	unsigned q = 0;
-
-	if (arp->arp_data.arp_sip != B.gw_ip[port])
-		return;
-	if (port == PORT_BACKBONE) {
-		struct far *f = far_by_ip(tip);
-
-		if (f)
-			mac = &f->mac, ok = &f->arp_ok, q = f->q;
-	} else {
-		struct vm *v = vm_by_ip(tip);
-
-		if (v)
-			mac = &v->mac, ok = &v->arp_ok, q = v->q;
-	}
-	if (!mac)
-		return;
-	if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REPLY)) {
-		*ok = true;
-	} else if (arp->arp_opcode == rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
-		send_arp(port, q, mac, tip, RTE_ARP_OP_REPLY, &B.gw_mac[port], B.gw_ip[port]);
-		res.arp_answers++;
-	}
-}
-
-/* Anything the gateway sent that a measurement did not claim. */
-static void dispatch(struct rte_mbuf *m, unsigned port)
-{
-	uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
-	uint32_t len = rte_pktmbuf_data_len(m);
-	struct rte_ether_hdr *eth = (struct rte_ether_hdr *)p;
-	uint16_t type = len >= RTE_ETHER_HDR_LEN ? rte_be_to_cpu_16(eth->ether_type) : 0;
-
-	if (type == RTE_ETHER_TYPE_ARP && len >= RTE_ETHER_HDR_LEN + sizeof(struct rte_arp_hdr)) {
-		handle_arp(port, (const struct rte_arp_hdr *)(p + RTE_ETHER_HDR_LEN));
-		rte_pktmbuf_free(m);
-		return;
-	}
-	if (port == PORT_BACKBONE && type == RTE_ETHER_TYPE_IPV4 && len >= HDRS_LEN + 4) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(p + RTE_ETHER_HDR_LEN);
-		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
-		struct far *f = far_by_ip(ip->dst_addr);
-		uint32_t mlen = rte_be_to_cpu_16(udp->dgram_len) - UDP_LEN;
-		uint8_t *msg = (uint8_t *)(udp + 1);
-		struct wg_endpoint from = { .family = AF_INET, .port = rte_be_to_cpu_16(udp->src_port) };
-
-		from.addr.v4.s_addr = ip->src_addr;
-		if (f && ip->version_ihl == RTE_IPV4_VHL_DEF && ip->next_proto_id == IPPROTO_UDP &&
-		    udp->dst_port == rte_cpu_to_be_16(LISTEN_PORT) && HDRS_LEN + mlen <= len) {
-			uint64_t now = mono_ns();
-
-			if (msg[0] >= WG_MSG_INITIATION && msg[0] <= WG_MSG_COOKIE) {
-				enum wg_drop r = wg_device_handshake_rx(f->dev, msg, mlen, &from, 0, now);
-
-				if (r == WG_OK)
-					res.handshakes++;
-				else
-					fprintf(stderr, "bench_pipeline: far device %u refused a type %u message from the gateway: %s\n",
-						f->q, msg[0], wg_drop_name(r));
-				rte_pktmbuf_free(m);
-				return;
-			}
-			if (msg[0] == WG_MSG_DATA) {
-				struct wg_rx rx = { .msg = msg, .len = mlen, .src = from };
-				bool attention = false;
-
-				wg_decrypt_burst(B.crypto, f->dev, &rx, 1, now, &attention);
-				if (rx.status == WG_OK && rx.keepalive)
-					res.keepalives++;
-				else
-					res.stray++;
-				rte_pktmbuf_free(m);
-				return;
-			}
-		}
-	}
-	res.stray++;
-	rte_pktmbuf_free(m);
-}
-
-/* Drain every tx ring, tick the far devices. Returns frames handled. */
-static unsigned service(void)
-{
-	struct rte_mbuf *pkts[64];
-	uint64_t now = mono_ns();
-	unsigned total = 0, n;
-
-	for (unsigned p = 0; p < PORT_COUNT; p++)
-		for (unsigned w = 0; w < B.W; w++)
-			while ((n = rte_ring_dequeue_burst(B.tx[p][w], (void **)pkts, 64, NULL))) {
-				for (unsigned i = 0; i < n; i++)
-					dispatch(pkts[i], p);
-				total += n;
-			}
-	if (now - B.last_tick >= 10 * MS) {
-		B.last_tick = now;
-		for (unsigned w = 0; w < B.W; w++)
-			wg_device_tick(B.far[w].dev, now);
-	}
-	return total;
 }
 
 static bool pump_ms(unsigned ms)
@@ -575,92 +342,9 @@ static bool pump_ms(unsigned ms)
 	while (mono_ns() < end) {
 		if (quitting())
 			return false;
-		if (!service())
+		if (!gwh_service(&H))
 			sleep_us(100);
 	}
-	return true;
-}
-
-/* ---- the far gateways (tunnels/ devices) ---- */
-
-static bool far_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
-		     const uint8_t *msg, size_t len)
-{
-	struct far *f = ctx;
-	struct rte_mbuf *m;
-	uint8_t *p;
-
-	(void)peer;
-	if (to->family != AF_INET || !(m = rte_pktmbuf_alloc(B.pool)))
-		return false;
-	if (!(p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(HDRS_LEN + len)))) {
-		rte_pktmbuf_free(m);
-		return false;
-	}
-	put_eth(p, &B.gw_mac[PORT_BACKBONE], &f->mac, RTE_ETHER_TYPE_IPV4);
-	put_ip_udp(p + RTE_ETHER_HDR_LEN, f->ip, to->addr.v4.s_addr, LISTEN_PORT, to->port,
-		   (uint32_t)len);
-	memcpy(p + HDRS_LEN, msg, len);
-	return inject(PORT_BACKBONE, f->q, m);
-}
-
-static void far_session_ready(void *ctx, struct wg_peer *peer)
-{
-	(void)ctx, (void)peer;
-}
-
-static void far_free_staged(void *ctx, void *pkt)
-{
-	(void)ctx;
-	rte_pktmbuf_free(pkt);
-}
-
-static void far_log(void *ctx, int level, const char *msg)
-{
-	struct far *f = ctx;
-
-	if (level == 0)
-		fprintf(stderr, "bench_pipeline: far device %u: %s\n", f->q, msg);
-}
-
-static bool far_init(struct far *f, unsigned w)
-{
-	struct wg_ops ops = {
-		.ctx = f,
-		.send = far_send,
-		.session_ready = far_session_ready,
-		.free_staged = far_free_staged,
-		.log = far_log,
-	};
-	struct wg_endpoint ep = { .family = AF_INET, .port = LISTEN_PORT };
-	uint8_t priv[WG_KEY_LEN];
-	struct in_addr net;
-
-	f->q = w;
-	f->mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0x02, (uint8_t)w } };
-	f->ip = htonl(0xc0000200u + 10 + w);                /* 192.0.2.10 + w */
-	f->inner = htonl(0x0a000000u | (100 + w) << 16 | 2); /* 10.(100+w).0.2 */
-	f->dev = wg_device_new(&ops, 10);
-	if (!f->dev || getrandom(priv, sizeof(priv), 0) != sizeof(priv))
-		return false;
-	priv[0] &= 248;
-	priv[31] = (priv[31] & 127) | 64;
-	wg_device_set_private_key(f->dev, priv, mono_ns());
-	wg_memzero(priv, sizeof(priv));
-	wg_device_public_key(f->dev, f->pub);
-	wg_device_set_listen_port(f->dev, LISTEN_PORT);
-	f->peer = wg_peer_add(f->dev, B.gw_pub);
-	if (!f->peer)
-		return false;
-	ep.addr.v4.s_addr = B.gw_ip[PORT_BACKBONE];
-	wg_peer_set_endpoint(f->peer, &ep);
-	/* As a real peer answers now and then: no "sent, heard nothing back"
-	 * handshake from the gateway in the encrypt-only phases. */
-	wg_peer_set_persistent_keepalive(f->peer, 5, mono_ns());
-	net.s_addr = htonl(0x0a010000u); /* the VMs: 10.1.0.0/16 */
-	if (wg_peer_allowedip_add(f->peer, AF_INET, &net, 16))
-		return false;
-	wg_device_commit_allowedips(f->dev);
 	return true;
 }
 
@@ -754,8 +438,8 @@ static bool uapi_configure(void)
 		return false;
 	}
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "set=1\n");
-	for (unsigned w = 0; w < B.W; w++) {
-		struct far *f = &B.far[w];
+	for (unsigned w = 0; w < H.W; w++) {
+		struct gwh_far *f = &H.far[w];
 
 		wg_key_to_hex(hex, f->pub);
 		inet_ntop(AF_INET, &f->ip, ip, sizeof(ip));
@@ -781,21 +465,21 @@ static bool resolve_neighbours(void)
 	for (int attempt = 0; attempt < 10; attempt++) {
 		bool all = true;
 
-		for (unsigned w = 0; w < B.W; w++) {
-			struct far *f = &B.far[w];
-			struct vm *v = &B.vm[w];
+		for (unsigned w = 0; w < H.W; w++) {
+			struct gwh_far *f = &H.far[w];
+			struct gwh_vm *v = &H.vm[w];
 
 			if (!f->arp_ok)
-				send_arp(PORT_BACKBONE, w, &f->mac, f->ip, RTE_ARP_OP_REQUEST, NULL,
-					 B.gw_ip[PORT_BACKBONE]);
+				gwh_send_arp(&H, PORT_BACKBONE, w, &f->mac, f->ip, RTE_ARP_OP_REQUEST, NULL,
+					 H.gw_ip[PORT_BACKBONE]);
 			if (!v->arp_ok)
-				send_arp(PORT_VM, w, &v->mac, v->ip, RTE_ARP_OP_REQUEST, NULL,
-					 B.gw_ip[PORT_VM]);
+				gwh_send_arp(&H, PORT_VM, w, &v->mac, v->ip, RTE_ARP_OP_REQUEST, NULL,
+					 H.gw_ip[PORT_VM]);
 		}
 		if (!pump_ms(200))
 			return false;
-		for (unsigned w = 0; w < B.W; w++)
-			all &= B.far[w].arp_ok && B.vm[w].arp_ok;
+		for (unsigned w = 0; w < H.W; w++)
+			all &= H.far[w].arp_ok && H.vm[w].arp_ok;
 		if (all)
 			return true;
 	}
@@ -804,7 +488,7 @@ static bool resolve_neighbours(void)
 }
 
 /* A handshake from far device f, confirmed to the gateway by its keepalive. */
-static bool handshake(struct far *f)
+static bool handshake(struct gwh_far *f)
 {
 	struct wg_peer_stats st;
 	uint64_t hs0, ka0 = gw_sum(offsetof(struct counters, keepalives_received));
@@ -840,12 +524,12 @@ static uint64_t wall_ns(void)
 /* Fresh sessions before each run: no rekey or expiry inside a window. */
 static bool ensure_sessions(void)
 {
-	for (unsigned w = 0; w < B.W; w++) {
+	for (unsigned w = 0; w < H.W; w++) {
 		struct wg_peer_stats st;
 
-		wg_peer_stats(B.far[w].peer, &st);
+		wg_peer_stats(H.far[w].peer, &st);
 		if (!st.has_session || wall_ns() - st.last_handshake_wall_ns > 90000 * MS)
-			if (!handshake(&B.far[w]))
+			if (!handshake(&H.far[w]))
 				return false;
 	}
 	return true;
@@ -867,7 +551,7 @@ static double aead_measure(enum dir d, uint32_t size, unsigned ms)
 		src[i] = aligned_alloc(64, 2048);
 		if (!buf[i] || !src[i])
 			abort();
-		make_inner(buf[i] + WG_DATA_HEADER_LEN, size, 1, 2, 3, 4);
+		gwh_make_inner(buf[i] + WG_DATA_HEADER_LEN, size, 1, 2, 3, 4);
 		memset(buf[i] + WG_DATA_HEADER_LEN + size, 0, len - size);
 		memcpy(src[i], buf[i], 2048);
 		if (d == DEC && !wg_aead_seal(B.aead, src[i] + WG_DATA_HEADER_LEN,
@@ -925,7 +609,7 @@ static double aead_on_worker_cpus(enum dir d, uint32_t size)
 	double sum = 0;
 	unsigned n = 0;
 
-	for (unsigned w = 0; w < B.W; w++) {
+	for (unsigned w = 0; w < H.W; w++) {
 		bool seen = false;
 
 		for (unsigned v = 0; v < w; v++)
@@ -945,7 +629,7 @@ static double aead_on_worker_cpus(enum dir d, uint32_t size)
 /* Route index of the j-th packet of queue w for a routed variant. */
 static uint32_t route_index(const struct prow *row, unsigned w, uint64_t j)
 {
-	unsigned W = B.W;
+	unsigned W = H.W;
 
 	if (row->variant == V_R1M) {
 		uint32_t per = opt.routes / W;
@@ -974,11 +658,11 @@ static void flush_mbufs(struct rte_mbuf **in, unsigned n)
 static bool prepare(const struct prow *row, unsigned w, unsigned n)
 {
 	struct rte_mbuf **in = B.inbuf[w];
-	struct far *f = &B.far[w];
-	struct vm *v = &B.vm[w];
+	struct gwh_far *f = &H.far[w];
+	struct gwh_vm *v = &H.vm[w];
 	uint32_t size = row->size;
 
-	if (rte_pktmbuf_alloc_bulk(B.pool, in, n)) {
+	if (rte_pktmbuf_alloc_bulk(H.pool, in, n)) {
 		fail("out of mbufs building a window");
 		return false;
 	}
@@ -986,8 +670,8 @@ static bool prepare(const struct prow *row, unsigned w, unsigned n)
 		uint8_t tmpl[RTE_ETHER_HDR_LEN + GW_MTU];
 		uint32_t flen = RTE_ETHER_HDR_LEN + size;
 
-		put_eth(tmpl, &B.gw_mac[PORT_VM], &v->mac, RTE_ETHER_TYPE_IPV4);
-		make_inner(tmpl + RTE_ETHER_HDR_LEN, size, v->ip, f->inner, (uint16_t)(10000 + w), 20000);
+		gwh_put_eth(tmpl, &H.gw_mac[PORT_VM], &v->mac, RTE_ETHER_TYPE_IPV4);
+		gwh_make_inner(tmpl + RTE_ETHER_HDR_LEN, size, v->ip, f->inner, (uint16_t)(10000 + w), 20000);
 		for (unsigned i = 0; i < n; i++) {
 			uint8_t *p = rte_pktmbuf_mtod(in[i], uint8_t *);
 
@@ -1016,13 +700,13 @@ static bool prepare(const struct prow *row, unsigned w, unsigned n)
 		for (unsigned i = 0; i < k; i++) {
 			uint8_t *p = rte_pktmbuf_mtod(in[base + i], uint8_t *);
 
-			make_inner(p + HDRS_LEN + WG_DATA_HEADER_LEN, size, f->inner, v->ip, 20000,
+			gwh_make_inner(p + HDRS_LEN + WG_DATA_HEADER_LEN, size, f->inner, v->ip, 20000,
 				   (uint16_t)(10000 + w));
 			tx[i].peer = f->peer;
 			tx[i].msg = p + HDRS_LEN;
 			tx[i].len = size;
 		}
-		if (wg_encrypt_burst(B.crypto, tx, k, mono_ns()) != k) {
+		if (wg_encrypt_burst(H.crypto, tx, k, mono_ns()) != k) {
 			fail("far device %u could not encrypt: %s", w, wg_drop_name(tx[0].status));
 			rte_pktmbuf_free_bulk(in, n);
 			return false;
@@ -1031,8 +715,8 @@ static bool prepare(const struct prow *row, unsigned w, unsigned n)
 			struct rte_mbuf *m = in[base + i];
 			uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 
-			put_eth(p, &B.gw_mac[PORT_BACKBONE], &f->mac, RTE_ETHER_TYPE_IPV4);
-			put_ip_udp(p + RTE_ETHER_HDR_LEN, f->ip, B.gw_ip[PORT_BACKBONE], LISTEN_PORT,
+			gwh_put_eth(p, &H.gw_mac[PORT_BACKBONE], &f->mac, RTE_ETHER_TYPE_IPV4);
+			gwh_put_ip_udp(p + RTE_ETHER_HDR_LEN, f->ip, H.gw_ip[PORT_BACKBONE], LISTEN_PORT,
 				   LISTEN_PORT, tx[i].len);
 			m->data_len = (uint16_t)(HDRS_LEN + tx[i].len);
 			m->pkt_len = m->data_len;
@@ -1056,24 +740,24 @@ static bool is_output(const struct prow *row, unsigned w, struct rte_mbuf *m)
 		uint32_t want = HDRS_LEN + WG_DATA_MIN_LEN + padded_len(row->size);
 
 		return len == want && eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-		       rte_is_same_ether_addr(&eth->dst_addr, &B.far[w].mac) &&
-		       rte_is_same_ether_addr(&eth->src_addr, &B.gw_mac[PORT_BACKBONE]) &&
+		       rte_is_same_ether_addr(&eth->dst_addr, &H.far[w].mac) &&
+		       rte_is_same_ether_addr(&eth->src_addr, &H.gw_mac[PORT_BACKBONE]) &&
 		       ip->version_ihl == RTE_IPV4_VHL_DEF && rte_ipv4_cksum(ip) == 0 &&
 		       rte_be_to_cpu_16(ip->total_length) == len - RTE_ETHER_HDR_LEN &&
-		       ip->next_proto_id == IPPROTO_UDP && ip->src_addr == B.gw_ip[PORT_BACKBONE] &&
-		       ip->dst_addr == B.far[w].ip && udp->src_port == rte_cpu_to_be_16(LISTEN_PORT) &&
+		       ip->next_proto_id == IPPROTO_UDP && ip->src_addr == H.gw_ip[PORT_BACKBONE] &&
+		       ip->dst_addr == H.far[w].ip && udp->src_port == rte_cpu_to_be_16(LISTEN_PORT) &&
 		       udp->dst_port == rte_cpu_to_be_16(LISTEN_PORT) &&
 		       rte_be_to_cpu_16(udp->dgram_len) == len - RTE_ETHER_HDR_LEN - IP4_LEN &&
 		       p[HDRS_LEN] == WG_MSG_DATA;
 	}
 	return len == RTE_ETHER_HDR_LEN + row->size &&
 	       eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
-	       rte_is_same_ether_addr(&eth->dst_addr, &B.vm[w].mac) &&
-	       rte_is_same_ether_addr(&eth->src_addr, &B.gw_mac[PORT_VM]) &&
+	       rte_is_same_ether_addr(&eth->dst_addr, &H.vm[w].mac) &&
+	       rte_is_same_ether_addr(&eth->src_addr, &H.gw_mac[PORT_VM]) &&
 	       ip->version_ihl == RTE_IPV4_VHL_DEF && rte_ipv4_cksum(ip) == 0 &&
 	       rte_be_to_cpu_16(ip->total_length) == row->size && ip->time_to_live == 63 &&
-	       ip->src_addr == B.far[w].inner && ip->dst_addr == B.vm[w].ip &&
-	       p[len - 1] == pattern(row->size - 1);
+	       ip->src_addr == H.far[w].inner && ip->dst_addr == H.vm[w].ip &&
+	       p[len - 1] == gwh_pattern(row->size - 1);
 }
 
 /* The far device decrypts encrypted outputs: the inner packet must come back. */
@@ -1090,19 +774,19 @@ static bool verify_encrypted(const struct prow *row, unsigned w, struct rte_mbuf
 		rx[i].len = rte_pktmbuf_data_len(m[i]) - HDRS_LEN;
 		rx[i].src.family = AF_INET;
 		rx[i].src.port = LISTEN_PORT;
-		rx[i].src.addr.v4.s_addr = B.gw_ip[PORT_BACKBONE];
+		rx[i].src.addr.v4.s_addr = H.gw_ip[PORT_BACKBONE];
 	}
-	wg_decrypt_burst(B.crypto, B.far[w].dev, rx, n, mono_ns(), &attention);
+	wg_decrypt_burst(H.crypto, H.far[w].dev, rx, n, mono_ns(), &attention);
 	for (unsigned i = 0; i < n; i++) {
 		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)rx[i].plain;
 		uint32_t dst = ip ? ntohl(ip->dst_addr) : 0;
 		bool dst_ok = row->variant == V_PLAIN
-				      ? ip && ip->dst_addr == B.far[w].inner
-				      : dst - ROUTE_BASE < opt.routes && (dst - ROUTE_BASE) % B.W == w;
+				      ? ip && ip->dst_addr == H.far[w].inner
+				      : dst - ROUTE_BASE < opt.routes && (dst - ROUTE_BASE) % H.W == w;
 
 		if (rx[i].status != WG_OK || rx[i].keepalive || rx[i].plain_len != row->size || !dst_ok ||
-		    ip->src_addr != B.vm[w].ip || ip->time_to_live != 63 ||
-		    rx[i].plain[row->size - 1] != pattern(row->size - 1)) {
+		    ip->src_addr != H.vm[w].ip || ip->time_to_live != 63 ||
+		    rx[i].plain[row->size - 1] != gwh_pattern(row->size - 1)) {
 			fail("encrypted output %u of worker %u does not decrypt to its packet (%s)", i,
 			     w, wg_drop_name((enum wg_drop)rx[i].status));
 			return false;
@@ -1116,13 +800,13 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 {
 	unsigned port = row->dir == ENC ? PORT_BACKBONE : PORT_VM;
 
-	for (unsigned w = 0; w < B.W; w++) {
+	for (unsigned w = 0; w < H.W; w++) {
 		uint64_t deadline = mono_ns() + 3000 * MS;
 		unsigned got = 0;
 
 		while (got < n) {
 			struct rte_mbuf *pkts[64], *data[64], *check[64];
-			unsigned k = rte_ring_dequeue_burst(B.tx[port][w], (void **)pkts, 64, NULL);
+			unsigned k = rte_ring_dequeue_burst(H.tx[port][w], (void **)pkts, 64, NULL);
 			unsigned nd = 0, nc = 0;
 
 			if (!k) {
@@ -1131,13 +815,13 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 					     got, n, w, (unsigned long long)gw_drops());
 					return false;
 				}
-				service();
+				gwh_service(&H);
 				sleep_us(50);
 				continue;
 			}
 			for (unsigned i = 0; i < k; i++) {
 				if (!is_output(row, w, pkts[i])) {
-					dispatch(pkts[i], port);
+					gwh_dispatch(&H, pkts[i], port);
 					continue;
 				}
 				data[nd++] = pkts[i];
@@ -1158,7 +842,7 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 			rte_pktmbuf_free_bulk(data, nd);
 		}
 	}
-	service();
+	gwh_service(&H);
 	return true;
 }
 
@@ -1170,8 +854,8 @@ static void take_sample(unsigned w, unsigned in_port, unsigned out_port, struct 
 {
 	s->cpu = thread_ns(B.wclk[w]);
 	s->tsc = __rdtsc();
-	s->out = rte_ring_count(B.tx[out_port][w]);
-	s->rx = rte_ring_count(B.rx[in_port][w]);
+	s->out = rte_ring_count(H.tx[out_port][w]);
+	s->rx = rte_ring_count(H.rx[in_port][w]);
 }
 
 /* One window of n packets per worker; with a, its busy span is added up. */
@@ -1190,21 +874,21 @@ static bool run_window(struct prow *row, unsigned n, struct acc *a)
 	for (int i = 0; i < 100; i++) {
 		unsigned left = 0;
 
-		service();
-		for (unsigned w = 0; w < B.W; w++)
-			left += rte_ring_count(B.tx[out_port][w]) + rte_ring_count(B.rx[in_port][w]);
+		gwh_service(&H);
+		for (unsigned w = 0; w < H.W; w++)
+			left += rte_ring_count(H.tx[out_port][w]) + rte_ring_count(H.rx[in_port][w]);
 		if (!left)
 			break;
 		sleep_us(100);
 	}
-	for (unsigned w = 0; w < B.W; w++)
+	for (unsigned w = 0; w < H.W; w++)
 		if (!prepare(row, w, n))
 			return false;
 	drops0 = gw_drops();
 	m0 = thread_ns(B.mclk);
 	d0 = thread_ns(CLOCK_THREAD_CPUTIME_ID);
-	for (unsigned w = 0; w < B.W; w++) {
-		if (rte_ring_enqueue_bulk(B.rx[in_port][w], (void **)B.inbuf[w], n, NULL) != n) {
+	for (unsigned w = 0; w < H.W; w++) {
+		if (rte_ring_enqueue_bulk(H.rx[in_port][w], (void **)B.inbuf[w], n, NULL) != n) {
 			rte_pktmbuf_free_bulk(B.inbuf[w], n);
 			fail("rx ring of worker %u too small for a window", w);
 			return false;
@@ -1216,7 +900,7 @@ static bool run_window(struct prow *row, unsigned n, struct acc *a)
 		bool done = true;
 
 		sleep_us(opt.poll_us);
-		for (unsigned w = 0; w < B.W; w++) {
+		for (unsigned w = 0; w < H.W; w++) {
 			struct sample s;
 
 			take_sample(w, in_port, out_port, &s);
@@ -1232,32 +916,32 @@ static bool run_window(struct prow *row, unsigned n, struct acc *a)
 		if (mono_ns() > deadline || quitting()) {
 			unsigned out = 0, rx = 0;
 
-			for (unsigned w = 0; w < B.W; w++) {
-				out += rte_ring_count(B.tx[out_port][w]);
-				rx += rte_ring_count(B.rx[in_port][w]);
+			for (unsigned w = 0; w < H.W; w++) {
+				out += rte_ring_count(H.tx[out_port][w]);
+				rx += rte_ring_count(H.rx[in_port][w]);
 			}
 			fail("window stuck: %u packets still in rx rings, %u of %u out (gateway drops: %llu)",
-			     rx, out, n * B.W, (unsigned long long)(gw_drops() - drops0));
+			     rx, out, n * H.W, (unsigned long long)(gw_drops() - drops0));
 			return false;
 		}
 	}
 	if (a) {
 		bool all = true, clean = true;
 
-		for (unsigned w = 0; w < B.W; w++)
+		for (unsigned w = 0; w < H.W; w++)
 			all &= busy[w] && s1[w].out > s0[w].out;
-		for (unsigned w = 0; all && w < B.W; w++)
+		for (unsigned w = 0; all && w < H.W; w++)
 			clean &= ns_to_cyc((double)(s1[w].cpu - s0[w].cpu)) >=
 				 opt.min_sched * (double)(s1[w].tsc - s0[w].tsc);
 		if (all && !clean) {
-			for (unsigned w = 0; w < B.W; w++) {
+			for (unsigned w = 0; w < H.W; w++) {
 				a->dcpu[w] += ns_to_cyc((double)(s1[w].cpu - s0[w].cpu));
 				a->dwall[w] += (double)(s1[w].tsc - s0[w].tsc);
 				a->dpkts[w] += s1[w].out - s0[w].out;
 			}
 			a->disturbed++;
 		} else if (all) {
-			for (unsigned w = 0; w < B.W; w++) {
+			for (unsigned w = 0; w < H.W; w++) {
 				a->cpu[w] += ns_to_cyc((double)(s1[w].cpu - s0[w].cpu));
 				a->wall[w] += (double)(s1[w].tsc - s0[w].tsc);
 				a->pkts[w] += s1[w].out - s0[w].out;
@@ -1307,7 +991,7 @@ static bool run_row(struct prow *row, unsigned run, struct acc *total)
 		fail("no window with a busy span (poll interval %u us too long?)", opt.poll_us);
 		return false;
 	}
-	for (unsigned w = 0; w < B.W; w++) {
+	for (unsigned w = 0; w < H.W; w++) {
 		row->wcyc[w] += a.cpu[w];
 		row->wpkts[w] += a.pkts[w];
 		cpu += a.cpu[w];
@@ -1323,7 +1007,7 @@ static bool run_row(struct prow *row, unsigned run, struct acc *total)
 	row->windows += a.windows;
 	row->short_windows += a.short_windows;
 	row->runs = run + 1;
-	for (unsigned w = 0; w < B.W; w++)
+	for (unsigned w = 0; w < H.W; w++)
 		total->wall[w] += a.wall[w];
 	total->main_ns += a.main_ns;
 	total->driver_ns += a.driver_ns;
@@ -1349,8 +1033,8 @@ static bool run_phase(struct prow **rows, unsigned n)
 				return false;
 		for (unsigned i = 0; i < n; i++)
 			rows[i]->r_plain[run] = rows[i]->cpu[run] / rows[0]->cpu[run];
-		fprintf(stderr, "bench_pipeline: %u worker%s: run %u/%u of %u row%s done\n", B.W,
-			B.W == 1 ? "" : "s", run + 1, opt.runs, n, n == 1 ? "" : "s");
+		fprintf(stderr, "bench_pipeline: %u worker%s: run %u/%u of %u row%s done\n", H.W,
+			H.W == 1 ? "" : "s", run + 1, opt.runs, n, n == 1 ? "" : "s");
 	}
 	return true;
 }
@@ -1377,7 +1061,7 @@ static void route_line(char *buf, size_t len, uint32_t i)
 	uint32_t a = ROUTE_BASE + i;
 
 	snprintf(buf, len, "route add %u.%u.%u.%u/32 %u\n", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-		 a & 255, i % B.W + 1);
+		 a & 255, i % H.W + 1);
 }
 
 /* How many of the routes 0, 1, 2, ... are in: they are added in that order,
@@ -1545,7 +1229,7 @@ static double lookup_pass(const uint32_t *addrs, uint64_t *hits)
 }
 
 /* routes_lookup4_bulk() over the same addresses in bursts of 32, as
- * from_vms() looks up a burst. */
+ * egress_burst() looks up a burst. */
 static double lookup_pass_bulk(const uint32_t *addrs, uint64_t *hits)
 {
 	uint64_t t0, t1, h = 0;
@@ -1608,8 +1292,8 @@ static bool routes_phases(void)
 		fail("%s: %s", B.ctl_path, strerror(errno));
 		return false;
 	}
-	for (unsigned w = 0; w < B.W; w++) {
-		wg_key_to_base64(b64, B.far[w].pub);
+	for (unsigned w = 0; w < H.W; w++) {
+		wg_key_to_base64(b64, H.far[w].pub);
 		snprintf(line, sizeof(line), "gateway set %u %s name=far%u", w + 1, b64, w);
 		if (!ctl(fd, line))
 			goto out;
@@ -1667,7 +1351,7 @@ static bool driver_run(bool first)
 	int fd;
 
 	prctl(PR_SET_TIMERSLACK, 1000UL);
-	/* The UAPI socket answers once control_run() is in its loop. */
+	/* The UAPI socket answers once main_lcore_run() is in its loop. */
 	while ((fd = unix_connect(B.uapi_path)) < 0) {
 		if (quitting() || mono_ns() > deadline) {
 			fail("%s: %s", B.uapi_path, strerror(errno));
@@ -1676,18 +1360,16 @@ static bool driver_run(bool first)
 		sleep_us(10000);
 	}
 	close(fd);
-	B.crypto = wg_crypto_new();
+	H.crypto = wg_crypto_new();
 	B.aead = wg_crypto_new();
-	if (!B.crypto || !B.aead || getrandom(B.aead_key, sizeof(B.aead_key), 0) != sizeof(B.aead_key)) {
+	if (!H.crypto || !B.aead || getrandom(B.aead_key, sizeof(B.aead_key), 0) != sizeof(B.aead_key)) {
 		fail("wg_crypto_new failed");
 		return false;
 	}
-	snprintf(res.backend, sizeof(res.backend), "%s", wg_crypto_backend(gw.worker_ctx[0]->crypto));
-	for (unsigned w = 0; w < B.W; w++) {
-		B.vm[w].q = w;
-		B.vm[w].mac = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0x01, (uint8_t)w } };
-		B.vm[w].ip = htonl(0x0a010000u + 2 + w); /* 10.1.0.2 + w */
-		if (!far_init(&B.far[w], w)) {
+	snprintf(res.backend, sizeof(res.backend), "%s", wg_crypto_backend(gw.worker_lc[0]->crypto));
+	for (unsigned w = 0; w < H.W; w++) {
+		gwh_vm_init(&H, w);
+		if (!gwh_far_init(&H, w)) {
 			fail("far device %u: setup failed", w);
 			return false;
 		}
@@ -1698,11 +1380,11 @@ static bool driver_run(bool first)
 	}
 	if (!uapi_configure() || !resolve_neighbours())
 		return false;
-	for (unsigned w = 0; w < B.W; w++)
-		if (!handshake(&B.far[w]))
+	for (unsigned w = 0; w < H.W; w++)
+		if (!handshake(&H.far[w]))
 			return false;
-	fprintf(stderr, "bench_pipeline: %u worker%s: neighbours resolved, %u session%s up\n", B.W,
-		B.W == 1 ? "" : "s", B.W, B.W == 1 ? "" : "s");
+	fprintf(stderr, "bench_pipeline: %u worker%s: neighbours resolved, %u session%s up\n", H.W,
+		H.W == 1 ? "" : "s", H.W, H.W == 1 ? "" : "s");
 
 	for (unsigned s = 0; s < opt.nsizes; s++)
 		for (int d = ENC; d <= DEC; d++)
@@ -1733,41 +1415,6 @@ static int capture_thread(void *arg)
 	return 0;
 }
 
-static bool make_port(unsigned p, const char *name, unsigned ring_size)
-{
-	char rname[RTE_RING_NAMESIZE];
-	int id;
-
-	for (unsigned w = 0; w < B.W; w++) {
-		snprintf(rname, sizeof(rname), "bp_%s_rx%u", name, w);
-		B.rx[p][w] = rte_ring_create(rname, ring_size, (int)rte_socket_id(),
-					     RING_F_SP_ENQ | RING_F_SC_DEQ);
-		snprintf(rname, sizeof(rname), "bp_%s_tx%u", name, w);
-		B.tx[p][w] = rte_ring_create(rname, ring_size, (int)rte_socket_id(),
-					     RING_F_SP_ENQ | RING_F_SC_DEQ);
-		if (!B.rx[p][w] || !B.tx[p][w])
-			return false;
-	}
-	id = rte_eth_from_rings(name, B.rx[p], B.W, B.tx[p], B.W, rte_socket_id());
-	if (id < 0 || rte_eth_dev_get_name_by_port((uint16_t)id, gw.cfg.port[p].device))
-		return false;
-	return true;
-}
-
-static void drain_rings(void)
-{
-	struct rte_mbuf *pkts[64];
-	unsigned n;
-
-	for (unsigned p = 0; p < PORT_COUNT; p++)
-		for (unsigned w = 0; w < B.W; w++) {
-			while (B.rx[p][w] && (n = rte_ring_dequeue_burst(B.rx[p][w], (void **)pkts, 64, NULL)))
-				rte_pktmbuf_free_bulk(pkts, n);
-			while (B.tx[p][w] && (n = rte_ring_dequeue_burst(B.tx[p][w], (void **)pkts, 64, NULL)))
-				rte_pktmbuf_free_bulk(pkts, n);
-		}
-}
-
 static int cpu_list(int *cpus, int max)
 {
 	cpu_set_t set;
@@ -1796,7 +1443,7 @@ static int child_main(unsigned workers, bool first, const char *run_dir, int out
 
 	memset(&res, 0, sizeof(res));
 	res.workers = workers;
-	B.W = workers;
+	H.W = workers;
 	signal(SIGINT, SIG_DFL);
 	signal(SIGTERM, SIG_DFL);
 	/* As hopmesh-gw: the main lcore takes SIGINT/SIGTERM through its signalfd. */
@@ -1845,10 +1492,10 @@ static int child_main(unsigned workers, bool first, const char *run_dir, int out
 
 	/* Ports: a queue pair per worker, rings big enough for a window. */
 	ring_size = rte_align32pow2(opt.window + 2048);
-	B.pool = rte_pktmbuf_pool_create("bench_mbufs", workers * opt.window + 8191, 256, 0,
+	H.pool = rte_pktmbuf_pool_create("bench_mbufs", workers * opt.window + 8191, 256, 0,
 					 RTE_MBUF_DEFAULT_BUF_SIZE, (int)rte_socket_id());
-	if (!B.pool || !make_port(PORT_VM, "bpvm", ring_size) ||
-	    !make_port(PORT_BACKBONE, "bpbb", ring_size)) {
+	if (!H.pool || !gwh_make_port(&H, PORT_VM, "bpvm", ring_size) ||
+	    !gwh_make_port(&H, PORT_BACKBONE, "bpbb", ring_size)) {
 		fail("ports: %s", rte_strerror(rte_errno));
 		goto eal;
 	}
@@ -1880,11 +1527,7 @@ static int child_main(unsigned workers, bool first, const char *run_dir, int out
 		goto eal;
 	}
 	wg_memzero(key, sizeof(key));
-	wg_device_public_key(gw.dev, B.gw_pub);
-	for (unsigned p = 0; p < PORT_COUNT; p++) {
-		B.gw_ip[p] = gw.cfg.port[p].address.s_addr;
-		B.gw_mac[p] = gw.mac[p];
-	}
+	gwh_learn_gateway(&H);
 	snprintf(B.uapi_path, sizeof(B.uapi_path), "/var/run/wireguard/%s.sock", name);
 	snprintf(B.ctl_path, sizeof(B.ctl_path), "%s/%s.ctl", run_dir, name);
 
@@ -1924,25 +1567,24 @@ static int child_main(unsigned workers, bool first, const char *run_dir, int out
 	}
 	rc = res.ok ? 0 : 1;
 teardown:
-	drain_rings();
+	gwh_drain_rings(&H);
 	gateway_teardown(&gw);
-	for (w = 0; w < workers; w++) {
-		wg_device_free(B.far[w].dev);
+	gwh_far_free(&H);
+	for (w = 0; w < workers; w++)
 		free(B.inbuf[w]);
-	}
 	for (unsigned s = 0; s < L__COUNT; s++)
 		free(B.laddr[s]);
-	wg_crypto_free(B.crypto);
+	wg_crypto_free(H.crypto);
 	wg_crypto_free(B.aead);
-	for (unsigned p = 0; p < PORT_COUNT; p++)
-		for (w = 0; w < workers; w++) {
-			rte_ring_free(B.rx[p][w]);
-			rte_ring_free(B.tx[p][w]);
-		}
-	rte_mempool_free(B.pool);
+	gwh_free_rings(&H);
+	rte_mempool_free(H.pool);
 eal:
 	rte_eal_cleanup();
 report:
+	res.arp_answers = H.arp_answers;
+	res.handshakes = H.handshakes;
+	res.keepalives = H.keepalives;
+	res.stray = H.stray;
 	for (off = 0; off < sizeof(res); off += (size_t)k) {
 		k = write(out_fd, (char *)&res + off, sizeof(res) - off);
 		if (k <= 0)
@@ -2075,7 +1717,7 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 				}
 
 	if (first && first->nlook) {
-		fprintf(f, "\nRoute lookups: `routes_lookup()` of IPv4 addresses in a loop, one at a time, and `routes_lookup4_bulk()` of the same in bursts of 32 as `from_vms()` does; %u per pass (%u-worker run). /32 routes live in an rte_hash, shorter prefixes in an rte_lpm:\n\n",
+		fprintf(f, "\nRoute lookups: `routes_lookup()` of IPv4 addresses in a loop, one at a time, and `routes_lookup4_bulk()` of the same in bursts of 32 as `egress_burst()` does; %u per pass (%u-worker run). /32 routes live in an rte_hash, shorter prefixes in an rte_lpm:\n\n",
 			LOOKUPS, first->workers);
 		fprintf(f, "| routes loaded | addresses looked up | cycles/lookup | min – max | ns/lookup | in bursts of 32: cycles/lookup | min – max |\n");
 		fprintf(f, "|---:|---|---:|---:|---:|---:|---:|\n");

@@ -4,6 +4,18 @@
  * epoll until a socket has work, a worker wakes it (eventfd), a signal arrives,
  * or the next tick is due (every TICK_MS: protocol timers, neighbour upkeep,
  * route table upkeep, reclamation of memory the workers may have been reading).
+ *
+ *   main_lcore_run(): epoll (wake-up eventfd, signals, UAPI and control sockets)
+ *     drain_slow_path(): what the workers handed over (gw->to_main), by reason:
+ *       handshakes -> tunnels/ (wg_device_handshake_rx*); ARP, ND, neighbours
+ *       -> neigh.c; ICMP, fragments -> icmp.c; staged -> the peer's queue;
+ *       our overlay address -> probe.c
+ *     each tick: tunnels/ timers, routes_maintain(), probe_tick(),
+ *       neighbour priming and upkeep, RCU reclamation
+ *   tunnels/ calls back through main_lcore_wg_ops(): handshake messages out
+ *   by underlay.c, staged packets out by egress.c once a session is up.
+ *
+ * Frames it sends leave through lcore_io.c's rings to worker 0.
  */
 #include <errno.h>
 #include <signal.h>
@@ -18,56 +30,26 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include "ctl.h"
+#include "egress.h"
 #include "gateway.h"
+#include "icmp.h"
+#include "lcore_io.h"
+#include "mainlcore.h"
+#include "neigh.h"
+#include "probe.h"
+#include "routes.h"
+#include "sock.h"
+#include "uapi_socket.h"
+#include "underlay.h"
 
 #define TICK_MS 10 /* also the finest probe interval */
 #define SLOW_BURST 32
-
-int pkt_meta_offset = -1;
 
 /* Set while a relayed handshake is being answered: a cookie reply, which
  * tunnels/ addresses to whoever sent the message, goes back through the relay
  * path to the gateway it came from. Main lcore only. */
 static uint16_t reply_to_gw;
-
-bool pkt_meta_register(void)
-{
-	static const struct rte_mbuf_dynfield desc = {
-		.name = "hopmesh_pkt_meta",
-		.size = sizeof(struct pkt_meta),
-		.align = __alignof__(struct pkt_meta),
-	};
-
-	pkt_meta_offset = rte_mbuf_dynfield_register(&desc);
-	return pkt_meta_offset >= 0;
-}
-
-void control_drop(struct gateway *gw, struct rte_mbuf *m, unsigned reason)
-{
-	COUNT(&gw->control_ctx->counters, drop[reason], 1);
-	rte_pktmbuf_free(m);
-}
-
-void control_transmit(struct gateway *gw, unsigned port, struct rte_mbuf *m)
-{
-	struct counters *c = &gw->control_ctx->counters;
-
-	COUNT(c, tx_packets[port], 1);
-	COUNT(c, tx_bytes[port], rte_pktmbuf_pkt_len(m));
-	if (rte_ring_enqueue(gw->to_port[port], m))
-		control_drop(gw, m, C_TX_FULL);
-}
-
-void control_retire(struct gateway *gw, void *obj, void (*destroy)(void *))
-{
-	struct retired r = { obj, destroy };
-
-	if (rte_rcu_qsbr_dq_enqueue(gw->retired, &r) == 0)
-		return;
-	/* Queue full even after reclaiming: wait out a grace period here. */
-	rte_rcu_qsbr_synchronize(gw->qsbr, RTE_QSBR_THRID_INVALID);
-	destroy(obj);
-}
 
 /* ---- what tunnels/ asks of us ---- */
 
@@ -75,24 +57,24 @@ static bool wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 		    const uint8_t *msg, size_t len)
 {
 	struct gateway *gw = ctx;
-	struct lcore_ctx *lc = gw->control_ctx;
+	struct lcore_ctx *lc = gw->main_lc;
 	struct rte_mbuf *m = rte_pktmbuf_alloc(gw->pool);
 	uint8_t *dst;
 
 	if (!m) {
-		COUNT(&lc->counters, drop[C_NO_MBUF], 1);
+		COUNT(&lc->counters, drop[GW_DROP_NO_MBUF], 1);
 		return false;
 	}
 	dst = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)len);
 	if (!dst) {
-		control_drop(gw, m, C_TOO_BIG);
+		lcore_drop(gw->main_lc, m, GW_DROP_TOO_BIG);
 		return false;
 	}
 	memcpy(dst, msg, len);
-	if (!peer && reply_to_gw ? pipeline_send_relayed(lc, m, reply_to_gw)
-				 : pipeline_send_message(lc, m, peer, to))
+	if (!peer && reply_to_gw ? underlay_send_relayed(lc, m, reply_to_gw)
+				 : underlay_send_message(lc, m, peer, to))
 		return true;
-	control_drop(gw, m, WG_DROP_NO_ENDPOINT);
+	lcore_drop(gw->main_lc, m, WG_DROP_NO_ENDPOINT);
 	return false;
 }
 
@@ -102,12 +84,14 @@ static void wg_session_ready(void *ctx, struct wg_peer *peer)
 	void *pkts[WG_MAX_STAGED_PACKETS];
 	unsigned n = wg_peer_unstage(peer, pkts, WG_MAX_STAGED_PACKETS);
 
-	pipeline_send_to_peer(gw->control_ctx, peer, (struct rte_mbuf **)pkts, n, mono_ns());
+	egress_send_to_peer(gw->main_lc, peer, (struct rte_mbuf **)pkts, n, mono_ns());
 }
 
 static void wg_free_staged(void *ctx, void *pkt)
 {
-	control_drop(ctx, pkt, C_STAGED_DROPPED);
+	struct gateway *gw = ctx;
+
+	lcore_drop(gw->main_lc, pkt, GW_DROP_STAGED_DROPPED);
 }
 
 static void wg_peer_removed(void *ctx, struct wg_peer *peer)
@@ -119,7 +103,7 @@ static void wg_peer_removed(void *ctx, struct wg_peer *peer)
 
 static void wg_retire(void *ctx, void *obj, void (*destroy)(void *))
 {
-	control_retire(ctx, obj, destroy);
+	lcore_retire(ctx, obj, destroy);
 }
 
 static void wg_log(void *ctx, int level, const char *msg)
@@ -129,7 +113,7 @@ static void wg_log(void *ctx, int level, const char *msg)
 	fprintf(stderr, "%s: %s%s\n", gw->cfg.name, level ? "" : "error: ", msg);
 }
 
-const struct wg_ops *control_wg_ops(struct gateway *gw)
+const struct wg_ops *main_lcore_wg_ops(struct gateway *gw)
 {
 	static struct wg_ops ops = {
 		.send = wg_send,
@@ -178,7 +162,7 @@ static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned bac
 	uint32_t len;
 	uint8_t *msg = udp_payload(m, &from, &len);
 
-	COUNT(&gw->control_ctx->counters, handshakes_received, 1);
+	COUNT(&gw->main_lc->counters, handshakes_received, 1);
 	if (meta->relayed) {
 		msg += RELAY_LEN;
 		len -= RELAY_LEN;
@@ -189,7 +173,7 @@ static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned bac
 		r = wg_device_handshake_rx(gw->dev, msg, len, &from, backlog, now);
 	}
 	if (r != WG_OK)
-		COUNT(&gw->control_ctx->counters, drop[r], 1);
+		COUNT(&gw->main_lc->counters, drop[r], 1);
 	rte_pktmbuf_free(m);
 }
 
@@ -205,7 +189,7 @@ static void stage_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 	struct wg_peer *peer = e ? atomic_load(&e->peer) : wg_allowedips_lookup(gw->dev, family, dst);
 
 	if (!peer) {
-		control_drop(gw, m, C_NO_PEER);
+		lcore_drop(gw->main_lc, m, GW_DROP_NO_PEER);
 		return;
 	}
 	wg_peer_stage(peer, m, now);
@@ -216,7 +200,7 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 	struct rte_mbuf *pkts[SLOW_BURST];
 	unsigned total = 0, n, remaining;
 
-	while ((n = rte_ring_dequeue_burst(gw->to_control, (void **)pkts, SLOW_BURST, &remaining))) {
+	while ((n = rte_ring_dequeue_burst(gw->to_main, (void **)pkts, SLOW_BURST, &remaining))) {
 		for (unsigned i = 0; i < n; i++) {
 			struct rte_mbuf *m = pkts[i];
 			struct pkt_meta *meta = pkt_meta(m);
@@ -250,7 +234,7 @@ static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
 				probe_input(gw, m, meta->src_gw, now);
 				break;
 			default:
-				control_drop(gw, m, C_MALFORMED_FRAME);
+				lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
 			}
 		}
 		total += n;
@@ -271,7 +255,7 @@ static bool prime_peer(struct wg_peer *peer, void *arg)
 
 	wg_peer_endpoint(peer, &ep);
 	if (ep.family != AF_UNSPEC) {
-		pipeline_underlay_next_hop(gw, &ep, key);
+		underlay_next_hop(gw, &ep, key);
 		neigh_prime(gw, PORT_BACKBONE, key, mono_ns());
 	}
 	return true;
@@ -289,7 +273,7 @@ static int signal_fd_open(void)
 	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 }
 
-int control_run(struct gateway *gw)
+int main_lcore_run(struct gateway *gw)
 {
 	static char wake_tag, signal_tag;
 	struct epoll_event ev, events[32];
@@ -317,7 +301,7 @@ int control_run(struct gateway *gw)
 		return 1;
 	}
 	fprintf(stderr, "%s: running, %u worker%s, data-path AEAD %s; wg show %s\n", gw->cfg.name,
-		gw->workers, gw->workers == 1 ? "" : "s", wg_crypto_backend(gw->worker_ctx[0]->crypto),
+		gw->workers, gw->workers == 1 ? "" : "s", wg_crypto_backend(gw->worker_lc[0]->crypto),
 		gw->cfg.name);
 
 	while (!atomic_load(&gw->quit)) {

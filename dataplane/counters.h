@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Counters: every drop has a reason and a counter. Each lcore writes its own
+ * struct counters; the control socket sums them (ctl.c).
+ *
+ * The gateway's own drop reasons are declared once, in foreach_gw_drop below:
+ * the list yields the enum and the names the control socket prints under
+ * "drops" (which are also meshd's metric labels). Reasons
+ * 0 .. WG_DROP__COUNT-1 are tunnels/' enum wg_drop, named by wg_drop_name().
+ */
+#ifndef HOPMESH_DATAPLANE_COUNTERS_H
+#define HOPMESH_DATAPLANE_COUNTERS_H
+
+#include <stdint.h>
+
+#include <rte_common.h>
+
+#include "config.h"
+#include "tunnels.h"
+
+/* _(ENUM_SUFFIX, "printed name", "why") */
+#define foreach_gw_drop(_)                                                                      \
+	_(MALFORMED_FRAME, "malformed_frame", "bad Ethernet/IP/UDP framing")                     \
+	_(FRAGMENT, "fragment", "outer IP fragment: WireGuard is never fragmented by peers")    \
+	_(NOT_FOR_US, "not_for_us", "backbone frame to another address or port")                \
+	_(UNKNOWN_TYPE, "unknown_message_type", "UDP to our port that is no WireGuard or relay message") \
+	_(NO_PEER, "no_peer_for_destination", "VM packet to an address no route or allowed-ip covers") \
+	_(TOO_BIG, "too_big", "over the path MTU: ICMP sent back")                               \
+	_(NOT_IP, "not_ip", "VM-side frame that is neither IP, ARP nor ND")                      \
+	_(NO_NEIGHBOUR, "no_neighbour", "gave up resolving a MAC")                               \
+	_(SLOWPATH_FULL, "slowpath_full", "main lcore's queue full")                             \
+	_(TX_FULL, "tx_full", "port would not take the frame")                                   \
+	_(NO_MBUF, "no_mbuf", "pool empty")                                                      \
+	_(STAGED_DROPPED, "staged_dropped", "waited for a handshake that did not come")          \
+	_(TTL_EXCEEDED, "ttl_exceeded", "inner TTL / hop limit ran out: ICMP sent back")         \
+	_(HOP_LIMIT, "hop_limit", "relayed packet at its hop limit")                             \
+	_(RELAY_LOOP, "relay_loop", "relay would send a packet back where it came from")         \
+	_(NO_ROUTE, "no_route", "relay or path to a gateway we have no way to")                  \
+	_(HANDOFF_FULL, "handoff_full", "another worker's queue full")                           \
+	_(ICMP_RATELIMITED, "icmp_ratelimited", "ICMP error not sent: over its rate")
+
+enum gw_drop {
+	GW_DROP__FIRST = WG_DROP__COUNT - 1, /* the gateway's reasons follow tunnels/' */
+#define _(sym, name, why) GW_DROP_##sym,
+	foreach_gw_drop(_)
+#undef _
+	GW_DROP__COUNT
+};
+
+/* The name of drop reason i (a wg_drop or a gw_drop) as the control socket
+ * prints it; "unknown" past the last. */
+const char *gw_drop_name(unsigned i);
+
+#define HOP_BUCKETS 8
+
+struct counters {
+	uint64_t drop[GW_DROP__COUNT];
+	uint64_t rx_packets[PORT_COUNT], rx_bytes[PORT_COUNT];
+	uint64_t tx_packets[PORT_COUNT], tx_bytes[PORT_COUNT];
+	uint64_t encrypted, decrypted, keepalives_received, handshakes_received;
+	uint64_t relayed;     /* forwarded for others without decrypting */
+	uint64_t handed_off;  /* data messages passed to their session's worker */
+	uint64_t icmp_sent;
+	uint64_t hops[HOP_BUCKETS]; /* delivered packets by backbone hops (index = hops) */
+} __rte_cache_aligned;
+
+/* Single writer per struct: plain loads and stores, no lock prefix. */
+#define COUNT(c, field, n) \
+	__atomic_store_n(&(c)->field, __atomic_load_n(&(c)->field, __ATOMIC_RELAXED) + (n), __ATOMIC_RELAXED)
+
+#endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Link probes (probe.c), sent and answered by the main lcore. */
+#ifndef HOPMESH_DATAPLANE_PROBE_H
+#define HOPMESH_DATAPLANE_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <rte_mbuf.h>
+
+struct gateway;
+struct probes;
+
+bool probe_setup(struct gateway *gw);
+void probe_free(struct gateway *gw);
+void probe_tick(struct gateway *gw, uint64_t now);
+void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now);
+/* The control socket's "probe" commands; replies with one JSON line. */
+void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t outlen);
+char *probe_dump_json(struct gateway *gw, uint64_t now);
+
+#endif

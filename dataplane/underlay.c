@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The underlay: a WireGuard message's way to another gateway, top to bottom.
+ *
+ *   underlay_send_message()   handshakes, cookies (main lcore)
+ *   underlay_send_relayed()   a cookie reply back through a relay path
+ *   egress.c, after encryption
+ *        |
+ *   underlay_send(): path_first_hop() (the relay's endpoint or the peer's),
+ *     relay header in front if the path goes through a relay
+ *   underlay_encap(): outer IPv4/IPv6 and UDP (ingress.c's relay_forward()
+ *     enters here too), underlay_next_hop()
+ *   neigh_output(): Ethernet, out of the backbone port
+ *
+ * Paths come from routes.c: a gateway's path word names its relay and hop
+ * count; without a route, allowed-ips picks the peer, as plain WireGuard does.
+ */
+#include <string.h>
+
+#include <rte_ip.h>
+#include <rte_udp.h>
+
+#include "gateway.h"
+#include "lcore_io.h"
+#include "neigh.h"
+#include "packet.h"
+#include "routes.h"
+#include "underlay.h"
+
+/* ---- paths ---- */
+
+bool path_to_gateway(struct gateway *gw, uint16_t dst_gw, struct path *p)
+{
+	struct gw_entry *e = routes_gateway(gw->routes, dst_gw);
+	uint32_t word;
+
+	if (!e || !(p->peer = atomic_load_explicit(&e->peer, memory_order_acquire)))
+		return false;
+	word = atomic_load_explicit(&e->path, memory_order_relaxed);
+	p->dst_gw = dst_gw;
+	p->via_gw = word ? path_via(word) : dst_gw;
+	p->hops = word ? path_hops(word) : 1;
+	return true;
+}
+
+/* (As wireguard-go peers expect, a packet no route covers goes to the peer
+ * whose allowed-ips hold it.) */
+bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t dst_gw,
+	       struct path *p)
+{
+	if (dst_gw)
+		return path_to_gateway(gw, dst_gw, p);
+	p->peer = wg_allowedips_lookup(gw->dev, family, dst);
+	if (!p->peer)
+		return false;
+	p->dst_gw = (uint16_t)wg_peer_user(p->peer);
+	p->via_gw = p->dst_gw;
+	p->hops = 1;
+	if (p->dst_gw) {
+		struct path via;
+
+		if (path_to_gateway(gw, p->dst_gw, &via))
+			*p = via;
+	}
+	return true;
+}
+
+bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_endpoint *own,
+		    struct wg_endpoint *out)
+{
+	struct gw_entry *via;
+	struct wg_peer *vp;
+
+	if (!path_relayed(p)) {
+		*out = *own;
+		return own->family != AF_UNSPEC;
+	}
+	via = routes_gateway(gw->routes, p->via_gw);
+	if (!via || !(vp = atomic_load_explicit(&via->peer, memory_order_acquire)))
+		return false;
+	wg_peer_endpoint(vp, out);
+	return out->family != AF_UNSPEC;
+}
+
+/* ---- outer headers ---- */
+
+static bool on_link6(const struct port_config *p, const uint8_t *a)
+{
+	unsigned bits = p->prefix6_len;
+
+	for (unsigned i = 0; i < bits / 8; i++)
+		if (a[i] != p->address6.s6_addr[i])
+			return false;
+	return bits % 8 == 0 ||
+	       !((a[bits / 8] ^ p->address6.s6_addr[bits / 8]) & (0xff00 >> (bits % 8)));
+}
+
+void underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst, uint8_t key[16])
+{
+	const struct port_config *bb = &gw->cfg.port[PORT_BACKBONE];
+
+	if (dst->family == AF_INET) {
+		uint32_t mask = htonl(~0u << (32 - bb->prefix_len)), ip = dst->addr.v4.s_addr;
+
+		if ((ip & mask) != (bb->address.s_addr & mask) && bb->gateway.s_addr)
+			ip = bb->gateway.s_addr;
+		neigh_key4(key, ip);
+	} else if (on_link6(bb, dst->addr.v6.s6_addr) || IN6_IS_ADDR_UNSPECIFIED(&bb->gateway6)) {
+		memcpy(key, dst->addr.v6.s6_addr, 16);
+	} else {
+		memcpy(key, bb->gateway6.s6_addr, 16);
+	}
+}
+
+void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_endpoint *dst,
+		    uint8_t tos)
+{
+	struct gateway *gw = lc->gw;
+	const struct port_config *bb = &gw->cfg.port[PORT_BACKBONE];
+	uint16_t payload = (uint16_t)rte_pktmbuf_pkt_len(m);
+	struct rte_udp_hdr *udp;
+	uint8_t next_hop[16];
+
+	if (dst->family == AF_INET) {
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)rte_pktmbuf_prepend(m, IP4_LEN + UDP_LEN);
+
+		if (!ip) {
+			lcore_drop(lc, m, GW_DROP_MALFORMED_FRAME);
+			return;
+		}
+		udp = (struct rte_udp_hdr *)(ip + 1);
+		ip->version_ihl = RTE_IPV4_VHL_DEF;
+		ip->type_of_service = tos;
+		ip->total_length = rte_cpu_to_be_16((uint16_t)(IP4_LEN + UDP_LEN + payload));
+		ip->packet_id = rte_cpu_to_be_16(lc->ip_id++);
+		ip->fragment_offset = 0;
+		ip->time_to_live = 64;
+		ip->next_proto_id = IPPROTO_UDP;
+		ip->src_addr = bb->address.s_addr;
+		ip->dst_addr = dst->addr.v4.s_addr;
+		ip->hdr_checksum = 0;
+		ip->hdr_checksum = rte_ipv4_cksum(ip);
+		/* Zero is a valid IPv4 UDP checksum: the AEAD tag already protects
+		 * every byte that matters. */
+		udp->dgram_cksum = 0;
+	} else if (dst->family == AF_INET6 && !IN6_IS_ADDR_UNSPECIFIED(&bb->address6)) {
+		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)rte_pktmbuf_prepend(m, IP6_LEN + UDP_LEN);
+
+		if (!ip6) {
+			lcore_drop(lc, m, GW_DROP_MALFORMED_FRAME);
+			return;
+		}
+		udp = (struct rte_udp_hdr *)(ip6 + 1);
+		ip6->vtc_flow = rte_cpu_to_be_32(6u << 28 | (uint32_t)tos << 20);
+		ip6->payload_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + payload));
+		ip6->proto = IPPROTO_UDP;
+		ip6->hop_limits = 64;
+		memcpy(ip6->src_addr, bb->address6.s6_addr, 16);
+		memcpy(ip6->dst_addr, dst->addr.v6.s6_addr, 16);
+	} else {
+		lcore_drop(lc, m, WG_DROP_NO_ENDPOINT);
+		return;
+	}
+	udp->src_port = rte_cpu_to_be_16(wg_device_listen_port(gw->dev));
+	udp->dst_port = rte_cpu_to_be_16(dst->port);
+	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + payload));
+	if (dst->family == AF_INET6) {
+		/* Mandatory over IPv6. */
+		udp->dgram_cksum = 0;
+		udp->dgram_cksum = rte_ipv6_udptcp_cksum(rte_pktmbuf_mtod(m, struct rte_ipv6_hdr *), udp);
+	}
+	underlay_next_hop(gw, dst, next_hop);
+	neigh_output(lc, PORT_BACKBONE, m, next_hop);
+}
+
+/* ---- a message on its path ---- */
+
+static void put_relay_header(struct rte_mbuf *m, const struct gateway *gw, const struct path *p)
+{
+	struct relay_hdr *r = rte_pktmbuf_mtod(m, struct relay_hdr *);
+
+	r->type = RELAY_TYPE;
+	r->version = RELAY_VERSION;
+	r->hops = 1;
+	r->hop_limit = gw->cfg.hop_limit;
+	r->dst_gw = rte_cpu_to_be_16(p->dst_gw);
+	r->src_gw = rte_cpu_to_be_16(routes_self(gw->routes));
+}
+
+bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *p,
+		   const struct wg_endpoint *own, uint8_t tos)
+{
+	struct wg_endpoint hop;
+
+	if (!path_first_hop(lc->gw, p, own, &hop))
+		return false;
+	if (path_relayed(p)) {
+		if (!rte_pktmbuf_prepend(m, RELAY_LEN))
+			return false;
+		put_relay_header(m, lc->gw, p);
+	}
+	underlay_encap(lc, m, &hop, tos);
+	return true;
+}
+
+bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_peer *peer,
+			   const struct wg_endpoint *to)
+{
+	struct path p = path_direct(peer);
+
+	if (p.dst_gw)
+		path_to_gateway(lc->gw, p.dst_gw, &p);
+	return underlay_send(lc, m, &p, to, 0);
+}
+
+bool underlay_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t dst_gw)
+{
+	struct wg_endpoint own;
+	struct path p;
+
+	if (!path_to_gateway(lc->gw, dst_gw, &p))
+		return false;
+	wg_peer_endpoint(p.peer, &own);
+	return underlay_send(lc, m, &p, &own, 0);
+}

@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+/*
+ * A worker lcore's loop: poll its queue of each port and its hand-off ring,
+ * run the bursts through egress.c and ingress.c, send what they queued, and
+ * report a quiescent state to RCU. Worker 0 also sends the frames the main
+ * lcore built (gw->to_port). When idle, and not busy-polling, it sleeps.
+ */
+#include <time.h>
+
+#include <rte_ethdev.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "egress.h"
+#include "gateway.h"
+#include "ingress.h"
+#include "lcore_io.h"
+#include "worker.h"
+
+#define BURST 32
+
+/* Adaptive idle: after a stretch of empty polls, sleep in growing steps up to
+ * IDLE_MAX_US, offline for RCU so reclamation does not wait on a sleeper. */
+#define IDLE_SPINS 512
+#define IDLE_MAX_US 1000
+
+static void idle_wait(struct lcore_ctx *lc, unsigned *empty, unsigned *sleep_us)
+{
+	struct timespec ts;
+
+	if (++*empty < IDLE_SPINS) {
+		rte_pause();
+		return;
+	}
+	*sleep_us = *sleep_us ? (*sleep_us * 2 > IDLE_MAX_US ? IDLE_MAX_US : *sleep_us * 2) : 10;
+	ts.tv_sec = 0;
+	ts.tv_nsec = (long)*sleep_us * 1000;
+	rte_rcu_qsbr_thread_offline(lc->gw->qsbr, lc->worker);
+	nanosleep(&ts, NULL);
+	rte_rcu_qsbr_thread_online(lc->gw->qsbr, lc->worker);
+}
+
+int worker_run(void *arg)
+{
+	struct lcore_ctx *lc = arg;
+	struct gateway *gw = lc->gw;
+	uint16_t q = (uint16_t)lc->worker;
+	struct rte_mbuf *pkts[BURST];
+	unsigned empty = 0, sleep_us = 0;
+
+	rte_rcu_qsbr_thread_register(gw->qsbr, lc->worker);
+	rte_rcu_qsbr_thread_online(gw->qsbr, lc->worker);
+	while (!atomic_load_explicit(&gw->quit, memory_order_relaxed)) {
+		uint64_t now = mono_ns();
+		unsigned work = 0, n;
+
+		n = rte_eth_rx_burst(gw->port_id[PORT_VM], q, pkts, BURST);
+		if (n)
+			egress_burst(lc, pkts, n, now);
+		work += n;
+		n = rte_eth_rx_burst(gw->port_id[PORT_BACKBONE], q, pkts, BURST);
+		if (n)
+			ingress_burst(lc, pkts, n, now, false);
+		work += n;
+		/* Data messages other workers received for sessions we own. */
+		n = rte_ring_dequeue_burst(gw->handoff[lc->worker], (void **)pkts, BURST, NULL);
+		if (n)
+			ingress_burst(lc, pkts, n, now, true);
+		work += n;
+		if (lc->worker == 0)
+			for (unsigned p = 0; p < PORT_COUNT; p++)
+				work += lcore_tx_drain(lc, gw->to_port[p], p);
+		for (unsigned p = 0; p < PORT_COUNT; p++)
+			if (lc->ntx[p])
+				lcore_tx_flush(lc, p);
+		rte_rcu_qsbr_quiescent(gw->qsbr, lc->worker);
+
+		if (work) {
+			empty = 0;
+			sleep_us = 0;
+		} else if (!gw->cfg.busy_poll) {
+			idle_wait(lc, &empty, &sleep_us);
+		}
+	}
+	rte_rcu_qsbr_thread_offline(gw->qsbr, lc->worker);
+	rte_rcu_qsbr_thread_unregister(gw->qsbr, lc->worker);
+	return 0;
+}
