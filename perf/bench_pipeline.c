@@ -75,6 +75,7 @@
 #include "gwharness.h"
 #include "lcore_io.h"
 #include "routes.h"
+#include "unixsock.h"
 #include "bench_env.h"
 /* wg.h and DPDK's rte_cycles.h both define NS_PER_S (the same value). */
 #undef NS_PER_S
@@ -350,85 +351,44 @@ static bool pump_ms(unsigned ms)
 
 /* ---- UNIX sockets: the UAPI and the control socket ---- */
 
+/* The benchmark's connections say their own errors (fail() with the path). */
 static int unix_connect(const char *path)
 {
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	int fd;
+	char err[256];
 
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -1;
-	strcpy(a.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -1;
-	if (connect(fd, (struct sockaddr *)&a, sizeof(a))) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-static bool write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = send(fd, s, len, MSG_NOSIGNAL);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return false;
-		s += n;
-		len -= (size_t)n;
-	}
-	return true;
-}
-
-/* Read until the buffer holds end (a terminator string) or timeout. */
-static bool read_until(int fd, char *buf, size_t cap, const char *end, unsigned timeout_ms)
-{
-	size_t len = 0;
-	uint64_t deadline = mono_ns() + timeout_ms * MS;
-
-	buf[0] = '\0';
-	while (!strstr(buf, end)) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		ssize_t n;
-
-		if (len + 1 >= cap || mono_ns() > deadline || quitting())
-			return false;
-		if (poll(&pfd, 1, 50) <= 0)
-			continue;
-		n = recv(fd, buf + len, cap - len - 1, 0);
-		if (n <= 0)
-			return false;
-		len += (size_t)n;
-		buf[len] = '\0';
-	}
-	return true;
+	return unixsock_connect(path, err, sizeof(err));
 }
 
 /* One control request, one reply line; true if the reply is no error. */
 static bool ctl(int fd, const char *line)
 {
-	char reply[4096];
+	struct textbuf reply = { 0 };
+	bool ok = unixsock_write_all(fd, line, strlen(line)) && unixsock_write_all(fd, "\n", 1) &&
+		  unixsock_read_until(fd, &reply, 5000, unixsock_line_done, NULL);
 
-	if (!write_all(fd, line, strlen(line)) || !write_all(fd, "\n", 1) ||
-	    !read_until(fd, reply, sizeof(reply), "\n", 5000)) {
+	if (!ok) {
 		fail("control socket: no answer to \"%s\"", line);
-		return false;
+	} else if (strstr(reply.s, "\"error\"")) {
+		reply.s[strcspn(reply.s, "\n")] = '\0';
+		fail("control socket: \"%s\" -> %s", line, reply.s);
+		ok = false;
 	}
-	if (strstr(reply, "\"error\"")) {
-		reply[strcspn(reply, "\n")] = '\0';
-		fail("control socket: \"%s\" -> %s", line, reply);
-		return false;
-	}
-	return true;
+	free(reply.s);
+	return ok;
+}
+
+/* A UAPI reply ends with a blank line. */
+static bool uapi_done(const struct textbuf *b, void *arg)
+{
+	(void)arg;
+	return b->len >= 2 && !strcmp(b->s + b->len - 2, "\n\n");
 }
 
 /* Peers on the gateway as wg(8) sets them: the UAPI set=1 protocol. */
 static bool uapi_configure(void)
 {
-	char req[4096], reply[256], hex[65], ip[INET_ADDRSTRLEN];
+	char req[4096], hex[65], ip[INET_ADDRSTRLEN];
+	struct textbuf reply = { 0 };
 	size_t len = 0;
 	int fd = unix_connect(B.uapi_path);
 	bool ok;
@@ -449,13 +409,14 @@ static bool uapi_configure(void)
 					hex, ip, LISTEN_PORT, 100 + w);
 	}
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "\n");
-	ok = write_all(fd, req, len) && read_until(fd, reply, sizeof(reply), "\n\n", 5000);
+	ok = unixsock_write_all(fd, req, len) && unixsock_read_until(fd, &reply, 5000, uapi_done, NULL);
 	close(fd);
-	if (!ok || !strstr(reply, "errno=0\n")) {
-		fail("UAPI set: %s", ok ? reply : "no answer");
-		return false;
+	if (!ok || !strstr(reply.s, "errno=0\n")) {
+		fail("UAPI set: %s", ok ? reply.s : "no answer");
+		ok = false;
 	}
-	return true;
+	free(reply.s);
+	return ok;
 }
 
 /* ---- getting ready: neighbours and sessions ---- */
@@ -1135,7 +1096,7 @@ static double load_routes(int fd, uint32_t count)
 				(double)(now - t0) / 1e9);
 		}
 		if (!probe_sent && now - t0 > 1000 * MS) {
-			if (!write_all(probe, "version\n", 8)) {
+			if (!unixsock_write_all(probe, "version\n", 8)) {
 				fail("loading routes: probe connection failed");
 				break;
 			}
