@@ -15,7 +15,7 @@
 #
 # 1. brings the rig up (the gateways' WireGuard full mesh, no routes); 2.
 # describes the mesh in a registry (a directory in the run's temp dir) with
-# `meshctl peer add` and `meshctl vm add`, printed as an operator types them,
+# `meshctl gateway add` and `meshctl vm add`, printed as an operator types them,
 # and starts one meshd per gateway; 3. waits until meshd has measured every
 # link and shows `meshctl link show`, `meshctl route show` and the routes
 # meshd installed in the gateways; 4. pings between VMs of every pair of
@@ -327,7 +327,7 @@ echo
 say "\$ export HOPMESH_REGISTRY=$HOPMESH_REGISTRY"
 for r in "${RIG_REGIONS[@]}"; do
 	meshd_peer_args "$r" || hm_fail "no public key for $r's gateway"
-	shown meshctl "${MESHD_ARGS[@]}" || hm_fail "meshctl peer add $r refused"
+	shown meshctl "${MESHD_ARGS[@]}" || hm_fail "meshctl gateway add $r refused"
 done
 for r in "${RIG_REGIONS[@]}"; do
 	for ((k = 1; k <= RIG_K; k++)); do
@@ -336,7 +336,7 @@ for r in "${RIG_REGIONS[@]}"; do
 	done
 done
 PENALTY=$(registry_json policy show -- '"%g" % j["loss_penalty_ms"]')
-ngw=$(registry_json peer list -- 'len(j["gateways"])')
+ngw=$(registry_json gateway list -- 'len(j["gateways"])')
 nvm=$(registry_json vm list -- 'len(j["vms"])')
 [ "$ngw" = 4 ] && [ "$nvm" = 8 ] ||
 	hm_fail "the registry holds $ngw gateways and $nvm VMs, not 4 and 8"

@@ -31,13 +31,13 @@ meshctl() { "$MESHCTL" "$@"; }
 
 rig_region_name() { echo "${RIG_REGIONS[$(($(rig_index "$1") - 1))]}"; }
 
-# meshd_peer_args R: MESHD_ARGS = `meshctl peer add`'s arguments for region
+# meshd_peer_args R: MESHD_ARGS = `meshctl gateway add`'s arguments for region
 # R's gateway (public key from $HM_TMP, never the private one).
 meshd_peer_args() {
 	local r name
 	r=$(rig_index "$1") || return 1
 	name=$(rig_region_name "$r")
-	MESHD_ARGS=(peer add "$name" --id "$r" --public-key "$(cat "$HM_TMP/$(rig_gwname "$r").pub")"
+	MESHD_ARGS=(gateway add "$name" --id "$r" --public-key "$(cat "$HM_TMP/$(rig_gwname "$r").pub")"
 		--endpoint "192.168.50.$r:51820" --endpoint6 "[fd00:50::$r]:51820"
 		--prefix "10.$r.0.0/24" --prefix "fd00:$r::/64"
 		--overlay4 "10.$r.0.1" --overlay6 "fd00:$r::1" --region "$name")
@@ -291,7 +291,7 @@ PY
 }
 
 # MESHD_ROUTE_MS: the bound of docs/OPERATIONS.md ("Add a region") on the
-# time from `meshctl peer add` of a region to its route on every gateway: a
+# time from `meshctl gateway add` of a region to its route on every gateway: a
 # second; 1.5 s for a build with AddressSanitizer (measured 1.06 s there).
 MESHD_ROUTE_MS=1000
 hm_sanitized "$MESHD" && MESHD_ROUTE_MS=1500
@@ -327,7 +327,7 @@ meshd_time_region3() {
 meshd_mesh_up() {
 	local r
 	for r in 1 2 3; do
-		hm_check "meshctl peer add $(rig_region_name "$r")" meshd_add_gateway "$r"
+		hm_check "meshctl gateway add $(rig_region_name "$r")" meshd_add_gateway "$r"
 	done
 	for r in 1 2 3; do
 		hm_check "meshctl vm add ($(rig_region_name "$r"))" meshd_add_vms "$r"

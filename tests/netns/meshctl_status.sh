@@ -35,7 +35,7 @@ help_ok() { # ARGS...: exit 0, the command list on stdout, nothing on stderr
 	rc=$?
 	err=$(cat "$HM_TMP/help.err")
 	[ "$rc" -eq 0 ] && [ -z "$err" ] || { hm_log "$* -> rc $rc, stderr: $err"; return 1; }
-	for c in "peer add" "peer del" "peer list" "vm add" "vm del" "vm list" "link show" \
+	for c in "gateway add" "gateway del" "gateway list" "vm add" "vm del" "vm list" "link show" \
 		"route show" "trace" "policy show" "policy set" "status" "help"; do
 		grep -q "^  $c" <<<"$out" || { hm_log "$*: no '$c' in: $out"; return 1; }
 	done
@@ -46,7 +46,9 @@ hm_check "meshctl help too" help_ok "$MESHCTL" help
 hm_check "meshd --help: usage on stdout, exit 0" bash -c "'$MESHD' --help | grep -q '^usage: meshd -c CONFIG'"
 hm_check "meshd with no config: exit 2" bash -c "'$MESHD' 2>/dev/null; test \$? -eq 2"
 same_json() { [ "$(meshctl -j "$@")" = "$(meshctl --json "$@")" ] && meshctl -j "$@" | python3 -m json.tool >/dev/null; }
-hm_check "-j is --json (peer list)" same_json peer list
+hm_check "-j is --json (gateway list)" same_json gateway list
+hm_check "peer, the older name, lists the same gateways" \
+	test "$(meshctl -j peer list)" = "$(meshctl -j gateway list)"
 hm_check "-j is --json (policy show)" same_json policy show
 missing_gw() { # exit 1, the sockets tried said, nothing on stdout
 	local out err rc

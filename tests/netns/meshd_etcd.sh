@@ -105,7 +105,7 @@ meshctl() { ip netns exec "$MGMT" "$MESHCTL" --registry "etcd:$MESHD_URLS" "$@";
 
 # ---- regions 1 and 2, then the established flow ----
 for r in 1 2; do
-	hm_check "meshctl peer add $(rig_region_name "$r")" meshd_add_gateway "$r"
+	hm_check "meshctl gateway add $(rig_region_name "$r")" meshd_add_gateway "$r"
 	hm_check "meshctl vm add ($(rig_region_name "$r"))" meshd_add_vms "$r"
 done
 # Region 3 comes later: nobody knows it yet, and it knows nobody.
@@ -132,7 +132,7 @@ for m in 1 2 3; do [ "$m" = "$LEADER" ] || others+=("$m"); done
 hm_check "the two members left elect a leader" hm_wait_for 15 etcd_healthy "${ETCD_URL[${others[0]}]}"
 
 t0=$(now_ms)
-meshd_add_gateway 3 || hm_fail "meshctl peer add eu-west, one member down"
+meshd_add_gateway 3 || hm_fail "meshctl gateway add eu-west, one member down"
 meshctl vm add vm1.eu-west --address 10.3.0.2 --gateway eu-west >/dev/null ||
 	hm_fail "meshctl vm add, one member down"
 worst=$(meshd_time_region3 "$t0")
@@ -184,10 +184,10 @@ sys.exit(not (len(links) == 6 and all(l["up"] and l["updated_unix_ms"] >= t0 for
 }
 hm_check "all 6 links republished" hm_wait_for 20 links_fresh
 t1=$(now_ms)
-meshctl peer add eu-west --id 3 --public-key "$(cat "$HM_TMP/$(rig_gwname 3).pub")" \
+meshctl gateway add eu-west --id 3 --public-key "$(cat "$HM_TMP/$(rig_gwname 3).pub")" \
 	--endpoint 192.168.50.3:51820 --endpoint6 "[fd00:50::3]:51820" \
 	--prefix 10.3.0.0/24 --prefix fd00:3::/64 --prefix 10.33.0.0/24 \
-	--overlay4 10.3.0.1 --overlay6 fd00:3::1 --region eu-west >/dev/null || hm_fail "meshctl peer add (new prefix)"
+	--overlay4 10.3.0.1 --overlay6 fd00:3::1 --region eu-west >/dev/null || hm_fail "meshctl gateway add (new prefix)"
 hm_check "the new prefix is routed on us-east" hm_wait_for 10 meshd_route_is 1 10.33.0.9 3
 hm_check "and on us-west" hm_wait_for 10 meshd_route_is 2 10.33.0.9 3
 echo "meshd_etcd: members back: links republished, a change routed on every gateway after" \

@@ -106,7 +106,7 @@ hm_check "us-east vm1 -> us-west vm1" hm_ping "$(rig_vm 1 1)" 10.2.0.2 3 0.05
 
 # Mended with meshctl (and the unknowns removed): still nothing changes.
 rm -f "$REG/gateways/ap-south.json" "$REG/gateways/aa-badkey.json" "$REG/gateways/aa-overlap.json"
-hm_check "meshctl peer add us-west (mends it)" meshd_add_gateway 2
+hm_check "meshctl gateway add us-west (mends it)" meshd_add_gateway 2
 hm_check "meshctl vm add (mends vm1.us-east)" meshd_add_vms 1
 hm_check "meshctl policy set (mends it)" meshctl policy set hop_limit=2 >/dev/null
 sleep 2

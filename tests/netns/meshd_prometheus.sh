@@ -25,7 +25,7 @@ rig_up 3 1
 GWNS=$(rig_gw 1)
 
 for r in 1 2 3; do
-	meshd_add_gateway "$r" && meshd_add_vms "$r" || hm_fail "meshctl peer add / vm add $(rig_region_name "$r")"
+	meshd_add_gateway "$r" && meshd_add_vms "$r" || hm_fail "meshctl gateway add / vm add $(rig_region_name "$r")"
 done
 for r in 1 2 3; do meshd_start "$r"; done
 east_routed() { meshd_route_is 1 10.2.0.2 2 && meshd_route_is 1 10.3.0.2 3; }

@@ -5,10 +5,10 @@
 # us-west (2), eu-west (3). The gateways start as the rig starts them, with no
 # routes and no gateway ids: meshd gives them everything from the registry.
 #
-#  - regions 1 and 2 are added with meshctl peer add / vm add; their meshds
+#  - regions 1 and 2 are added with meshctl gateway add / vm add; their meshds
 #    install routes and peers, and VM 1 reaches VM 2;
 #  - region 3 (unknown to the others until now: the rig's peer entries for it
-#    are removed) is added later: the time from `meshctl peer add` to the
+#    are removed) is added later: the time from `meshctl gateway add` to the
 #    route to its VM in every gateway (under MESHD_ROUTE_MS: 1 s, 1.5 s with
 #    ASan, as docs/OPERATIONS.md says) and to the first ping answered are
 #    printed;
@@ -35,8 +35,8 @@ rig_peer_down 1 3 && rig_peer_down 2 3 && rig_peer_down 3 1 && rig_peer_down 3 2
 	hm_fail "cannot remove the rig's peer entries for region 3"
 
 # ---- regions 1 and 2 ----
-hm_check "meshctl peer add us-east" meshd_add_gateway 1
-hm_check "meshctl peer add us-west" meshd_add_gateway 2
+hm_check "meshctl gateway add us-east" meshd_add_gateway 1
+hm_check "meshctl gateway add us-west" meshd_add_gateway 2
 hm_check "meshctl vm add (us-east)" meshd_add_vms 1
 hm_check "meshctl vm add (us-west)" meshd_add_vms 2
 for r in 1 2 3; do meshd_start "$r"; done
@@ -54,7 +54,7 @@ HM_PIDS+=("$PING_PID")
 sleep 0.3
 t0=$(now_ms)
 t0s=$(date +%s.%N)
-meshd_add_gateway 3 || hm_fail "meshctl peer add eu-west"
+meshd_add_gateway 3 || hm_fail "meshctl gateway add eu-west"
 t_peer=$(now_ms)
 meshctl vm add vm1.eu-west --address 10.3.0.2 --gateway eu-west >/dev/null || hm_fail "meshctl vm add"
 t_vm=$(now_ms)
@@ -64,7 +64,7 @@ first=$(awk '/bytes from/ { gsub(/[\[\]]/, "", $1); print $1; exit }' "$HM_TMP/p
 hm_stop "$PING_PID"
 ping_ms=$(python3 -c 'import sys; print(int((float(sys.argv[1]) - float(sys.argv[2])) * 1000) if sys.argv[1] else -1)' \
 	"$first" "$t0s")
-echo "meshd_region: meshctl peer add took $((t_peer - t0)) ms, vm add $((t_vm - t_peer)) ms;" \
+echo "meshd_region: meshctl gateway add took $((t_peer - t0)) ms, vm add $((t_vm - t_peer)) ms;" \
 	"route to eu-west on every gateway after $worst ms (bound $MESHD_ROUTE_MS ms);" \
 	"first ping answered after $ping_ms ms" >&2
 hm_check "route on every gateway within $MESHD_ROUTE_MS ms ($worst ms)" test "$worst" -le "$MESHD_ROUTE_MS"
@@ -129,7 +129,7 @@ bad() { # WHAT PATTERN ARGS...: meshctl fails, says PATTERN on stderr, writes no
 	hm_log "refused ($rc): $(head -n 1 <<<"$out")"
 }
 KEY4=$(wg genkey | wg pubkey)
-ADD4=(peer add ap-northeast --id 4 --endpoint 192.168.50.4:51820)
+ADD4=(gateway add ap-northeast --id 4 --endpoint 192.168.50.4:51820)
 hm_check "bad key" bad "bad key" "public.key" "${ADD4[@]}" --public-key not-a-key --prefix 10.4.0.0/24
 hm_check "all-zero key" bad "zero key" "key" "${ADD4[@]}" \
 	--public-key AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA= --prefix 10.4.0.0/24
@@ -137,7 +137,7 @@ hm_check "bad prefix (host bits)" bad "host bits" "host bits" "${ADD4[@]}" --pub
 hm_check "bad prefix (length)" bad "prefix length" "prefix" "${ADD4[@]}" --public-key "$KEY4" --prefix 10.4.0.0/33
 hm_check "bad prefix (text)" bad "prefix text" "prefix" "${ADD4[@]}" --public-key "$KEY4" --prefix banana
 hm_check "overlapping prefix" bad "overlap" "overlap" "${ADD4[@]}" --public-key "$KEY4" --prefix 10.3.0.0/16
-hm_check "duplicate id" bad "id taken" "id 3" peer add ap-northeast --id 3 --endpoint 192.168.50.4:51820 \
+hm_check "duplicate id" bad "id taken" "id 3" gateway add ap-northeast --id 3 --endpoint 192.168.50.4:51820 \
 	--public-key "$KEY4" --prefix 10.4.0.0/24
 hm_check "a private key is refused" bad "private key" "private" "${ADD4[@]}" --private-key "$KEY4"
 hm_check "vm on an unknown gateway" bad "unknown gateway" "unknown gateway" vm add x --address 10.4.0.2 --gateway ap-northeast
@@ -145,11 +145,11 @@ hm_check "vm outside its gateway" bad "outside" "outside" vm add x --address 10.
 hm_check "vm bad address" bad "vm address" "address" vm add x --address 10.3.0.999 --gateway eu-west
 hm_check "route show from an unknown gateway" bad "unknown gateway" "no gateway named" route show --from nowhere
 hm_check "trace of a bad address" bad "bad address" "address" trace 10.3.0
-hm_check "peer del of an unknown gateway" bad "unknown" "no gateway named" peer del nowhere
+hm_check "gateway del of an unknown gateway" bad "unknown" "no gateway named" gateway del nowhere
 hm_check "bad hop limit" bad "hop limit" "hop_limit" policy set hop_limit=0
 hm_check "unknown command" bad "unknown command" "unknown command" frobnicate now
 hm_check "nothing was written by the refusals" \
-	test "$(meshctl --json peer list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["gateways"]))')" -eq 3
+	test "$(meshctl --json gateway list | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["gateways"]))')" -eq 3
 
 # ---- secrets stay home ----
 for r in 1 2 3; do

@@ -8,7 +8,7 @@
 #
 # us-east's key is rotated: a new key file (mode 0600), `wg set NAME
 # private-key` from it, the file renamed over private_key_file, and
-# `meshctl peer add` of the same record with the new public key. Then:
+# `meshctl gateway add` of the same record with the new public key. Then:
 #  - the pings went on: the loss (pings sent and never answered, x their
 #    interval) is printed and must stay under LOSS_BOUND_MS;
 #  - every gateway's wg show lists us-east's new public key and not the old
@@ -120,7 +120,7 @@ hm_check "us-east's wg show: the new public key" test "$(wg show "$G1" public-ke
 hm_check "us-east runs the key of its private_key_file" test "$(wg show "$G1" private-key)" = "$(cat "$KEY")"
 hm_check "the key file is mode 0600" test "$(stat -c %a "$KEY")" = 600
 hm_check "no key file left beside it" test ! -e "$KEY.new"
-hm_check "the registry has the new key" test "$(meshctl --json peer list | python3 -c '
+hm_check "the registry has the new key" test "$(meshctl --json gateway list | python3 -c '
 import json, sys
 print([g["public_key"] for g in json.load(sys.stdin)["gateways"] if g["name"] == "us-east"][0])')" = "$NEW"
 hm_check "the old key is nowhere in the registry" bash -c "! grep -rqF -- '$OLD' '$MESHD_REG'"

@@ -143,19 +143,19 @@ KEY=$(wg genkey 2>/dev/null | wg pubkey 2>/dev/null) || KEY=AAAAAAAAAAAAAAAAAAAA
 MC_TLS=(--registry "etcd:$SECURE" --etcd-ca "$TLS/ca.pem" --etcd-cert "$TLS/client.pem"
 	--etcd-key "$TLS/client-key.pem")
 hm_check "meshctl over TLS with a client certificate" \
-	"$MESHCTL" "${MC_TLS[@]}" peer add tls-1 --id 1 --public-key "$KEY" \
+	"$MESHCTL" "${MC_TLS[@]}" gateway add tls-1 --id 1 --public-key "$KEY" \
 	--endpoint 192.0.2.1:51820 --prefix 10.1.0.0/24
 hm_check "meshctl over TLS reads it back" \
-	bash -c '"$0" "$@" --json peer list | grep -q "\"tls-1\""' "$MESHCTL" "${MC_TLS[@]}"
+	bash -c '"$0" "$@" --json gateway list | grep -q "\"tls-1\""' "$MESHCTL" "${MC_TLS[@]}"
 hm_check "meshctl over TLS without the client certificate is refused" \
-	bash -c '! "$0" --registry "etcd:$1" --etcd-ca "$2" peer list 2>/dev/null' "$MESHCTL" "$SECURE" "$TLS/ca.pem"
+	bash -c '! "$0" --registry "etcd:$1" --etcd-ca "$2" gateway list 2>/dev/null' "$MESHCTL" "$SECURE" "$TLS/ca.pem"
 hm_check "meshctl as an etcd user (password from the environment)" \
-	env HOPMESH_ETCD_PASSWORD="$PASS" "$MESHCTL" --registry "etcd:$AUTH" --etcd-user root peer list
+	env HOPMESH_ETCD_PASSWORD="$PASS" "$MESHCTL" --registry "etcd:$AUTH" --etcd-user root gateway list
 hm_check "meshctl with a wrong password is refused" \
-	bash -c '! HOPMESH_ETCD_PASSWORD=wrong "$0" --registry "etcd:$1" --etcd-user root peer list 2>/dev/null' \
+	bash -c '! HOPMESH_ETCD_PASSWORD=wrong "$0" --registry "etcd:$1" --etcd-user root gateway list 2>/dev/null' \
 	"$MESHCTL" "$AUTH"
 hm_check "meshctl without credentials on the auth etcd is refused" \
-	bash -c '! "$0" --registry "etcd:$1" peer add x --id 2 --public-key "$2" --endpoint 192.0.2.2:1 \
+	bash -c '! "$0" --registry "etcd:$1" gateway add x --id 2 --public-key "$2" --endpoint 192.0.2.2:1 \
 		--prefix 10.2.0.0/24 2>/dev/null' "$MESHCTL" "$AUTH" "$KEY"
 hm_stop "$AUTH_PID"
 hm_stop "$SECURE_PID"
