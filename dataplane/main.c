@@ -26,9 +26,9 @@
 
 #define EAL_ARGS_MAX 64
 
-static void usage(const char *prog)
+static void usage(FILE *f, const char *prog)
 {
-	fprintf(stderr, "usage: %s -c CONFIG\n"
+	fprintf(f, "usage: %s -c CONFIG\n"
 			"  Runs a hopmesh gateway. Peers are configured with wg(8) on the\n"
 			"  gateway's name, e.g. wg setconf NAME peers.conf.\n",
 		prog);
@@ -81,16 +81,23 @@ int main(int argc, char **argv)
 	sigset_t set;
 	int opt, rc;
 
-	while ((opt = getopt(argc, argv, "c:h")) != -1) {
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+
+	while ((opt = getopt_long(argc, argv, "c:h", longopts, NULL)) != -1) {
 		if (opt == 'c') {
 			config_path = optarg;
 		} else {
-			usage(argv[0]);
+			/* Asked for, the usage is the answer; otherwise an error. */
+			usage(opt == 'h' ? stdout : stderr, argv[0]);
 			return opt == 'h' ? 0 : 2;
 		}
 	}
 	if (!config_path || optind != argc) {
-		usage(argv[0]);
+		usage(stderr, argv[0]);
 		return 2;
 	}
 	if (!config_load(&gw.cfg, config_path, err, sizeof(err)) ||

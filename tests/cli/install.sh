@@ -182,15 +182,24 @@ expect_completion "gateways routes" "$hc" hopmesh-ctl gw-one dump ""
 expect_completion "--dir --help --json" "$hc" hopmesh-ctl --
 [ "$(complete_with "$mc" meshctl "")" != NOT-REGISTERED ] || fail "meshctl's completion registers nothing"
 
-# ---- the installed hopmesh-ctl ----
+# ---- the installed programs: --help and a wrong option ----
 
-"$ctl" --help >"$tmp/out" 2>"$tmp/err"
-rc=$?
-if [ $rc -eq 0 ] && grep -q "^usage: hopmesh-ctl" "$tmp/out" && [ ! -s "$tmp/err" ]; then
-	ok "hopmesh-ctl --help: usage on stdout, exit 0"
-else
-	fail "hopmesh-ctl --help: exit $rc, stdout $(head -1 "$tmp/out"), stderr $(cat "$tmp/err")"
-fi
+for prog in hopmesh-gw hopmesh-ctl meshd meshctl; do
+	"$root$bindir/$prog" --help >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -eq 0 ] && grep -q "^usage: .*$prog" "$tmp/out" && [ ! -s "$tmp/err" ]; then
+		ok "$prog --help: usage on stdout, exit 0"
+	else
+		fail "$prog --help: exit $rc, stdout $(head -1 "$tmp/out"), stderr $(cat "$tmp/err")"
+	fi
+	"$root$bindir/$prog" --no-such-option >"$tmp/out" 2>"$tmp/err"
+	rc=$?
+	if [ $rc -eq 2 ] && [ -s "$tmp/err" ] && [ ! -s "$tmp/out" ]; then
+		ok "$prog --no-such-option: message on stderr, exit 2"
+	else
+		fail "$prog --no-such-option: exit $rc, stdout $(head -1 "$tmp/out"), stderr $(head -1 "$tmp/err")"
+	fi
+done
 "$ctl" gw-one frobnicate >"$tmp/out" 2>"$tmp/err"
 rc=$?
 if [ $rc -eq 2 ] && grep -q "unknown command 'frobnicate'" "$tmp/err" && [ ! -s "$tmp/out" ]; then

@@ -22,12 +22,14 @@ int main(int argc, char **argv)
 	char err[512] = "", *reply;
 	bool error = false;
 
-	if (argc < 3 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		fprintf(stderr, "usage: hopmesh-wanemctl SOCKET COMMAND... | SOCKET -\n"
+	bool help = argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"));
+
+	if (argc < 3 || help) {
+		fprintf(help ? stdout : stderr, "usage: hopmesh-wanemctl SOCKET COMMAND... | SOCKET -\n"
 				"  e.g. hopmesh-wanemctl /run/wanem.sock set '*' '*' delay=40ms loss=1%%\n"
 				"       hopmesh-wanemctl /run/wanem.sock stats   (timing per pair)\n"
 				"       hopmesh-wanemctl /run/wanem.sock help    (all commands)\n");
-		return 2;
+		return help ? 0 : 2;
 	}
 	if (argc == 3 && !strcmp(argv[2], "-")) {
 		char buf[65536];
