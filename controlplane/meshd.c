@@ -36,6 +36,7 @@
  *   [etcd]                       # optional: ca_file, cert_file, key_file,
  *                                # username, password, timeout_ms
  */
+#include <inttypes.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -207,11 +208,16 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 
 static bool read_probes(struct meshd *d, uint64_t now)
 {
-	char err[256] = "", *reply = gw_ctl_get(d->cfg.control, "probe dump", err, sizeof(err));
-	json_t *j = reply ? json_loads(reply, 0, NULL) : NULL, *l, *s;
+	char err[256] = "", req[48], *reply;
+	json_t *j, *l, *s;
 	bool changed = false;
 	size_t i, k;
 
+	/* Only the samples newer than those we read: a dump consumes nothing,
+	 * so an operator's `hopmesh-ctl NAME probe dump` takes none from us. */
+	snprintf(req, sizeof(req), "probe dump %" PRIu64, d->probe_seq);
+	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	j = reply ? json_loads(reply, 0, NULL) : NULL;
 	free(reply);
 	/* Said on each change only: this runs every probe interval. */
 	if (!j && d->gateway_answered)
@@ -225,6 +231,7 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	}
 	d->gateway_up = true;
 	d->probe_interval_ms = (unsigned)json_integer_value(json_object_get(j, "interval_ms"));
+	d->probe_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
 	json_array_foreach(json_object_get(j, "links"), i, l) {
 		unsigned id = (unsigned)json_integer_value(json_object_get(l, "gateway"));
 		json_t *samples = json_object_get(l, "rtt_us");

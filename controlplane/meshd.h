@@ -67,6 +67,7 @@ struct meshd {
 	bool gateway_answered;        /* to log changes of the above only */
 	uint64_t routing_since_ns;    /* first look at routing: warm-up start */
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
+	uint64_t probe_seq;           /* the newest RTT sample read from it */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */
 	char **problems_seen;         /* registry problems already logged */
 	unsigned nproblems_seen;

@@ -5,6 +5,7 @@
  * reply is one line holding one JSON object. Counters are read while the worker
  * writes them: each is a single aligned word, so a reading is a recent value.
  */
+#include <ctype.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -169,9 +170,16 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "probe") && arg && !strcmp(arg, "dump")) {
-		json = probe_dump_json(c->gw, mono_ns());
-		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
-		free(json);
+		char *since = strtok(NULL, " \t"), *end = NULL;
+		unsigned long long n = since ? strtoull(since, &end, 10) : 0;
+
+		if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
+			textbuf_printf(&c->out, "{\"error\":\"usage: probe dump [SINCE]\"}\n");
+		} else {
+			json = probe_dump_json(c->gw, n, mono_ns());
+			textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+			free(json);
+		}
 	} else if (!strcmp(cmd, "probe")) {
 		char *argv[4];
 		int argc = 0;

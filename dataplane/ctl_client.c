@@ -414,7 +414,7 @@ static const struct command commands[] = {
 	{ "dump", "routes", 0, 0, "", show_routes, "every route" },
 	{ "dump", "gateways", 0, 0, "", show_gateways, "every gateway, its peer and path" },
 	{ "probe", "interval", 1, 1, " MS", NULL, "link probes every MS ms (0 off, 10-60000)" },
-	{ "probe", "dump", 0, 0, "", show_probes, "probe counts and RTT samples since the last dump" },
+	{ "probe", "dump", 0, 1, " [SINCE]", show_probes, "probe counts and the RTT samples kept (numbered above SINCE)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -6,8 +6,8 @@
  * address to its overlay address, encrypted in the same session as data and
  * sent on the direct path whatever the routes say, so it measures the link
  * itself. The far gateway reflects it back the same way. Replies give RTT
- * samples; meshd reads them with "probe dump" and keeps the statistics (EWMA,
- * percentiles, loss window, jitter, BFD-like up/down).
+ * samples; meshd reads the new ones with "probe dump SINCE" and keeps the
+ * statistics (EWMA, percentiles, loss window, jitter, BFD-like up/down).
  *
  * The same path delivers packets addressed to the gateway's own overlay
  * address from remote VMs: it answers ICMP echo there too, through the tunnel.
@@ -26,6 +26,7 @@
 #include "icmp.h"
 #include "lcore_io.h"
 #include "probe.h"
+#include "textbuf.h"
 #include "routes.h"
 
 #define PROBE_PORT 51821
@@ -43,17 +44,26 @@ struct probe_msg {
 	uint64_t sent_ns; /* the sender's clock: only the sender reads it */
 } __attribute__((packed));
 
+/* The last SAMPLES RTTs of a link, each with its number in the gateway's
+ * sequence of samples: a dump only reads them, so meshd asking for what is
+ * newer than it saw and an operator looking at the same time both get all. */
+struct probe_sample {
+	uint64_t seq;
+	uint32_t rtt_us;
+};
+
 struct probe_link {
 	uint64_t sent, received;
 	uint64_t last_reply_ns;
-	uint32_t rtt_us[SAMPLES]; /* since the last dump */
-	unsigned nrtt;
+	struct probe_sample sample[SAMPLES]; /* a ring, at nsamples % SAMPLES */
+	uint64_t nsamples;
 };
 
 struct probes {
 	uint32_t interval_ms;
 	uint64_t next_ns;
 	uint32_t seq;
+	uint64_t sample_seq; /* samples taken, over all links */
 	struct probe_link link[MAX_GATEWAYS];
 };
 
@@ -173,8 +183,9 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 
 		l->received++;
 		l->last_reply_ns = now;
-		if (l->nrtt < SAMPLES)
-			l->rtt_us[l->nrtt++] = (uint32_t)(rtt / 1000);
+		l->sample[l->nsamples++ % SAMPLES] = (struct probe_sample){
+			.seq = ++gw->probes->sample_seq, .rtt_us = (uint32_t)(rtt / 1000)
+		};
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -228,49 +239,44 @@ void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t 
 	if (argc == 2 && !strcmp(argv[0], "interval"))
 		probe_interval(gw, argv[1], out, outlen);
 	else
-		snprintf(out, outlen, "{\"error\":\"usage: probe interval MS | probe dump\"}");
+		snprintf(out, outlen, "{\"error\":\"usage: probe interval MS | probe dump [SINCE]\"}");
 }
 
-/* Counters and the RTT samples since the last dump, per gateway probed. */
-char *probe_dump_json(struct gateway *gw, uint64_t now)
+/* Counters and the RTT samples kept, per gateway probed: those numbered
+ * above since (0: all kept). A since beyond the last sample's number is from
+ * before the gateway restarted: all kept, then. Nothing is consumed. */
+char *probe_dump_json(struct gateway *gw, uint64_t since, uint64_t now)
 {
 	struct probes *pr = gw->probes;
-	size_t cap = 256, len = 0;
-	char *s = malloc(cap);
+	struct textbuf b = { 0 };
 	bool first = true;
 
-	if (!s)
-		return NULL;
-#define ADD(...)                                                                         \
-	do {                                                                             \
-		int n_ = snprintf(NULL, 0, __VA_ARGS__);                                 \
-		while (len + (size_t)n_ + 1 > cap) {                                     \
-			char *t_ = realloc(s, cap *= 2);                                 \
-			if (!t_) {                                                       \
-				free(s);                                                 \
-				return NULL;                                             \
-			}                                                                \
-			s = t_;                                                          \
-		}                                                                        \
-		len += (size_t)snprintf(s + len, cap - len, __VA_ARGS__);              \
-	} while (0)
-	ADD("{\"interval_ms\":%u,\"links\":[", pr->interval_ms);
+	if (since > pr->sample_seq)
+		since = 0;
+	textbuf_printf(&b, "{\"interval_ms\":%u,\"seq\":%" PRIu64 ",\"links\":[", pr->interval_ms,
+		       pr->sample_seq);
 	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 		struct probe_link *l = &pr->link[id];
+		uint64_t kept = l->nsamples < SAMPLES ? l->nsamples : SAMPLES;
+		bool one = false;
 
 		if (!l->sent)
 			continue;
-		ADD("%s{\"gateway\":%u,\"sent\":%" PRIu64 ",\"received\":%" PRIu64
-		    ",\"since_reply_ms\":%" PRId64 ",\"rtt_us\":[",
-		    first ? "" : ",", id, l->sent, l->received,
-		    l->last_reply_ns ? (int64_t)((now - l->last_reply_ns) / 1000000) : -1);
-		for (unsigned i = 0; i < l->nrtt; i++)
-			ADD("%s%u", i ? "," : "", l->rtt_us[i]);
-		ADD("]}");
-		l->nrtt = 0;
+		textbuf_printf(&b, "%s{\"gateway\":%u,\"sent\":%" PRIu64 ",\"received\":%" PRIu64
+			       ",\"since_reply_ms\":%" PRId64 ",\"rtt_us\":[",
+			       first ? "" : ",", id, l->sent, l->received,
+			       l->last_reply_ns ? (int64_t)((now - l->last_reply_ns) / 1000000) : -1);
+		for (uint64_t i = l->nsamples - kept; i < l->nsamples; i++) {
+			const struct probe_sample *smp = &l->sample[i % SAMPLES];
+
+			if (smp->seq <= since)
+				continue;
+			textbuf_printf(&b, "%s%u", one ? "," : "", smp->rtt_us);
+			one = true;
+		}
+		textbuf_printf(&b, "]}");
 		first = false;
 	}
-	ADD("]}");
-#undef ADD
-	return s;
+	textbuf_printf(&b, "]}");
+	return textbuf_take(&b);
 }

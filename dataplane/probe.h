@@ -18,6 +18,8 @@ void probe_tick(struct gateway *gw, uint64_t now);
 void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now);
 /* The control socket's "probe" commands; replies with one JSON line. */
 void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t outlen);
-char *probe_dump_json(struct gateway *gw, uint64_t now);
+/* "probe dump [SINCE]": counters and the RTT samples kept, those numbered
+ * above SINCE; read-only. NULL if memory ran out. */
+char *probe_dump_json(struct gateway *gw, uint64_t since, uint64_t now);
 
 #endif

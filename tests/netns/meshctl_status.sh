@@ -126,6 +126,28 @@ hm_check "status: eu-west via us-west, 2 hops" grep -qE '^eu-west +us-west +2 ' 
 hm_check "status: the drops, no_peer_for_destination among them" \
 	grep -qE '^no_peer_for_destination +[0-9]+$' "$HM_TMP/status.txt"
 
+# ---- probe dump reads, it does not take: meshd and an operator both see all ----
+# Two dumps in a row hold the same samples kept (128 a link once full); one
+# asked for what is newer than the second's seq holds only the few since.
+hm_ctl "$G1" probe dump >"$HM_TMP/probe1.json" || hm_fail "probe dump"
+hm_ctl "$G1" probe dump >"$HM_TMP/probe2.json" || hm_fail "probe dump"
+SEQ=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["seq"])' "$HM_TMP/probe2.json")
+hm_ctl "$G1" probe dump "$SEQ" >"$HM_TMP/probe3.json" || hm_fail "probe dump $SEQ"
+hm_check "a dump consumes nothing; SINCE gives only newer samples" \
+	python3 - "$HM_TMP/probe1.json" "$HM_TMP/probe2.json" "$HM_TMP/probe3.json" <<'PY'
+import json, sys
+d1, d2, d3 = (json.load(open(f)) for f in sys.argv[1:4])
+n = lambda d: {l["gateway"]: len(l["rtt_us"]) for l in d["links"]}
+assert set(n(d1)) == {2, 3}, d1
+for g in (2, 3):
+    assert n(d1)[g] == 128 and n(d2)[g] == 128, (n(d1), n(d2))
+    assert n(d3)[g] < 20, n(d3)
+assert d1["seq"] <= d2["seq"] <= d3["seq"], (d1["seq"], d2["seq"], d3["seq"])
+PY
+hm_check "probe dump with a bad SINCE is refused" bash -c '! "$0" --json -d "$1" "$2" probe dump x3 >/dev/null 2>&1' \
+	"$HM_CTL" "$HM_TMP/run" "$G1"
+hm_check "meshd still measures both links" meshd_link_close 1 2 "$R12"
+
 # ---- meshd stopped: the gateway's part, exit 1 ----
 hm_check "meshd of us-east exits 0 on SIGTERM" meshd_stop 1
 hm_check "its socket went with it" test ! -e "$HM_TMP/run/$G1.meshd"
