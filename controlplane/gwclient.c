@@ -167,3 +167,14 @@ char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen)
 	}
 	return out;
 }
+
+json_t *gw_dump_gateway(json_t *dump, json_int_t id)
+{
+	json_t *e;
+	size_t i;
+
+	json_array_foreach(json_object_get(dump, "gateways"), i, e)
+		if (json_integer_value(json_object_get(e, "id")) == id)
+			return e;
+	return NULL;
+}

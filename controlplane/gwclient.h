@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #define GW_MAX_ALLOWED 64
 
 struct gw_peer_state {
@@ -39,5 +41,9 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	   void *arg, char *err, size_t errlen);
 /* One request, one reply (malloc'd JSON line without the newline), or NULL. */
 char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen);
+
+/* The entry of gateway id in a "dump gateways" reply, or NULL: meshd's
+ * reconcile and meshctl status read the same document. Borrowed reference. */
+json_t *gw_dump_gateway(json_t *dump, json_int_t id);
 
 #endif

@@ -76,17 +76,6 @@ static const char *name_in(json_t *entry)
 	return s ? s : "";
 }
 
-static json_t *entry_by_id(json_t *gws, json_int_t id)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(json_object_get(gws, "gateways"), i, e)
-		if (json_integer_value(json_object_get(e, "id")) == id)
-			return e;
-	return NULL;
-}
-
 static json_t *entry_by_key(json_t *gws, const char *key)
 {
 	json_t *e;
@@ -146,7 +135,7 @@ static json_t *paths_json(json_t *gws, json_t *meshd)
 	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
 		json_int_t id = json_integer_value(json_object_get(e, "id"));
 		json_int_t via = json_integer_value(json_object_get(e, "via"));
-		json_t *v = entry_by_id(gws, via ? via : id), *p;
+		json_t *v = gw_dump_gateway(gws, via ? via : id), *p;
 
 		if (id == self)
 			continue;
@@ -211,7 +200,7 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 	peers = peers_json(name, gws, errors, &uapi);
 	drops = json_object_get(counters, "drops");
 	gname = json_string_value(json_object_get(meshd, "gateway"));
-	if (!gname && (e = entry_by_id(gws, json_integer_value(json_object_get(gws, "self")))))
+	if (!gname && (e = gw_dump_gateway(gws, json_integer_value(json_object_get(gws, "self")))))
 		gname = json_string_value(json_object_get(e, "name"));
 	if (!gname)
 		gname = json_string_value(json_object_get(counters, "gateway"));

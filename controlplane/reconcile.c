@@ -219,17 +219,6 @@ static bool gateway_matches(const struct reg_gateway *g, json_t *e)
 	       same_text(g->overlay6[0] ? g->overlay6 : "::", o6);
 }
 
-static json_t *entry_of(json_t *gws, unsigned id)
-{
-	json_t *e;
-	size_t i;
-
-	json_array_foreach(json_object_get(gws, "gateways"), i, e)
-		if (json_integer_value(json_object_get(e, "id")) == id)
-			return e;
-	return NULL;
-}
-
 /*
  * A new peer is bound (and so probed) by the gateway with the lower id first;
  * the other binds it once a handshake has completed, or after DEFER_MAX_NS if
@@ -273,7 +262,7 @@ static void diff_gateways(struct meshd *d, json_t *gws, struct textbuf *lines)
 	for (unsigned k = 0; k < d->snap.ngateways; k++) {
 		const struct reg_gateway *g = &d->snap.gateways[k];
 
-		e = entry_of(gws, g->id);
+		e = gw_dump_gateway(gws, g->id);
 		if (defer_binding(d, g, e) || (e && gateway_matches(g, e)))
 			continue;
 		sodium_bin2base64(key, sizeof(key), g->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
