@@ -128,7 +128,10 @@ ctl link host-a host-b loss=0 || hm_fail "clear loss"
 # carries its receive time (-D) and RTT, hence its send time; the commands'
 # times are taken around them.
 now() { date +%s.%N; }
-ip netns exec "$A" ping -D -n -i 0.01 -c 700 -W 1 192.168.50.2 >"$HM_TMP/change.out" 2>&1 &
+# The ping runs until a second after the last command, however long a busy
+# host makes the steps between (a fixed count once ended before the delay
+# change on a loaded machine, and the test saw no probe with the new delay).
+ip netns exec "$A" ping -D -n -i 0.01 -w 120 -W 1 192.168.50.2 >"$HM_TMP/change.out" 2>&1 &
 PING_PID=$!
 sleep 1.5
 t_down=$(now)
@@ -146,6 +149,8 @@ sleep 1.5
 t_delay=$(now)
 ctl set host-a host-b delay=20ms || hm_fail "change delay"
 t_delay_done=$(now)
+sleep 1
+kill -INT "$PING_PID" 2>/dev/null
 wait "$PING_PID"
 python3 - "$HM_TMP/change.out" "$t_down" "$t_down_done" "$t_up" "$t_delay" "$t_delay_done" \
 	>"$HM_TMP/change.txt" <<-'EOF'
