@@ -325,6 +325,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		die("gateway_setup");
 	wg_memzero(key, sizeof(key));
 	H.pool = gw.pool;
+	/* The ring PMD's ports have MAC 0 (and no way to set one), which would
+	 * be a frame's source as often as not: the gateway gets addresses of its
+	 * own, 02:00:00:00:fe:0p, as a NIC's would be. The ring ports do not
+	 * filter by MAC. */
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		gw.mac[p] = (struct rte_ether_addr){ { 0x02, 0, 0, 0, 0xfe, (uint8_t)p } };
 	/* LeakSanitizer does not scan DPDK's memory: what the lcores' contexts
 	 * point to (their crypto contexts) would look leaked. */
 	__lsan_register_root_region(gw.main_lc, sizeof(*gw.main_lc));
@@ -332,6 +338,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		__lsan_register_root_region(gw.worker_lc[w], sizeof(*gw.worker_lc[w]));
 	gwh_learn_gateway(&H);
 	fz_mac1_key(gw_mac1_key, H.gw_pub);
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		fz_log("gateway port %u: MAC " RTE_ETHER_ADDR_PRT_FMT, p, RTE_ETHER_ADDR_BYTES(&gw.mac[p]));
 	H.crypto = wg_crypto_new();
 	if (!H.crypto)
 		die("wg_crypto_new");
@@ -535,6 +543,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			pump(ctl & C_TICK);
 	}
 	pump(false);
+	if (fz_verbose)
+		print_counters();
 	check_mbufs();
 	return 0;
 }
