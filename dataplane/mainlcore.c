@@ -6,12 +6,12 @@
  * route table upkeep, reclamation of memory the workers may have been reading).
  *
  *   main_lcore_run(): epoll (wake-up eventfd, signals, UAPI and control sockets)
- *     drain_slow_path(): what the workers handed over (gw->to_main), by reason:
+ *     main_lcore_drain(): what the workers handed over (gw->to_main), by reason:
  *       handshakes -> tunnels/ (wg_device_handshake_rx*); ARP, ND, neighbours
  *       -> neigh.c; ICMP, fragments -> icmp.c; staged -> the peer's queue;
  *       our overlay address -> probe.c
- *     each tick: tunnels/ timers, routes_maintain(), probe_tick(),
- *       neighbour priming and upkeep, RCU reclamation
+ *     main_lcore_tick(), every TICK_MS: tunnels/ timers, routes_maintain(),
+ *       probe_tick(), neighbour priming and upkeep, RCU reclamation
  *   tunnels/ calls back through main_lcore_wg_ops(): handshake messages out
  *   by underlay.c, staged packets out by egress.c once a session is up.
  *
@@ -195,7 +195,7 @@ static void stage_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 	wg_peer_stage(peer, m, now);
 }
 
-static unsigned drain_slow_path(struct gateway *gw, uint64_t now)
+unsigned main_lcore_drain(struct gateway *gw, uint64_t now)
 {
 	struct rte_mbuf *pkts[SLOW_BURST];
 	unsigned total = 0, n, remaining;
@@ -261,6 +261,18 @@ static bool prime_peer(struct wg_peer *peer, void *arg)
 	return true;
 }
 
+void main_lcore_tick(struct gateway *gw, uint64_t now, uint64_t tick)
+{
+	wg_device_tick(gw->dev, now);
+	routes_maintain(gw->routes, gw);
+	probe_tick(gw, now);
+	if (tick % 25 == 0) {
+		wg_device_for_each_peer(gw->dev, prime_peer, gw);
+		neigh_maintain(gw, now);
+	}
+	rte_rcu_qsbr_dq_reclaim(gw->retired, 256, NULL, NULL, NULL);
+}
+
 /* ---- the loop ---- */
 
 static int signal_fd_open(void)
@@ -323,17 +335,10 @@ int main_lcore_run(struct gateway *gw)
 			}
 		}
 		now = mono_ns();
-		drain_slow_path(gw, now);
+		main_lcore_drain(gw, now);
 		if (now - last_tick >= TICK_MS * 1000000ULL) {
 			last_tick = now;
-			wg_device_tick(gw->dev, now);
-			routes_maintain(gw->routes, gw);
-			probe_tick(gw, now);
-			if (++ticks % 25 == 0) {
-				wg_device_for_each_peer(gw->dev, prime_peer, gw);
-				neigh_maintain(gw, now);
-			}
-			rte_rcu_qsbr_dq_reclaim(gw->retired, 256, NULL, NULL, NULL);
+			main_lcore_tick(gw, now, ++ticks);
 		}
 	}
 	fprintf(stderr, "%s: stopping\n", gw->cfg.name);

@@ -3,11 +3,18 @@
 #ifndef HOPMESH_DATAPLANE_MAINLCORE_H
 #define HOPMESH_DATAPLANE_MAINLCORE_H
 
+#include <stdint.h>
+
 struct gateway;
 struct wg_ops;
 
 /* Until SIGINT/SIGTERM or gw->quit; 0, or 1 if the sockets would not open. */
 int main_lcore_run(struct gateway *gw);
+/* The loop's two steps, also for drivers without threads (tests/fuzz): what
+ * the workers handed over (returns how many), and the tick (the tick-th, every
+ * 10 ms: timers, routes, probes, neighbours, reclamation). */
+unsigned main_lcore_drain(struct gateway *gw, uint64_t now);
+void main_lcore_tick(struct gateway *gw, uint64_t now, uint64_t tick);
 /* What tunnels/ calls back into, for gw's device. */
 const struct wg_ops *main_lcore_wg_ops(struct gateway *gw);
 

@@ -40,41 +40,47 @@ static void idle_wait(struct lcore_ctx *lc, unsigned *empty, unsigned *sleep_us)
 	rte_rcu_qsbr_thread_online(lc->gw->qsbr, lc->worker);
 }
 
+unsigned worker_poll(struct lcore_ctx *lc, uint64_t now)
+{
+	struct gateway *gw = lc->gw;
+	uint16_t q = (uint16_t)lc->worker;
+	struct rte_mbuf *pkts[BURST];
+	unsigned work = 0, n;
+
+	n = rte_eth_rx_burst(gw->port_id[PORT_VM], q, pkts, BURST);
+	if (n)
+		egress_burst(lc, pkts, n, now);
+	work += n;
+	n = rte_eth_rx_burst(gw->port_id[PORT_BACKBONE], q, pkts, BURST);
+	if (n)
+		ingress_burst(lc, pkts, n, now, false);
+	work += n;
+	/* Data messages other workers received for sessions we own. */
+	n = rte_ring_dequeue_burst(gw->handoff[lc->worker], (void **)pkts, BURST, NULL);
+	if (n)
+		ingress_burst(lc, pkts, n, now, true);
+	work += n;
+	if (lc->worker == 0)
+		for (unsigned p = 0; p < PORT_COUNT; p++)
+			work += lcore_tx_drain(lc, gw->to_port[p], p);
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		if (lc->ntx[p])
+			lcore_tx_flush(lc, p);
+	return work;
+}
+
 int worker_run(void *arg)
 {
 	struct lcore_ctx *lc = arg;
 	struct gateway *gw = lc->gw;
-	uint16_t q = (uint16_t)lc->worker;
-	struct rte_mbuf *pkts[BURST];
 	unsigned empty = 0, sleep_us = 0;
 
 	rte_rcu_qsbr_thread_register(gw->qsbr, lc->worker);
 	rte_rcu_qsbr_thread_online(gw->qsbr, lc->worker);
 	while (!atomic_load_explicit(&gw->quit, memory_order_relaxed)) {
-		uint64_t now = mono_ns();
-		unsigned work = 0, n;
+		unsigned work = worker_poll(lc, mono_ns());
 
-		n = rte_eth_rx_burst(gw->port_id[PORT_VM], q, pkts, BURST);
-		if (n)
-			egress_burst(lc, pkts, n, now);
-		work += n;
-		n = rte_eth_rx_burst(gw->port_id[PORT_BACKBONE], q, pkts, BURST);
-		if (n)
-			ingress_burst(lc, pkts, n, now, false);
-		work += n;
-		/* Data messages other workers received for sessions we own. */
-		n = rte_ring_dequeue_burst(gw->handoff[lc->worker], (void **)pkts, BURST, NULL);
-		if (n)
-			ingress_burst(lc, pkts, n, now, true);
-		work += n;
-		if (lc->worker == 0)
-			for (unsigned p = 0; p < PORT_COUNT; p++)
-				work += lcore_tx_drain(lc, gw->to_port[p], p);
-		for (unsigned p = 0; p < PORT_COUNT; p++)
-			if (lc->ntx[p])
-				lcore_tx_flush(lc, p);
 		rte_rcu_qsbr_quiescent(gw->qsbr, lc->worker);
-
 		if (work) {
 			empty = 0;
 			sleep_us = 0;

@@ -66,6 +66,148 @@ def data_header(counter=0):
     return struct.pack('<IIQ', 4, 0, counter)
 
 
+# ---- fuzz_gateway: frames behind [ctl][length] (see fuzz_gateway.c) ----
+
+BB, Q1 = 0x01, 0x02
+ETH, UDP, SEALED = 0x04, 0x08, 0x0c
+RELAY, PUMP, TICK, MAC1 = 0x10, 0x20, 0x40, 0x80
+GW_MAC = [bytes([2, 0, 0, 0, 0xfe, p]) for p in (0, 1)]  # VM port, backbone
+VM_MAC = [bytes([2, 0, 0, 0, 1, q]) for q in (0, 1)]
+FAR_MAC = [bytes([2, 0, 0, 0, 2, q]) for q in (0, 1)]
+
+
+def rec(ctl, data):
+    return bytes([ctl]) + struct.pack('!H', len(data)) + data
+
+
+def a4(s):
+    return bytes(map(int, s.split('.')))
+
+
+def a6(s):
+    import ipaddress
+    return ipaddress.IPv6Address(s).packed
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    total = sum(struct.unpack(f'!{len(data) // 2}H', data))
+    while total >> 16:
+        total = (total & 0xffff) + (total >> 16)
+    return ~total & 0xffff
+
+
+def ip4(src, dst, proto, payload, ttl=64, frag=0x4000):
+    hdr = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(payload), 0, frag, ttl, proto, 0,
+                      a4(src), a4(dst))
+    return hdr[:10] + struct.pack('!H', csum(hdr)) + hdr[12:] + payload
+
+
+def icmp4_echo(src, dst, size=8, ttl=64, frag=0x4000):
+    body = struct.pack('!BBHHH', 8, 0, 0, 0x1234, 1) + bytes(range(size % 256)) * (size // 256 + 1)
+    body = body[:8 + size]
+    body = body[:2] + struct.pack('!H', csum(body)) + body[4:]
+    return ip4(src, dst, 1, body, ttl, frag)
+
+
+def udp4(src, dst, sport, dport, payload, ttl=64, frag=0x4000):
+    return ip4(src, dst, 17, struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload, ttl, frag)
+
+
+def ip6(src, dst, nh, payload, hlim=64):
+    return struct.pack('!IHBB', 0x60000000, len(payload), nh, hlim) + a6(src) + a6(dst) + payload
+
+
+def icmp6(src, dst, body, hlim=64):
+    pseudo = a6(src) + a6(dst) + struct.pack('!IxxxB', len(body), 58)
+    body = body[:2] + struct.pack('!H', csum(pseudo + body)) + body[4:]
+    return ip6(src, dst, 58, body, hlim)
+
+
+def udp6(src, dst, sport, dport, payload):
+    return ip6(src, dst, 17, struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload)
+
+
+def arp(op, sha, sip, tha, tip):
+    return struct.pack('!HHBBH6s4s6s4s', 1, 0x0800, 6, 4, op, sha, a4(sip), tha, a4(tip))
+
+
+def nd_ns(src, target, mac):
+    import ipaddress
+    t = ipaddress.IPv6Address(target).packed
+    snm = 'ff02::1:ff' + t[13:].hex()[:2] + ':' + t[14:].hex()
+    body = struct.pack('!BBHI', 135, 0, 0, 0) + t + bytes([1, 1]) + mac
+    return icmp6(src, snm, body, 255)
+
+
+def eth(dst, src, etype, payload):
+    return dst + src + struct.pack('!H', etype) + payload
+
+
+def relay_hdr(dst_gw, src_gw, hops=1, limit=8, version=1):
+    return struct.pack('!BBBBHH', 0xf0, version, hops, limit, dst_gw, src_gw)
+
+
+def gateway_seeds(init, init_psk, resp, cookie_reply, data):
+    vm0, vm1, far0_in = '10.1.0.2', '10.1.0.3', '10.100.0.2'
+    payload = bytes(range(32))
+    bcast = b'\xff' * 6
+    seeds = {
+        'vm_arp_request': rec(ETH, arp(1, VM_MAC[0], vm0, bytes(6), '10.1.0.1')),
+        'vm_arp_raw_broadcast': rec(0, eth(bcast, VM_MAC[1], 0x0806,
+                                          arp(1, VM_MAC[1], vm1, bytes(6), '10.1.0.1'))),
+        'bb_arp_request': rec(BB | ETH, arp(1, FAR_MAC[0], '192.0.2.10', bytes(6), '192.0.2.1')),
+        'bb_arp_reply_q1': rec(BB | Q1 | ETH, arp(2, FAR_MAC[1], '192.0.2.11', GW_MAC[1], '192.0.2.1')),
+        'vm_ping_gateway': rec(UDP | PUMP, icmp4_echo(vm0, '10.1.0.1')),
+        'vm_udp_to_far0': rec(UDP, udp4(vm0, far0_in, 4000, 5000, payload)),
+        'vm_udp_to_far1_q1': rec(Q1 | UDP, udp4(vm1, '10.101.0.2', 4000, 5000, payload)),
+        'vm_udp_host_route': rec(UDP, udp4(vm0, '10.100.7.7', 4000, 5000, payload)),
+        'vm_udp_through_relay': rec(UDP | TICK, udp4(vm0, '10.104.0.2', 4000, 5000, payload)),
+        'vm_udp_unconfigured_gateway': rec(UDP, udp4(vm0, '10.105.0.2', 4000, 5000, payload)),
+        'vm_udp_no_route': rec(UDP, udp4(vm0, '10.9.9.9', 4000, 5000, payload)),
+        'vm_ttl1': rec(UDP, udp4(vm0, far0_in, 4000, 5000, payload, ttl=1)),
+        'vm_too_big_df': rec(UDP, udp4(vm0, far0_in, 4000, 5000, bytes(1450))),
+        'vm_fragmented': rec(UDP, udp4(vm0, far0_in, 4000, 5000, bytes(1450), frag=0)),
+        'vm_ipv6_to_far0': rec(UDP, udp6('fd00:1::2', 'fd64:100::2', 4000, 5000, payload)),
+        'vm_nd_solicit': rec(UDP, nd_ns('fd00:1::2', 'fd00:1::1', VM_MAC[0])),
+        'vm_source_made_right': rec(SEALED, udp4('10.1.9.9', far0_in, 4000, 5000, payload)),
+        'vm_raw_own_mac': rec(0, eth(GW_MAC[0], GW_MAC[0], 0x0800, udp4(vm0, far0_in, 1, 2, payload))),
+        'vm_raw_lldp': rec(0, eth(GW_MAC[0], VM_MAC[0], 0x88cc, bytes(46))),
+        'vm_short': rec(0, bytes(10)),
+        'bb_init_fixture': rec(BB | UDP, init),
+        'bb_init_psk_mac1': rec(BB | UDP | MAC1, init_psk),
+        'bb_init_relayed': rec(BB | UDP | RELAY, init),
+        'bb_response': rec(BB | UDP | MAC1, resp),
+        'bb_cookie_reply': rec(BB | UDP, cookie_reply),
+        'bb_data_unknown_index': rec(BB | UDP, data),
+        'bb_sealed_ping_vm': rec(BB | SEALED, icmp4_echo(far0_in, vm0)),
+        'bb_sealed_udp_vm1_q1': rec(BB | Q1 | SEALED, udp4('10.101.0.2', vm1, 5000, 4000, payload)),
+        'bb_sealed_keepalive': rec(BB | SEALED, b''),
+        'bb_sealed_bad_source': rec(BB | SEALED, udp4('10.9.9.9', vm0, 5000, 4000, payload)),
+        'bb_sealed_ipv6': rec(BB | SEALED, udp6('fd64:100::2', 'fd00:1::2', 5000, 4000, payload)),
+        'bb_sealed_ttl1': rec(BB | SEALED, udp4(far0_in, vm0, 5000, 4000, payload, ttl=1)),
+        'bb_sealed_to_gateway': rec(BB | SEALED, icmp4_echo(far0_in, '10.1.0.1')),
+        'bb_sealed_relayed_q1': rec(BB | Q1 | SEALED | RELAY, udp4('10.101.0.2', vm0, 5000, 4000, payload)),
+        'bb_sealed_twice': rec(BB | SEALED | PUMP, icmp4_echo(far0_in, vm0)) * 2,
+        'bb_relay_onward': rec(BB | UDP, relay_hdr(3, 2) + data),
+        'bb_relay_no_route': rec(BB | UDP, relay_hdr(5, 2) + data),
+        'bb_relay_loop': rec(BB | UDP, relay_hdr(4, 2) + data),
+        'bb_relay_hop_limit': rec(BB | UDP, relay_hdr(3, 2, hops=8) + data),
+        'bb_relay_version': rec(BB | UDP, relay_hdr(1, 2, version=2) + data),
+        'bb_fragment': rec(BB | ETH, udp4('192.0.2.10', '192.0.2.1', 51820, 51820, data, frag=0x2000)),
+        'bb_other_port': rec(BB | ETH, udp4('192.0.2.10', '192.0.2.1', 51820, 9999, data)),
+        'bb_ipv6_outer': rec(BB | ETH, udp6('2001:db8::10', '2001:db8::1', 51820, 51820, data)),
+        'bb_nd_solicit': rec(BB | ETH, nd_ns('2001:db8::10', '2001:db8::1', FAR_MAC[0])),
+        'bb_ping_gateway': rec(BB | ETH, icmp4_echo('192.0.2.10', '192.0.2.1')),
+    }
+    seeds['mixed_burst'] = b''.join([
+        seeds['vm_arp_request'], seeds['vm_udp_to_far0'], seeds['bb_sealed_ping_vm'],
+        seeds['bb_sealed_udp_vm1_q1'], seeds['vm_ipv6_to_far0'], seeds['bb_relay_onward'],
+        rec(BB | UDP | TICK, init)])
+    return seeds
+
+
 def main():
     nopsk = udp_payloads(os.path.join(FIXTURES, 'handshake-nopsk.pcap'))
     psk = udp_payloads(os.path.join(FIXTURES, 'handshake-psk.pcap'))
@@ -121,6 +263,8 @@ def main():
             'cookie_nonce_twice': bytes([4, 0x20, 0, 0, 10, 1]),
         },
     }
+
+    corpora['fuzz_gateway'] = gateway_seeds(init, init_psk, resp, cookie_reply, data)
 
     p1, p2, psk_hex = key_hex('p1.pub'), key_hex('p2.pub'), key_hex('psk')
     other = '11' * 32

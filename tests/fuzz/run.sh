@@ -17,7 +17,7 @@
 set -u
 
 usage() {
-	echo "usage: $0 BUILD_DIR SECONDS [fuzz_messages|fuzz_handshake|fuzz_uapi ...]" >&2
+	echo "usage: $0 BUILD_DIR SECONDS [fuzz_messages|fuzz_handshake|fuzz_uapi|fuzz_gateway ...]" >&2
 	exit 2
 }
 
@@ -28,7 +28,11 @@ shift 2
 case $secs in '' | *[!0-9]*) usage ;; esac
 [ "$secs" -gt 0 ] || usage
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(fuzz_messages fuzz_handshake fuzz_uapi)
+if [ ${#targets[@]} -eq 0 ]; then
+	targets=(fuzz_messages fuzz_handshake fuzz_uapi)
+	# fuzz_gateway is built only where DPDK and its ring PMD are.
+	[ -x "$build/tests/fuzz/fuzz_gateway" ] && targets+=(fuzz_gateway)
+fi
 
 here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/hopmesh-fuzz.XXXXXX") || exit 2
@@ -65,6 +69,8 @@ for t in "${targets[@]}"; do
 	[ -f "$here/$t.dict" ] && extra+=("-dict=$here/$t.dict")
 	# UAPI lines may be 4095 bytes: let inputs be longer than one.
 	[ "$t" = fuzz_uapi ] && extra+=(-max_len=8192)
+	# A few full-size frames in one input.
+	[ "$t" = fuzz_gateway ] && extra+=(-max_len=8192)
 	(
 		"$build/tests/fuzz/$t" \
 			-max_total_time="$secs" -timeout=10 -rss_limit_mb=2048 \

@@ -12,8 +12,9 @@
  * would (ARP, handshakes, keepalives); a user that claims frames of its own
  * (a measurement) reads the tx rings itself first.
  *
- * Used by perf/bench_pipeline.c. No root needed for the harness itself; the
- * gateway's UAPI socket lives in /var/run/wireguard.
+ * Used by perf/bench_pipeline.c and tests/fuzz/fuzz_gateway.c. No root
+ * needed for the harness itself; the gateway's UAPI socket (which the fuzz
+ * target never opens) lives in /var/run/wireguard.
  */
 #ifndef HOPMESH_TESTS_GWHARNESS_H
 #define HOPMESH_TESTS_GWHARNESS_H
