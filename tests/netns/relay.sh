@@ -132,14 +132,30 @@ hm_check "loop: A -> D via B" rig_path 1 4 2
 hm_check "loop: B -> D via C" rig_path 2 4 3
 hm_check "loop: C -> D via A" rig_path 3 4 1
 # A's keepalives and handshakes for D take the same loop as the pings, so
-# the figures are at least 20, and equal: each message relayed exactly once.
+# the drops are at least 20; and each looping message is relayed exactly once
+# before its drop, so relayed minus dropped does not move. The six counters
+# are read one after another: a message relayed between two of the reads and
+# dropped before the last shows up on one side only, so the balance is read
+# until two readings agree.
 relayed_total() { echo $(($(rig_counter 1 relayed) + $(rig_counter 2 relayed) + $(rig_counter 3 relayed))); }
 limit_total() { echo $(($(rig_counter 1 drops.hop_limit) + $(rig_counter 2 drops.hop_limit) + $(rig_counter 3 drops.hop_limit))); }
-before=$(relayed_total) limit_before=$(limit_total)
+# steady_totals: "RELAYED DROPPED" once two readings in a row agree (5 tries).
+steady_totals() {
+	local a b i
+	a="$(relayed_total) $(limit_total)"
+	for i in 1 2 3 4 5; do
+		b="$(relayed_total) $(limit_total)"
+		[ "$a" = "$b" ] && break
+		a=$b
+	done
+	echo "$b"
+}
+read -r relayed_before limit_before <<<"$(steady_totals)"
 ip netns exec "$VMA" ping -q -n -c 20 -i 0.05 -W 1 10.4.0.2 >/dev/null 2>&1
 sleep 1
-relayed=$(($(relayed_total) - before))
-dropped=$(($(limit_total) - limit_before))
+read -r relayed_after limit_after <<<"$(steady_totals)"
+relayed=$((relayed_after - relayed_before))
+dropped=$((limit_after - limit_before))
 hm_log "loop: 20 pings; messages relayed $relayed times, $dropped dropped at the hop limit"
 hm_check "every looping packet is dropped at the hop limit" test "$dropped" -ge 20
 hm_check "each is relayed exactly once before that (no storm)" test "$relayed" -eq "$dropped"
