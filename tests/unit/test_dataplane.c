@@ -252,9 +252,12 @@ static int setup(void **state)
 	return routes_gateway(gw.routes, FAR_ID)->peer ? 0 : -1;
 }
 
+static void far_free(void);
+
 static int teardown(void **state)
 {
 	(void)state;
+	far_free();
 	gateway_teardown(&gw);
 	rte_eal_cleanup();
 	return 0;
@@ -529,6 +532,14 @@ static bool far_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *
 	memcpy(far.msg, msg, len);
 	far.len = len;
 	return true;
+}
+
+static void far_free(void)
+{
+	if (far.dev)
+		wg_device_free(far.dev);
+	if (far.crypto)
+		wg_crypto_free(far.crypto);
 }
 
 /* A second apart per handshake, so each initiation's timestamp is newer. */
