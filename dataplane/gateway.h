@@ -61,7 +61,8 @@ struct gateway {
 	struct rte_ring *to_main;            /* workers -> main lcore */
 	struct rte_ring *to_port[PORT_COUNT]; /* main lcore -> worker 0's tx */
 	struct rte_ring *handoff[MAX_WORKERS];
-	/* Which worker decrypts a session: index << 8 | worker, per index slot. */
+	/* Which worker decrypts a session, per index slot: index << 8 | flags |
+	 * worker (ingress.c, session_owner()). */
 	_Atomic uint64_t *owner;
 	struct neigh_table *neigh[PORT_COUNT];
 	struct rte_rcu_qsbr *qsbr;

@@ -9,17 +9,38 @@
  *       relay header: for us -> strip it; for another -> relay_forward(),
  *         never decrypted, on through underlay_encap()
  *       handshakes -> main lcore
- *       data: the session's owner worker (session_owner(); hand-off ring
- *         otherwise)
+ *       data: session_owner(): ours -> the burst; another worker's -> its
+ *         hand-off ring; no one's -> claim_decrypt(), at once
  *     wg_decrypt_burst(): index, AEAD, replay window, cryptokey check
- *     deliver(): ECN, our overlay address -> main lcore (probes, ping);
- *       hop_spend_ttl(), neigh_output(): Ethernet to the VM
+ *     finish() -> deliver(): ECN, our overlay address -> main lcore (probes,
+ *       ping); hop_spend_ttl(), neigh_output(): Ethernet to the VM
  *     tx burst on the VM port (worker.c, lcore_tx_flush())
  *
- * A session's replay window has one writer: data messages are decrypted by
- * the worker that owns their session (the first to receive it) and handed
- * over to it if they arrive elsewhere. Nothing here locks, allocates or makes
- * a syscall per packet.
+ * A session's replay window has one writer, the worker that owns the session:
+ * the first whose data for it authenticates. Its packets that arrive
+ * elsewhere are handed over; the others never touch the window.
+ *
+ * Why a claim waits for authentication: a receiver index is no secret (it is
+ * on the wire), so a worker that claimed on sight let a forged packet pick
+ * the owner, or, naming another index in the same slot, push the live one's
+ * record out; the next packet then made a second owner while the first still
+ * had the session's packets in its burst, and two workers wrote one window.
+ * Now a worker that finds a session unclaimed marks the slot pending (a CAS,
+ * so one worker at a time), decrypts that one packet on the spot, and then
+ * either records itself as owner (the packet authenticated: tunnels/ set
+ * rx->peer) or puts back what the slot held (a forgery changes nothing).
+ * While a slot is pending, data for it goes to the worker holding it, which
+ * looks again when it takes it from its ring. Why not the worker's number in
+ * the index: tunnels/ picks indices and knows nothing of workers, and RSS, not
+ * the index, decides where a flow lands, so most packets would need a
+ * hand-off (docs/ARCHITECTURE.md has the figures).
+ *
+ * The owner of a live session never changes: a record is replaced only by an
+ * authentic packet with another index in the same slot, and the index table
+ * (as many slots, INDEX_BITS) holds one live index per slot, so the record it
+ * replaces is of a session that has ended. Nothing here locks, allocates or
+ * makes a syscall per packet; the CAS is paid once per session (and per
+ * forgery naming an unclaimed slot).
  */
 #include <string.h>
 
@@ -192,55 +213,91 @@ static unsigned exact_length(uint8_t type)
 struct bb_job {
 	uint8_t tos;
 	uint8_t hops;
+	uint32_t index;      /* BB_CLAIM: the receiver index being claimed */
+	uint64_t prev_owner; /* BB_CLAIM: what its owner slot held before */
 };
 
-/* The worker that decrypts a session: the first to receive its data claims
- * it. A peer's tunnel is one UDP flow, which the NIC's hash (or af_packet's
- * fanout) keeps on one queue, so hand-offs are rare: relayed traffic, roaming.
- * Live receiver indices differ in their low INDEX_BITS bits, so each has its
- * own slot; a stale claim of an older index is simply replaced. */
-static unsigned session_owner(struct gateway *gw, uint32_t index, unsigned me)
+/* gw->owner, one word per receiver-index slot: index << 8 | flags | worker. */
+#define OWNER_WORKER 0x3fu
+#define OWNER_CLAIMED 0x40u /* the worker's data for this index authenticated */
+#define OWNER_PENDING 0x80u /* the worker is authenticating one packet */
+_Static_assert(MAX_WORKERS <= OWNER_WORKER + 1, "worker number must fit the owner word");
+
+static uint64_t owner_word(uint32_t index, unsigned flags, unsigned worker)
+{
+	return (uint64_t)index << 8 | flags | worker;
+}
+
+/* Which worker decrypts data for index: its owner, or the worker holding a
+ * pending claim on its slot. OWNER_NONE: no one, and this worker now holds
+ * the slot pending (*prev what it held, for claim_decrypt() to settle). A
+ * peer's tunnel is one UDP flow, which the NIC's hash (or af_packet's fanout)
+ * keeps on one queue, so hand-offs are rare: relayed traffic, roaming. */
+#define OWNER_NONE (~0u)
+static unsigned session_owner(struct gateway *gw, uint32_t index, unsigned me, uint64_t *prev)
 {
 	_Atomic uint64_t *slot = &gw->owner[index & ((1u << INDEX_BITS) - 1)];
 	uint64_t cur = atomic_load_explicit(slot, memory_order_acquire);
 
-	if ((uint32_t)(cur >> 8) == index)
-		return cur & 0xff;
-	if (atomic_compare_exchange_strong(slot, &cur, (uint64_t)index << 8 | me))
-		return me;
-	return (uint32_t)(cur >> 8) == index ? cur & 0xff : me;
+	for (;;) {
+		if ((cur & (OWNER_CLAIMED | OWNER_PENDING)) && (uint32_t)(cur >> 8) == index)
+			return cur & OWNER_WORKER;
+		/* Another worker is authenticating data of this slot: only it may
+		 * write the slot until it is done. (Never this worker: it settles
+		 * its claim before it classifies the next packet.) */
+		if (cur & OWNER_PENDING)
+			return cur & OWNER_WORKER;
+		/* Unclaimed, or the record of another index: an ended session, or
+		 * a forgery if this packet's index is the one that is not live. */
+		if (atomic_compare_exchange_strong_explicit(slot, &cur,
+							    owner_word(index, OWNER_PENDING, me),
+							    memory_order_acq_rel,
+							    memory_order_acquire)) {
+			*prev = cur;
+			return OWNER_NONE;
+		}
+	}
 }
 
-/* Validates one backbone frame. Data messages this worker owns are added to
- * rx[]; everything else is handed on or dropped here. */
-static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t listen_port,
-			      struct wg_rx *rx, struct bb_job *job)
+/* What classify_backbone() made of a frame. */
+enum bb_verdict {
+	BB_DONE,  /* handed on or dropped */
+	BB_BURST, /* data this worker decrypts: in rx */
+	BB_CLAIM, /* data of an unclaimed session, in rx: claim_decrypt() it now */
+};
+
+/* Validates one backbone frame. Data messages this worker owns or is
+ * claiming are filled into rx and job; everything else is handed on or
+ * dropped here. */
+static enum bb_verdict classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m,
+					 uint16_t listen_port, struct wg_rx *rx, struct bb_job *job)
 {
 	struct gateway *gw = lc->gw;
 	struct relay_hdr *relay = NULL;
+	enum bb_verdict verdict = BB_BURST;
 	struct outer o;
 	uint32_t type, receiver;
 	uint8_t *msg;
 
 	if (!parse_outer(lc, m, listen_port, &o))
-		return false;
+		return BB_DONE;
 	msg = o.payload;
 	if (o.len >= RELAY_LEN && msg[0] == RELAY_TYPE) {
 		relay = (struct relay_hdr *)msg;
 		if (relay->version != RELAY_VERSION || relay->hops == 0) {
 			lcore_drop(lc, m, GW_DROP_UNKNOWN_TYPE);
-			return false;
+			return BB_DONE;
 		}
 		if (rte_be_to_cpu_16(relay->dst_gw) != routes_self(gw->routes)) {
 			relay_forward(lc, m, &o, relay);
-			return false;
+			return BB_DONE;
 		}
 		msg += RELAY_LEN;
 		o.len -= RELAY_LEN;
 	}
 	if (o.len < 4) {
 		lcore_drop(lc, m, GW_DROP_UNKNOWN_TYPE);
-		return false;
+		return BB_DONE;
 	}
 	/* A little-endian type word: 1-4 with three zero bytes. */
 	type = (uint32_t)msg[0] | (uint32_t)msg[1] << 8 | (uint32_t)msg[2] << 16 | (uint32_t)msg[3] << 24;
@@ -248,14 +305,18 @@ static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t
 	case WG_MSG_DATA:
 		if (o.len >= 8 && gw->workers > 1) {
 			memcpy(&receiver, msg + 4, 4);
-			unsigned owner = session_owner(gw, rte_le_to_cpu_32(receiver), lc->worker);
+			receiver = rte_le_to_cpu_32(receiver);
+			unsigned owner = session_owner(gw, receiver, lc->worker, &job->prev_owner);
 
-			if (owner != lc->worker) {
+			if (owner == OWNER_NONE) {
+				job->index = receiver;
+				verdict = BB_CLAIM;
+			} else if (owner != lc->worker) {
 				if (rte_ring_enqueue(gw->handoff[owner], m))
 					lcore_drop(lc, m, GW_DROP_HANDOFF_FULL);
 				else
 					COUNT(&lc->counters, handed_off, 1);
-				return false;
+				return BB_DONE;
 			}
 		}
 		rx->msg = msg;
@@ -264,7 +325,7 @@ static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t
 		rx->relayed = relay != NULL;
 		job->tos = o.tos;
 		job->hops = relay ? relay->hops : 1;
-		return true;
+		return verdict;
 	case WG_MSG_INITIATION:
 	case WG_MSG_RESPONSE:
 	case WG_MSG_COOKIE: {
@@ -272,17 +333,17 @@ static bool classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t
 
 		if (o.len != exact_length((uint8_t)type)) {
 			lcore_drop(lc, m, WG_DROP_MALFORMED);
-			return false;
+			return BB_DONE;
 		}
 		meta = lcore_note(m, SLOW_HANDSHAKE, PORT_BACKBONE);
 		meta->relayed = relay != NULL;
 		meta->src_gw = relay ? rte_be_to_cpu_16(relay->src_gw) : 0;
 		lcore_to_main(lc, m);
-		return false;
+		return BB_DONE;
 	}
 	default:
 		lcore_drop(lc, m, GW_DROP_UNKNOWN_TYPE);
-		return false;
+		return BB_DONE;
 	}
 }
 
@@ -321,6 +382,40 @@ static void deliver(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_rx
 	neigh_output(lc, PORT_VM, m, next_hop);
 }
 
+/* A decrypted (or refused) message: dropped with its reason, counted as a
+ * keepalive, or delivered. */
+static void finish(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_rx *rx,
+		   const struct bb_job *job)
+{
+	if (rx->status != WG_OK) {
+		lcore_drop(lc, m, rx->status);
+	} else if (rx->keepalive) {
+		COUNT(&lc->counters, keepalives_received, 1);
+		rte_pktmbuf_free(m);
+	} else {
+		deliver(lc, m, rx, job);
+	}
+}
+
+/* The packet of an unclaimed session whose slot this worker holds pending:
+ * decrypted alone, so that the slot is settled before anything else is
+ * classified. tunnels/ sets rx->peer only when the AEAD tag and the replay
+ * window passed: then this worker owns the session, else the slot is put
+ * back as it was. */
+static void claim_decrypt(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_rx *rx,
+			  const struct bb_job *job, uint64_t now, bool *attention)
+{
+	struct gateway *gw = lc->gw;
+	_Atomic uint64_t *slot = &gw->owner[job->index & ((1u << INDEX_BITS) - 1)];
+
+	wg_decrypt_burst(lc->crypto, gw->dev, rx, 1, now, attention);
+	atomic_store_explicit(slot,
+			      rx->peer ? owner_word(job->index, OWNER_CLAIMED, lc->worker)
+				       : job->prev_owner,
+			      memory_order_release);
+	finish(lc, m, rx, job);
+}
+
 void ingress_burst(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n, uint64_t now,
 		   bool counted)
 {
@@ -337,20 +432,20 @@ void ingress_burst(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n, uin
 			COUNT(&lc->counters, rx_packets[PORT_BACKBONE], 1);
 			COUNT(&lc->counters, rx_bytes[PORT_BACKBONE], rte_pktmbuf_pkt_len(pkts[i]));
 		}
-		if (classify_backbone(lc, pkts[i], listen_port, &rx[k], &job[k]))
+		switch (classify_backbone(lc, pkts[i], listen_port, &rx[k], &job[k])) {
+		case BB_BURST:
 			data[k++] = pkts[i];
-	}
-	wg_decrypt_burst(lc->crypto, gw->dev, rx, k, now, &attention);
-	for (unsigned i = 0; i < k; i++) {
-		if (rx[i].status != WG_OK) {
-			lcore_drop(lc, data[i], rx[i].status);
-		} else if (rx[i].keepalive) {
-			COUNT(&lc->counters, keepalives_received, 1);
-			rte_pktmbuf_free(data[i]);
-		} else {
-			deliver(lc, data[i], &rx[i], &job[i]);
+			break;
+		case BB_CLAIM:
+			claim_decrypt(lc, pkts[i], &rx[k], &job[k], now, &attention);
+			break;
+		case BB_DONE:
+			break;
 		}
 	}
+	wg_decrypt_burst(lc->crypto, gw->dev, rx, k, now, &attention);
+	for (unsigned i = 0; i < k; i++)
+		finish(lc, data[i], &rx[i], &job[i]);
 	if (attention)
 		lcore_wake_main(gw);
 }

@@ -11,12 +11,18 @@
  *
  *   classification, VM side and backbone side
  *   relay: hop limit, no route, loop, forwarded with one more hop
- *   hand-off of data messages to the worker that owns their session
+ *   hand-off of data messages to the worker that owns their session, with
+ *   sessions made by a handshake with a second tunnels/ device (the far
+ *   gateway's): only authentic data claims a session; forgeries move no
+ *   owner; copies through two workers are replays to the one owner, also
+ *   with both workers running at once (two threads)
  *   ICMP time exceeded and too big, built by the main lcore; fragmentation
  *   ECN across the tunnel (RFC 6040)
  *   drop reason names
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -56,6 +62,7 @@
 #define REMOTE_VM "10.2.0.5" /* behind the far gateway (its allowed-ips) */
 
 static struct gateway gw;
+static uint8_t far_priv[WG_KEY_LEN]; /* the far gateway's key (its device: far_handshake()) */
 static const struct rte_ether_addr vm_mac = { { 0x02, 0, 0, 0, 0, 0x05 } };
 static const struct rte_ether_addr bb_mac = { { 0x02, 0, 0, 0, 0, 0x02 } };
 
@@ -198,7 +205,7 @@ static int setup(void **state)
 	char *argv[] = { "test_dataplane", "--no-huge", "-m", "256", "--no-pci", "--no-telemetry",
 			 "--no-shconf", prefix, "-l", "0", "--vdev=net_null0", "--vdev=net_null1",
 			 "--log-level=error", NULL };
-	uint8_t key[WG_KEY_LEN], far_priv[WG_KEY_LEN], far_pub[WG_KEY_LEN];
+	uint8_t key[WG_KEY_LEN], far_pub[WG_KEY_LEN];
 	char b64[45];
 	struct wg_endpoint ep;
 	struct wg_peer *peer;
@@ -228,6 +235,8 @@ static int setup(void **state)
 
 	/* The far gateway: a peer with an endpoint and allowed-ips, gateway 2. */
 	randombytes_buf(far_priv, sizeof(far_priv));
+	far_priv[0] &= 248;
+	far_priv[31] = (far_priv[31] & 127) | 64;
 	crypto_scalarmult_curve25519_base(far_pub, far_priv);
 	peer = wg_peer_add(gw.dev, far_pub);
 	if (!peer || !wg_endpoint_parse(&ep, FAR_IP ":51820"))
@@ -243,9 +252,12 @@ static int setup(void **state)
 	return routes_gateway(gw.routes, FAR_ID)->peer ? 0 : -1;
 }
 
+static void far_free(void);
+
 static int teardown(void **state)
 {
 	(void)state;
+	far_free();
 	gateway_teardown(&gw);
 	rte_eal_cleanup();
 	return 0;
@@ -401,49 +413,6 @@ static void test_relay(void **state)
 	nothing_queued();
 }
 
-/* ---- hand-off between workers ---- */
-
-static void data_in(unsigned worker, uint32_t receiver)
-{
-	uint8_t msg[WG_DATA_HEADER_LEN + 16] = { WG_MSG_DATA };
-	uint32_t le = rte_cpu_to_le_32(receiver);
-
-	memcpy(msg + 4, &le, 4);
-	backbone_in(worker, from_backbone(FAR_IP, 51820, msg, sizeof(msg)));
-}
-
-static void test_handoff(void **state)
-{
-	const uint32_t owned = 0x12340005, fresh = 0x56780006;
-	_Atomic uint64_t *slot = &gw.owner[owned & ((1u << INDEX_BITS) - 1)];
-	uint64_t handed, unknown;
-	struct rte_mbuf *m;
-
-	(void)state;
-	/* Worker 1 owns the session: worker 0 hands its message over. */
-	atomic_store(slot, (uint64_t)owned << 8 | 1);
-	handed = gw.worker_lc[0]->counters.handed_off;
-	data_in(0, owned);
-	assert_int_equal(gw.worker_lc[0]->counters.handed_off, handed + 1);
-	m = take(gw.handoff[1]);
-	assert_non_null(m);
-	/* Worker 1 takes it from its ring (rx already counted) and decrypts:
-	 * no such session here, a drop counted by worker 1. */
-	unknown = drops(1, WG_DROP_UNKNOWN_INDEX);
-	ingress_burst(gw.worker_lc[1], &m, 1, mono_ns(), true);
-	assert_int_equal(drops(1, WG_DROP_UNKNOWN_INDEX), unknown + 1);
-
-	/* The first worker to see an index claims it. */
-	data_in(1, fresh);
-	assert_int_equal(atomic_load(&gw.owner[fresh & ((1u << INDEX_BITS) - 1)]),
-			 (uint64_t)fresh << 8 | 1);
-	data_in(0, fresh);
-	m = take(gw.handoff[1]);
-	assert_non_null(m);
-	rte_pktmbuf_free(m);
-	nothing_queued();
-}
-
 /* ---- ICMP ---- */
 
 /* The VM introduces itself: an ARP request for our VM-side address, whose
@@ -540,6 +509,469 @@ static void test_icmp(void **state)
 	nothing_queued();
 }
 
+/* ---- sessions: who decrypts ---- */
+
+/* The far gateway's end of the tunnel: a tunnels/ device of its own, whose
+ * messages the test carries by hand. */
+static struct {
+	struct wg_device *dev;
+	struct wg_crypto *crypto;
+	struct wg_peer *peer;   /* us, as it knows us */
+	uint8_t msg[256];       /* the last message it sent */
+	size_t len;
+	uint64_t now;           /* its own clock */
+	unsigned handshakes;
+	uint32_t receiver;      /* our receiver index for the current session */
+} far;
+
+static bool far_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+		     const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)peer, (void)to;
+	assert_true(len <= sizeof(far.msg));
+	memcpy(far.msg, msg, len);
+	far.len = len;
+	return true;
+}
+
+static void far_free(void)
+{
+	if (far.dev)
+		wg_device_free(far.dev);
+	if (far.crypto)
+		wg_crypto_free(far.crypto);
+}
+
+/* A second apart per handshake, so each initiation's timestamp is newer. */
+static uint64_t far_wall(void *ctx)
+{
+	(void)ctx;
+	return 1700000000ULL * 1000000000ULL + far.handshakes * 1000000000ULL;
+}
+
+/* Frees whatever an earlier test that failed left queued. */
+static void discard_queued(void)
+{
+	struct rte_mbuf *m;
+
+	while (!rte_ring_dequeue(gw.to_main, (void **)&m))
+		rte_pktmbuf_free(m);
+	for (unsigned w = 0; w < gw.workers; w++) {
+		while (!rte_ring_dequeue(gw.handoff[w], (void **)&m))
+			rte_pktmbuf_free(m);
+		for (unsigned p = 0; p < PORT_COUNT; p++) {
+			for (unsigned i = 0; i < gw.worker_lc[w]->ntx[p]; i++)
+				rte_pktmbuf_free(gw.worker_lc[w]->tx[p][i]);
+			gw.worker_lc[w]->ntx[p] = 0;
+		}
+	}
+}
+
+/* The far gateway introduces itself on the backbone (ARP), so that the main
+ * lcore can send it our handshake response. */
+static void backbone_arp(void)
+{
+	struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
+	struct rte_mbuf *m = frame(&bb_mac, &bcast, RTE_ETHER_TYPE_ARP, sizeof(struct rte_arp_hdr));
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = bb_mac;
+	arp->arp_data.arp_sip = ip4(FAR_IP);
+	arp->arp_data.arp_tip = ip4("192.0.2.1");
+	neigh_input_arp(&gw, PORT_BACKBONE, m, mono_ns());
+	m = take(gw.to_port[PORT_BACKBONE]);
+	assert_non_null(m);
+	rte_pktmbuf_free(m);
+}
+
+/* A new session with the far gateway, which initiates: its initiation goes
+ * to our tunnels/ device as the main lcore would hand it over, our response
+ * (sent by the main lcore, queued for worker 0) back to it. No data of the
+ * session has reached a worker yet. */
+static void far_handshake(void)
+{
+	struct wg_ops ops = { .send = far_send, .wall_ns = far_wall };
+	struct wg_endpoint us, them;
+	uint8_t pub[WG_KEY_LEN];
+	struct rte_mbuf *m;
+	uint32_t net = ip4("10.1.0.0"), le;
+
+	discard_queued();
+	if (!far.dev) {
+		vm_arp();
+		backbone_arp();
+		far.dev = wg_device_new(&ops, 8);
+		far.crypto = wg_crypto_new();
+		assert_non_null(far.dev);
+		assert_non_null(far.crypto);
+		far.now = 1000000000ULL;
+		wg_device_set_private_key(far.dev, far_priv, far.now);
+		assert_true(wg_device_public_key(gw.dev, pub));
+		far.peer = wg_peer_add(far.dev, pub);
+		assert_non_null(far.peer);
+		assert_true(wg_endpoint_parse(&us, "192.0.2.1:51820"));
+		wg_peer_set_endpoint(far.peer, &us);
+		assert_int_equal(wg_peer_allowedip_add(far.peer, AF_INET, &net, 16), 0);
+		wg_device_commit_allowedips(far.dev);
+	} else {
+		usleep(30000); /* our flood limit: 50 initiations a second per peer */
+	}
+	far.handshakes++;
+	far.now += 10 * 1000000000ULL; /* past its own limit: one per REKEY_TIMEOUT */
+	far.len = 0;
+	wg_peer_initiate(far.peer, far.now);
+	assert_int_equal(far.len, WG_INITIATION_LEN);
+	assert_true(wg_endpoint_parse(&them, FAR_IP ":51820"));
+	assert_int_equal(wg_device_handshake_rx(gw.dev, far.msg, far.len, &them, 0, mono_ns()), WG_OK);
+	m = take(gw.to_port[PORT_BACKBONE]);
+	assert_non_null(m);
+	assert_int_equal(rte_pktmbuf_pkt_len(m), RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN + WG_RESPONSE_LEN);
+	far.len = 0;
+	assert_true(wg_endpoint_parse(&us, "192.0.2.1:51820"));
+	assert_int_equal(wg_device_handshake_rx(far.dev,
+						rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN),
+						WG_RESPONSE_LEN, &us, 0, far.now),
+			 WG_OK);
+	rte_pktmbuf_free(m);
+	/* It confirms with a keepalive, which names our index for the session. */
+	assert_int_equal(far.len, WG_DATA_MIN_LEN);
+	memcpy(&le, far.msg + 4, 4);
+	far.receiver = rte_le_to_cpu_32(le);
+	nothing_queued();
+}
+
+/* A data message from the far gateway: REMOTE_VM to VM_IP, UDP, seq as its
+ * payload. Returns its length; msg needs room for 96 bytes. */
+static unsigned far_data(uint8_t *msg, uint32_t seq)
+{
+	struct wg_tx tx = { .peer = far.peer, .msg = msg, .len = IP4_LEN + UDP_LEN + 4 };
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(msg + WG_DATA_HEADER_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+
+	memset(ip, 0, tx.len);
+	ip->version_ihl = RTE_IPV4_VHL_DEF;
+	ip->total_length = rte_cpu_to_be_16((uint16_t)tx.len);
+	ip->time_to_live = 64;
+	ip->next_proto_id = IPPROTO_UDP;
+	ip->src_addr = ip4(REMOTE_VM);
+	ip->dst_addr = ip4(VM_IP);
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	udp->src_port = rte_cpu_to_be_16(5000);
+	udp->dst_port = rte_cpu_to_be_16(4000);
+	udp->dgram_len = rte_cpu_to_be_16(UDP_LEN + 4);
+	memcpy(udp + 1, &seq, 4);
+	assert_int_equal(wg_encrypt_burst(far.crypto, &tx, 1, far.now), 1);
+	assert_true(tx.len <= 96);
+	return tx.len;
+}
+
+static void msg_in(unsigned worker, const uint8_t *msg, unsigned len)
+{
+	backbone_in(worker, from_backbone(FAR_IP, 51820, msg, len));
+}
+
+/* What worker w's loop does with its hand-off ring. Returns how many. */
+static unsigned drain_handoff(unsigned w)
+{
+	struct rte_mbuf *pkts[32];
+	unsigned n = rte_ring_dequeue_burst(gw.handoff[w], (void **)pkts, 32, NULL);
+
+	if (n)
+		ingress_burst(gw.worker_lc[w], pkts, n, mono_ns(), true);
+	return n;
+}
+
+/* The packets worker w delivered to the VM, by seq (counts[seq]++), taken
+ * from its tx batch. Returns how many. */
+static unsigned delivered(unsigned w, unsigned *counts, unsigned max)
+{
+	struct lcore_ctx *lc = gw.worker_lc[w];
+	unsigned n = lc->ntx[PORT_VM];
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = lc->tx[PORT_VM][i];
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(eth + 1);
+		uint32_t seq;
+
+		assert_memory_equal(&eth->dst_addr, &vm_mac, sizeof(vm_mac));
+		assert_int_equal(ip->src_addr, ip4(REMOTE_VM));
+		memcpy(&seq, (uint8_t *)(ip + 1) + UDP_LEN, 4);
+		assert_true(seq < max);
+		counts[seq]++;
+		rte_pktmbuf_free(m);
+	}
+	lc->ntx[PORT_VM] = 0;
+	return n;
+}
+
+static uint64_t decrypted(unsigned w)
+{
+	return gw.worker_lc[w]->counters.decrypted;
+}
+
+static uint64_t handed_off(unsigned w)
+{
+	return gw.worker_lc[w]->counters.handed_off;
+}
+
+static void data_in(unsigned worker, uint32_t receiver)
+{
+	uint8_t msg[WG_DATA_HEADER_LEN + 16] = { WG_MSG_DATA };
+	uint32_t le = rte_cpu_to_le_32(receiver);
+
+	memcpy(msg + 4, &le, 4);
+	backbone_in(worker, from_backbone(FAR_IP, 51820, msg, sizeof(msg)));
+}
+
+/* Data for a session another worker owns is handed over; the owner decrypts. */
+static void test_handoff(void **state)
+{
+	const uint32_t unknown_index = 0x56780006;
+	uint8_t msg[96];
+	unsigned len, counts[2] = { 0 };
+	uint64_t unknown, h0 = handed_off(0);
+
+	(void)state;
+	far_handshake();
+	/* Worker 1 is the first to receive the session's data: it owns it. */
+	len = far_data(msg, 0);
+	msg_in(1, msg, len);
+	assert_int_equal(delivered(1, counts, 2), 1);
+	/* What worker 0 receives of it goes to worker 1 (rx already counted). */
+	len = far_data(msg, 1);
+	msg_in(0, msg, len);
+	assert_int_equal(handed_off(0), h0 + 1);
+	assert_int_equal(rte_ring_count(gw.handoff[1]), 1);
+	assert_int_equal(drain_handoff(1), 1);
+	assert_int_equal(delivered(1, counts, 2), 1);
+	assert_int_equal(counts[0] + counts[1], 2);
+
+	/* An index that names no session is no one's: each worker drops it. */
+	unknown = drops(1, WG_DROP_UNKNOWN_INDEX);
+	data_in(1, unknown_index);
+	assert_int_equal(drops(1, WG_DROP_UNKNOWN_INDEX), unknown + 1);
+	unknown = drops(0, WG_DROP_UNKNOWN_INDEX);
+	data_in(0, unknown_index);
+	assert_int_equal(drops(0, WG_DROP_UNKNOWN_INDEX), unknown + 1);
+	nothing_queued();
+}
+
+/* A forgery: msg with its receiver index replaced and its tag spoiled. */
+static void forge(uint8_t *out, const uint8_t *msg, unsigned len, uint32_t receiver)
+{
+	uint32_t le = rte_cpu_to_le_32(receiver);
+
+	memcpy(out, msg, len);
+	memcpy(out + 4, &le, 4);
+	out[len - 1] ^= 0x80;
+}
+
+/* Only an authentic message claims a session for a worker, and no forgery,
+ * with the session's index or another that shares its slot, moves it. */
+static void test_forgery_claims_nothing(void **state)
+{
+	const uint32_t mask = (1u << INDEX_BITS) - 1;
+	uint8_t msg[96], bad[96];
+	unsigned len, counts[8] = { 0 };
+	uint32_t r;
+	uint64_t dec0, dec1, h0, h1, bad_tag, unknown;
+
+	(void)state;
+	far_handshake();
+	r = far.receiver;
+	dec0 = decrypted(0);
+	dec1 = decrypted(1);
+	h0 = handed_off(0);
+	h1 = handed_off(1);
+
+	/* Before any data: a forgery with the session's own index at worker 1,
+	 * dropped there for its tag. */
+	len = far_data(msg, 0);
+	forge(bad, msg, len, r);
+	bad_tag = drops(1, WG_DROP_DECRYPT);
+	msg_in(1, bad, len);
+	assert_int_equal(drops(1, WG_DROP_DECRYPT), bad_tag + 1);
+	/* It claimed nothing: worker 0, the first to receive authentic data,
+	 * owns the session. */
+	msg_in(0, msg, len);
+	assert_int_equal(handed_off(0), h0);
+	assert_int_equal(decrypted(0), dec0 + 1);
+	assert_int_equal(delivered(0, counts, 8), 1);
+
+	/* Forgeries at worker 1: indices in the session's slot but not its own
+	 * (dropped at once), and its own with a bad tag (handed to worker 0,
+	 * which drops it). */
+	unknown = drops(1, WG_DROP_UNKNOWN_INDEX);
+	for (uint32_t k = 1; k <= 3; k++) {
+		forge(bad, msg, len, r ^ (k << INDEX_BITS));
+		assert_int_equal((r ^ (k << INDEX_BITS)) & mask, r & mask);
+		msg_in(1, bad, len);
+	}
+	assert_int_equal(drops(1, WG_DROP_UNKNOWN_INDEX), unknown + 3);
+	bad_tag = drops(0, WG_DROP_DECRYPT);
+	forge(bad, msg, len, r);
+	msg_in(1, bad, len);
+	assert_int_equal(handed_off(1), h1 + 1);
+	assert_int_equal(drain_handoff(0), 1);
+	assert_int_equal(drops(0, WG_DROP_DECRYPT), bad_tag + 1);
+	forge(bad, msg, len, r ^ (7u << INDEX_BITS));
+	msg_in(1, bad, len);
+	assert_int_equal(drops(1, WG_DROP_UNKNOWN_INDEX), unknown + 4);
+
+	/* Worker 0 still owns it: authentic data at worker 1 goes there. */
+	len = far_data(msg, 1);
+	msg_in(1, msg, len);
+	assert_int_equal(handed_off(1), h1 + 2);
+	assert_int_equal(decrypted(1), dec1);
+	assert_int_equal(drain_handoff(0), 1);
+	assert_int_equal(decrypted(0), dec0 + 2);
+	assert_int_equal(delivered(0, counts, 8), 1);
+	assert_int_equal(counts[0], 1);
+	assert_int_equal(counts[1], 1);
+	nothing_queued();
+}
+
+#define REPLAYS 24
+
+/* Every authentic message arrives twice, once at each worker, with forgeries
+ * in the session's slot between them: each is delivered once, each copy is
+ * dropped as a replay, and all of it by the one worker that owns the session. */
+static void test_replay_through_two_workers(void **state)
+{
+	uint8_t msg[REPLAYS][96], bad[96];
+	unsigned len[REPLAYS], counts[REPLAYS] = { 0 }, owner, other;
+	uint64_t dec[2], replays[2];
+
+	(void)state;
+	far_handshake();
+	len[0] = far_data(msg[0], 0);
+	msg_in(0, msg[0], len[0]);
+	owner = 0;
+	other = 1;
+	assert_int_equal(delivered(owner, counts, REPLAYS), 1);
+	for (unsigned w = 0; w < 2; w++) {
+		dec[w] = decrypted(w);
+		replays[w] = drops(w, WG_DROP_REPLAY);
+	}
+	msg_in(other, msg[0], len[0]);
+	assert_int_equal(drain_handoff(owner), 1);
+	for (uint32_t i = 1; i < REPLAYS; i++) {
+		unsigned first = i & 1, second = first ^ 1;
+
+		len[i] = far_data(msg[i], i);
+		msg_in(first, msg[i], len[i]);
+		forge(bad, msg[i], len[i], far.receiver ^ ((i + 1) << INDEX_BITS));
+		msg_in(second, bad, len[i]);
+		msg_in(second, msg[i], len[i]);
+		while (drain_handoff(0) + drain_handoff(1))
+			;
+	}
+	/* Some copies arrive late, once more through each worker. */
+	for (uint32_t i = 1; i < REPLAYS; i += 5) {
+		msg_in(other, msg[i], len[i]);
+		forge(bad, msg[i], len[i], far.receiver ^ (9u << INDEX_BITS));
+		msg_in(other, bad, len[i]);
+		msg_in(owner, msg[i], len[i]);
+		while (drain_handoff(0) + drain_handoff(1))
+			;
+	}
+	assert_int_equal(delivered(other, counts, REPLAYS), 0);
+	assert_int_equal(delivered(owner, counts, REPLAYS), REPLAYS - 1);
+	for (unsigned i = 0; i < REPLAYS; i++)
+		assert_int_equal(counts[i], 1);
+	assert_int_equal(decrypted(owner), dec[owner] + REPLAYS - 1);
+	assert_int_equal(decrypted(other), dec[other]);
+	assert_int_equal(drops(owner, WG_DROP_REPLAY), replays[owner] + REPLAYS + 2 * 5);
+	assert_int_equal(drops(other, WG_DROP_REPLAY), replays[other]);
+	nothing_queued();
+}
+
+/* ---- the same, with both workers at once ---- */
+
+#define RACE 48 /* under TX_BUF: what the owner delivers stays in its batch */
+
+struct racer {
+	unsigned worker;
+	struct rte_mbuf *pkts[2 * RACE];
+};
+
+static atomic_uint racers_ready;
+
+/* Worker w's loop, for one session's traffic: bursts of four from its
+ * backbone queue, its hand-off ring between them. */
+static void *racer_run(void *arg)
+{
+	struct racer *r = arg;
+
+	atomic_fetch_add(&racers_ready, 1);
+	while (atomic_load(&racers_ready) < 2)
+		;
+	for (unsigned i = 0; i < 2 * RACE; i += 4) {
+		ingress_burst(gw.worker_lc[r->worker], r->pkts + i, 4, mono_ns(), false);
+		drain_handoff(r->worker);
+	}
+	return NULL;
+}
+
+/* A fresh session's every message reaches both workers at the same moment,
+ * with forgeries behind each (its own index with a bad tag, and others in its
+ * slot): one worker claims it and decrypts all of it, each message is
+ * delivered once and its copy dropped as a replay. */
+static void test_replay_two_workers_at_once(void **state)
+{
+	static struct racer racer[2];
+	uint8_t msg[96], bad[96];
+	unsigned len, counts[RACE] = { 0 }, owner;
+	uint64_t dec[2], replays[2], refused[2];
+	pthread_t t[2];
+
+	(void)state;
+	far_handshake();
+	for (unsigned w = 0; w < 2; w++) {
+		racer[w].worker = w;
+		dec[w] = decrypted(w);
+		replays[w] = drops(w, WG_DROP_REPLAY);
+		refused[w] = drops(w, WG_DROP_DECRYPT) + drops(w, WG_DROP_UNKNOWN_INDEX);
+	}
+	for (uint32_t i = 0; i < RACE; i++) {
+		len = far_data(msg, i);
+		for (unsigned w = 0; w < 2; w++) {
+			racer[w].pkts[2 * i] = from_backbone(FAR_IP, 51820, msg, len);
+			forge(bad, msg, len, far.receiver ^ ((i % 3) << INDEX_BITS));
+			racer[w].pkts[2 * i + 1] = from_backbone(FAR_IP, 51820, bad, len);
+		}
+	}
+	atomic_store(&racers_ready, 0);
+	for (unsigned w = 0; w < 2; w++)
+		assert_int_equal(pthread_create(&t[w], NULL, racer_run, &racer[w]), 0);
+	for (unsigned w = 0; w < 2; w++)
+		assert_int_equal(pthread_join(t[w], NULL), 0);
+	/* What is still on its way from one worker to the other. */
+	while (drain_handoff(0) + drain_handoff(1))
+		;
+
+	owner = decrypted(0) != dec[0] ? 0 : 1;
+	assert_int_equal(decrypted(owner), dec[owner] + RACE);
+	assert_int_equal(decrypted(owner ^ 1), dec[owner ^ 1]);
+	assert_int_equal(delivered(owner ^ 1, counts, RACE), 0);
+	assert_int_equal(delivered(owner, counts, RACE), RACE);
+	for (unsigned i = 0; i < RACE; i++)
+		assert_int_equal(counts[i], 1);
+	assert_int_equal(drops(owner, WG_DROP_REPLAY), replays[owner] + RACE);
+	assert_int_equal(drops(owner ^ 1, WG_DROP_REPLAY), replays[owner ^ 1]);
+	/* Every forgery refused by one worker or the other. */
+	assert_int_equal(drops(0, WG_DROP_DECRYPT) + drops(0, WG_DROP_UNKNOWN_INDEX) +
+				 drops(1, WG_DROP_DECRYPT) + drops(1, WG_DROP_UNKNOWN_INDEX),
+			 refused[0] + refused[1] + 2 * RACE);
+	nothing_queued();
+}
+
 /* ---- ECN ---- */
 
 static void test_ecn(void **state)
@@ -604,8 +1036,12 @@ int main(void)
 		cmocka_unit_test(test_vm_classification),
 		cmocka_unit_test(test_backbone_classification),
 		cmocka_unit_test(test_relay),
-		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_icmp),
+		/* From here on the far gateway's MAC is known and sessions exist. */
+		cmocka_unit_test(test_handoff),
+		cmocka_unit_test(test_forgery_claims_nothing),
+		cmocka_unit_test(test_replay_through_two_workers),
+		cmocka_unit_test(test_replay_two_workers_at_once),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
