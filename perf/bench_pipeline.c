@@ -351,14 +351,6 @@ static bool pump_ms(unsigned ms)
 
 /* ---- UNIX sockets: the UAPI and the control socket ---- */
 
-/* The benchmark's connections say their own errors (fail() with the path). */
-static int unix_connect(const char *path)
-{
-	char err[256];
-
-	return unixsock_connect(path, err, sizeof(err));
-}
-
 /* One control request, one reply line; true if the reply is no error. */
 static bool ctl(int fd, const char *line)
 {
@@ -390,11 +382,12 @@ static bool uapi_configure(void)
 	char req[4096], hex[65], ip[INET_ADDRSTRLEN];
 	struct textbuf reply = { 0 };
 	size_t len = 0;
-	int fd = unix_connect(B.uapi_path);
+	char err[256];
+	int fd = unixsock_connect(B.uapi_path, err, sizeof(err));
 	bool ok;
 
 	if (fd < 0) {
-		fail("%s: %s", B.uapi_path, strerror(errno));
+		fail("%s", err);
 		return false;
 	}
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "set=1\n");
@@ -1053,10 +1046,11 @@ static double load_routes(int fd, uint32_t count)
 	unsigned tenths = 0;
 	char *buf = malloc(cap), rbuf[65536], pbuf[256];
 	uint64_t t0, now, last_note, last_check = 0, probe_sent = 0, t1 = 0;
-	int flags, probe = unix_connect(B.ctl_path);
+	char err[256];
+	int flags, probe = unixsock_connect(B.ctl_path, err, sizeof(err));
 
 	if (!buf || probe < 0) {
-		fail("loading routes: %s", buf ? strerror(errno) : "out of memory");
+		fail("loading routes: %s", buf ? err : "out of memory");
 		free(buf);
 		if (probe >= 0)
 			close(probe);
@@ -1246,11 +1240,12 @@ static bool routes_phases(void)
 {
 	char line[256], b64[45];
 	struct prow *rows[3];
-	int fd = unix_connect(B.ctl_path);
+	char err[256];
+	int fd = unixsock_connect(B.ctl_path, err, sizeof(err));
 	bool ok = false;
 
 	if (fd < 0) {
-		fail("%s: %s", B.ctl_path, strerror(errno));
+		fail("%s", err);
 		return false;
 	}
 	for (unsigned w = 0; w < H.W; w++) {
@@ -1309,13 +1304,14 @@ static bool driver_run(bool first)
 	uint64_t deadline = mono_ns() + 10000 * MS;
 	struct prow *rows[2 * MAX_SIZES];
 	unsigned nrows = 0;
+	char err[256];
 	int fd;
 
 	prctl(PR_SET_TIMERSLACK, 1000UL);
 	/* The UAPI socket answers once main_lcore_run() is in its loop. */
-	while ((fd = unix_connect(B.uapi_path)) < 0) {
+	while ((fd = unixsock_connect(B.uapi_path, err, sizeof(err))) < 0) {
 		if (quitting() || mono_ns() > deadline) {
-			fail("%s: %s", B.uapi_path, strerror(errno));
+			fail("%s", err);
 			return false;
 		}
 		sleep_us(10000);
