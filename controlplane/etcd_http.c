@@ -19,7 +19,6 @@
  */
 #include <curl/curl.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include <time.h>
 
 #include "etcd_http.h"
+#include "registry_base.h"
 
 #define STREAM_LINE_MAX (16u << 20)  /* one object of a stream */
 #define ANSWER_MAX (256u << 20)      /* one answer of a call */
@@ -59,28 +59,6 @@ static CURLcode curl_init_rc;
 static void curl_init(void)
 {
 	curl_init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
-}
-
-static void http_err(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void http_err(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
-static uint64_t mono_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 /* ---- one request ---- */
@@ -207,14 +185,14 @@ static int post_once(struct etcd_http *h, CURL *c, unsigned ep, const char *path
 	*resp = NULL;
 	*status = 0;
 	if (!hdr) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		return -1;
 	}
 	setup(h, c, ep, path, body, hdr, &b, false);
 	rc = curl_easy_perform(c);
 	curl_slist_free_all(hdr);
 	if (rc != CURLE_OK) {
-		http_err(err, errlen, "etcd %s: %s", h->eps[ep],
+		reg_err(err, errlen, "etcd %s: %s", h->eps[ep],
 			 b.overflow ? "answer too large" : curl_easy_strerror(rc));
 		free(b.p);
 		return -1;
@@ -243,7 +221,7 @@ static int authenticate(struct etcd_http *h, CURL *c, unsigned ep, char *err, si
 
 	json_decref(req);
 	if (!body) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		return -2;
 	}
 	rc = post_once(h, c, ep, "/v3/auth/authenticate", body, NULL, &status, &resp, err, errlen);
@@ -259,7 +237,7 @@ static int authenticate(struct etcd_http *h, CURL *c, unsigned ep, char *err, si
 		json_decref(resp);
 		return 0;
 	}
-	http_err(err, errlen, "etcd %s: authentication as '%s' failed: %s", h->eps[ep], h->user,
+	reg_err(err, errlen, "etcd %s: authentication as '%s' failed: %s", h->eps[ep], h->user,
 		 etcd_http_answer_error(resp, "no token in the answer"));
 	json_decref(resp);
 	return status >= 500 ? -1 : -2;
@@ -273,7 +251,7 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 
 	*out = NULL;
 	if (!body) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		return -1;
 	}
 	pthread_mutex_lock(&h->mu);
@@ -294,7 +272,7 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 				if (!token) {
 					rc = authenticate(h, h->curl, ep, last, sizeof(last));
 					if (rc == -2) {
-						http_err(err, errlen, "%s", last);
+						reg_err(err, errlen, "%s", last);
 						free(body);
 						return -1;
 					}
@@ -332,12 +310,12 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 			json_decref(resp);
 			if (status >= 500 || status == 0)
 				break; /* this member cannot serve it now: next endpoint */
-			http_err(err, errlen, "%s", last);
+			reg_err(err, errlen, "%s", last);
 			free(body);
 			return -1;
 		}
 	}
-	http_err(err, errlen, "etcd unreachable (%u endpoint%s tried; last: %s)", h->neps,
+	reg_err(err, errlen, "etcd unreachable (%u endpoint%s tried; last: %s)", h->neps,
 		 h->neps == 1 ? "" : "s", last);
 	free(body);
 	return -1;
@@ -458,13 +436,13 @@ bool etcd_stream_run(struct etcd_stream *s, const char *path, const char *body, 
 	curl_easy_setopt(s->curl, CURLOPT_WRITEFUNCTION, stream_write);
 	curl_easy_setopt(s->curl, CURLOPT_WRITEDATA, &w);
 	curl_multi_add_handle(s->multi, s->curl);
-	started = mono_ms();
+	started = reg_mono_ms();
 	while (running && !atomic_load(&s->stop)) {
 		if (curl_multi_perform(s->multi, &running) != CURLM_OK)
 			break;
 		if (!running)
 			break;
-		if (!w.live && mono_ms() - started > h->timeout_ms)
+		if (!w.live && reg_mono_ms() - started > h->timeout_ms)
 			break; /* no answer in time: another endpoint */
 		curl_multi_poll(s->multi, NULL, 0, 200, NULL);
 	}
@@ -482,9 +460,9 @@ broken:
 
 void etcd_stream_sleep(struct etcd_stream *s, unsigned ms)
 {
-	uint64_t until = mono_ms() + ms, now;
+	uint64_t until = reg_mono_ms() + ms, now;
 
-	while (!atomic_load(&s->stop) && (now = mono_ms()) < until)
+	while (!atomic_load(&s->stop) && (now = reg_mono_ms()) < until)
 		curl_multi_poll(s->multi, NULL, 0, (int)(until - now), NULL);
 }
 
@@ -541,17 +519,17 @@ static int add_endpoint(struct etcd_http *h, const char *s, size_t n, char *err,
 	char *text, *ep;
 
 	if (n > 500) {
-		http_err(err, errlen, "etcd endpoint too long");
+		reg_err(err, errlen, "etcd endpoint too long");
 		return -1;
 	}
 	text = strndup(s, n);
 	if (!text) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		return -1;
 	}
 	if (strstr(text, "://")) {
 		if (strncmp(text, "http://", 7) && strncmp(text, "https://", 8)) {
-			http_err(err, errlen, "etcd endpoint '%s': http:// or https:// only", text);
+			reg_err(err, errlen, "etcd endpoint '%s': http:// or https:// only", text);
 			free(text);
 			return -1;
 		}
@@ -561,7 +539,7 @@ static int add_endpoint(struct etcd_http *h, const char *s, size_t n, char *err,
 			ep = NULL;
 		free(text);
 		if (!ep) {
-			http_err(err, errlen, "out of memory");
+			reg_err(err, errlen, "out of memory");
 			return -1;
 		}
 	}
@@ -586,7 +564,7 @@ static int parse_endpoints(struct etcd_http *h, const char *list, char *err, siz
 			return -1;
 	}
 	if (!h->neps) {
-		http_err(err, errlen, "registry URL etcd: needs endpoints (etcd:http://HOST:2379,...)");
+		reg_err(err, errlen, "registry URL etcd: needs endpoints (etcd:http://HOST:2379,...)");
 		return -1;
 	}
 	return 0;
@@ -600,12 +578,12 @@ struct etcd_http *etcd_http_open(const char *endpoints, const struct etcd_http_o
 
 	pthread_once(&curl_once, curl_init);
 	if (curl_init_rc != CURLE_OK) {
-		http_err(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_rc));
+		reg_err(err, errlen, "libcurl: %s", curl_easy_strerror(curl_init_rc));
 		return NULL;
 	}
 	h = calloc(1, sizeof(*h));
 	if (!h) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		return NULL;
 	}
 	pthread_mutex_init(&h->mu, NULL);
@@ -618,7 +596,7 @@ struct etcd_http *etcd_http_open(const char *endpoints, const struct etcd_http_o
 	/* at most one endpoint per comma, plus one */
 	h->eps = calloc(strlen(endpoints) / 2 + 2, sizeof(*h->eps));
 	if (!ok || !h->eps) {
-		http_err(err, errlen, "out of memory");
+		reg_err(err, errlen, "out of memory");
 		etcd_http_close(h);
 		return NULL;
 	}
@@ -628,7 +606,7 @@ struct etcd_http *etcd_http_open(const char *endpoints, const struct etcd_http_o
 	}
 	h->curl = curl_easy_init();
 	if (!h->curl) {
-		http_err(err, errlen, "libcurl: cannot make a handle");
+		reg_err(err, errlen, "libcurl: cannot make a handle");
 		etcd_http_close(h);
 		return NULL;
 	}
