@@ -250,8 +250,9 @@ void icmp_error_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	/* Per the source the error goes back to. */
-	if (v4 ? !rate_allows(orig + 12, 4, now) : !rate_allows(orig + 8, 16, now)) {
+	/* Limited per the address the error goes back to. */
+	if (v4 ? !rate_allows(&((const struct rte_ipv4_hdr *)orig)->src_addr, 4, now)
+	       : !rate_allows(((const struct rte_ipv6_hdr *)orig)->src_addr, 16, now)) {
 		lcore_drop(gw->main_lc, m, GW_DROP_ICMP_RATELIMITED);
 		return;
 	}
