@@ -9,15 +9,19 @@
  * died: ours, or a relay's when we counted its hop for it (hop.h,
  * hop_spend_ttl()). It goes back the way the packet came: to the local VM on
  * the VM port (neigh_output()), or through the tunnel to a remote one
- * (egress_send_routed()). Errors are rate limited and never sent about
- * errors, fragments after the first, or multicast.
+ * (egress_send_routed()). Errors are rate limited per source address and in
+ * total (icmp_limit.h) and never sent about errors, fragments after the
+ * first, or multicast.
  */
+#include <sodium.h>
+
 #include <rte_icmp.h>
 #include <rte_ip.h>
 
 #include "egress.h"
 #include "gateway.h"
 #include "icmp.h"
+#include "icmp_limit.h"
 #include "lcore_io.h"
 #include "neigh.h"
 #include "packet.h"
@@ -25,8 +29,10 @@
 
 #define ICMP4_QUOTE_MAX (576 - 20 - 8)   /* RFC 1812: fill a 576-byte datagram */
 #define ICMP6_QUOTE_MAX (1280 - 40 - 8)  /* RFC 4443: fit the minimum MTU */
-#define ICMP_RATE 200                    /* errors per second */
-#define ICMP_BURST 100
+#define ICMP_RATE_SOURCE 200             /* errors per second to one source */
+#define ICMP_BURST_SOURCE 100
+#define ICMP_RATE_TOTAL 1000             /* errors per second from the gateway */
+#define ICMP_BURST_TOTAL 500
 #define ICMP6_ECHO_REQUEST 128
 #define ICMP6_ECHO_REPLY 129
 #define ICMP6_TOO_BIG 2
@@ -111,18 +117,23 @@ void icmp_local_input(struct gateway *gw, unsigned port, struct rte_mbuf *m)
 
 /* ---- errors ---- */
 
-static bool rate_allows(uint64_t now)
+/* Only the main lcore sends errors (mainlcore.c, drain_slow_path()), so the
+ * limiter is this file's and needs no lock. It is set up at the first error:
+ * all buckets full then. */
+static bool rate_allows(const void *src, size_t len, uint64_t now)
 {
-	static uint64_t tokens = ICMP_BURST, last;
+	static struct icmp_limit limit;
+	static bool ready;
 
-	tokens += (now - last) * ICMP_RATE / 1000000000ULL;
-	if (tokens > ICMP_BURST)
-		tokens = ICMP_BURST;
-	last = now;
-	if (!tokens)
-		return false;
-	tokens--;
-	return true;
+	if (!ready) {
+		uint8_t key[ICMP_LIMIT_KEY_BYTES];
+
+		randombytes_buf(key, sizeof(key));
+		icmp_limit_init(&limit, (struct icmp_limit_rate){ ICMP_RATE_SOURCE, ICMP_BURST_SOURCE },
+				(struct icmp_limit_rate){ ICMP_RATE_TOTAL, ICMP_BURST_TOTAL }, key, now);
+		ready = true;
+	}
+	return icmp_limit_allow(&limit, src, len, now);
 }
 
 static bool no_error_about4(const struct rte_ipv4_hdr *ip, uint32_t len)
@@ -239,7 +250,9 @@ void icmp_error_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (!rate_allows(now)) {
+	/* Limited per the address the error goes back to. */
+	if (v4 ? !rate_allows(&((const struct rte_ipv4_hdr *)orig)->src_addr, 4, now)
+	       : !rate_allows(((const struct rte_ipv6_hdr *)orig)->src_addr, 16, now)) {
 		lcore_drop(gw->main_lc, m, GW_DROP_ICMP_RATELIMITED);
 		return;
 	}
