@@ -7,6 +7,7 @@
 #ifndef HOPMESH_MESHD_H
 #define HOPMESH_MESHD_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -33,6 +34,8 @@ struct meshd_config {
 };
 
 bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size_t errlen);
+/* "IPv4:PORT" (the metrics address), port 1-65535, nothing else. */
+bool meshd_metrics_addr(const char *text, struct sockaddr_in *out);
 
 struct meshd_link {
 	bool probed;                  /* we probe it: it is one of our links */

@@ -55,23 +55,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 
 bool metrics_start(struct meshd *d, char *err, size_t errlen)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	char host[64];
-	const char *colon = strrchr(d->cfg.metrics, ':');
+	struct sockaddr_in addr;
 
 	if (!d->cfg.metrics[0])
 		return true;
-	if (!colon || (size_t)(colon - d->cfg.metrics) >= sizeof(host)) {
-		snprintf(err, errlen, "metrics: want HOST:PORT, got %s", d->cfg.metrics);
+	if (!meshd_metrics_addr(d->cfg.metrics, &addr)) { /* the config checked it already */
+		snprintf(err, errlen, "metrics: want IPv4:PORT, got %s", d->cfg.metrics);
 		return false;
 	}
-	memcpy(host, d->cfg.metrics, (size_t)(colon - d->cfg.metrics));
-	host[colon - d->cfg.metrics] = '\0';
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || !atoi(colon + 1)) {
-		snprintf(err, errlen, "metrics: bad address %s", d->cfg.metrics);
-		return false;
-	}
-	addr.sin_port = htons((uint16_t)atoi(colon + 1));
 	server = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				  serve, d, MHD_OPTION_SOCK_ADDR, &addr,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
