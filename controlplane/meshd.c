@@ -479,5 +479,6 @@ int main(int argc, char **argv)
 		free(d.problems_seen[i]);
 	free(d.problems_seen);
 	free(d.metrics_text);
+	free(d.peers);
 	return rc;
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gwclient.h"
 #include "links.h"
 #include "registry.h"
 #include "topofeed.h"
@@ -71,6 +72,11 @@ struct meshd {
 	uint64_t routing_since_ns;    /* first look at routing: warm-up start */
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */
+	/* The gateway's peers as the last reconcile pass read them (UAPI get=1,
+	 * whose reply holds the private key: read on those passes only, every
+	 * few seconds, never per tick); the metrics show these. */
+	struct gw_peer_state *peers;
+	unsigned npeers;
 	char **problems_seen;         /* registry problems already logged */
 	unsigned nproblems_seen;
 

@@ -176,14 +176,16 @@ static void peer_label(char *buf, size_t len, const struct meshd *d, const uint8
 	snprintf(buf, len, "unknown-%02x%02x%02x%02x", key[0], key[1], key[2], key[3]);
 }
 
+/* The peers as meshd's last reconcile pass read them (meshd.h): their
+ * counters are at most a reload interval (5 s) old. */
 static void peer_metrics(struct textbuf *t, const struct meshd *d)
 {
-	struct gw_peer_state *peers = NULL;
-	unsigned n = 0;
-	char err[128], name[REG_NAME_LEN + 16];
+	const struct gw_peer_state *peers = d->peers;
+	unsigned n = d->npeers;
+	char name[REG_NAME_LEN + 16];
 	struct timespec now;
 
-	if (gw_uapi_peers(d->cfg.interface, &peers, &n, err, sizeof(err)))
+	if (!peers)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	header(t, "hopmesh_peer_rx_bytes_total", "counter", "Bytes received from the peer.");
@@ -203,7 +205,6 @@ static void peer_metrics(struct textbuf *t, const struct meshd *d)
 			textbuf_printf(t, "hopmesh_peer_handshake_age_seconds{peer=\"%s\"} %.3f\n", name,
 			    now.tv_sec + now.tv_nsec / 1e9 - last);
 	}
-	free(peers);
 }
 
 static void gateway_metrics(struct textbuf *t, const struct meshd *d)

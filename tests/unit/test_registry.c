@@ -1476,12 +1476,11 @@ static void test_lock(void **state)
 	assert_int_not_equal(registry_put_link(r, &l, 60, err, sizeof(err)), 0);
 	took = now_ms() - t0;
 	assert_non_null(strstr(err, "another writer has held"));
-	assert_true(took >= 200 && took < 1000);
-	/* a load does not wait for it */
-	t0 = now_ms();
+	assert_true(took >= 200 && took < 5000);
+	/* a load does not take it (it would wait for as long as it is held: for
+	 * ever, here) */
 	load_ok(r, &s);
 	reg_snapshot_free(&s);
-	assert_true(now_ms() - t0 < 100);
 	/* released: written at once */
 	flock(fd, LOCK_UN);
 	close(fd);
