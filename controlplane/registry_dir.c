@@ -47,7 +47,8 @@
 #include "registry_json.h"
 
 #define GC_INTERVAL_MS 30000
-#define LOCK_POLL_MS 5
+#define LOCK_POLL_MS 2
+#define LOCK_WAIT_MS 10000 /* when the caller gives none */
 #define WATCH_MASK                                                                             \
 	(IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE_SELF | \
 	 IN_MOVE_SELF | IN_ONLYDIR)
@@ -138,6 +139,7 @@ static int lock_open(const char *p, char *err, size_t errlen)
 void *reg_dir_open(struct registry *r, const char *path, const struct reg_options *opt, char *err,
 		   size_t errlen)
 {
+	(void)r;
 	static const char *const sub[] = {"gateways", "vms", "links"};
 	struct reg_dir *d;
 	char p[PATH_CAP];
@@ -174,7 +176,7 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 			}
 		}
 	}
-	d->lock_wait_ms = opt->lock_wait_ms ? opt->lock_wait_ms : r->timeout_ms;
+	d->lock_wait_ms = opt->lock_wait_ms ? opt->lock_wait_ms : LOCK_WAIT_MS;
 	pathf(p, sizeof(p), "%s/.lock", d->path);
 	d->lockfd = lock_open(p, err, errlen);
 	if (d->lockfd < 0)
