@@ -3,7 +3,8 @@
  * HTTP to etcd's JSON gateway with libcurl (etcd_http.h).
  *
  *   etcd_http_open    the endpoint list parsed ("HOST:PORT" gets a scheme),
- *                     options copied, one curl handle for the calls
+ *                     options copied (credentials over http:// refused),
+ *                     one curl handle for the calls
  *   etcd_http_call    for each endpoint from the last good one: a token
  *                     when a username is set (authenticate), post_once; a
  *                     200 answer ends it, a 401 fetches a new token once,
@@ -570,6 +571,25 @@ static int parse_endpoints(struct etcd_http *h, const char *list, char *err, siz
 	return 0;
 }
 
+/* A password, or a client certificate's key, sent over plain http:// would
+ * cross the network in clear text (and a token from it with every request):
+ * refused before anything is sent. */
+static int plain_with_secrets(const struct etcd_http *h, char *err, size_t errlen)
+{
+	const char *what = h->user || h->pass ? "a user name and password"
+			   : h->cert || h->key ? "a client certificate" : NULL;
+
+	for (unsigned i = 0; what && i < h->neps; i++)
+		if (!strncmp(h->eps[i], "http://", 7)) {
+			http_err(err, errlen,
+				 "etcd endpoint %s is plain http:// but %s is configured: it would "
+				 "cross the network in clear text; use https:// (with a CA file)",
+				 h->eps[i], what);
+			return -1;
+		}
+	return 0;
+}
+
 struct etcd_http *etcd_http_open(const char *endpoints, const struct etcd_http_options *opt,
 				 char *err, size_t errlen)
 {
@@ -600,7 +620,7 @@ struct etcd_http *etcd_http_open(const char *endpoints, const struct etcd_http_o
 		etcd_http_close(h);
 		return NULL;
 	}
-	if (parse_endpoints(h, endpoints, err, errlen) < 0) {
+	if (parse_endpoints(h, endpoints, err, errlen) < 0 || plain_with_secrets(h, err, errlen) < 0) {
 		etcd_http_close(h);
 		return NULL;
 	}

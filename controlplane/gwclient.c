@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* Talking to the local gateway over its two UNIX sockets (gwclient.h). */
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -35,50 +38,124 @@ static char *uapi_request(const char *name, const char *req, char *err, size_t e
 	return unixsock_request(path, req, strlen(req), TIMEOUT_MS, uapi_done, NULL, err, errlen);
 }
 
+/* The reply to get=1 is parsed as it arrives, one line at a time in a fixed
+ * buffer: it starts with the interface's private_key, which must not linger
+ * in memory. The chunk read and the line live in this frame and are wiped
+ * before it returns; nothing of the reply goes to the heap (a growing buffer
+ * would leave copies behind at each realloc). */
+struct peers_parse {
+	struct gw_peer_state *list;
+	unsigned count;
+	bool saw_errno, done, nomem;
+};
+
+static void peers_line(struct peers_parse *p, char *line)
+{
+	struct gw_peer_state *cur = p->count ? &p->list[p->count - 1] : NULL;
+	char *value = strchr(line, '=');
+
+	if (!*line) {
+		p->done = p->saw_errno; /* "errno=N" then an empty line ends it */
+		return;
+	}
+	if (!value)
+		return;
+	*value++ = '\0';
+	if (!strcmp(line, "errno")) {
+		p->saw_errno = true;
+	} else if (!strcmp(line, "public_key")) {
+		struct gw_peer_state *grown = realloc(p->list, (p->count + 1) * sizeof(*p->list));
+
+		if (!grown) {
+			p->nomem = true;
+			return;
+		}
+		p->list = grown;
+		cur = &p->list[p->count++];
+		memset(cur, 0, sizeof(*cur));
+		sodium_hex2bin(cur->public_key, 32, value, strlen(value), NULL, NULL, NULL);
+	} else if (!cur) {
+		return; /* the interface's lines: private_key, listen_port, fwmark */
+	} else if (!strcmp(line, "endpoint")) {
+		snprintf(cur->endpoint, sizeof(cur->endpoint), "%s", value);
+	} else if (!strcmp(line, "allowed_ip") && cur->nallowed < GW_MAX_ALLOWED) {
+		snprintf(cur->allowed[cur->nallowed++], sizeof(cur->allowed[0]), "%s", value);
+	} else if (!strcmp(line, "rx_bytes")) {
+		cur->rx_bytes = strtoull(value, NULL, 10);
+	} else if (!strcmp(line, "tx_bytes")) {
+		cur->tx_bytes = strtoull(value, NULL, 10);
+	} else if (!strcmp(line, "last_handshake_time_sec")) {
+		cur->last_handshake_unix_ns += strtoull(value, NULL, 10) * 1000000000ULL;
+	} else if (!strcmp(line, "last_handshake_time_nsec")) {
+		cur->last_handshake_unix_ns += strtoull(value, NULL, 10);
+	}
+}
+
+int gw_uapi_peers_at(const char *path, struct gw_peer_state **peers, unsigned *n, char *err,
+		     size_t errlen)
+{
+	struct peers_parse p = { 0 };
+	char chunk[4096], line[256];
+	size_t len = 0;
+	bool overlong = false;
+	int fd = unixsock_connect(path, err, errlen);
+
+	if (fd < 0)
+		return -1;
+	if (!unixsock_write_all(fd, "get=1\n\n", 7)) {
+		snprintf(err, errlen, "%s: cannot send the request", path);
+		close(fd);
+		return -1;
+	}
+	while (!p.done && !p.nomem) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		ssize_t got;
+		int r = poll(&pf, 1, TIMEOUT_MS);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got = recv(fd, chunk, sizeof(chunk), 0);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		for (ssize_t i = 0; i < got && !p.done && !p.nomem; i++) {
+			if (chunk[i] != '\n') {
+				if (len + 1 < sizeof(line))
+					line[len++] = chunk[i];
+				else
+					overlong = true; /* no UAPI line is this long: skipped */
+				continue;
+			}
+			line[len] = '\0';
+			if (!overlong)
+				peers_line(&p, line);
+			len = 0;
+			overlong = false;
+		}
+	}
+	close(fd);
+	sodium_memzero(chunk, sizeof(chunk));
+	sodium_memzero(line, sizeof(line));
+	if (!p.done) {
+		snprintf(err, errlen, "%s: %s", path, p.nomem ? "out of memory" : "no complete reply");
+		free(p.list);
+		return -1;
+	}
+	*peers = p.list;
+	*n = p.count;
+	return 0;
+}
+
 int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, char *err,
 		  size_t errlen)
 {
-	char *reply = uapi_request(name, "get=1\n\n", err, errlen), *save = NULL;
-	struct gw_peer_state *list = NULL, *cur = NULL;
-	unsigned count = 0;
+	char path[128];
 
-	if (!reply)
-		return -1;
-	for (char *line = strtok_r(reply, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *value = strchr(line, '=');
-
-		if (!value)
-			continue;
-		*value++ = '\0';
-		if (!strcmp(line, "public_key")) {
-			struct gw_peer_state *grown = realloc(list, (count + 1) * sizeof(*list));
-
-			if (!grown)
-				break;
-			list = grown;
-			cur = &list[count++];
-			memset(cur, 0, sizeof(*cur));
-			sodium_hex2bin(cur->public_key, 32, value, strlen(value), NULL, NULL, NULL);
-		} else if (!cur) {
-			continue;
-		} else if (!strcmp(line, "endpoint")) {
-			snprintf(cur->endpoint, sizeof(cur->endpoint), "%s", value);
-		} else if (!strcmp(line, "allowed_ip") && cur->nallowed < GW_MAX_ALLOWED) {
-			snprintf(cur->allowed[cur->nallowed++], sizeof(cur->allowed[0]), "%s", value);
-		} else if (!strcmp(line, "rx_bytes")) {
-			cur->rx_bytes = strtoull(value, NULL, 10);
-		} else if (!strcmp(line, "tx_bytes")) {
-			cur->tx_bytes = strtoull(value, NULL, 10);
-		} else if (!strcmp(line, "last_handshake_time_sec")) {
-			cur->last_handshake_unix_ns += strtoull(value, NULL, 10) * 1000000000ULL;
-		} else if (!strcmp(line, "last_handshake_time_nsec")) {
-			cur->last_handshake_unix_ns += strtoull(value, NULL, 10);
-		}
-	}
-	free(reply);
-	*peers = list;
-	*n = count;
-	return 0;
+	snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", name);
+	return gw_uapi_peers_at(path, peers, n, err, errlen);
 }
 
 int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen)

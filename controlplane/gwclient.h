@@ -26,9 +26,14 @@ struct gw_peer_state {
 };
 
 /* The peers the gateway has now (get=1). *peers is malloc'd. -1 with err if
- * the gateway is not reachable. */
+ * the gateway is not reachable. The reply carries the gateway's private key:
+ * it is parsed line by line in buffers wiped afterwards, never kept; still,
+ * call it when the peers are needed, not on every tick. */
 int gw_uapi_peers(const char *name, struct gw_peer_state **peers, unsigned *n, char *err,
 		  size_t errlen);
+/* The same on the UAPI socket at path. */
+int gw_uapi_peers_at(const char *path, struct gw_peer_state **peers, unsigned *n, char *err,
+		     size_t errlen);
 /* A set=1 request (body: the lines, without "set=1" and the blank line).
  * Returns the gateway's errno (0 ok, negative error), or -1000 if unreachable. */
 int gw_uapi_set(const char *name, const char *body, char *err, size_t errlen);

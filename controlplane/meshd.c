@@ -459,6 +459,10 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	pthread_mutex_init(&d.metrics_lock, NULL);
+	/* Publishing links waits for the dir registry's lock within one probe
+	 * interval at most: a writer stuck on it (or anyone else holding it)
+	 * costs a publication, logged, never the loop that moves traffic. */
+	d.cfg.reg.lock_wait_ms = d.cfg.probe.interval_ms;
 	d.reg = registry_open(d.cfg.registry, &d.cfg.reg, err, sizeof(err));
 	d.topo = topo_new(REG_MAX_GATEWAY_ID);
 	if (!d.reg || !d.topo) {
@@ -482,5 +486,6 @@ int main(int argc, char **argv)
 		free(d.problems_seen[i]);
 	free(d.problems_seen);
 	free(d.metrics_text);
+	free(d.peers);
 	return rc;
 }

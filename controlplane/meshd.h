@@ -7,10 +7,12 @@
 #ifndef HOPMESH_MESHD_H
 #define HOPMESH_MESHD_H
 
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gwclient.h"
 #include "links.h"
 #include "registry.h"
 #include "topofeed.h"
@@ -33,6 +35,8 @@ struct meshd_config {
 };
 
 bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size_t errlen);
+/* "IPv4:PORT" (the metrics address), port 1-65535, nothing else. */
+bool meshd_metrics_addr(const char *text, struct sockaddr_in *out);
 
 struct meshd_link {
 	bool probed;                  /* we probe it: it is one of our links */
@@ -69,6 +73,11 @@ struct meshd {
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
 	uint64_t probe_seq;           /* the newest RTT sample read from it */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */
+	/* The gateway's peers as the last reconcile pass read them (UAPI get=1,
+	 * whose reply holds the private key: read on those passes only, every
+	 * few seconds, never per tick); the metrics show these. */
+	struct gw_peer_state *peers;
+	unsigned npeers;
 	char **problems_seen;         /* registry problems already logged */
 	unsigned nproblems_seen;
 

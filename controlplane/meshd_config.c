@@ -3,12 +3,23 @@
  * meshd's config file: a [meshd] section of "key = value" lines, '#' comments,
  * and an optional [etcd] section for TLS and authentication. Errors name the
  * file, the line and the key.
+ *
+ * Secrets are checked where they sit: a file that holds the etcd password
+ * must be readable by its owner only (mode 0600 or stricter) and be root's or
+ * ours, and so must the TLS client key_file; the metrics address is parsed
+ * whole (IPv4:PORT, port 1-65535) here, not found wrong when meshd listens.
  */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+
+#include <sodium.h>
 
 #include "meshd.h"
 
@@ -47,6 +58,24 @@ static bool number(const char *v, unsigned long lo, unsigned long hi, unsigned *
 	return true;
 }
 
+bool meshd_metrics_addr(const char *text, struct sockaddr_in *out)
+{
+	const char *colon = strrchr(text, ':');
+	char host[INET_ADDRSTRLEN];
+	unsigned port;
+
+	memset(out, 0, sizeof(*out));
+	if (!colon || (size_t)(colon - text) >= sizeof(host))
+		return false;
+	memcpy(host, text, (size_t)(colon - text));
+	host[colon - text] = '\0';
+	if (inet_pton(AF_INET, host, &out->sin_addr) != 1 || !number(colon + 1, 1, 65535, &port))
+		return false;
+	out->sin_family = AF_INET;
+	out->sin_port = htons((uint16_t)port);
+	return true;
+}
+
 static const char *set_meshd(struct meshd_config *c, const char *k, const char *v)
 {
 	if (!strcmp(k, "gateway"))
@@ -59,7 +88,12 @@ static const char *set_meshd(struct meshd_config *c, const char *k, const char *
 	if (!strcmp(k, "control"))
 		return copy(c->control, sizeof(c->control), v) && *v ? NULL : "the control socket path";
 	if (!strcmp(k, "metrics"))
-		return copy(c->metrics, sizeof(c->metrics), v) ? NULL : "HOST:PORT, or empty for none";
+	{
+		struct sockaddr_in sa;
+
+		return copy(c->metrics, sizeof(c->metrics), v) && (!*v || meshd_metrics_addr(v, &sa))
+			       ? NULL : "IPv4:PORT (port 1-65535), or empty for none";
+	}
 	if (!strcmp(k, "backbone_interface"))
 		return copy(c->backbone_interface, sizeof(c->backbone_interface), v) ? NULL : "an interface name";
 	if (!strcmp(k, "underlay"))
@@ -94,20 +128,41 @@ static const char *set_etcd(struct meshd_config *c, const char *k, const char *v
 	return "unknown key";
 }
 
+/* A file with a secret in it (what: "holds the etcd password"): its owner
+ * root or us, and no access for group or others. */
+static bool private_file(const char *path, const struct stat *st, const char *what, char *err,
+			 size_t errlen)
+{
+	if (st->st_uid != 0 && st->st_uid != geteuid()) {
+		snprintf(err, errlen, "%s %s but is owned by uid %u, neither root nor us (uid %u)",
+			 path, what, (unsigned)st->st_uid, (unsigned)geteuid());
+		return false;
+	}
+	if (st->st_mode & 077) {
+		snprintf(err, errlen, "%s %s but is mode %03o: others can read it; chmod 600 %s",
+			 path, what, (unsigned)(st->st_mode & 0777), path);
+		return false;
+	}
+	return true;
+}
+
 bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size_t errlen)
 {
 	enum { NONE, MESHD, ETCD } sec = NONE;
 	char raw[1024];
 	unsigned lineno = 0;
 	FILE *f = fopen(path, "r");
+	struct stat st;
 
 	memset(c, 0, sizeof(*c));
 	link_params_default(&c->probe);
 	c->publish_interval_ms = 1000;
 	c->link_lease_s = 5;
 	c->hold_ms = 1000;
-	if (!f) {
+	if (!f || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (f)
+			fclose(f);
 		return false;
 	}
 	while (fgets(raw, sizeof(raw), f)) {
@@ -140,6 +195,17 @@ bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size
 		}
 	}
 	fclose(f);
+	sodium_memzero(raw, sizeof(raw)); /* the password's line, maybe */
+	if (c->password[0] && !private_file(path, &st, "holds the etcd password", err, errlen))
+		return false;
+	if (c->key_file[0]) {
+		if (stat(c->key_file, &st) < 0) {
+			snprintf(err, errlen, "%s: key_file %s: %s", path, c->key_file, strerror(errno));
+			return false;
+		}
+		if (!private_file(c->key_file, &st, "is the etcd client key", err, errlen))
+			return false;
+	}
 	if (!c->gateway[0] || !c->registry[0] || !c->interface[0] || !c->control[0]) {
 		snprintf(err, errlen, "%s: [meshd] needs gateway, registry, interface and control", path);
 		return false;

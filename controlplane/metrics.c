@@ -55,23 +55,14 @@ static enum MHD_Result serve(void *cls, struct MHD_Connection *conn, const char 
 
 bool metrics_start(struct meshd *d, char *err, size_t errlen)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	char host[64];
-	const char *colon = strrchr(d->cfg.metrics, ':');
+	struct sockaddr_in addr;
 
 	if (!d->cfg.metrics[0])
 		return true;
-	if (!colon || (size_t)(colon - d->cfg.metrics) >= sizeof(host)) {
-		snprintf(err, errlen, "metrics: want HOST:PORT, got %s", d->cfg.metrics);
+	if (!meshd_metrics_addr(d->cfg.metrics, &addr)) { /* the config checked it already */
+		snprintf(err, errlen, "metrics: want IPv4:PORT, got %s", d->cfg.metrics);
 		return false;
 	}
-	memcpy(host, d->cfg.metrics, (size_t)(colon - d->cfg.metrics));
-	host[colon - d->cfg.metrics] = '\0';
-	if (inet_pton(AF_INET, host, &addr.sin_addr) != 1 || !atoi(colon + 1)) {
-		snprintf(err, errlen, "metrics: bad address %s", d->cfg.metrics);
-		return false;
-	}
-	addr.sin_port = htons((uint16_t)atoi(colon + 1));
 	server = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL,
 				  serve, d, MHD_OPTION_SOCK_ADDR, &addr,
 				  MHD_OPTION_CONNECTION_TIMEOUT, 10u, MHD_OPTION_END);
@@ -185,14 +176,16 @@ static void peer_label(char *buf, size_t len, const struct meshd *d, const uint8
 	snprintf(buf, len, "unknown-%02x%02x%02x%02x", key[0], key[1], key[2], key[3]);
 }
 
+/* The peers as meshd's last reconcile pass read them (meshd.h): their
+ * counters are at most a reload interval (5 s) old. */
 static void peer_metrics(struct textbuf *t, const struct meshd *d)
 {
-	struct gw_peer_state *peers = NULL;
-	unsigned n = 0;
-	char err[128], name[REG_NAME_LEN + 16];
+	const struct gw_peer_state *peers = d->peers;
+	unsigned n = d->npeers;
+	char name[REG_NAME_LEN + 16];
 	struct timespec now;
 
-	if (gw_uapi_peers(d->cfg.interface, &peers, &n, err, sizeof(err)))
+	if (!peers)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
 	header(t, "hopmesh_peer_rx_bytes_total", "counter", "Bytes received from the peer.");
@@ -212,7 +205,6 @@ static void peer_metrics(struct textbuf *t, const struct meshd *d)
 			textbuf_printf(t, "hopmesh_peer_handshake_age_seconds{peer=\"%s\"} %.3f\n", name,
 			    now.tv_sec + now.tv_nsec / 1e9 - last);
 	}
-	free(peers);
 }
 
 static void gateway_metrics(struct textbuf *t, const struct meshd *d)

@@ -88,6 +88,9 @@ bool reconcile_peers(struct meshd *d)
 		return false;
 	if (gw_uapi_peers(d->cfg.interface, &cur, &n, err, sizeof(err))) {
 		d->gateway_up = false;
+		free(d->peers); /* the metrics show no peers rather than old ones */
+		d->peers = NULL;
+		d->npeers = 0;
 		return false;
 	}
 	memset(d->session, 0, sizeof(d->session));
@@ -133,7 +136,10 @@ bool reconcile_peers(struct meshd *d)
 			textbuf_printf(&body, "allowed_ip=%s\n", g->prefixes[k]);
 		meshd_log(d, "peer %s: %s", g->name, p ? "updated" : "added");
 	}
-	free(cur);
+	/* Kept for the metrics, so that they need no get=1 of their own. */
+	free(d->peers);
+	d->peers = cur;
+	d->npeers = n;
 	/* A request cut short by lack of memory would apply half a change. */
 	if (body.failed) {
 		meshd_log(d, "peers: out of memory, retrying on the next pass");

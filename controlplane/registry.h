@@ -88,6 +88,10 @@ struct reg_options {
 	const char *username;              /* etcd authentication */
 	const char *password;
 	unsigned timeout_ms;               /* per request; default 2000 */
+	/* dir: how long a writer waits for the lock before it gives up with an
+	 * error; 0 is 10 s (meshctl: other writers' fsyncs queue up). Readers
+	 * never take it. */
+	unsigned lock_wait_ms;
 };
 
 struct registry;

@@ -12,7 +12,15 @@
  * are not (they are rewritten every second and expire anyway). Checks across
  * records (prefix overlap, unique ids, a VM's gateway) read the store under
  * the same lock, so two writers cannot both pass them with clashing records.
- * registry_load holds the lock shared, so it sees whole writes only.
+ *
+ * registry_load takes no lock: every write is one record replaced by one
+ * rename(2), so what a reader sees is always a state some sequence of whole
+ * writes made. A writer waits for the lock a bounded time (lock_wait_ms,
+ * polling with LOCK_NB) and then fails with an error that says so: a stuck
+ * writer can delay other writers, never freeze a reader such as meshd's
+ * loop. The lock file is ours alone (mode 0600, owned by the user that runs
+ * the registry): one that another user owns is refused, since its owner
+ * could hold it; one with group or other access is narrowed to 0600.
  *
  * Link records carry expires_unix_ms (put time + lease); readers leave
  * expired ones out, and writers of links remove expired files now and then.
@@ -39,6 +47,8 @@
 #include "registry_json.h"
 
 #define GC_INTERVAL_MS 30000
+#define LOCK_POLL_MS 2
+#define LOCK_WAIT_MS 10000 /* when the caller gives none */
 #define WATCH_MASK                                                                             \
 	(IN_CREATE | IN_DELETE | IN_MOVED_TO | IN_MOVED_FROM | IN_CLOSE_WRITE | IN_DELETE_SELF | \
 	 IN_MOVE_SELF | IN_ONLYDIR)
@@ -59,6 +69,7 @@ static void __attribute__((format(printf, 3, 4))) pathf(char *out, size_t cap, c
 struct reg_dir {
 	char *path;
 	int lockfd;
+	unsigned lock_wait_ms;
 	int ifd;
 	int wd_root, wd_links;
 	uint64_t last_gc_ms;
@@ -91,9 +102,44 @@ static int mkdir_p(const char *path, char *err, size_t errlen)
 	return 0;
 }
 
+/* DIR/.lock, checked as the opening comment says. Read-only: closing it must
+ * not wake watchers with IN_CLOSE_WRITE (flock needs no write access). */
+static int lock_open(const char *p, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd = open(p, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK, 0600);
+
+	if (fd < 0) {
+		reg_err(err, errlen, "registry lock file %s: %s", p, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		reg_err(err, errlen, "registry lock file %s: not a regular file", p);
+		close(fd);
+		return -1;
+	}
+	if (st.st_uid != geteuid()) {
+		reg_err(err, errlen,
+			"registry lock file %s is owned by uid %u, not by this user (uid %u): another "
+			"user could hold the registry's lock; remove the file (it is made again, "
+			"mode 0600)",
+			p, (unsigned)st.st_uid, (unsigned)geteuid());
+		close(fd);
+		return -1;
+	}
+	if ((st.st_mode & 077) && fchmod(fd, 0600) < 0) {
+		reg_err(err, errlen, "registry lock file %s: mode %03o, and cannot make it 0600: %s",
+			p, (unsigned)(st.st_mode & 0777), strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 void *reg_dir_open(struct registry *r, const char *path, const struct reg_options *opt, char *err,
 		   size_t errlen)
 {
+	(void)r;
 	static const char *const sub[] = {"gateways", "vms", "links"};
 	struct reg_dir *d;
 	char p[PATH_CAP];
@@ -101,8 +147,6 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 	unsigned i;
 	struct stat st;
 
-	(void)r;
-	(void)opt;
 	if (strlen(path) > 4000) {
 		reg_err(err, errlen, "registry directory path too long");
 		return NULL;
@@ -132,13 +176,11 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 			}
 		}
 	}
+	d->lock_wait_ms = opt->lock_wait_ms ? opt->lock_wait_ms : LOCK_WAIT_MS;
 	pathf(p, sizeof(p), "%s/.lock", d->path);
-	/* read-only: closing it must not wake watchers with IN_CLOSE_WRITE */
-	d->lockfd = open(p, O_RDONLY | O_CREAT | O_CLOEXEC, 0644);
-	if (d->lockfd < 0) {
-		reg_err(err, errlen, "registry lock file %s: %s", p, strerror(errno));
+	d->lockfd = lock_open(p, err, errlen);
+	if (d->lockfd < 0)
 		goto fail;
-	}
 	return d;
 fail:
 	free(d->path);
@@ -146,13 +188,25 @@ fail:
 	return NULL;
 }
 
-static int dir_lock(struct reg_dir *d, int how, char *err, size_t errlen)
+/* The exclusive lock, waited for lock_wait_ms at most. */
+static int dir_lock(struct reg_dir *d, char *err, size_t errlen)
 {
-	while (flock(d->lockfd, how) < 0) {
+	uint64_t start = reg_mono_ms();
+
+	while (flock(d->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (errno == EINTR)
 			continue;
-		reg_err(err, errlen, "registry %s: lock: %s", d->path, strerror(errno));
-		return -1;
+		if (errno != EWOULDBLOCK) {
+			reg_err(err, errlen, "registry %s: lock: %s", d->path, strerror(errno));
+			return -1;
+		}
+		if (reg_mono_ms() - start >= d->lock_wait_ms) {
+			reg_err(err, errlen,
+				"registry %s: another writer has held %s/.lock for %u ms: not written",
+				d->path, d->path, d->lock_wait_ms);
+			return -1;
+		}
+		usleep(LOCK_POLL_MS * 1000);
 	}
 	return 0;
 }
@@ -303,13 +357,8 @@ static int read_all(struct reg_dir *d, struct reg_entries *es, bool links, char 
 static int dir_load(struct registry *r, struct reg_entries *out, char *err, size_t errlen)
 {
 	struct reg_dir *d = r->be;
-	int rc;
 
-	if (dir_lock(d, LOCK_SH, err, errlen) < 0)
-		return -1;
-	rc = read_all(d, out, true, err, errlen);
-	dir_unlock(d);
-	return rc;
+	return read_all(d, out, true, err, errlen);
 }
 
 static int fsync_dir(const char *path)
@@ -420,7 +469,7 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 		}
 		value = text;
 	}
-	if (dir_lock(d, LOCK_EX, err, errlen) < 0)
+	if (dir_lock(d, err, errlen) < 0)
 		goto out;
 	if (w->check) {
 		struct reg_entries es = {0};

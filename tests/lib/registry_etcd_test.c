@@ -6,7 +6,7 @@
  *
  *   HM_ETCD_URL        a plain etcd (http://127.0.0.1:PORT)
  *   HM_ETCD_DOWN       an endpoint where nothing listens
- *   HM_ETCD_AUTH_URL   an etcd with authentication on, user root,
+ *   HM_ETCD_AUTH_URL   an etcd on https (CA: HM_ETCD_TLS_DIR) with authentication on, user root,
  *   HM_ETCD_AUTH_PASS  this password, and simple tokens that expire fast
  *   HM_ETCD_TLS_URL    an etcd on https that wants client certificates,
  *   HM_ETCD_TLS_DIR    with ca.pem, client.pem, client-key.pem, other-ca.pem
@@ -570,17 +570,23 @@ static void test_racing_writers(void **state)
 
 static void test_auth(void **state)
 {
-	struct reg_options o = {.username = "root", .password = env("HM_ETCD_AUTH_PASS")};
-	struct reg_options wrong = {.username = "root", .password = "not-the-password"};
-	struct registry *r = open_url(env("HM_ETCD_AUTH_URL"), &o), *w = open_url(env("HM_ETCD_AUTH_URL"), &o);
-	struct registry *anon = open_url(env("HM_ETCD_AUTH_URL"), NULL);
-	struct registry *bad = open_url(env("HM_ETCD_AUTH_URL"), &wrong);
+	/* the auth etcd is on https: credentials over http:// are refused */
+	static char ca[512];
+	struct reg_options o = {.username = "root", .password = env("HM_ETCD_AUTH_PASS"), .ca_file = ca};
+	struct reg_options wrong = {.username = "root", .password = "not-the-password", .ca_file = ca};
+	struct reg_options none = {.ca_file = ca};
+	struct registry *r, *w, *anon, *bad;
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
 	struct reg_link l = link_rec("eu-1", "us-1", 3);
 	struct reg_snapshot s;
 	int fd;
 
 	(void)state;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", env("HM_ETCD_TLS_DIR"));
+	r = open_url(env("HM_ETCD_AUTH_URL"), &o);
+	w = open_url(env("HM_ETCD_AUTH_URL"), &o);
+	anon = open_url(env("HM_ETCD_AUTH_URL"), &none);
+	bad = open_url(env("HM_ETCD_AUTH_URL"), &wrong);
 	FAILS(registry_put_gateway(anon, &g, ERRBUF), "user name is empty");
 	FAILS(registry_put_gateway(bad, &g, ERRBUF), "authentication");
 	OK(registry_put_gateway(r, &g, ERRBUF));

@@ -110,24 +110,26 @@ mkdir -p "$TLS"
 P1=$(free_port) P1P=$(free_port) P2=$(free_port) P2P=$(free_port) P3=$(free_port) P3P=$(free_port)
 DOWN=$(free_port) # nothing listens here
 PLAIN=http://127.0.0.1:$P1
-AUTH=http://127.0.0.1:$P2
+AUTH=https://127.0.0.1:$P2 # credentials go over TLS only
 SECURE=https://127.0.0.1:$P3
 
 etcd_start plain "$PLAIN" "$P1P"
 PLAIN_PID=$ETCD_PID
-etcd_start auth "$AUTH" "$P2P" --auth-token simple --auth-token-ttl 2
+etcd_start auth "$AUTH" "$P2P" --auth-token simple --auth-token-ttl 2 \
+	--cert-file "$TLS/server.pem" --key-file "$TLS/server-key.pem"
 AUTH_PID=$ETCD_PID
 etcd_start secure "$SECURE" "$P3P" --cert-file "$TLS/server.pem" --key-file "$TLS/server-key.pem" \
 	--trusted-ca-file "$TLS/ca.pem" --client-cert-auth
 SECURE_PID=$ETCD_PID
 hm_check "plain etcd up on $PLAIN" etcd_wait "$PLAIN"
-hm_check "auth etcd up on $AUTH" etcd_wait "$AUTH"
+hm_check "auth etcd up on $AUTH" etcd_wait "$AUTH" --cacert "$TLS/ca.pem"
 hm_check "TLS etcd up on $SECURE" etcd_wait "$SECURE" --cacert "$TLS/ca.pem" \
 	--cert "$TLS/client.pem" --key "$TLS/client-key.pem"
 
 PASS=pw-$RANDOM$RANDOM
 hm_check "authentication enabled" bash -c \
-	"etcdctl --endpoints=$AUTH user add root:$PASS >/dev/null && etcdctl --endpoints=$AUTH auth enable >/dev/null"
+	"etcdctl --endpoints=$AUTH --cacert $TLS/ca.pem user add root:$PASS >/dev/null &&
+	 etcdctl --endpoints=$AUTH --cacert $TLS/ca.pem auth enable >/dev/null"
 
 # ---- 1. the cmocka tests ----
 HM_ETCD_URL=$PLAIN HM_ETCD_DOWN=http://127.0.0.1:$DOWN \
@@ -150,13 +152,17 @@ hm_check "meshctl over TLS reads it back" \
 hm_check "meshctl over TLS without the client certificate is refused" \
 	bash -c '! "$0" --registry "etcd:$1" --etcd-ca "$2" gateway list 2>/dev/null' "$MESHCTL" "$SECURE" "$TLS/ca.pem"
 hm_check "meshctl as an etcd user (password from the environment)" \
-	env HOPMESH_ETCD_PASSWORD="$PASS" "$MESHCTL" --registry "etcd:$AUTH" --etcd-user root gateway list
+	env HOPMESH_ETCD_PASSWORD="$PASS" "$MESHCTL" --registry "etcd:$AUTH" --etcd-ca "$TLS/ca.pem" \
+	--etcd-user root gateway list
 hm_check "meshctl with a wrong password is refused" \
-	bash -c '! HOPMESH_ETCD_PASSWORD=wrong "$0" --registry "etcd:$1" --etcd-user root gateway list 2>/dev/null' \
-	"$MESHCTL" "$AUTH"
+	bash -c '! HOPMESH_ETCD_PASSWORD=wrong "$0" --registry "etcd:$1" --etcd-ca "$2" --etcd-user root \
+		gateway list 2>/dev/null' "$MESHCTL" "$AUTH" "$TLS/ca.pem"
 hm_check "meshctl without credentials on the auth etcd is refused" \
-	bash -c '! "$0" --registry "etcd:$1" gateway add x --id 2 --public-key "$2" --endpoint 192.0.2.2:1 \
-		--prefix 10.2.0.0/24 2>/dev/null' "$MESHCTL" "$AUTH" "$KEY"
+	bash -c '! "$0" --registry "etcd:$1" --etcd-ca "$3" gateway add x --id 2 --public-key "$2" \
+		--endpoint 192.0.2.2:1 --prefix 10.2.0.0/24 2>/dev/null' "$MESHCTL" "$AUTH" "$KEY" "$TLS/ca.pem"
+hm_check "meshctl with a password over http:// is refused before sending it" \
+	bash -c 'HOPMESH_ETCD_PASSWORD="$2" "$0" --registry "etcd:$1" --etcd-user root gateway list 2>&1 |
+		grep -q "plain http://"' "$MESHCTL" "$PLAIN" "$PASS"
 hm_stop "$AUTH_PID"
 hm_stop "$SECURE_PID"
 

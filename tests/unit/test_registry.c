@@ -21,7 +21,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
@@ -55,6 +57,14 @@ static int teardown_dir(void **state)
 {
 	(void)state;
 	return nftw(tmpdir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static struct registry *open_reg(void)
@@ -1436,6 +1446,73 @@ static bool readable(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
+/* The lock (item: a local user holding it froze meshd). The file is made
+ * 0600; one with group or other access is narrowed; one another user owns
+ * is refused (as root: chown it). A held lock makes a writer fail after its
+ * bounded wait with an error that says so, and never holds up a load. */
+static void test_lock(void **state)
+{
+	struct reg_options opt = { .lock_wait_ms = 200 };
+	struct reg_link l = link_rec("eu-1", "us-1", 10);
+	struct reg_snapshot s;
+	char path[256], err[512] = "";
+	struct registry *r;
+	struct stat st;
+	uint64_t t0, took;
+	int fd;
+
+	(void)state;
+	r = registry_open(url, &opt, err, sizeof(err));
+	assert_non_null(r);
+	snprintf(path, sizeof(path), "%s/reg/.lock", tmpdir);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* held by someone else: the write fails in about lock_wait_ms */
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	assert_int_equal(flock(fd, LOCK_EX), 0);
+	t0 = now_ms();
+	assert_int_not_equal(registry_put_link(r, &l, 60, err, sizeof(err)), 0);
+	took = now_ms() - t0;
+	assert_non_null(strstr(err, "another writer has held"));
+	assert_true(took >= 200 && took < 5000);
+	/* a load does not take it (it would wait for as long as it is held: for
+	 * ever, here) */
+	load_ok(r, &s);
+	reg_snapshot_free(&s);
+	/* released: written at once */
+	flock(fd, LOCK_UN);
+	close(fd);
+	PUT_OK(registry_put_link(r, &l, 60, ERRBUF));
+	registry_close(r);
+
+	/* an old 0644 lock file is made 0600 */
+	assert_int_equal(chmod(path, 0644), 0);
+	r = open_reg();
+	registry_close(r);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+
+	/* one another user owns is refused (only root can make one) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		assert_null(registry_open(url, NULL, err, sizeof(err)));
+		assert_non_null(strstr(err, "owned by uid 65534"));
+		/* removed: made again, ours */
+		assert_int_equal(unlink(path), 0);
+		r = open_reg();
+		registry_close(r);
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_uid, 0);
+	}
+	/* a symlink in its place is not followed */
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink("/tmp/hopmesh-nowhere", path), 0);
+	assert_null(registry_open(url, NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "lock file"));
+}
+
 static void test_watch(void **state)
 {
 	struct registry *r = open_reg(), *w = open_reg();
@@ -1499,6 +1576,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_link_expiry, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_lock, setup_dir, teardown_dir),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: MIT
+/*
+ * controlplane/gwclient.c's reading of a UAPI get=1 reply, parsed line by
+ * line as it arrives (the reply carries the private key, so it is never
+ * gathered in a heap buffer): a scripted server on a UNIX socket in a temp
+ * dir sends it in small pieces that cut lines and keys anywhere. No root.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "gwclient.h"
+
+static char dir[32], sock[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	snprintf(dir, sizeof(dir), "/tmp/hopmesh-gwc-XXXXXX");
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(sock, sizeof(sock), "%s/wg.sock", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unlink(sock);
+	return rmdir(dir);
+}
+
+/* A child that answers one connection with reply, piece bytes at a time. */
+static pid_t serve(const char *reply, size_t piece)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	unlink(sock);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		char req[64];
+		size_t got = 0, n = strlen(reply);
+		int c = accept(l, NULL, NULL);
+
+		while (got < 7) {
+			ssize_t r = read(c, req + got, sizeof(req) - got);
+
+			if (r <= 0)
+				_exit(1);
+			got += (size_t)r;
+		}
+		if (memcmp(req, "get=1\n\n", 7))
+			_exit(2);
+		for (size_t off = 0; off < n; off += piece) {
+			if (write(c, reply + off, off + piece < n ? piece : n - off) < 0)
+				_exit(3);
+			usleep(200);
+		}
+		close(c);
+		_exit(0);
+	}
+	close(l);
+	return pid;
+}
+
+static void reap(pid_t pid)
+{
+	int st;
+
+	assert_int_equal(waitpid(pid, &st, 0), pid);
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+#define KEY_A "0101010101010101010101010101010101010101010101010101010101010101"
+#define KEY_B "0202020202020202020202020202020202020202020202020202020202020202"
+
+static const char *reply_ok =
+	"private_key=e84b5a6d2717c1003a13b431570353dbaca9146cf150c5f8575680feba52027a\n"
+	"listen_port=51820\n"
+	"public_key=" KEY_A "\n"
+	"endpoint=192.0.2.1:51820\n"
+	"allowed_ip=10.1.0.0/24\n"
+	"allowed_ip=fd00:1::/64\n"
+	"rx_bytes=1234\n"
+	"tx_bytes=5678\n"
+	"last_handshake_time_sec=1700000000\n"
+	"last_handshake_time_nsec=5\n"
+	"public_key=" KEY_B "\n"
+	"x_too_long=XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+	"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX"
+	"XXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXXX\n"
+	"allowed_ip=10.2.0.0/24\n"
+	"errno=0\n"
+	"\n";
+
+static void test_peers(void **state)
+{
+	static const size_t pieces[] = { 1, 3, 7, 64, 4096 };
+
+	(void)state;
+	for (unsigned k = 0; k < sizeof(pieces) / sizeof(pieces[0]); k++) {
+		struct gw_peer_state *p = NULL;
+		unsigned n = 0;
+		char err[256] = "";
+		pid_t pid = serve(reply_ok, pieces[k]);
+
+		if (gw_uapi_peers_at(sock, &p, &n, err, sizeof(err)))
+			fail_msg("pieces of %zu: %s", pieces[k], err);
+		reap(pid);
+		assert_int_equal(n, 2);
+		assert_int_equal(p[0].public_key[0], 1);
+		assert_int_equal(p[0].public_key[31], 1);
+		assert_string_equal(p[0].endpoint, "192.0.2.1:51820");
+		assert_int_equal(p[0].nallowed, 2);
+		assert_string_equal(p[0].allowed[1], "fd00:1::/64");
+		assert_int_equal(p[0].rx_bytes, 1234);
+		assert_int_equal(p[0].tx_bytes, 5678);
+		assert_int_equal(p[0].last_handshake_unix_ns, 1700000000000000005ULL);
+		assert_int_equal(p[1].public_key[0], 2);
+		assert_string_equal(p[1].endpoint, "");
+		/* the overlong line was skipped whole, not cut into a key */
+		assert_int_equal(p[1].nallowed, 1);
+		assert_string_equal(p[1].allowed[0], "10.2.0.0/24");
+		free(p);
+	}
+}
+
+/* A reply cut short (no "errno=N" and blank line): an error, no peers. */
+static void test_cut_short(void **state)
+{
+	struct gw_peer_state *p = NULL;
+	unsigned n = 7;
+	char err[256] = "";
+	pid_t pid = serve("private_key=" KEY_A "\npublic_key=" KEY_B "\n", 5);
+
+	(void)state;
+	assert_int_equal(gw_uapi_peers_at(sock, &p, &n, err, sizeof(err)), -1);
+	reap(pid);
+	assert_non_null(strstr(err, "no complete reply"));
+	assert_null(p);
+	assert_int_equal(n, 7);
+	/* nobody there */
+	unlink(sock);
+	assert_int_equal(gw_uapi_peers_at(sock, &p, &n, err, sizeof(err)), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_cut_short, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
