@@ -581,7 +581,7 @@ static int plain_with_secrets(const struct etcd_http *h, char *err, size_t errle
 
 	for (unsigned i = 0; what && i < h->neps; i++)
 		if (!strncmp(h->eps[i], "http://", 7)) {
-			http_err(err, errlen,
+			reg_err(err, errlen,
 				 "etcd endpoint %s is plain http:// but %s is configured: it would "
 				 "cross the network in clear text; use https:// (with a CA file)",
 				 h->eps[i], what);
