@@ -139,8 +139,13 @@ prom_series hopmesh_link_rtt_seconds >&2
 prom_expect "links up" 10 hopmesh_link_up \
 	"s == {'from=us-east,to=us-west': 1, 'from=us-east,to=eu-west': 1}"
 prom_expect "no link loss" 10 hopmesh_link_loss_ratio "len(s) == 2 and max(s.values()) < 0.05"
+# The median is held to the emulated RTT like the mean; the upper quantiles
+# carry the host's scheduling delays (a loaded CI host adds 10-20 ms to a
+# p99), so they are held to their order and to the emulated delay as a floor.
 prom_expect "RTT quantiles (summary)" 10 'hopmesh_link_rtt_quantile_seconds{to="us-west"}' \
-	"len(s) == 3 and all(abs(v * 1000 - $(rig_rtt 1 2)) <= 5 + 0.1 * $(rig_rtt 1 2) for v in s.values())"
+	"len(s) == 3 and (lambda q: abs(q['0.5'] * 1000 - $(rig_rtt 1 2)) <= 5 + 0.1 * $(rig_rtt 1 2) and
+	q['0.5'] <= q['0.9'] <= q['0.99'] and q['0.5'] * 1000 >= $(rig_rtt 1 2) - 5)(
+	{k.split('quantile=')[1].split(',')[0]: v for k, v in s.items()})"
 prom_expect "routes: both direct (1 hop)" 10 hopmesh_route_hops \
 	"s == {'to=us-west,via=us-west': 1, 'to=eu-west,via=eu-west': 1}"
 prom_expect "peers: bytes both ways" 10 'hopmesh_peer_rx_bytes_total > 0 and hopmesh_peer_tx_bytes_total > 0' \
