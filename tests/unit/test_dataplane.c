@@ -406,7 +406,7 @@ static void relay_in(const char *src, const struct relay_hdr *r)
 
 /* One relayed frame with header (hop, hop_limit, n, path...) is dropped for
  * reason, counted once, and nothing is sent or queued. */
-static void relay_dropped(unsigned reason, uint8_t hop, uint8_t hop_limit, uint8_t n, ...)
+static void relay_dropped(unsigned reason, uint8_t hop, uint8_t hop_limit, unsigned n, ...)
 {
 	uint16_t path[8] = { 0 };
 	struct relay_hdr r;
@@ -417,7 +417,7 @@ static void relay_dropped(unsigned reason, uint8_t hop, uint8_t hop_limit, uint8
 	for (unsigned i = 0; i < n && i < 8; i++)
 		path[i] = (uint16_t)va_arg(ap, unsigned);
 	va_end(ap);
-	relay_header(&r, hop, hop_limit, n, path);
+	relay_header(&r, hop, hop_limit, (uint8_t)n, path);
 	relay_in(PREV_IP, &r);
 	assert_int_equal(drops(0, reason), before + 1);
 	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed);
