@@ -9,7 +9,7 @@
  *     (links.c) and feed them to the topology with the other gateways' links
  *     from the registry;
  *   - recompute the paths (topology/, with hysteresis) and install any that
- *     changed as the gateway's nexthops;
+ *     changed as the gateway's paths (path set);
  * and when the registry changes (its watch fd), when the gateway answers again
  * after a silence (a restarted gateway is empty), or every few seconds anyway:
  *   - load it; on success make the gateway's peers, gateway ids and routes

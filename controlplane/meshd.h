@@ -97,7 +97,8 @@ void meshd_log(struct meshd *d, const char *fmt, ...) __attribute__((format(prin
 /* reconcile.c: make the gateway match the registry (diffs, never events). */
 bool reconcile_peers(struct meshd *d);
 bool reconcile_control(struct meshd *d);
-/* Paths from the topology router, installed as nexthops where they differ. */
+/* Paths from the topology router, installed whole (path set) where they
+ * differ, after the policy's hop limit (hop_limit set). */
 bool install_paths(struct meshd *d);
 
 /* metrics.c */

@@ -341,6 +341,20 @@ static void diff_routes(struct meshd *d, json_t *routes, struct textbuf *lines)
 	}
 }
 
+/* One hop limit, the policy's (at most what a relay header carries): the
+ * gateway's own setting is only its ceiling. Pushed whenever the gateway's
+ * pushed value differs, a restarted gateway (0: none) included. */
+static void push_hop_limit(struct meshd *d, json_t *gws, struct textbuf *lines)
+{
+	unsigned want = d->policy.hop_limit;
+
+	if (want < 1 || want > TOPOFEED_MAX_HOPS ||
+	    json_integer_value(json_object_get(gws, "hop_limit_pushed")) == (json_int_t)want)
+		return;
+	textbuf_printf(lines, "hop_limit set %u\n", want);
+	meshd_log(d, "hop limit: %u (policy)", want);
+}
+
 bool reconcile_control(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *routes = ctl_json(d, "dump routes");
@@ -356,6 +370,7 @@ bool reconcile_control(struct meshd *d)
 	textbuf_printf(&lines, "quiet on\n");
 	if (d->probe_interval_ms != d->cfg.probe.interval_ms)
 		textbuf_printf(&lines, "probe interval %u\n", d->cfg.probe.interval_ms);
+	push_hop_limit(d, gws, &lines);
 	diff_gateways(d, gws, &lines);
 	diff_routes(d, routes, &lines);
 	json_decref(gws);
@@ -377,6 +392,18 @@ bool reconcile_control(struct meshd *d)
 	return rc == 0;
 }
 
+/* The gateway's installed path (dump gateways' "path": the gateways after it,
+ * ending with the destination) is the router's p (gw[1..hops]). */
+static bool same_path(json_t *installed, const struct topo_path *p)
+{
+	if (json_array_size(installed) != p->hops)
+		return false;
+	for (unsigned i = 0; i < p->hops; i++)
+		if (json_integer_value(json_array_get(installed, i)) != p->gw[i + 1])
+			return false;
+	return true;
+}
+
 bool install_paths(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *e;
@@ -390,24 +417,40 @@ bool install_paths(struct meshd *d)
 		return false;
 	}
 	textbuf_printf(&lines, "quiet on\n");
+	/* Before the paths: one longer than the gateway's limit is refused. */
+	push_hop_limit(d, gws, &lines);
 	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
 		unsigned id = (unsigned)json_integer_value(json_object_get(e, "id"));
-		unsigned via = (unsigned)json_integer_value(json_object_get(e, "via"));
-		unsigned hops = (unsigned)json_integer_value(json_object_get(e, "hops"));
+		json_t *installed = json_object_get(e, "path");
 		struct topo_path p;
 
 		if (id == d->self->id)
 			continue;
 		/* Unreachable: leave it direct, where traffic would go anyway. */
-		/* Each move is logged: how an operator sees a flap, or a failover. */
 		if (!topo_router_path(d->router, (uint16_t)id, &p) || p.hops == 1) {
-			if (hops != 1) {
-				textbuf_printf(&lines, "nexthop del %u\n", id);
-				meshd_log(d, "path to gateway %u: direct", id);
+			p.hops = 1;
+			p.gw[1] = (uint16_t)id;
+		}
+		if (same_path(installed, &p))
+			continue;
+		/* The whole path, which the gateway writes into each relay header:
+		 * the relays forward by it, not by their own tables. Each move is
+		 * logged: how an operator sees a flap, or a failover. */
+		if (p.hops == 1) {
+			textbuf_printf(&lines, "path del %u\n", id);
+			meshd_log(d, "path to gateway %u: direct", id);
+		} else {
+			char via[64];
+			size_t at = 0;
+
+			textbuf_printf(&lines, "path set %u", id);
+			for (unsigned h = 1; h <= p.hops; h++) {
+				textbuf_printf(&lines, " %u", p.gw[h]);
+				if (h < p.hops && at < sizeof(via))
+					at += (size_t)snprintf(via + at, sizeof(via) - at, "%s%u", h > 1 ? " " : "", p.gw[h]);
 			}
-		} else if (via != p.gw[1] || hops != p.hops) {
-			textbuf_printf(&lines, "nexthop set %u %u %u\n", id, p.gw[1], p.hops);
-			meshd_log(d, "path to gateway %u: via %u, %u hops", id, p.gw[1], p.hops);
+			textbuf_printf(&lines, "\n");
+			meshd_log(d, "path to gateway %u: via %s, %u hops", id, via, p.hops);
 		}
 	}
 	json_decref(gws);

@@ -7,7 +7,7 @@
 void topofeed_policy(const struct reg_snapshot *s, struct topo_policy *p)
 {
 	topo_policy_default(p);
-	p->hop_limit = s->policy.hop_limit;
+	p->hop_limit = s->policy.hop_limit < TOPOFEED_MAX_HOPS ? s->policy.hop_limit : TOPOFEED_MAX_HOPS;
 	p->residency = s->policy.residency;
 	p->loss_penalty_ms = s->policy.loss_penalty_ms;
 }

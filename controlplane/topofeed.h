@@ -5,7 +5,8 @@
  * `trace` with it, so both see the same graph from the same registry.
  *
  *   topofeed_policy:   the registry's policy as a topo_policy (hold time 0:
- *                      meshd sets its own from its config);
+ *                      meshd sets its own from its config; the hop limit
+ *                      at most TOPOFEED_MAX_HOPS);
  *   topofeed_registry: every gateway with its zone, gateways gone removed,
  *                      and every published link between two of them, set
  *                      or removed (topofeed_link);
@@ -29,6 +30,10 @@ struct topofeed {
 	bool present[REG_MAX_GATEWAY_ID + 1];
 };
 
+/* The longest path a gateway can carry: a relay header names 4 gateways
+ * (docs/PROTOCOL.md). A policy allowing more computes no path the gateways
+ * could not send. */
+#define TOPOFEED_MAX_HOPS 4
 void topofeed_policy(const struct reg_snapshot *s, struct topo_policy *p);
 /* own: a gateway whose links the caller feeds from its own measurements
  * (meshd's), left alone here; 0 for none. */

@@ -128,8 +128,9 @@ static const char *set_gateway(struct config *c, const char *k, const char *v)
 			return "must be 1-16";
 		c->workers = n;
 	} else if (!strcmp(k, "hop_limit")) {
-		if (!parse_u32(v, 8, &n) || n < 1)
-			return "must be 1-8 backbone hops";
+		/* A ceiling: meshd pushes the policy's limit, which stays under it. */
+		if (!parse_u32(v, HOP_LIMIT_MAX, &n) || n < 1)
+			return "must be 1-4 backbone hops (a relay header names at most 4)";
 		c->hop_limit = (uint8_t)n;
 	} else if (!strcmp(k, "host_routes")) {
 		if (!parse_u32(v, 1u << 24, &n) || n < 1024)
@@ -187,7 +188,7 @@ static void defaults(struct config *c)
 	c->listen_port = 51820;
 	c->mtu = 1420;
 	c->workers = 1;
-	c->hop_limit = 2;
+	c->hop_limit = HOP_LIMIT_MAX;
 	c->host_routes = 1u << 20;
 	strcpy(c->run_dir, "/var/run/hopmesh");
 }

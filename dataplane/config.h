@@ -15,6 +15,7 @@
 
 enum { PORT_VM, PORT_BACKBONE, PORT_COUNT };
 #define MAX_WORKERS 16 /* the most workers = lcores a config may ask for */
+#define HOP_LIMIT_MAX 4 /* backbone hops: what a relay header's path holds */
 
 struct port_config {
 	char device[64];           /* ethdev name, e.g. net_af_packet0 */
@@ -32,7 +33,7 @@ struct config {
 	uint16_t listen_port;
 	uint16_t mtu;              /* tunnel MTU */
 	unsigned workers;          /* worker lcores, one queue pair each */
-	uint8_t hop_limit;         /* backbone hops a relayed packet may make */
+	uint8_t hop_limit;         /* ceiling of the hop limit meshd pushes */
 	uint32_t host_routes;      /* capacity for IPv4 /32 routes */
 	char eal[1024];            /* EAL arguments */
 	bool busy_poll;            /* false: adaptive sleep when idle */

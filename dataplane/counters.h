@@ -33,9 +33,11 @@
 	_(NO_MBUF, "no_mbuf", "pool empty")                                                      \
 	_(STAGED_DROPPED, "staged_dropped", "waited for a handshake that did not come")          \
 	_(TTL_EXCEEDED, "ttl_exceeded", "inner TTL / hop limit ran out: ICMP sent back")         \
-	_(HOP_LIMIT, "hop_limit", "relayed packet at its hop limit")                             \
-	_(RELAY_LOOP, "relay_loop", "relay would send a packet back where it came from")         \
-	_(NO_ROUTE, "no_route", "relay or path to a gateway we have no way to")                  \
+	_(HOP_LIMIT, "hop_limit", "relay path longer than the header's or our own hop limit")     \
+	_(RELAY_LOOP, "relay_loop", "relay path names a gateway twice, or leads back where it came from") \
+	_(RELAY_MALFORMED, "relay_malformed", "relay header of another version, or its hop or path impossible") \
+	_(RELAY_NOT_FOR_US, "relay_not_for_us", "relay header whose current hop names another gateway") \
+	_(RELAY_UNREACHABLE, "relay_unreachable", "relay with no peer or endpoint for the next gateway named") \
 	_(HANDOFF_FULL, "handoff_full", "another worker's queue full")                           \
 	_(ICMP_RATELIMITED, "icmp_ratelimited", "ICMP error not sent: over its rate")
 

@@ -189,7 +189,8 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		probe_command(c->gw, argv, argc, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);
-	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "nexthop") || !strcmp(cmd, "gateway")) {
+	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "path") || !strcmp(cmd, "hop_limit") ||
+		   !strcmp(cmd, "gateway")) {
 		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);

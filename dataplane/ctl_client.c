@@ -286,17 +286,44 @@ static void show_counters(json_t *r)
 	show_peers(json_object_get(r, "peers"));
 }
 
+/* A path as people read it: "direct", or "via 3 4, 3 hops" (the relays). */
+static void path_text(json_t *e, char *buf, size_t len)
+{
+	json_t *path = json_object_get(e, "path"), *v;
+	size_t i, n = json_array_size(path), at;
+
+	if (n <= 1) {
+		snprintf(buf, len, "direct");
+		return;
+	}
+	at = (size_t)snprintf(buf, len, "via");
+	json_array_foreach(path, i, v)
+		if (i + 1 < n && at < len)
+			at += (size_t)snprintf(buf + at, len - at, " %lld", (long long)json_integer_value(v));
+	if (at < len)
+		snprintf(buf + at, len - at, ", %zu hops", n);
+}
+
 static void show_lookup(json_t *r)
 {
-	json_int_t gw = num(r, "gateway"), via = num(r, "via"), hops = num(r, "hops");
+	json_int_t gw = num(r, "gateway");
+	char path[64];
 
+	path_text(r, path, sizeof(path));
 	if (!gw)
 		printf("%s: no route\n", str(r, "address"));
-	else if (hops <= 1)
-		printf("%s: gateway %lld, direct\n", str(r, "address"), (long long)gw);
 	else
-		printf("%s: gateway %lld, via %lld, %lld hops\n", str(r, "address"), (long long)gw,
-		       (long long)via, (long long)hops);
+		printf("%s: gateway %lld, %s\n", str(r, "address"), (long long)gw, path);
+}
+
+static void show_hop_limit(json_t *r)
+{
+	printf("hop limit %lld (ceiling %lld, ", (long long)num(r, "hop_limit"),
+	       (long long)num(r, "hop_limit_ceiling"));
+	if (num(r, "hop_limit_pushed"))
+		printf("pushed %lld)\n", (long long)num(r, "hop_limit_pushed"));
+	else
+		printf("none pushed)\n");
 }
 
 static void show_routes(json_t *r)
@@ -330,16 +357,13 @@ static void show_gateways(json_t *r)
 	char id[24], path[64];
 
 	printf("self: %lld%s\n", (long long)num(r, "self"), num(r, "self") ? "" : " (not set)");
+	show_hop_limit(r);
 	if (!json_array_size(gws)) {
 		printf("no gateways\n");
 		return;
 	}
 	json_array_foreach(gws, i, e) {
-		if (num(e, "hops") <= 1 || num(e, "via") == num(e, "id"))
-			snprintf(path, sizeof(path), "direct");
-		else
-			snprintf(path, sizeof(path), "via %lld, %lld hops", (long long)num(e, "via"),
-				 (long long)num(e, "hops"));
+		path_text(e, path, sizeof(path));
 		table_row(&t, u64s(id, num(e, "id")), *str(e, "name") ? str(e, "name") : "-",
 			  str(e, "public_key"), json_is_true(json_object_get(e, "bound")) ? "bound" : "none",
 			  path, or_dash(str(e, "overlay4")), or_dash(str(e, "overlay6")));
@@ -409,8 +433,11 @@ static const struct command commands[] = {
 	{ "route", "add", 2, 2, " PREFIX ID", NULL, "packets to PREFIX are for gateway ID" },
 	{ "route", "del", 1, 1, " PREFIX", NULL, "remove the route of PREFIX" },
 	{ "route", "lookup", 1, 1, " ADDRESS", show_lookup, "the gateway and path for ADDRESS" },
-	{ "nexthop", "set", 3, 3, " DST VIA HOPS", NULL, "reach gateway DST through relay VIA" },
-	{ "nexthop", "del", 1, 1, " DST", NULL, "reach gateway DST directly" },
+	{ "path", "set", 2, 5, " DST [RELAY...] DST", NULL,
+	  "reach gateway DST through these relays (up to 3; DST alone: direct)" },
+	{ "path", "del", 1, 1, " DST", NULL, "reach gateway DST directly" },
+	{ "hop_limit", "set", 1, 1, " N", NULL, "the policy's hop limit, 1-4 (under the config's ceiling)" },
+	{ "hop_limit", "show", 0, 0, "", show_hop_limit, "the hop limit in force, its ceiling, the one pushed" },
 	{ "dump", "routes", 0, 0, "", show_routes, "every route" },
 	{ "dump", "gateways", 0, 0, "", show_gateways, "every gateway, its peer and path" },
 	{ "probe", "interval", 1, 1, " MS", NULL, "link probes every MS ms (0 off, 10-60000)" },

@@ -168,7 +168,7 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route
 		lcore_drop(lc, m, GW_DROP_NO_PEER);
 		return false;
 	}
-	if (!hop_spend_ttl(lc, m, PORT_VM, job->path.hops, job->path.via_gw) ||
+	if (!hop_spend_ttl(lc, m, PORT_VM, job->path.hops, job->path.gw) ||
 	    !fits_mtu(lc, m, &job->path))
 		return false;
 	job->ecn = hop_ecn(rte_pktmbuf_mtod(m, uint8_t *));

@@ -143,7 +143,7 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 		fprintf(stderr, "%s: out of memory for probes\n", gw->cfg.name);
 		return false;
 	}
-	if (!(gw->routes = routes_new(gw->qsbr, gw->cfg.host_routes, err, sizeof(err)))) {
+	if (!(gw->routes = routes_new(gw->qsbr, gw->cfg.host_routes, gw->cfg.hop_limit, err, sizeof(err)))) {
 		fprintf(stderr, "%s: %s\n", gw->cfg.name, err);
 		return false;
 	}

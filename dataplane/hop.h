@@ -40,20 +40,22 @@ static inline void hop_icmp_error(struct lcore_ctx *lc, struct rte_mbuf *m, unsi
 /*
  * Each gateway is a router hop, and so is each relay, which cannot see the
  * inner header: the sending gateway counts the relays' hops for them (hops:
- * the path's backbone hops) and answers in the relay's name (via_gw) when the
- * TTL would run out there, so traceroute shows every gateway on the path.
+ * the path's backbone hops; relays[0 .. hops - 2]: the relays in path order)
+ * and answers in the name of the relay where the TTL would run out, so
+ * traceroute shows every gateway on the path. Ours is the first decrement,
+ * relay k's the (k + 2)-th: a TTL of t > 1 dies at relays[t - 2].
  * port: where an error goes back (VM: the local VM; BACKBONE: through the
  * tunnel). Returns false if the packet went to ICMP.
  */
 static inline bool hop_spend_ttl(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned port,
-				 unsigned hops, uint16_t via_gw)
+				 unsigned hops, const uint16_t *relays)
 {
 	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
 	bool v4 = (ip[0] >> 4) == 4;
 	uint8_t *ttl = ip + (v4 ? 8 : 7);
 
 	if (*ttl <= hops) {
-		uint16_t speaker = *ttl <= 1 ? 0 : via_gw;
+		uint16_t speaker = *ttl <= 1 ? 0 : relays[*ttl - 2];
 
 		hop_icmp_error(lc, m, port, ICMP_TIME_EXCEEDED, speaker, 0, GW_DROP_TTL_EXCEEDED);
 		return false;

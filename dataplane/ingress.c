@@ -6,8 +6,10 @@
  *     classify_backbone():
  *       parse_outer(): Ethernet, IPv4/IPv6, UDP to our address and port;
  *         ARP, ND, packets to us -> main lcore
- *       relay header: for us -> strip it; for another -> relay_forward(),
- *         never decrypted, on through underlay_encap()
+ *       relay header: relay_check() (version, hop, path, hop limit, loop);
+ *         we are its destination -> strip it; a relay on its path ->
+ *         relay_forward() to the next gateway the header names (never by our
+ *         own path table), undecrypted, on through underlay_encap()
  *       handshakes -> main lcore
  *       data: session_owner(): ours -> the burst; another worker's -> its
  *         hand-off ring; no one's -> claim_decrypt(), at once
@@ -171,32 +173,73 @@ static bool parse_outer(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t liste
 	return true;
 }
 
-/* A relayed message for another gateway: on to the next hop, undecrypted. */
+/* What relay_check() made of a relay header. */
+enum relay_verdict {
+	RELAY_DROPPED, /* counted */
+	RELAY_DELIVER, /* we are the destination */
+	RELAY_FORWARD, /* we are a relay on its path */
+};
+
+/* A relay header as the source wrote it (docs/PROTOCOL.md), checked against
+ * what we are: each way to fail is a drop of its own. The path is the
+ * source's; whatever our own table says about its destination is not asked. */
+static enum relay_verdict relay_check(struct lcore_ctx *lc, struct rte_mbuf *m,
+				      const struct relay_hdr *r)
+{
+	uint16_t self = routes_self(lc->gw->routes), seen[RELAY_MAX_PATH + 1];
+	unsigned limit = routes_hop_limit(lc->gw->routes), n = r->path_len;
+
+	if (r->version != RELAY_VERSION || n < 2 || n > RELAY_MAX_PATH || r->hop < 1 ||
+	    r->hop > n || !r->src_gw) {
+		lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
+		return RELAY_DROPPED;
+	}
+	if (!self || rte_be_to_cpu_16(r->path[r->hop - 1]) != self) {
+		lcore_drop(lc, m, GW_DROP_RELAY_NOT_FOR_US);
+		return RELAY_DROPPED;
+	}
+	/* The lower of the source's limit and ours: a source with a stale or
+	 * forged limit gets no further than this gateway allows. */
+	if (n > r->hop_limit || n > limit) {
+		lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
+		return RELAY_DROPPED;
+	}
+	/* The path is loop-free only if no gateway is named twice (the source
+	 * included); an id 0 is no gateway, the header is broken. */
+	seen[0] = rte_be_to_cpu_16(r->src_gw);
+	for (unsigned i = 0; i < n; i++) {
+		seen[i + 1] = rte_be_to_cpu_16(r->path[i]);
+		if (!seen[i + 1]) {
+			lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
+			return RELAY_DROPPED;
+		}
+		for (unsigned j = 0; j <= i; j++)
+			if (seen[j] == seen[i + 1]) {
+				lcore_drop(lc, m, GW_DROP_RELAY_LOOP);
+				return RELAY_DROPPED;
+			}
+	}
+	return r->hop == n ? RELAY_DELIVER : RELAY_FORWARD;
+}
+
+/* A relayed message for a gateway after us on its path: on to the next one
+ * the header names, undecrypted, with the hop advanced. */
 static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct outer *o,
 			  struct relay_hdr *r)
 {
-	struct gateway *gw = lc->gw;
-	struct wg_endpoint next, own;
-	struct path p;
+	struct wg_endpoint next;
 
-	if (r->hops >= r->hop_limit) {
-		lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
+	if (!path_gateway_endpoint(lc->gw, rte_be_to_cpu_16(r->path[r->hop]), &next)) {
+		lcore_drop(lc, m, GW_DROP_RELAY_UNREACHABLE);
 		return;
 	}
-	if (!path_to_gateway(gw, rte_be_to_cpu_16(r->dst_gw), &p)) {
-		lcore_drop(lc, m, GW_DROP_NO_ROUTE);
-		return;
-	}
-	wg_peer_endpoint(p.peer, &own);
-	if (!path_first_hop(gw, &p, &own, &next)) {
-		lcore_drop(lc, m, GW_DROP_NO_ROUTE);
-		return;
-	}
+	/* Two gateways with one address, or an endpoint that roamed: the path
+	 * would bounce the frame back, which no correct path does. */
 	if (wg_endpoint_equal(&next, &o->src)) {
 		lcore_drop(lc, m, GW_DROP_RELAY_LOOP);
 		return;
 	}
-	r->hops++;
+	r->hop++;
 	COUNT(&lc->counters, relayed, 1);
 	rte_pktmbuf_adj(m, (uint16_t)((uint8_t *)r - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - o->len));
@@ -282,15 +325,21 @@ static enum bb_verdict classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *
 	if (!parse_outer(lc, m, listen_port, &o))
 		return BB_DONE;
 	msg = o.payload;
-	if (o.len >= RELAY_LEN && msg[0] == RELAY_TYPE) {
+	if (o.len >= 2 && msg[0] == RELAY_TYPE) {
 		relay = (struct relay_hdr *)msg;
-		if (relay->version != RELAY_VERSION || relay->hops == 0) {
-			lcore_drop(lc, m, GW_DROP_UNKNOWN_TYPE);
+		/* Too short for its header, or for a WireGuard type word behind. */
+		if (o.len < RELAY_LEN + 4) {
+			lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
 			return BB_DONE;
 		}
-		if (rte_be_to_cpu_16(relay->dst_gw) != routes_self(gw->routes)) {
+		switch (relay_check(lc, m, relay)) {
+		case RELAY_DROPPED:
+			return BB_DONE;
+		case RELAY_FORWARD:
 			relay_forward(lc, m, &o, relay);
 			return BB_DONE;
+		case RELAY_DELIVER:
+			break;
 		}
 		msg += RELAY_LEN;
 		o.len -= RELAY_LEN;
@@ -324,7 +373,7 @@ static enum bb_verdict classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *
 		rx->src = o.src;
 		rx->relayed = relay != NULL;
 		job->tos = o.tos;
-		job->hops = relay ? relay->hops : 1;
+		job->hops = relay ? relay->path_len : 1;
 		return verdict;
 	case WG_MSG_INITIATION:
 	case WG_MSG_RESPONSE:
@@ -371,7 +420,7 @@ static void deliver(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_rx
 	}
 	/* Our own hop; an error about it goes back through the tunnel (port
 	 * BACKBONE) in our name. */
-	if (!hop_spend_ttl(lc, m, PORT_BACKBONE, 1, 0))
+	if (!hop_spend_ttl(lc, m, PORT_BACKBONE, 1, NULL))
 		return;
 	if ((rx->plain[0] >> 4) == 4)
 		neigh_key4(next_hop, ((struct rte_ipv4_hdr *)rx->plain)->dst_addr);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * Routes: destination prefix -> destination gateway -> path (next hop and hop
- * count). Separate from allowed-ips, which stays the cryptokey check: a route
+ * Routes: destination prefix -> destination gateway -> path (the gateways it
+ * goes through, which the relay header carries). Separate from allowed-ips, which stays the cryptokey check: a route
  * picks the gateway a packet is for; the encryption is always for that
  * gateway's peer, end to end, whichever relay carries it.
  *
@@ -17,8 +17,11 @@
  *    retired after a grace period. (rte_lpm6 has no RCU support in DPDK 22.11
  *    and a fixed 64 MB first level: two of them during a swap, per gateway,
  *    did not fit the rig's memory.)
- *  - a gateway's path is one 32-bit word (relay, hop count), so moving traffic
- *    to or from a relay is a single store and loses no packet.
+ *  - a gateway's path is one 64-bit word (up to four 12-bit gateway ids and
+ *    the hop count), so moving traffic to another path is a single store and
+ *    loses no packet;
+ *  - the hop limit (pushed by meshd from the policy, never above the
+ *    configuration's ceiling) is one byte, read per relayed packet.
  * The main lcore keeps every route in a hash store too, to answer dumps and to
  * rebuild the IPv6 table.
  */
@@ -63,6 +66,9 @@ struct route_store {
 
 struct routes {
 	uint16_t self;
+	_Atomic uint8_t hop_limit; /* effective: min(pushed, ceiling) */
+	uint8_t hop_ceiling;       /* the configuration's hop_limit */
+	uint8_t hop_pushed;        /* 0: none pushed yet */
 	struct gw_entry gateway[MAX_GATEWAYS]; /* by id */
 	struct rte_hash *hosts4;
 	_Atomic uint32_t hosts4_count; /* 0: lookups skip the hash */
@@ -170,8 +176,8 @@ static void store_del(struct route_store *s, struct route *victim)
 
 /* ---- tables ---- */
 
-struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, char *err,
-			  size_t errlen)
+struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, uint8_t hop_ceiling,
+			  char *err, size_t errlen)
 {
 	struct rte_lpm_config c4 = { .max_rules = LPM4_MAX_RULES, .number_tbl8s = LPM4_TBL8 };
 	struct rte_lpm_rcu_config rcu = { .v = qsbr, .mode = RTE_LPM_QSBR_MODE_DQ };
@@ -190,6 +196,8 @@ struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, char 
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
+	r->hop_ceiling = hop_ceiling;
+	atomic_store(&r->hop_limit, hop_ceiling);
 	r->hosts4 = rte_hash_create(&hp);
 	if (!r->hosts4 || rte_hash_rcu_qsbr_add(r->hosts4, &hrcu)) {
 		snprintf(err, errlen, "IPv4 host route table: %s (more memory: -m in eal)",
@@ -273,6 +281,11 @@ struct gw_entry *routes_gateway(struct routes *r, uint16_t id)
 uint16_t routes_self(const struct routes *r)
 {
 	return r->self;
+}
+
+unsigned routes_hop_limit(const struct routes *r)
+{
+	return atomic_load_explicit(&((struct routes *)r)->hop_limit, memory_order_relaxed);
 }
 
 static void rib6_destroy(void *t)
@@ -410,6 +423,31 @@ static uint32_t ip4_of(const struct route *rt)
 
 #define REPLY(...) snprintf(out, outlen, __VA_ARGS__)
 
+/* The path to gateway id as a JSON array of the gateways after us, ending
+ * with id (what "path set" takes); returns its backbone hops. */
+static unsigned path_json(struct routes *r, uint16_t id, char *buf, size_t len)
+{
+	uint64_t w = atomic_load(&r->gateway[id].path);
+	unsigned hops = w ? path_word_hops(w) : 1;
+	size_t at = 0;
+
+	at += (size_t)snprintf(buf, len, "[");
+	for (unsigned i = 0; i < hops && at < len; i++)
+		at += (size_t)snprintf(buf + at, len - at, "%s%u", i ? "," : "",
+				       w ? path_word_gw(w, i) : id);
+	if (at < len)
+		snprintf(buf + at, len - at, "]");
+	return hops;
+}
+
+/* The first gateway on the path to id (id itself when direct). */
+static uint16_t first_hop(struct routes *r, uint16_t id)
+{
+	uint64_t w = atomic_load(&r->gateway[id].path);
+
+	return w ? path_word_gw(w, 0) : id;
+}
+
 static bool v4_add(struct routes *r, const struct route *rt, bool fresh)
 {
 	uint32_t key;
@@ -476,7 +514,8 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 		REPLY("{\"ok\":true}");
 	} else if (argc == 2 && !strcmp(argv[0], "lookup")) {
 		sa_family_t family = strchr(argv[1], ':') ? AF_INET6 : AF_INET;
-		uint32_t path;
+		char path[64];
+		unsigned hops;
 
 		if (inet_pton(family, argv[1], addr) != 1)
 			return (void)REPLY("{\"error\":\"bad address %s\"}", argv[1]);
@@ -484,37 +523,73 @@ static void cmd_route(struct routes *r, char **argv, int argc, char *out, size_t
 		inet_ntop(family, addr, buf, sizeof(buf));
 		if (!id)
 			return (void)REPLY("{\"address\":\"%s\",\"gateway\":0}", buf);
-		path = atomic_load(&r->gateway[id].path);
-		REPLY("{\"address\":\"%s\",\"gateway\":%u,\"via\":%u,\"hops\":%u}", buf, id,
-		      path ? path_via(path) : id, path ? path_hops(path) : 1);
+		hops = path_json(r, id, path, sizeof(path));
+		REPLY("{\"address\":\"%s\",\"gateway\":%u,\"via\":%u,\"hops\":%u,\"path\":%s}", buf,
+		      id, first_hop(r, id), hops, path);
 	} else {
 		REPLY("{\"error\":\"usage: route add PREFIX GATEWAY | route del PREFIX | route lookup ADDRESS\"}");
 	}
 }
 
-static void cmd_nexthop(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+/* "path set DST G1 [G2 [G3]] DST": the gateways after us, ending with DST, as
+ * the relay header will name them; refused if it could never be sent (over
+ * our hop limit) or would be dropped as a loop (a repeat, or ourselves). */
+static void cmd_path(struct routes *r, char **argv, int argc, char *out, size_t outlen)
 {
-	uint16_t dst, via;
-	unsigned long hops;
-	char *end;
+	uint16_t dst, gw[PATH_WORD_HOPS];
+	unsigned hops = (unsigned)argc - 2, limit = routes_hop_limit(r);
 
-	if (argc == 4 && !strcmp(argv[0], "set")) {
-		if (!parse_id(argv[1], &dst) || !parse_id(argv[2], &via))
-			return (void)REPLY("{\"error\":\"bad gateway id\"}");
-		hops = strtoul(argv[3], &end, 10);
-		if (*end || hops < 1 || hops > 255 || (via == dst) != (hops == 1))
-			return (void)REPLY("{\"error\":\"hops must be 1 for a direct path and 2-255 through a relay\"}");
-		if (via == r->self || dst == r->self)
-			return (void)REPLY("{\"error\":\"a path neither starts at nor goes through ourselves\"}");
-		atomic_store(&r->gateway[dst].path, via == dst ? 0 : path_make(via, (uint8_t)hops));
+	if (argc >= 3 && !strcmp(argv[0], "set")) {
+		if (!parse_id(argv[1], &dst))
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
+		if (hops > PATH_WORD_HOPS)
+			return (void)REPLY("{\"error\":\"a path has at most %u backbone hops\"}", PATH_WORD_HOPS);
+		for (unsigned i = 0; i < hops; i++) {
+			if (!parse_id(argv[2 + i], &gw[i]))
+				return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[2 + i]);
+			if (gw[i] == r->self)
+				return (void)REPLY("{\"error\":\"a path neither starts at nor goes through ourselves\"}");
+			for (unsigned j = 0; j < i; j++)
+				if (gw[j] == gw[i])
+					return (void)REPLY("{\"error\":\"gateway %u twice in the path\"}", gw[i]);
+		}
+		if (gw[hops - 1] != dst)
+			return (void)REPLY("{\"error\":\"a path ends with its destination %u\"}", dst);
+		if (hops > limit)
+			return (void)REPLY("{\"error\":\"%u backbone hops is over the hop limit %u\"}", hops, limit);
+		atomic_store(&r->gateway[dst].path, hops == 1 ? 0 : path_word(gw, hops));
 		REPLY("{\"ok\":true}");
 	} else if (argc == 2 && !strcmp(argv[0], "del")) {
 		if (!parse_id(argv[1], &dst))
-			return (void)REPLY("{\"error\":\"bad gateway id\"}");
+			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
 		atomic_store(&r->gateway[dst].path, 0);
 		REPLY("{\"ok\":true}");
 	} else {
-		REPLY("{\"error\":\"usage: nexthop set DST VIA HOPS | nexthop del DST\"}");
+		REPLY("{\"error\":\"usage: path set DST [RELAY...] DST | path del DST\"}");
+	}
+}
+
+/* "hop_limit set N": the policy's limit, which meshd pushes; our ceiling
+ * (the configuration's hop_limit) still bounds it. Paths installed before a
+ * lower limit stay, and the sender drops what they carry (hop_limit) until
+ * shorter ones replace them. */
+static void cmd_hop_limit(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+{
+	unsigned long n;
+	char *end;
+
+	if (argc == 2 && !strcmp(argv[0], "set")) {
+		n = strtoul(argv[1], &end, 10);
+		if (*end || argv[1][0] == '\0' || n < 1 || n > PATH_WORD_HOPS)
+			return (void)REPLY("{\"error\":\"hop limit must be 1-%u backbone hops\"}", PATH_WORD_HOPS);
+		r->hop_pushed = (uint8_t)n;
+		atomic_store(&r->hop_limit, (uint8_t)(n < r->hop_ceiling ? n : r->hop_ceiling));
+		REPLY("{\"ok\":true}");
+	} else if (argc == 0 || (argc == 1 && !strcmp(argv[0], "show"))) {
+		REPLY("{\"hop_limit\":%u,\"hop_limit_ceiling\":%u,\"hop_limit_pushed\":%u}",
+		      routes_hop_limit(r), r->hop_ceiling, r->hop_pushed);
+	} else {
+		REPLY("{\"error\":\"usage: hop_limit set N | hop_limit show\"}");
 	}
 }
 
@@ -596,8 +671,10 @@ void routes_command(struct routes *r, struct gateway *gw, char *line, char *out,
 		REPLY("{\"error\":\"empty request\"}");
 	} else if (!strcmp(argv[0], "route")) {
 		cmd_route(r, argv + 1, argc - 1, out, outlen);
-	} else if (!strcmp(argv[0], "nexthop")) {
-		cmd_nexthop(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "path")) {
+		cmd_path(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "hop_limit")) {
+		cmd_hop_limit(r, argv + 1, argc - 1, out, outlen);
 	} else if (!strcmp(argv[0], "gateway")) {
 		cmd_gateway(r, gw, argv + 1, argc - 1, out, outlen);
 	} else {
@@ -627,11 +704,13 @@ char *routes_dump_json(struct routes *r, const char *what)
 		}
 		textbuf_printf(&b, "]}");
 	} else {
-		textbuf_printf(&b, "{\"self\":%u,\"gateways\":[", r->self);
+		textbuf_printf(&b, "{\"self\":%u,\"hop_limit\":%u,\"hop_limit_ceiling\":%u,"
+			       "\"hop_limit_pushed\":%u,\"gateways\":[",
+			       r->self, routes_hop_limit(r), r->hop_ceiling, r->hop_pushed);
 		for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 			const struct gw_entry *e = &r->gateway[id];
-			uint32_t path = atomic_load(&e->path);
-			char o4[INET_ADDRSTRLEN], o6[INET6_ADDRSTRLEN];
+			char o4[INET_ADDRSTRLEN], o6[INET6_ADDRSTRLEN], path[64];
+			unsigned hops = path_json(r, (uint16_t)id, path, sizeof(path));
 
 			if (!e->configured)
 				continue;
@@ -639,10 +718,10 @@ char *routes_dump_json(struct routes *r, const char *what)
 			inet_ntop(AF_INET, &e->overlay4, o4, sizeof(o4));
 			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
 			textbuf_printf(&b, "%s{\"id\":%u,\"name\":\"%s\",\"public_key\":\"%s\",\"bound\":%s,"
-				   "\"via\":%u,\"hops\":%u,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
+				   "\"via\":%u,\"hops\":%u,\"path\":%s,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
 			       first ? "" : ",", id, e->name, key,
-			       atomic_load(&e->peer) ? "true" : "false", path ? path_via(path) : id,
-			       path ? path_hops(path) : 1, o4, o6);
+			       atomic_load(&e->peer) ? "true" : "false", first_hop(r, (uint16_t)id), hops,
+			       path, o4, o6);
 			first = false;
 		}
 		textbuf_printf(&b, "]}");

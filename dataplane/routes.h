@@ -18,21 +18,33 @@
 struct gateway;
 struct rte_rcu_qsbr;
 
-#define MAX_GATEWAYS 4096
-#define PATH_VALID (1u << 31)
+#define MAX_GATEWAYS 4096 /* ids 1..4095: 12 bits each */
+#define PATH_WORD_HOPS 4  /* the most backbone hops a path word holds */
 
-/* A path word: how to reach a gateway, swapped in one store. */
-static inline uint32_t path_make(uint16_t via, uint8_t hops)
+/*
+ * A path word: the whole path to a gateway, swapped in with one 64-bit store
+ * so that a worker never reads half of an old path and half of a new one.
+ * Bits 0-3: backbone hops (0: none installed, the direct path); bits 4 + 12 i:
+ * the i-th gateway after us, the last being the destination.
+ */
+static inline uint64_t path_word(const uint16_t *gw, unsigned hops)
 {
-	return PATH_VALID | (uint32_t)via << 8 | hops;
+	uint64_t w = hops;
+
+	for (unsigned i = 0; i < hops; i++)
+		w |= (uint64_t)(gw[i] & 0xfff) << (4 + 12 * i);
+	return w;
 }
-static inline uint16_t path_via(uint32_t p) { return (uint16_t)(p >> 8); }
-static inline uint8_t path_hops(uint32_t p) { return (uint8_t)p; }
+static inline unsigned path_word_hops(uint64_t w) { return (unsigned)(w & 0xf); }
+static inline uint16_t path_word_gw(uint64_t w, unsigned i)
+{
+	return (uint16_t)((w >> (4 + 12 * i)) & 0xfff);
+}
 
 /* A gateway of the mesh, by its id. */
 struct gw_entry {
 	_Atomic(struct wg_peer *) peer; /* its WireGuard peer, NULL until bound */
-	_Atomic uint32_t path;          /* 0: direct */
+	_Atomic uint64_t path;          /* a path word; 0: direct */
 	/* Its overlay addresses: the source of ICMP errors sent in its name. */
 	struct in_addr overlay4;
 	struct in6_addr overlay6;
@@ -43,8 +55,9 @@ struct gw_entry {
 };
 
 struct routes;
-struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, char *err,
-			  size_t errlen);
+/* hop_ceiling: the configuration's hop_limit, above which no pushed limit goes. */
+struct routes *routes_new(struct rte_rcu_qsbr *qsbr, uint32_t host_routes, uint8_t hop_ceiling,
+			  char *err, size_t errlen);
 void routes_free(struct routes *r);
 /* Data path: the gateway owning an address, 0 if no route. */
 uint16_t routes_lookup(const struct routes *r, sa_family_t family, const void *addr);
@@ -54,7 +67,10 @@ void routes_lookup4_bulk(const struct routes *r, const uint32_t *addr, unsigned 
 			 uint16_t *dst_gw);
 struct gw_entry *routes_gateway(struct routes *r, uint16_t id);
 uint16_t routes_self(const struct routes *r);
-/* Main lcore: the control socket's route, nexthop and gateway commands;
+/* The effective hop limit: the pushed one (hop_limit set), never above the
+ * ceiling; the ceiling until one is pushed. Read per packet. */
+unsigned routes_hop_limit(const struct routes *r);
+/* Main lcore: the control socket's route, path, hop_limit and gateway commands;
  * replies with one JSON line into out. */
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen);
 /* Main lcore, each tick: bind gateways to peers added since, publish IPv6. */

@@ -3,17 +3,17 @@
  * The underlay: a WireGuard message's way to another gateway, top to bottom.
  *
  *   underlay_send_message()   handshakes, cookies (main lcore)
- *   underlay_send_relayed()   a cookie reply back through a relay path
+ *   underlay_send_relayed()   a cookie reply back by our path to its source
  *   egress.c, after encryption
  *        |
- *   underlay_send(): path_first_hop() (the relay's endpoint or the peer's),
- *     relay header in front if the path goes through a relay
+ *   underlay_send(): path_first_hop() (the first relay's endpoint or the
+ *     peer's), relay header in front naming the whole path if it has relays
  *   underlay_encap(): outer IPv4/IPv6 and UDP (ingress.c's relay_forward()
  *     enters here too), underlay_next_hop()
  *   neigh_output(): Ethernet, out of the backbone port
  *
- * Paths come from routes.c: a gateway's path word names its relay and hop
- * count; without a route, allowed-ips picks the peer, as plain WireGuard does.
+ * Paths come from routes.c: a gateway's path word names every gateway after
+ * us; without a route, allowed-ips picks the peer, as plain WireGuard does.
  */
 #include <string.h>
 
@@ -27,20 +27,36 @@
 #include "routes.h"
 #include "underlay.h"
 
+_Static_assert(RELAY_MAX_PATH == HOP_LIMIT_MAX && RELAY_MAX_PATH == PATH_WORD_HOPS,
+	       "the configuration, the path word and the relay header agree on the longest path");
+
 /* ---- paths ---- */
 
 bool path_to_gateway(struct gateway *gw, uint16_t dst_gw, struct path *p)
 {
 	struct gw_entry *e = routes_gateway(gw->routes, dst_gw);
-	uint32_t word;
+	uint64_t word;
 
 	if (!e || !(p->peer = atomic_load_explicit(&e->peer, memory_order_acquire)))
 		return false;
+	/* One load: the whole path is of one "path set". */
 	word = atomic_load_explicit(&e->path, memory_order_relaxed);
 	p->dst_gw = dst_gw;
-	p->via_gw = word ? path_via(word) : dst_gw;
-	p->hops = word ? path_hops(word) : 1;
+	p->hops = word ? (uint8_t)path_word_hops(word) : 1;
+	for (unsigned i = 0; i < RELAY_MAX_PATH; i++)
+		p->gw[i] = i < p->hops ? (word ? path_word_gw(word, i) : dst_gw) : 0;
 	return true;
+}
+
+bool path_gateway_endpoint(struct gateway *gw, uint16_t id, struct wg_endpoint *out)
+{
+	struct gw_entry *e = routes_gateway(gw->routes, id);
+	struct wg_peer *peer;
+
+	if (!e || !(peer = atomic_load_explicit(&e->peer, memory_order_acquire)))
+		return false;
+	wg_peer_endpoint(peer, out);
+	return out->family != AF_UNSPEC;
 }
 
 /* (As wireguard-go peers expect, a packet no route covers goes to the peer
@@ -54,8 +70,9 @@ bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t
 	if (!p->peer)
 		return false;
 	p->dst_gw = (uint16_t)wg_peer_user(p->peer);
-	p->via_gw = p->dst_gw;
 	p->hops = 1;
+	memset(p->gw, 0, sizeof(p->gw));
+	p->gw[0] = p->dst_gw;
 	if (p->dst_gw) {
 		struct path via;
 
@@ -68,18 +85,11 @@ bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t
 bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_endpoint *own,
 		    struct wg_endpoint *out)
 {
-	struct gw_entry *via;
-	struct wg_peer *vp;
-
 	if (!path_relayed(p)) {
 		*out = *own;
 		return own->family != AF_UNSPEC;
 	}
-	via = routes_gateway(gw->routes, p->via_gw);
-	if (!via || !(vp = atomic_load_explicit(&via->peer, memory_order_acquire)))
-		return false;
-	wg_peer_endpoint(vp, out);
-	return out->family != AF_UNSPEC;
+	return path_gateway_endpoint(gw, p->gw[0], out);
 }
 
 /* ---- outer headers ---- */
@@ -175,29 +185,43 @@ void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_en
 
 /* ---- a message on its path ---- */
 
-static void put_relay_header(struct rte_mbuf *m, const struct gateway *gw, const struct path *p)
+/* The relay header of a frame on the first hop of path p, stamped with our
+ * effective hop limit (the policy's, pushed by meshd). */
+static void put_relay_header(struct rte_mbuf *m, const struct gateway *gw, const struct path *p,
+			     unsigned hop_limit)
 {
 	struct relay_hdr *r = rte_pktmbuf_mtod(m, struct relay_hdr *);
 
+	memset(r, 0, RELAY_LEN); /* flags, unused path entries, the tag */
 	r->type = RELAY_TYPE;
 	r->version = RELAY_VERSION;
-	r->hops = 1;
-	r->hop_limit = gw->cfg.hop_limit;
-	r->dst_gw = rte_cpu_to_be_16(p->dst_gw);
+	r->hop = 1;
+	r->hop_limit = (uint8_t)hop_limit;
+	r->path_len = p->hops;
 	r->src_gw = rte_cpu_to_be_16(routes_self(gw->routes));
+	for (unsigned i = 0; i < p->hops; i++)
+		r->path[i] = rte_cpu_to_be_16(p->gw[i]);
 }
 
 bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *p,
 		   const struct wg_endpoint *own, uint8_t tos)
 {
 	struct wg_endpoint hop;
+	unsigned limit;
 
 	if (!path_first_hop(lc->gw, p, own, &hop))
 		return false;
 	if (path_relayed(p)) {
+		/* A path installed before the limit came down: every relay would
+		 * drop it, so it is not sent (until meshd installs a shorter one). */
+		limit = routes_hop_limit(lc->gw->routes);
+		if (p->hops > limit) {
+			lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
+			return true;
+		}
 		if (!rte_pktmbuf_prepend(m, RELAY_LEN))
 			return false;
-		put_relay_header(m, lc->gw, p);
+		put_relay_header(m, lc->gw, p, limit);
 	}
 	underlay_encap(lc, m, &hop, tos);
 	return true;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The underlay (underlay.c): how a WireGuard message reaches a gateway over
- * the backbone. A path names the gateway it is for and the relay it goes
+ * the backbone. A path names the gateway it is for and the relays it goes
  * through (if any); the relay header says so on the wire, in front of the
  * unchanged message; outer IPv4/IPv6 and UDP headers carry it to the first hop.
  */
@@ -20,30 +20,43 @@ struct lcore_ctx;
 
 /* ---- relay header: in front of an unchanged WireGuard message ---- */
 
+/* Version 2 (docs/PROTOCOL.md): the source names the whole backbone path and
+ * each relay forwards to the next gateway it names, never by its own table,
+ * so two gateways' tables that disagree cannot send a frame in circles. */
 #define RELAY_TYPE 0xf0 /* a first byte no WireGuard implementation accepts */
-#define RELAY_VERSION 1
+#define RELAY_VERSION 2
+#define RELAY_MAX_PATH 4 /* backbone hops a path may have */
+#define RELAY_TAG_LEN 16
 struct relay_hdr {
 	uint8_t type;
 	uint8_t version;
-	uint8_t hops;      /* backbone hops made, counting the one it is on */
-	uint8_t hop_limit; /* hops must never exceed it */
-	uint16_t dst_gw;   /* big-endian gateway ids */
-	uint16_t src_gw;
+	uint8_t hop;       /* the backbone hop this frame is on, 1-based */
+	uint8_t hop_limit; /* the source's effective limit */
+	uint8_t path_len;  /* backbone hops of the whole path, 2..RELAY_MAX_PATH */
+	uint8_t flags;     /* 0; receivers ignore them */
+	uint16_t src_gw;   /* big-endian gateway ids, as all below */
+	uint16_t path[RELAY_MAX_PATH]; /* first relay ... destination; then 0 */
+	/* Reserved for hop-by-hop authentication (a later change): sent as
+	 * zero, not checked. Nothing here authenticates the header yet. */
+	uint8_t tag[RELAY_TAG_LEN];
 } __attribute__((packed));
 #define RELAY_LEN ((unsigned)sizeof(struct relay_hdr))
+_Static_assert(sizeof(struct relay_hdr) == 32, "the relay header is 32 bytes on the wire");
 
-/* ---- paths: which gateway, through which relay ---- */
+/* ---- paths: which gateway, through which relays ---- */
 
 struct path {
 	struct wg_peer *peer; /* whose session encrypts: the destination's */
 	uint16_t dst_gw;      /* 0: a plain WireGuard peer, no gateway id */
-	uint16_t via_gw;      /* dst_gw when direct */
-	uint8_t hops;         /* backbone hops: 1 direct, 2 through one relay */
+	uint8_t hops;         /* backbone hops: 1 direct, up to RELAY_MAX_PATH */
+	/* The gateways after us: gw[0] the first hop ... gw[hops - 1] = dst_gw
+	 * (what the relay header's path says). */
+	uint16_t gw[RELAY_MAX_PATH];
 };
 
 static inline bool path_relayed(const struct path *p)
 {
-	return p->via_gw != p->dst_gw;
+	return p->hops > 1;
 }
 
 /* The direct path to peer (its gateway id, if it has one, as dst_gw). */
@@ -51,7 +64,7 @@ static inline struct path path_direct(struct wg_peer *peer)
 {
 	uint16_t id = peer ? (uint16_t)wg_peer_user(peer) : 0;
 
-	return (struct path){ .peer = peer, .dst_gw = id, .via_gw = id, .hops = 1 };
+	return (struct path){ .peer = peer, .dst_gw = id, .hops = 1, .gw = { id } };
 }
 
 /* The path the routes give to gateway dst_gw; false if it has no peer yet. */
@@ -60,7 +73,9 @@ bool path_to_gateway(struct gateway *gw, uint16_t dst_gw, struct path *p);
  * peer whose allowed-ips hold the address, as plain WireGuard would send. */
 bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t dst_gw,
 	       struct path *p);
-/* The endpoint to send to for a path: the relay's, or own (the peer's). */
+/* The endpoint of gateway id's peer; false if it has none (yet). */
+bool path_gateway_endpoint(struct gateway *gw, uint16_t id, struct wg_endpoint *out);
+/* The endpoint to send to for a path: the first relay's, or own (the peer's). */
 bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_endpoint *own,
 		    struct wg_endpoint *out);
 
@@ -71,14 +86,15 @@ bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_en
 void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_endpoint *dst,
 		    uint8_t tos);
 /* A WireGuard message at m's start to its peer, relayed if the path says so;
- * own: the peer's endpoint. False (m not consumed) if there is no way. */
+ * own: the peer's endpoint. False (m not consumed) if there is no way; a
+ * path longer than our hop limit is dropped here (hop_limit, m consumed). */
 bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *p,
 		   const struct wg_endpoint *own, uint8_t tos);
 /* A WireGuard message at m's start towards peer (direct or relayed); to is
  * the peer's endpoint (AF_UNSPEC: none). False if there is no way. */
 bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_peer *peer,
 			   const struct wg_endpoint *to);
-/* A WireGuard message at m's start, relayed to gateway dst_gw by our path. */
+/* A WireGuard message at m's start to gateway dst_gw by our path to it. */
 bool underlay_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t dst_gw);
 /* The neighbour (key) an underlay packet to dst goes to first. */
 void underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst, uint8_t key[16]);

@@ -1464,7 +1464,7 @@ static int child_main(unsigned workers, bool first, const char *run_dir, int out
 	gw.cfg.listen_port = LISTEN_PORT;
 	gw.cfg.mtu = GW_MTU;
 	gw.cfg.workers = workers;
-	gw.cfg.hop_limit = 8;
+	gw.cfg.hop_limit = HOP_LIMIT_MAX;
 	gw.cfg.host_routes = opt.routes > (1u << 20) ? opt.routes : 1u << 20;
 	gw.cfg.busy_poll = true;
 	inet_pton(AF_INET, "10.1.0.1", &gw.cfg.port[PORT_VM].address);

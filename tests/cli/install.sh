@@ -176,7 +176,7 @@ mkdir -p "$tmp/run"
 expect_completion "gw-one gw-two" "$mc" meshctl -j status --run-dir "$tmp/run" ""
 expect_completion "--run-dir" "$mc" meshctl status gw-one ""
 expect_completion "gw-one gw-two" "$hc" hopmesh-ctl -d "$tmp/run" ""
-expect_completion "counters dump gateway nexthop probe route version" "$hc" hopmesh-ctl gw-one ""
+expect_completion "counters dump gateway hop_limit path probe route version" "$hc" hopmesh-ctl gw-one ""
 expect_completion "add del lookup" "$hc" hopmesh-ctl -j gw-one route ""
 expect_completion "gateways routes" "$hc" hopmesh-ctl gw-one dump ""
 expect_completion "--dir --help --json" "$hc" hopmesh-ctl --

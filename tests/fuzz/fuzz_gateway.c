@@ -300,7 +300,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	gw.cfg.listen_port = GWH_LISTEN_PORT;
 	gw.cfg.mtu = 1420;
 	gw.cfg.workers = gw.workers = WORKERS;
-	gw.cfg.hop_limit = 8;
+	gw.cfg.hop_limit = HOP_LIMIT_MAX;
 	gw.cfg.host_routes = 1024;
 	gw.cfg.busy_poll = true;
 	inet_pton(AF_INET, "10.1.0.1", &gw.cfg.port[PORT_VM].address);
@@ -370,7 +370,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	command("route add 10.101.0.0/16 3");
 	command("route add 10.104.0.0/16 4");
 	command("route add 10.105.0.0/16 5"); /* a gateway nobody configured */
-	command("nexthop set 4 2 2");
+	command("path set 4 2 4");
 	routes_maintain(gw.routes, &gw);
 
 	/* The neighbours introduce themselves; then the sessions. */
@@ -440,12 +440,16 @@ static void put_relay(uint8_t *p, unsigned q)
 {
 	struct relay_hdr *r = (struct relay_hdr *)p;
 
+	/* The last hop of a path through gateway 4, to us. */
+	memset(r, 0, RELAY_LEN);
 	r->type = RELAY_TYPE;
 	r->version = RELAY_VERSION;
-	r->hops = 1;
-	r->hop_limit = 8;
-	r->dst_gw = rte_cpu_to_be_16(SELF_ID);
+	r->hop = 2;
+	r->hop_limit = RELAY_MAX_PATH;
+	r->path_len = 2;
 	r->src_gw = rte_cpu_to_be_16((uint16_t)(2 + q)); /* far gateway q's id */
+	r->path[0] = rte_cpu_to_be_16(4);
+	r->path[1] = rte_cpu_to_be_16(SELF_ID);
 }
 
 /* One frame into the rx ring of (port, q); false if it could not be built. */

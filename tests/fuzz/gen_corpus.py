@@ -145,8 +145,11 @@ def eth(dst, src, etype, payload):
     return dst + src + struct.pack('!H', etype) + payload
 
 
-def relay_hdr(dst_gw, src_gw, hops=1, limit=8, version=1):
-    return struct.pack('!BBBBHH', 0xf0, version, hops, limit, dst_gw, src_gw)
+def relay_hdr(path, src_gw, hop=1, limit=4, version=2):
+    """A relay header (docs/PROTOCOL.md, version 2) on the given hop of path."""
+    ids = list(path) + [0] * (4 - len(path))
+    return struct.pack('!BBBBBBH4H16s', 0xf0, version, hop, limit, len(path), 0, src_gw,
+                       *ids[:4], bytes(16))
 
 
 def gateway_seeds(init, init_psk, resp, cookie_reply, data):
@@ -190,11 +193,14 @@ def gateway_seeds(init, init_psk, resp, cookie_reply, data):
         'bb_sealed_to_gateway': rec(BB | SEALED, icmp4_echo(far0_in, '10.1.0.1')),
         'bb_sealed_relayed_q1': rec(BB | Q1 | SEALED | RELAY, udp4('10.101.0.2', vm0, 5000, 4000, payload)),
         'bb_sealed_twice': rec(BB | SEALED | PUMP, icmp4_echo(far0_in, vm0)) * 2,
-        'bb_relay_onward': rec(BB | UDP, relay_hdr(3, 2) + data),
-        'bb_relay_no_route': rec(BB | UDP, relay_hdr(5, 2) + data),
-        'bb_relay_loop': rec(BB | UDP, relay_hdr(4, 2) + data),
-        'bb_relay_hop_limit': rec(BB | UDP, relay_hdr(3, 2, hops=8) + data),
-        'bb_relay_version': rec(BB | UDP, relay_hdr(1, 2, version=2) + data),
+        'bb_relay_onward': rec(BB | UDP, relay_hdr([1, 3], 2) + data),
+        'bb_relay_onward_4hops': rec(BB | UDP, relay_hdr([7, 1, 3, 4], 2, hop=2) + data),
+        'bb_relay_unreachable': rec(BB | UDP, relay_hdr([1, 5], 2) + data),
+        'bb_relay_loop': rec(BB | UDP, relay_hdr([1, 2], 3) + data),
+        'bb_relay_repeat': rec(BB | UDP, relay_hdr([1, 3, 3], 2) + data),
+        'bb_relay_hop_limit': rec(BB | UDP, relay_hdr([1, 3, 2, 4], 6, limit=2) + data),
+        'bb_relay_not_for_us': rec(BB | UDP, relay_hdr([3, 2], 4) + data),
+        'bb_relay_version': rec(BB | UDP, relay_hdr([1, 3], 2, version=1) + data),
         'bb_fragment': rec(BB | ETH, udp4('192.0.2.10', '192.0.2.1', 51820, 51820, data, frag=0x2000)),
         'bb_other_port': rec(BB | ETH, udp4('192.0.2.10', '192.0.2.1', 51820, 9999, data)),
         'bb_ipv6_outer': rec(BB | ETH, udp6('2001:db8::10', '2001:db8::1', 51820, 51820, data)),

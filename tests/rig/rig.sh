@@ -66,7 +66,7 @@
 #   rig_rtt us-east eu-west             # the emulated underlay RTT, ms
 # Also: rig_gw R, rig_gwname R, rig_vm_addr R K, rig_underlay R, rig_check,
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
-# rig_path A B VIA (routes and a relay), rig_counter R PATH, rig_is_wggo R,
+# rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_is_wggo R,
 # rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
 # rig_restart_gw R [LINES] (same key, its peers again); R is a region's
 # name or number.
@@ -408,22 +408,31 @@ rig_register() {
 	done
 }
 
-# rig_path FROM TO VIA: FROM reaches TO's VMs through relay VIA (VIA = TO:
-# directly), with routes for TO's prefixes. Regions by name or number. FROM
-# and a relay must be hopmesh regions (and TO too, through a relay: only
-# hopmesh reads relay headers).
+# rig_path FROM TO VIA...: FROM reaches TO's VMs through the relays VIA...
+# in that order (one VIA = TO: directly), with routes for TO's prefixes: the
+# path FROM's gateway writes into each relay header. Regions by name or
+# number. FROM and each relay must be hopmesh regions (and TO too, through a
+# relay: only hopmesh reads relay headers). A path over FROM's hop limit is
+# refused: raise it first (hm_ctl GW hop_limit set N).
 rig_path() {
-	local a b c g
-	a=$(rig_index "$1") && b=$(rig_index "$2") && c=$(rig_index "$3") || return 1
+	local a b g v hops=()
+	a=$(rig_index "$1") && b=$(rig_index "$2") || return 1
+	shift 2
+	[ $# -ge 1 ] || { hm_log "rig_path: no VIA"; return 1; }
+	for v in "$@"; do
+		v=$(rig_index "$v") || return 1
+		[ "$v" -eq "$b" ] && continue
+		rig_hopmesh_only "rig_path through a relay" "$v" "$b" || return 1
+		hops+=("$v")
+	done
 	rig_hopmesh_only rig_path "$a" || return 1
-	[ "$b" -eq "$c" ] || rig_hopmesh_only "rig_path through a relay" "$b" "$c" || return 1
 	g=${RIG_GWNAME[$((a - 1))]}
 	hm_ctl "$g" route add "10.$b.0.0/24" "$b" | grep -q '"ok"' &&
 		hm_ctl "$g" route add "fd00:$b::/64" "$b" | grep -q '"ok"' || return 1
-	if [ "$b" -eq "$c" ]; then
-		hm_ctl "$g" nexthop del "$b" | grep -q '"ok"'
+	if [ ${#hops[@]} -eq 0 ]; then
+		hm_ctl "$g" path del "$b" | grep -q '"ok"'
 	else
-		hm_ctl "$g" nexthop set "$b" "$c" 2 | grep -q '"ok"'
+		hm_ctl "$g" path set "$b" "${hops[@]}" "$b" | grep -q '"ok"'
 	fi
 }
 

@@ -10,7 +10,11 @@
  * is called the same way, and its frames read from gw.to_port.
  *
  *   classification, VM side and backbone side
- *   relay: hop limit, no route, loop, forwarded with one more hop
+ *   relay (header v2, source-routed): each way a header fails, counted under
+ *   its own reason, nothing forwarded; forwarding by the header over 2, 3 and
+ *   4 hops whatever the relay's own paths say; delivery at the destination;
+ *   the source's "path set", "hop_limit set", header and dump; the TTL spent
+ *   for every relay, and ICMP in the name of the relay where it runs out
  *   hand-off of data messages to the worker that owns their session, with
  *   sessions made by a handshake with a second tunnels/ device (the far
  *   gateway's): only authentic data claims a session; forgeries move no
@@ -219,7 +223,7 @@ static int setup(void **state)
 	gw.cfg.listen_port = LISTEN_PORT;
 	gw.cfg.mtu = MTU;
 	gw.cfg.workers = gw.workers = 2;
-	gw.cfg.hop_limit = 8;
+	gw.cfg.hop_limit = HOP_LIMIT_MAX; /* the ceiling */
 	gw.cfg.host_routes = 1024;
 	gw.cfg.busy_poll = true;
 	snprintf(gw.cfg.port[PORT_VM].device, sizeof(gw.cfg.port[PORT_VM].device), "net_null0");
@@ -347,70 +351,377 @@ static void test_backbone_classification(void **state)
 
 /* ---- relay ---- */
 
-static void relay_in(const char *src, uint16_t dst_gw, uint8_t hops, uint8_t version)
+#define SRC_ID 9         /* the source of relayed frames: a gateway we need not know */
+#define PREV_IP "192.0.2.9" /* the hop before us */
+#define R3_IP "192.0.2.13" /* gateways 3 and 4: relays with peers and endpoints */
+#define R4_IP "192.0.2.14"
+#define NOPEER_ID 5      /* a gateway whose peer we do not have */
+
+/* Gateway id with a peer of a fresh key at ip:51820 (ip NULL: no peer). */
+static void relay_gateway(uint16_t id, const char *ip)
+{
+	uint8_t key[WG_KEY_LEN];
+	char b64[45], ep_text[32];
+	struct wg_endpoint ep;
+	struct wg_peer *peer;
+
+	randombytes_buf(key, sizeof(key));
+	if (ip) {
+		peer = wg_peer_add(gw.dev, key);
+		assert_non_null(peer);
+		snprintf(ep_text, sizeof(ep_text), "%s:51820", ip);
+		assert_true(wg_endpoint_parse(&ep, ep_text));
+		wg_peer_set_endpoint(peer, &ep);
+	}
+	wg_key_to_base64(b64, key);
+	command("gateway set %u %s overlay4=10.%u.0.1", id, b64, id);
+	routes_maintain(gw.routes, &gw);
+	assert_true(!ip == !routes_gateway(gw.routes, id)->peer);
+}
+
+/* A relay header (version 2) for the given hop of a path of n gateways. */
+static void relay_header(struct relay_hdr *r, uint8_t hop, uint8_t hop_limit, uint8_t n,
+			 const uint16_t *path)
+{
+	memset(r, 0, RELAY_LEN);
+	r->type = RELAY_TYPE;
+	r->version = RELAY_VERSION;
+	r->hop = hop;
+	r->hop_limit = hop_limit;
+	r->path_len = n;
+	r->src_gw = rte_cpu_to_be_16(SRC_ID);
+	for (unsigned i = 0; i < n && i < RELAY_MAX_PATH; i++)
+		r->path[i] = rte_cpu_to_be_16(path[i]);
+}
+
+/* A relayed data message from src (PREV_IP, port 51820) into worker 0. */
+static void relay_in(const char *src, const struct relay_hdr *r)
 {
 	uint8_t msg[RELAY_LEN + 32] = { 0 };
-	struct relay_hdr *r = (struct relay_hdr *)msg;
 
-	r->type = RELAY_TYPE;
-	r->version = version;
-	r->hops = hops;
-	r->hop_limit = 8;
-	r->dst_gw = rte_cpu_to_be_16(dst_gw);
-	r->src_gw = rte_cpu_to_be_16(9);
+	memcpy(msg, r, RELAY_LEN);
 	msg[RELAY_LEN] = WG_MSG_DATA;
 	backbone_in(0, from_backbone(src, 51820, msg, sizeof(msg)));
 }
 
-static void test_relay(void **state)
+/* One relayed frame with header (hop, hop_limit, n, path...) is dropped for
+ * reason, counted once, and nothing is sent or queued. */
+static void relay_dropped(unsigned reason, uint8_t hop, uint8_t hop_limit, unsigned n, ...)
 {
-	uint64_t before, relayed;
-	struct rte_mbuf *m;
-	struct relay_hdr *r;
+	uint16_t path[8] = { 0 };
+	struct relay_hdr r;
+	uint64_t before = drops(0, reason), relayed = gw.worker_lc[0]->counters.relayed;
+	va_list ap;
 
-	(void)state;
-	before = drops(0, GW_DROP_UNKNOWN_TYPE);
-	relay_in("192.0.2.3", FAR_ID, 1, RELAY_VERSION + 1);
-	relay_in("192.0.2.3", FAR_ID, 0, RELAY_VERSION);
-	assert_int_equal(drops(0, GW_DROP_UNKNOWN_TYPE), before + 2);
-
-	/* At its hop limit, a packet for another gateway goes no further. */
-	before = drops(0, GW_DROP_HOP_LIMIT);
-	relay_in("192.0.2.3", FAR_ID, 8, RELAY_VERSION);
-	assert_int_equal(drops(0, GW_DROP_HOP_LIMIT), before + 1);
-
-	before = drops(0, GW_DROP_NO_ROUTE);
-	relay_in("192.0.2.3", 77, 1, RELAY_VERSION);
-	assert_int_equal(drops(0, GW_DROP_NO_ROUTE), before + 1);
-
-	/* Back where it came from. */
-	before = drops(0, GW_DROP_RELAY_LOOP);
-	relay_in(FAR_IP, FAR_ID, 1, RELAY_VERSION);
-	assert_int_equal(drops(0, GW_DROP_RELAY_LOOP), before + 1);
+	va_start(ap, n);
+	for (unsigned i = 0; i < n && i < 8; i++)
+		path[i] = (uint16_t)va_arg(ap, unsigned);
+	va_end(ap);
+	relay_header(&r, hop, hop_limit, (uint8_t)n, path);
+	relay_in(PREV_IP, &r);
+	assert_int_equal(drops(0, reason), before + 1);
+	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed);
 	nothing_queued();
+}
 
-	/* Forwarded undecrypted with one more hop, towards the far gateway,
-	 * whose MAC the main lcore is asked to resolve. */
-	relayed = gw.worker_lc[0]->counters.relayed;
-	relay_in("192.0.2.3", FAR_ID, 7, RELAY_VERSION);
-	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed + 1);
-	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
-	{
-		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
-		uint8_t key[16];
+/* The frame the relay sent on: to ip (whose MAC the main lcore is asked to
+ * resolve), undecrypted, its header that of in with hop advanced by one. */
+static void relayed_to(const char *ip, const struct relay_hdr *in)
+{
+	struct rte_mbuf *m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	struct rte_ipv4_hdr *iph = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
+	struct relay_hdr want = *in, *r = (struct relay_hdr *)(udp + 1);
+	uint8_t key[16];
 
-		assert_int_equal(ip->dst_addr, ip4(FAR_IP));
-		assert_int_equal(rte_ipv4_cksum(ip), 0);
-		r = (struct relay_hdr *)((uint8_t *)(ip + 1) + UDP_LEN);
-		assert_int_equal(r->type, RELAY_TYPE);
-		assert_int_equal(r->hops, 8);
-		assert_int_equal(rte_be_to_cpu_16(r->dst_gw), FAR_ID);
-		assert_int_equal(rte_be_to_cpu_16(r->src_gw), 9);
-		neigh_key4(key, ip4(FAR_IP));
-		assert_memory_equal(pkt_meta(m)->next_hop, key, 16);
-	}
+	assert_int_equal(iph->dst_addr, ip4(ip));
+	assert_int_equal(rte_ipv4_cksum(iph), 0);
+	assert_int_equal(rte_be_to_cpu_16(udp->dgram_len), UDP_LEN + RELAY_LEN + 32);
+	want.hop++;
+	assert_memory_equal(r, &want, RELAY_LEN);
+	assert_int_equal(((uint8_t *)(r + 1))[0], WG_MSG_DATA);
+	neigh_key4(key, ip4(ip));
+	assert_memory_equal(pkt_meta(m)->next_hop, key, 16);
 	rte_pktmbuf_free(m);
 	nothing_queued();
+}
+
+/* Every malformed, misdirected, over-long or looping header is dropped with
+ * its own reason at the first gateway that sees it, nothing forwarded. */
+static void test_relay_drops(void **state)
+{
+	uint8_t msg[RELAY_LEN + 2] = { RELAY_TYPE, RELAY_VERSION };
+	uint64_t before;
+
+	(void)state;
+	relay_gateway(3, R3_IP);
+	relay_gateway(4, R4_IP);
+	relay_gateway(NOPEER_ID, NULL);
+
+	/* Version, hop and path length out of their ranges; id 0 on the path. */
+	{
+		struct relay_hdr r;
+		uint16_t path[2] = { SELF_ID, FAR_ID };
+
+		relay_header(&r, 1, 4, 2, path);
+		r.version = 1;
+		before = drops(0, GW_DROP_RELAY_MALFORMED);
+		relay_in(PREV_IP, &r);
+		assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 1);
+		r.version = RELAY_VERSION;
+		r.src_gw = 0;
+		relay_in(PREV_IP, &r);
+		assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 2);
+		nothing_queued();
+	}
+	relay_dropped(GW_DROP_RELAY_MALFORMED, 0, 4, 2, SELF_ID, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_MALFORMED, 3, 4, 2, SELF_ID, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_MALFORMED, 1, 4, 1, SELF_ID);
+	relay_dropped(GW_DROP_RELAY_MALFORMED, 1, 8, 5, SELF_ID, 3, 4, 6, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_MALFORMED, 1, 4, 3, SELF_ID, 0, FAR_ID);
+	/* Too short to hold the header and a message type. */
+	before = drops(0, GW_DROP_RELAY_MALFORMED);
+	backbone_in(0, from_backbone(PREV_IP, 51820, msg, sizeof(msg)));
+	assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 1);
+	nothing_queued();
+
+	/* The hop it is on names another gateway (whatever comes after). */
+	relay_dropped(GW_DROP_RELAY_NOT_FOR_US, 1, 4, 2, 3, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_NOT_FOR_US, 2, 4, 3, SELF_ID, 3, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_NOT_FOR_US, 2, 4, 2, FAR_ID, SELF_ID + 10);
+
+	/* Longer than the header's limit, or than ours: a limit of 255 in the
+	 * header buys nothing past our own. */
+	relay_dropped(GW_DROP_HOP_LIMIT, 1, 2, 3, SELF_ID, 3, FAR_ID);
+	command("hop_limit set 2");
+	relay_dropped(GW_DROP_HOP_LIMIT, 1, 255, 3, SELF_ID, 3, FAR_ID);
+	command("hop_limit set 4");
+
+	/* A gateway twice, the source included. */
+	relay_dropped(GW_DROP_RELAY_LOOP, 1, 4, 3, SELF_ID, SRC_ID, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_LOOP, 1, 4, 3, SELF_ID, FAR_ID, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_LOOP, 2, 4, 4, 3, SELF_ID, 3, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_LOOP, 1, 4, 4, SELF_ID, 3, SELF_ID, FAR_ID);
+	/* Or a next hop at the address it came from. */
+	{
+		struct relay_hdr r;
+		uint16_t path[2] = { SELF_ID, FAR_ID };
+
+		relay_header(&r, 1, 4, 2, path);
+		before = drops(0, GW_DROP_RELAY_LOOP);
+		relay_in(FAR_IP, &r);
+		assert_int_equal(drops(0, GW_DROP_RELAY_LOOP), before + 1);
+		nothing_queued();
+	}
+
+	/* The next gateway named is one we have no peer for. */
+	relay_dropped(GW_DROP_RELAY_UNREACHABLE, 1, 4, 3, SELF_ID, NOPEER_ID, FAR_ID);
+	relay_dropped(GW_DROP_RELAY_UNREACHABLE, 2, 4, 3, 3, SELF_ID, 77);
+}
+
+/* A relay forwards to the next gateway the header names, with the hop
+ * advanced, over paths of 2, 3 and 4 hops, and never asks its own table. */
+static void test_relay_forward(void **state)
+{
+	uint16_t p2[] = { SELF_ID, FAR_ID }, p3[] = { SELF_ID, 3, FAR_ID },
+		 p4a[] = { SELF_ID, 4, 3, FAR_ID }, p4b[] = { 3, SELF_ID, 4, FAR_ID },
+		 p4c[] = { 4, 3, SELF_ID, FAR_ID };
+	struct relay_hdr r;
+	uint64_t relayed = gw.worker_lc[0]->counters.relayed;
+
+	(void)state;
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(PREV_IP, &r);
+	relayed_to(FAR_IP, &r);
+	relay_header(&r, 1, 3, 3, p3);
+	relay_in(PREV_IP, &r);
+	relayed_to(R3_IP, &r);
+	/* The three relays of a 4-hop path: first, second, last. */
+	relay_header(&r, 1, 4, 4, p4a);
+	relay_in(PREV_IP, &r);
+	relayed_to(R4_IP, &r);
+	relay_header(&r, 2, 4, 4, p4b);
+	relay_in(PREV_IP, &r);
+	relayed_to(R4_IP, &r);
+	relay_header(&r, 3, 4, 4, p4c);
+	relay_in(PREV_IP, &r);
+	relayed_to(FAR_IP, &r);
+	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed + 5);
+
+	/* Our own paths to the destination and to the next hop say otherwise
+	 * (through 3, and a loop back through the previous relay): ignored. */
+	command("path set %u 3 %u", FAR_ID, FAR_ID);
+	command("path set 4 3 4");
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(PREV_IP, &r);
+	relayed_to(FAR_IP, &r);
+	relay_header(&r, 1, 4, 4, p4a);
+	relay_in(PREV_IP, &r);
+	relayed_to(R4_IP, &r);
+	command("path del %u", FAR_ID);
+	command("path del 4");
+}
+
+/* At the destination the header is stripped and the message is handled as
+ * if it came direct: a handshake goes to the main lcore, marked relayed,
+ * with the source gateway to answer a cookie through. */
+static void test_relay_deliver(void **state)
+{
+	uint8_t msg[RELAY_LEN + WG_INITIATION_LEN] = { 0 };
+	uint16_t path[] = { 3, 4, SELF_ID };
+	struct rte_mbuf *m;
+
+	(void)state;
+	relay_header((struct relay_hdr *)msg, 3, 4, 3, path);
+	msg[RELAY_LEN] = WG_MSG_INITIATION;
+	backbone_in(0, from_backbone(PREV_IP, 51820, msg, sizeof(msg)));
+	m = to_main(SLOW_HANDSHAKE, PORT_BACKBONE);
+	assert_int_equal(pkt_meta(m)->relayed, 1);
+	assert_int_equal(pkt_meta(m)->src_gw, SRC_ID);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* The source: "path set" and "hop_limit set" refuse what could never be
+ * sent, the dump shows the path and the limits, and a message goes out to
+ * the first relay with the whole path in its header. */
+static void test_relay_source(void **state)
+{
+	struct lcore_ctx *lc = gw.worker_lc[0];
+	char out[1024], line[128];
+	struct wg_endpoint own;
+	struct rte_mbuf *m;
+	struct relay_hdr *r;
+	struct path p;
+	char *dump;
+	uint64_t before;
+	static const char *const refused[] = {
+		"path set 2 3",           /* does not end with its destination */
+		"path set 2 1 2",         /* through ourselves */
+		"path set 2 3 3 2",       /* a repeat */
+		"path set 2 3 2 2",
+		"path set 2 3 4 5 6 2",   /* five hops */
+		"path set 0 2",
+		"hop_limit set 0",
+		"hop_limit set 5",
+		"nexthop set 2 3 2",      /* the old command is gone */
+	};
+
+	(void)state;
+	for (unsigned i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		snprintf(line, sizeof(line), "%s", refused[i]);
+		routes_command(gw.routes, &gw, line, out, sizeof(out));
+		if (!strstr(out, "error"))
+			fail_msg("accepted: %s", refused[i]);
+	}
+	command("hop_limit set 3");
+	snprintf(line, sizeof(line), "path set 2 3 4 %u 2", NOPEER_ID);
+	routes_command(gw.routes, &gw, line, out, sizeof(out));
+	assert_non_null(strstr(out, "over the hop limit 3"));
+	command("hop_limit set 4");
+	command("path set 2 3 4 %u 2", NOPEER_ID);
+	dump = routes_dump_json(gw.routes, "gateways");
+	assert_non_null(strstr(dump, "\"hop_limit\":4,\"hop_limit_ceiling\":4,\"hop_limit_pushed\":4"));
+	assert_non_null(strstr(dump, "\"id\":2,"));
+	assert_non_null(strstr(dump, "\"via\":3,\"hops\":4,\"path\":[3,4,5,2]"));
+	assert_non_null(strstr(dump, "\"id\":3,"));
+	assert_non_null(strstr(dump, "\"via\":3,\"hops\":1,\"path\":[3]"));
+	free(dump);
+
+	/* A message for gateway 2 leaves for gateway 3 with the whole path. */
+	assert_true(path_to_gateway(&gw, FAR_ID, &p));
+	assert_int_equal(p.hops, 4);
+	wg_peer_endpoint(p.peer, &own);
+	m = rte_pktmbuf_alloc(gw.pool);
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, 32), WG_MSG_DATA, 32);
+	assert_true(underlay_send(lc, m, &p, &own, 0));
+	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	assert_int_equal(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN)->dst_addr,
+			 ip4(R3_IP));
+	r = rte_pktmbuf_mtod_offset(m, struct relay_hdr *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
+	assert_int_equal(r->type, RELAY_TYPE);
+	assert_int_equal(r->version, 2);
+	assert_int_equal(r->hop, 1);
+	assert_int_equal(r->hop_limit, 4);
+	assert_int_equal(r->path_len, 4);
+	assert_int_equal(r->flags, 0);
+	assert_int_equal(rte_be_to_cpu_16(r->src_gw), SELF_ID);
+	assert_int_equal(rte_be_to_cpu_16(r->path[0]), 3);
+	assert_int_equal(rte_be_to_cpu_16(r->path[1]), 4);
+	assert_int_equal(rte_be_to_cpu_16(r->path[2]), NOPEER_ID);
+	assert_int_equal(rte_be_to_cpu_16(r->path[3]), FAR_ID);
+	for (unsigned i = 0; i < RELAY_TAG_LEN; i++)
+		assert_int_equal(r->tag[i], 0);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+
+	/* The limit comes down under the installed path: the source drops what
+	 * every relay would (counted hop_limit), until a shorter path comes. */
+	command("hop_limit set 3");
+	assert_true(path_to_gateway(&gw, FAR_ID, &p));
+	m = rte_pktmbuf_alloc(gw.pool);
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, 32), WG_MSG_DATA, 32);
+	before = drops(0, GW_DROP_HOP_LIMIT);
+	assert_true(underlay_send(lc, m, &p, &own, 0));
+	assert_int_equal(drops(0, GW_DROP_HOP_LIMIT), before + 1);
+	nothing_queued();
+
+	/* A 3-hop path under the limit of 3: stamped 3. */
+	command("path set 2 4 3 2");
+	assert_true(path_to_gateway(&gw, FAR_ID, &p));
+	m = rte_pktmbuf_alloc(gw.pool);
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, 32), WG_MSG_DATA, 32);
+	assert_true(underlay_send(lc, m, &p, &own, 0));
+	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	assert_int_equal(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN)->dst_addr,
+			 ip4(R4_IP));
+	r = rte_pktmbuf_mtod_offset(m, struct relay_hdr *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
+	assert_int_equal(r->hop_limit, 3);
+	assert_int_equal(r->path_len, 3);
+	assert_int_equal(rte_be_to_cpu_16(r->path[2]), FAR_ID);
+	assert_int_equal(r->path[3], 0);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+	dump = routes_dump_json(gw.routes, "gateways");
+	assert_non_null(strstr(dump, "\"hop_limit\":3,\"hop_limit_ceiling\":4,\"hop_limit_pushed\":3"));
+	free(dump);
+	command("hop_limit set 4");
+	command("path del 2");
+}
+
+/* The TTL of a VM's packet is spent for every relay of the path, and an
+ * error is answered in the name of the relay where it runs out. */
+static void test_relay_ttl(void **state)
+{
+	struct rte_mbuf *m;
+
+	(void)state;
+	command("path set 2 3 4 2");
+	for (uint8_t ttl = 1; ttl <= 3; ttl++) {
+		vm_in(0, from_vm(REMOTE_VM, ttl, 0, 0, 10));
+		m = to_main(SLOW_ICMP, PORT_VM);
+		assert_int_equal(pkt_meta(m)->icmp_kind, ICMP_TIME_EXCEEDED);
+		/* ours, relay 3's, relay 4's */
+		assert_int_equal(pkt_meta(m)->src_gw, ttl == 1 ? 0 : ttl == 2 ? 3 : 4);
+		rte_pktmbuf_free(m);
+	}
+	/* TTL 4 is enough for us and two relays: on, with 1 left for the
+	 * destination gateway (staged here: no session yet). */
+	vm_in(0, from_vm(REMOTE_VM, 4, 0, 0, 10));
+	m = to_main(SLOW_STAGE, PORT_VM);
+	assert_int_equal(rte_pktmbuf_mtod(m, struct rte_ipv4_hdr *)->time_to_live, 1);
+	rte_pktmbuf_free(m);
+	/* The relayed path's MTU is the header's 32 bytes less. */
+	vm_in(0, from_vm(REMOTE_VM, 64, 0, RTE_IPV4_HDR_DF_FLAG, MTU - RELAY_LEN - IP4_LEN - UDP_LEN + 1));
+	m = to_main(SLOW_ICMP, PORT_VM);
+	assert_int_equal(pkt_meta(m)->icmp_kind, ICMP_TOO_BIG);
+	assert_int_equal(pkt_meta(m)->mtu, MTU - 32);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+	command("path del 2");
 }
 
 /* ---- ICMP ---- */
@@ -1035,7 +1346,11 @@ int main(void)
 		cmocka_unit_test(test_ecn),
 		cmocka_unit_test(test_vm_classification),
 		cmocka_unit_test(test_backbone_classification),
-		cmocka_unit_test(test_relay),
+		cmocka_unit_test(test_relay_drops),
+		cmocka_unit_test(test_relay_forward),
+		cmocka_unit_test(test_relay_deliver),
+		cmocka_unit_test(test_relay_source),
+		cmocka_unit_test(test_relay_ttl),
 		cmocka_unit_test(test_icmp),
 		/* From here on the far gateway's MAC is known and sessions exist. */
 		cmocka_unit_test(test_handoff),

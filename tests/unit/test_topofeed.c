@@ -65,6 +65,10 @@ static void policy(void **state)
 	assert_int_equal(p.hop_limit, 3);
 	assert_true(p.residency);
 	assert_true(p.loss_penalty_ms == 250);
+	/* The registry allows 8; a relay header carries 4 hops. */
+	snap.policy.hop_limit = 8;
+	topofeed_policy(&snap, &p);
+	assert_int_equal(p.hop_limit, TOPOFEED_MAX_HOPS);
 }
 
 static void paths_from_links(void **state)
