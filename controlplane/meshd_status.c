@@ -20,7 +20,17 @@
  *    "registry_up":B,"gateway_up":B,"backbone_up":B,
  *    "links":[{"id","to","up","rtt_ms","rtt_p50_ms","rtt_p90_ms","rtt_p99_ms",
  *              "loss","jitter_ms","probes_sent","probes_received","since_reply_ms"}],
- *    "paths":[{"id","to","hops","via","cost_ms","path":[NAME,...]}]}
+ *    "paths":[{"id","to","hops","via","cost_ms","path":[NAME,...],"path_ids":[ID,...]}],
+ *    "installed":[{"id","to","hops","via","bound","source_routed","path":[NAME,...],
+ *                  "path_ids":[ID,...]}],
+ *    "installed_error":TEXT}
+ *
+ * "paths" are the router's choices (meshd's memory); "installed" what the
+ * gateway holds, read from its control socket ("dump gateways") for this
+ * reply, so the two are of the same moment and `meshctl route show` can show
+ * where they differ. Both paths start with this gateway and end with the
+ * destination. "installed_error" is there instead of "installed" when the
+ * gateway did not answer.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -34,6 +44,7 @@
 
 #include <jansson.h>
 
+#include "gwclient.h"
 #include "meshd_sock.h"
 #include "meshd.h"
 
@@ -113,16 +124,46 @@ static json_t *paths_json(const struct meshd *d)
 	for (unsigned i = 0; d->router && i < d->snap.ngateways; i++) {
 		const struct reg_gateway *g = &d->snap.gateways[i];
 		struct topo_path p;
-		json_t *names;
+		json_t *names, *ids;
 
 		if (g->id == d->self_id || !topo_router_path(d->router, g->id, &p))
 			continue;
 		names = json_array();
-		for (unsigned h = 0; h <= p.hops; h++)
+		ids = json_array();
+		for (unsigned h = 0; h <= p.hops; h++) {
 			json_array_append_new(names, json_string(name_of(d, p.gw[h])));
-		json_array_append_new(a, json_pack("{s:i,s:s,s:i,s:s,s:f,s:o}", "id", (int)g->id, "to",
+			json_array_append_new(ids, json_integer(p.gw[h]));
+		}
+		json_array_append_new(a, json_pack("{s:i,s:s,s:i,s:s,s:f,s:o,s:o}", "id", (int)g->id, "to",
 			g->name, "hops", (int)p.hops, "via", name_of(d, p.hops > 1 ? p.gw[1] : g->id),
-			"cost_ms", p.cost, "path", names));
+			"cost_ms", p.cost, "path", names, "path_ids", ids));
+	}
+	return a;
+}
+
+/* What the gateway holds: its "dump gateways", read now (gw_dump_installed),
+ * with names. NULL with err if it does not answer. */
+static json_t *installed_json(const struct meshd *d, char *err, size_t errlen)
+{
+	char *reply = gw_ctl_get(d->cfg.control, "dump gateways", err, errlen);
+	json_t *dump = reply ? json_loads(reply, 0, NULL) : NULL;
+	json_t *a = gw_dump_installed(dump), *e, *h;
+	size_t i, k;
+
+	if (reply && !a)
+		snprintf(err, errlen, "%s: no gateway list in its reply to dump gateways", d->cfg.control);
+	free(reply);
+	json_decref(dump);
+	json_array_foreach(a, i, e) {
+		json_t *names = json_array();
+
+		json_array_foreach(json_object_get(e, "path_ids"), k, h)
+			json_array_append_new(names, json_string(name_of(d, (unsigned)json_integer_value(h))));
+		json_object_set_new(e, "path", names);
+		json_object_set_new(e, "to", json_string(name_of(d, (unsigned)json_integer_value(
+			json_object_get(e, "id")))));
+		json_object_set_new(e, "via", json_string(name_of(d, (unsigned)json_integer_value(
+			json_object_get(e, "via")))));
 	}
 	return a;
 }
@@ -133,8 +174,14 @@ static char *status_text(const struct meshd *d)
 		"id", (int)d->self_id, "interface", d->cfg.interface, "control", d->cfg.control,
 		"registry", d->cfg.registry, "registry_up", d->registry_up, "gateway_up", d->gateway_up,
 		"backbone_up", d->backbone_up, "links", links_json(d), "paths", paths_json(d));
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char err[256] = "", *s;
+	json_t *installed = j ? installed_json(d, err, sizeof(err)) : NULL;
 
+	if (installed)
+		json_object_set_new(j, "installed", installed);
+	else if (j)
+		json_object_set_new(j, "installed_error", json_string(err[0] ? err : "out of memory"));
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
 }
