@@ -107,6 +107,10 @@ static unsigned read_answers(const char *dir, struct answer **out)
 		if ((x->status = ask(x->meshd, "status", x->meshd_err, sizeof(x->meshd_err)))) {
 			x->id = json_integer_value(json_object_get(x->status, "id"));
 			x->name = json_string_value(json_object_get(x->status, "gateway"));
+			/* A meshd that could not read its gateway (or predates
+			 * "installed"): the gateway may still answer us. */
+			if (!json_is_array(json_object_get(x->status, "installed")))
+				x->dump = ask(x->control, "dump gateways", err, sizeof(err));
 		} else if ((x->dump = ask(x->control, "dump gateways", err, sizeof(err)))) {
 			x->id = json_integer_value(json_object_get(x->dump, "self"));
 		}
@@ -142,6 +146,9 @@ static void view_of(struct mc_gw_view *v, const struct reg_gateway *g, struct an
 		if (json_is_array(inst)) {
 			v->installed_read = true;
 			v->installed = json_incref(inst);
+		} else if (by_meshd->dump && (v->installed = gw_dump_installed(by_meshd->dump))) {
+			v->installed_read = true;
+			snprintf(v->source, sizeof(v->source), "%s", by_meshd->control);
 		} else {
 			snprintf(v->why, sizeof(v->why), "its meshd (%s) could not read the gateway: %.300s",
 				 by_meshd->meshd, json_string_value(json_object_get(by_meshd->status,

@@ -147,10 +147,11 @@ static void routes(const struct mc_routes *rs)
 		printf("%-14s %-14s %-2s %-22s %4s  %-22s %8s  %-22s %8s\n", r->from->name, r->to->name,
 		       mark_of(r), inst, hops, chose, c1, best, c2);
 	}
-	printf("\nINSTALLED: the path the gateway holds, read from it now (through its meshd, else its\n"
-	       "control socket, in %s). MESHD CHOSE: its meshd's choice, which moves only when a\n"
-	       "better path stays better. REGISTRY BEST: recomputed here from the registry's\n"
-	       "measurements, without that hold: it may differ while meshd holds a path.\n", rs->run_dir);
+	printf("\nINSTALLED: the path the gateway holds, read from it now (through its meshd, else\n"
+	       "its control socket) in %s.\n"
+	       "MESHD CHOSE: its meshd's choice, which moves only when a better path stays better.\n"
+	       "REGISTRY BEST: recomputed here from the registry's measurements, without that\n"
+	       "hold: it may differ while meshd holds a path.\n", rs->run_dir);
 	if (marked)
 		printf("* installed differs from meshd's choice   ~ installed differs from the registry's best\n");
 	unknown_views(rs);
