@@ -18,8 +18,10 @@
  *                 anything else an error;
  *   status_close: the clients and the socket file go with meshd.
  *
- * A client has CLIENT_MS from its connection to the last byte of its replies;
- * MAX_CLIENTS are served at once, a new one taking the place of the oldest.
+ * A client has CLIENT_MS from its connection to the last byte of its replies
+ * (request lines without "version" are answered when that time is up, and
+ * the client has as long again); MAX_CLIENTS are served at once, a new one
+ * taking the place of the oldest.
  * The replies are built when the request is complete, in one pass of the
  * loop, so each is a consistent snapshot of the state without a lock; the
  * one wait in building them is the gateway's own control socket, which meshd
@@ -379,17 +381,28 @@ static void accept_all(const struct meshd *d, uint64_t now)
 	}
 }
 
-/* Clients past their time are ended; the timer stops with the last one. */
-static void sweep(uint64_t now)
+/* Clients past their time are ended, but one that sent whole request lines
+ * without "version" (typed by hand, say) is answered first and given as long
+ * again to read it; the timer stops with the last client. */
+static void sweep(const struct meshd *d, uint64_t now)
 {
 	uint64_t expirations;
 	struct itimerspec off = { .it_value = { 0 } };
 
 	if (read(sweep_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
 		return;
-	for (unsigned i = 0; i < MAX_CLIENTS; i++)
-		if (clients[i].fd >= 0 && now - clients[i].since_ns >= CLIENT_MS * 1000000ULL)
-			client_end(&clients[i]);
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0 || now - c->since_ns < CLIENT_MS * 1000000ULL)
+			continue;
+		if (!c->replying && memchr(c->req, '\n', c->len)) {
+			c->since_ns = now;
+			client_reply(d, c);
+		} else {
+			client_end(c);
+		}
+	}
 	if (!nclients)
 		timerfd_settime(sweep_fd, 0, &off, NULL);
 }
@@ -407,7 +420,7 @@ void status_serve(struct meshd *d, int fd)
 		if (tag == TAG_LISTEN)
 			accept_all(d, now);
 		else if (tag == TAG_SWEEP)
-			sweep(now);
+			sweep(d, now);
 		else if (c->fd < 0)
 			continue; /* ended earlier in this batch */
 		else if (ev[i].events & EPOLLERR)
