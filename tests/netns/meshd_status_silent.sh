@@ -14,6 +14,11 @@
 #  - the direct link us-east - us-west is cut: traffic moves to the relay
 #    through eu-west with under 500 ms of loss, as without silent clients
 #    (tests/netns/meshd_failover.sh, the same bound).
+# Against the meshd that waited for a client's request (up to 200 ms each),
+# this test fails at the first check: answers after 1.5-1.6 s. Its failover
+# then still kept within the bound (406 ms of loss, against 275 ms now): the
+# answer time is what shows a held loop; the cut checks that failover keeps
+# its bound with such clients present.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/../lib/scenario.sh"
