@@ -255,3 +255,57 @@ json_t *gw_dump_gateway(json_t *dump, json_int_t id)
 			return e;
 	return NULL;
 }
+
+unsigned gw_dump_path(json_t *entry, unsigned *ids, unsigned max)
+{
+	json_int_t id = json_integer_value(json_object_get(entry, "id"));
+	json_int_t via = json_integer_value(json_object_get(entry, "via"));
+	json_t *path = json_object_get(entry, "path"), *v;
+	unsigned n = 0;
+	size_t i;
+
+	if (id <= 0 || !max)
+		return 0;
+	if (json_is_array(path) && json_array_size(path)) {
+		json_array_foreach(path, i, v) {
+			if (n == max || !json_is_integer(v) || json_integer_value(v) <= 0)
+				return 0; /* a path we cannot read is not shown as one */
+			ids[n++] = (unsigned)json_integer_value(v);
+		}
+		return ids[n - 1] == (unsigned)id ? n : 0;
+	}
+	/* "hops" above 2 without a "path": the gateway names its first relay
+	 * only; the hops between are the relays' own business. */
+	if (json_integer_value(json_object_get(entry, "hops")) > 1 && via > 0 && via != id && max >= 2)
+		ids[n++] = (unsigned)via;
+	ids[n++] = (unsigned)id;
+	return n;
+}
+
+json_t *gw_dump_installed(json_t *dump)
+{
+	json_int_t self = json_integer_value(json_object_get(dump, "self"));
+	json_t *list = json_object_get(dump, "gateways"), *a, *e;
+	size_t i;
+
+	if (!json_is_array(list) || !(a = json_array()))
+		return NULL;
+	json_array_foreach(list, i, e) {
+		json_int_t id = json_integer_value(json_object_get(e, "id"));
+		unsigned path[GW_MAX_PATH];
+		unsigned n = gw_dump_path(e, path, GW_MAX_PATH);
+		json_t *ids;
+
+		if (id == self || id <= 0)
+			continue;
+		ids = json_array();
+		json_array_append_new(ids, json_integer(self));
+		for (unsigned h = 0; h < n; h++)
+			json_array_append_new(ids, json_integer(path[h]));
+		json_array_append_new(a, json_pack("{s:I,s:I,s:I,s:b,s:b,s:o}", "id", id, "hops",
+			json_integer_value(json_object_get(e, "hops")), "via", (json_int_t)(n > 1 ? path[0] : (unsigned)id),
+			"bound", json_is_true(json_object_get(e, "bound")), "source_routed",
+			json_is_array(json_object_get(e, "path")), "path_ids", ids));
+	}
+	return a;
+}

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #define GW_MAX_ALLOWED 64
+#define GW_MAX_PATH 8                  /* gateway ids in a path, more than any hop limit */
 
 struct gw_peer_state {
 	uint8_t public_key[32];
@@ -50,5 +51,18 @@ char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen);
 /* The entry of gateway id in a "dump gateways" reply, or NULL: meshd's
  * reconcile and meshctl status read the same document. Borrowed reference. */
 json_t *gw_dump_gateway(json_t *dump, json_int_t id);
+
+/* The path a "dump gateways" entry says the gateway sends on: the gateway ids
+ * after this one, ending with the entry's own id, into ids (at most max).
+ * The entry's "path" when it has one (source routing: the whole path), else
+ * [via, id] for a relayed entry and [id] for a direct one. Returns how many
+ * ids, 0 for an entry that names none. */
+unsigned gw_dump_path(json_t *entry, unsigned *ids, unsigned max);
+/* The paths a "dump gateways" reply says the gateway holds, one record per
+ * other gateway: {"id","hops","via","bound","source_routed","path_ids":[self,
+ * ..., id]} ("source_routed": the entry named the whole path). A new array;
+ * NULL if the reply holds no gateway list. meshd's status and meshctl read
+ * the gateway through this alone, so they show the same. */
+json_t *gw_dump_installed(json_t *dump);
 
 #endif

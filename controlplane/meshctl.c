@@ -10,7 +10,9 @@
  * The registry's commands are here: they read or change the registry and
  * hand what to show to a printer (meshctl.h): human tables by default
  * (meshctl_table.c), one JSON document with -j (meshctl_json.c). `status`
- * reads a gateway and its meshd instead (meshctl_status.c).
+ * reads a gateway and its meshd instead (meshctl_status.c); `route show` and
+ * `trace` read the paths the gateways hold, beside meshd's choices and the
+ * registry's recomputation (meshctl_routes.c).
  *
  * The registry is --registry, else $HOPMESH_REGISTRY, else
  * dir:/var/lib/hopmesh/registry. Exit status: 0 done, 1 failed, 2 bad usage;
@@ -27,8 +29,6 @@
 
 #include "meshctl.h"
 #include "registry.h"
-#include "topofeed.h"
-#include "topology.h"
 
 static void print_commands(FILE *f);
 
@@ -369,90 +369,46 @@ static int link_show(struct mc_ctx *c, int argc, char **argv)
 	return 0;
 }
 
-/* The graph as the registry's links describe it (topofeed.c, as meshd's),
- * and the policy. */
-static struct topo *graph(const struct reg_snapshot *s, struct topo_policy *p)
+/* --from GW and --run-dir DIR anywhere in the arguments; the rest stay in
+ * order. False with a usage error said. */
+static bool take_options(int *argc, char **argv, const char **from, const char **run_dir)
 {
-	struct topofeed feed = { .present = { false } };
-	struct topo *t = topo_new(REG_MAX_GATEWAY_ID);
+	for (int i = 0; i < *argc;) {
+		const char **to = !strcmp(argv[i], "--from") ? from : !strcmp(argv[i], "--run-dir") ? run_dir : NULL;
 
-	if (!t)
-		return NULL;
-	topofeed_policy(s, p);
-	topofeed_registry(&feed, t, s, 0);
-	return t;
-}
-
-/* --from GW anywhere in the arguments; the rest stay in order. */
-static bool take_from(int *argc, char **argv, const char **from)
-{
-	for (int i = 0; i < *argc; i++)
-		if (!strcmp(argv[i], "--from")) {
-			if (i + 1 >= *argc)
-				return false;
-			*from = argv[i + 1];
-			memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof(*argv));
-			*argc -= 2;
-			return true;
-		}
-	return true;
-}
-
-/* Best paths from every gateway (or from) to every other (or to dst). */
-static int best_paths(const struct reg_snapshot *s, const char *from,
-		      const struct reg_gateway *dst, struct topo_policy *pol, struct mc_route **out,
-		      unsigned *n)
-{
-	struct topo *t = graph(s, pol);
-	struct mc_route *r = calloc((size_t)s->ngateways * s->ngateways + 1, sizeof(*r));
-
-	*n = 0;
-	if (!t || !r) {
-		topo_free(t);
-		free(r);
-		return mc_fail("%s", "out of memory");
-	}
-	for (unsigned i = 0; i < s->ngateways; i++) {
-		const struct reg_gateway *a = &s->gateways[i];
-
-		if (from && strcmp(a->name, from))
+		if (!to) {
+			i++;
 			continue;
-		for (unsigned j = 0; j < s->ngateways; j++) {
-			const struct reg_gateway *b = &s->gateways[j];
-
-			if (a == b || (dst && b != dst))
-				continue;
-			r[*n].from = a;
-			r[*n].to = b;
-			r[*n].reachable = topo_best_path(t, pol, a->id, b->id, &r[*n].path);
-			(*n)++;
 		}
+		if (i + 1 >= *argc) {
+			mc_usage(to == from ? "--from needs a gateway name" : "--run-dir needs a directory");
+			return false;
+		}
+		*to = argv[i + 1];
+		memmove(argv + i, argv + i + 2, (size_t)(*argc - i - 2) * sizeof(*argv));
+		*argc -= 2;
 	}
-	topo_free(t);
-	*out = r;
-	return 0;
+	return true;
 }
 
 static int route_show(struct mc_ctx *c, int argc, char **argv)
 {
-	const char *from = NULL;
+	const char *from = NULL, *run_dir = mc_run_dir();
 	struct reg_snapshot s;
-	struct topo_policy pol;
-	struct mc_route *r;
-	unsigned n;
+	struct mc_routes rs;
 	int rc;
 
-	if (!take_from(&argc, argv, &from))
-		return mc_usage("--from needs a gateway name");
-	if (no_arguments("route show [--from GW]", argc))
+	if (!take_options(&argc, argv, &from, &run_dir))
+		return 2;
+	if (no_arguments("route show [--from GW] [--run-dir DIR]", argc))
 		return 2;
 	if (!load(c, &s))
 		return 1;
 	if (from && !mc_gw_by_name(&s, from))
 		rc = mc_fail("no gateway named %s", from);
-	else if (!(rc = best_paths(&s, from, NULL, &pol, &r, &n))) {
-		c->out->routes(&s, &pol, r, n);
-		free(r);
+	else if (!(rc = mc_routes_read(&rs, &s, from, NULL, run_dir))) {
+		c->out->routes(&rs);
+		mc_routes_free(&rs);
 	}
 	reg_snapshot_free(&s);
 	return rc;
@@ -479,19 +435,17 @@ static bool prefix_holds(const char *prefix, const unsigned char *addr, int fami
 
 static int trace(struct mc_ctx *c, int argc, char **argv)
 {
-	const char *from = NULL, *address;
+	const char *from = NULL, *address, *run_dir = mc_run_dir();
 	const struct reg_gateway *dst = NULL;
 	unsigned char addr[16];
 	struct reg_snapshot s;
-	struct topo_policy pol;
-	struct mc_route *r;
-	unsigned n;
+	struct mc_routes rs;
 	int family, rc;
 
-	if (!take_from(&argc, argv, &from))
-		return mc_usage("--from needs a gateway name");
+	if (!take_options(&argc, argv, &from, &run_dir))
+		return 2;
 	if (argc != 1)
-		return mc_usage("trace takes one ADDRESS (and --from GW)");
+		return mc_usage("trace takes one ADDRESS (and --from GW, --run-dir DIR)");
 	address = argv[0];
 	family = strchr(address, ':') ? AF_INET6 : AF_INET;
 	if (inet_pton(family, address, addr) != 1)
@@ -506,9 +460,9 @@ static int trace(struct mc_ctx *c, int argc, char **argv)
 		rc = mc_fail("no gateway holds %s", address);
 	else if (from && !mc_gw_by_name(&s, from))
 		rc = mc_fail("no gateway named %s", from);
-	else if (!(rc = best_paths(&s, from, dst, &pol, &r, &n))) {
-		c->out->trace(&s, address, dst, r, n);
-		free(r);
+	else if (!(rc = mc_routes_read(&rs, &s, from, dst, run_dir))) {
+		c->out->trace(&rs, address, dst);
+		mc_routes_free(&rs);
 	}
 	reg_snapshot_free(&s);
 	return rc;
@@ -539,8 +493,10 @@ static const struct subcommand {
 	{ "vm del", vm_del, "NAME", "remove a VM", true },
 	{ "vm list", vm_list, "", "the VMs", true },
 	{ "link show", link_show, "", "the link measurements the meshds publish", true },
-	{ "route show", route_show, "[--from GW]", "the best path between every two gateways now", true },
-	{ "trace", trace, "ADDRESS [--from GW]", "the path a packet to ADDRESS takes now, hop by hop", true },
+	{ "route show", route_show, "[--from GW] [--run-dir DIR]",
+	  "the path each gateway holds to every other, read from it, beside meshd's choice and the registry's best", true },
+	{ "trace", trace, "ADDRESS [--from GW] [--run-dir DIR]",
+	  "the path a packet to ADDRESS takes now, hop by hop, as the gateways hold it", true },
 	{ "policy show", policy_show, "", "hop limit, residency, loss penalty", true },
 	{ "policy set", policy_set, "[hop_limit=N] [residency=on|off] [loss_penalty_ms=X]", "change them", true },
 	{ "status", mc_status, "[NAME] [--run-dir DIR]",

@@ -69,53 +69,127 @@ static void links(const struct reg_snapshot *s)
 	emit(json_pack("{s:o}", "links", a));
 }
 
-static json_t *path_json(const struct reg_snapshot *s, const struct topo_path *p)
+/* ---- route show, trace ---- */
+
+static const char *gw_name(const struct reg_snapshot *s, unsigned id)
+{
+	const struct reg_gateway *g = mc_gw_by_id(s, id);
+
+	return g ? g->name : "?";
+}
+
+/* The gateways of p, by name. */
+static json_t *names_json(const struct reg_snapshot *s, const struct mc_path *p)
+{
+	json_t *a = json_array();
+
+	for (unsigned h = 0; h < p->n; h++)
+		json_array_append_new(a, json_string(gw_name(s, p->gw[h])));
+	return a;
+}
+
+/* Each backbone hop of p with the registry's measurement of its link. */
+static json_t *links_json(const struct reg_snapshot *s, const struct mc_path *p)
 {
 	json_t *hops = json_array();
 
-	for (unsigned h = 0; h < p->hops; h++) {
-		const struct reg_gateway *a = mc_gw_by_id(s, p->gw[h]), *b = mc_gw_by_id(s, p->gw[h + 1]);
+	for (unsigned h = 0; h + 1 < p->n; h++) {
 		const struct reg_link *l = mc_link_of(s, p->gw[h], p->gw[h + 1]);
 
-		json_array_append_new(hops, json_pack("{s:s,s:s,s:f,s:f,s:b}", "from", a ? a->name : "?",
-						      "to", b ? b->name : "?", "rtt_ms", l ? l->rtt_ms : 0.0,
+		json_array_append_new(hops, json_pack("{s:s,s:s,s:f,s:f,s:b}", "from", gw_name(s, p->gw[h]),
+						      "to", gw_name(s, p->gw[h + 1]), "rtt_ms", l ? l->rtt_ms : 0.0,
 						      "loss", l ? l->loss : 0.0, "up", l && l->up));
 	}
 	return hops;
 }
 
-static void routes(const struct reg_snapshot *s, const struct topo_policy *p, const struct mc_route *r,
-		   unsigned n)
+static const char *via_of(const struct reg_snapshot *s, const struct mc_path *p)
 {
-	json_t *all = json_array();
-
-	for (unsigned i = 0; i < n; i++) {
-		const struct reg_gateway *via = r[i].reachable && r[i].path.hops > 1
-						? mc_gw_by_id(s, r[i].path.gw[1]) : r[i].to;
-
-		json_array_append_new(all, json_pack("{s:s,s:s,s:s,s:i,s:f,s:b,s:o}", "from", r[i].from->name,
-			"to", r[i].to->name, "via", via ? via->name : "?",
-			"hops", r[i].reachable ? (int)r[i].path.hops : 0,
-			"cost_ms", r[i].reachable ? r[i].path.cost : -1.0, "reachable", r[i].reachable,
-			"path", r[i].reachable ? path_json(s, &r[i].path) : json_array()));
-	}
-	emit(json_pack("{s:s,s:i,s:b,s:o}", "computed_from", "registry link measurements", "hop_limit",
-		       (int)p->hop_limit, "residency", p->residency, "routes", all));
+	return p->n > 2 ? gw_name(s, p->gw[1]) : p->n ? gw_name(s, p->gw[p->n - 1]) : "";
 }
 
-static void trace(const struct reg_snapshot *s, const char *address, const struct reg_gateway *dst,
-		  const struct mc_route *r, unsigned n)
+static json_t *installed_json(const struct mc_routes *rs, const struct mc_route *r)
+{
+	if (r->installed_state == MC_UNKNOWN)
+		return json_pack("{s:b,s:s}", "known", 0, "why", r->view->why);
+	if (r->installed_state == MC_NONE)
+		return json_pack("{s:b,s:b,s:s}", "known", 1, "held", 0, "read_from", r->view->source);
+	return json_pack("{s:b,s:b,s:s,s:i,s:s,s:o,s:b,s:b}", "known", 1, "held", 1, "read_from",
+			 r->view->source, "hops", (int)r->installed.hops, "via", via_of(rs->s, &r->installed),
+			 "path", names_json(rs->s, &r->installed), "bound", r->bound, "source_routed",
+			 r->source_routed);
+}
+
+static json_t *chosen_json(const struct mc_routes *rs, const struct mc_route *r)
+{
+	if (!r->chosen_known)
+		return json_pack("{s:b,s:s}", "known", 0, "why", r->view->why);
+	if (!r->chosen_reachable)
+		return json_pack("{s:b,s:b}", "known", 1, "reachable", 0);
+	return json_pack("{s:b,s:b,s:i,s:s,s:f,s:o}", "known", 1, "reachable", 1, "hops",
+			 (int)r->chosen.hops, "via", via_of(rs->s, &r->chosen), "cost_ms", r->chosen.cost_ms,
+			 "path", names_json(rs->s, &r->chosen));
+}
+
+static json_t *best_json(const struct mc_routes *rs, const struct mc_route *r)
+{
+	struct mc_path p = { .n = 0 };
+
+	if (!r->reachable)
+		return json_pack("{s:b}", "reachable", 0);
+	for (unsigned h = 0; h <= r->path.hops && h < MC_MAX_PATH; h++)
+		p.gw[p.n++] = r->path.gw[h];
+	return json_pack("{s:b,s:i,s:s,s:f,s:o,s:o}", "reachable", 1, "hops", (int)r->path.hops, "via",
+			 via_of(rs->s, &p), "cost_ms", r->path.cost, "path", names_json(rs->s, &p), "links",
+			 links_json(rs->s, &p));
+}
+
+/* The parts of a route both commands show. */
+static json_t *route_json(const struct mc_routes *rs, const struct mc_route *r)
+{
+	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:b,s:b}", "from", r->from->name, "to", r->to->name,
+			 "installed", installed_json(rs, r), "meshd_choice", chosen_json(rs, r),
+			 "registry_best", best_json(rs, r), "differs_from_meshd", r->differs_chosen,
+			 "differs_from_registry", r->differs_registry);
+}
+
+static json_t *unknown_json(const struct mc_routes *rs)
+{
+	json_t *a = json_array();
+
+	for (unsigned i = 0; i < rs->nviews; i++)
+		if (rs->views[i].used && (!rs->views[i].installed_read || !rs->views[i].meshd_read))
+			json_array_append_new(a, json_pack("{s:s,s:b,s:b,s:s}", "gateway", rs->views[i].gw->name,
+				"installed_read", rs->views[i].installed_read, "meshd_read",
+				rs->views[i].meshd_read, "why", rs->views[i].why));
+	return a;
+}
+
+static void routes(const struct mc_routes *rs)
 {
 	json_t *all = json_array();
 
-	for (unsigned i = 0; i < n; i++)
-		if (!r[i].reachable)
-			json_array_append_new(all, json_pack("{s:s,s:b}", "from", r[i].from->name, "reachable", 0));
-		else
-			json_array_append_new(all, json_pack("{s:s,s:b,s:i,s:f,s:o}", "from", r[i].from->name,
-				"reachable", 1, "hops", (int)r[i].path.hops, "rtt_ms", r[i].path.cost,
-				"path", path_json(s, &r[i].path)));
-	emit(json_pack("{s:s,s:s,s:o}", "address", address, "gateway", dst->name, "paths", all));
+	for (unsigned i = 0; i < rs->n; i++)
+		json_array_append_new(all, route_json(rs, &rs->r[i]));
+	emit(json_pack("{s:s,s:i,s:b,s:o,s:o}", "run_dir", rs->run_dir, "hop_limit", (int)rs->pol.hop_limit,
+		       "residency", rs->pol.residency, "routes", all, "unknown", unknown_json(rs)));
+}
+
+static void trace(const struct mc_routes *rs, const char *address, const struct reg_gateway *dst)
+{
+	json_t *all = json_array();
+
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct mc_route *r = &rs->r[i];
+		json_t *e = route_json(rs, r);
+
+		json_object_set_new(e, "taken", json_pack("{s:b,s:b,s:i,s:o,s:o}", "known", !r->walk_unknown,
+			"reaches", !r->walk_unknown && !r->walk_loop, "hops", (int)r->walk.hops,
+			"gateways", names_json(rs->s, &r->walk), "path", links_json(rs->s, &r->walk)));
+		json_array_append_new(all, e);
+	}
+	emit(json_pack("{s:s,s:s,s:s,s:o,s:o}", "address", address, "gateway", dst->name, "run_dir",
+		       rs->run_dir, "paths", all, "unknown", unknown_json(rs)));
 }
 
 static void policy(const struct reg_policy *p)

@@ -27,8 +27,6 @@
 #include "meshctl.h"
 #include "meshd_sock.h"
 
-#define RUN_DIR "/var/run/hopmesh"
-
 /* NAME when none is given: the one gateway with a control socket in dir. */
 static int only_gateway(const char *dir, char *name, size_t len)
 {
@@ -166,7 +164,7 @@ static json_int_t drops_total(json_t *drops)
 
 int mc_status(struct mc_ctx *c, int argc, char **argv)
 {
-	const char *run_dir = RUN_DIR, *gname;
+	const char *run_dir = mc_run_dir(), *gname;
 	char name[64] = "", control[256], msock[256];
 	json_t *errors, *gws, *counters, *meshd, *doc, *drops, *e, *peers;
 	bool uapi;

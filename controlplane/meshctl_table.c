@@ -62,43 +62,149 @@ static void links(const struct reg_snapshot *s)
 	}
 }
 
-static void routes(const struct reg_snapshot *s, const struct topo_policy *p, const struct mc_route *r,
-		   unsigned n)
-{
-	(void)p;
-	printf("%-16s %-16s %-16s %4s %9s\n", "FROM", "TO", "VIA", "HOPS", "COST ms");
-	for (unsigned i = 0; i < n; i++) {
-		const struct reg_gateway *via = r[i].path.hops > 1 ? mc_gw_by_id(s, r[i].path.gw[1]) : r[i].to;
+/* ---- route show, trace ---- */
 
-		if (r[i].reachable)
-			printf("%-16s %-16s %-16s %4u %9.1f\n", r[i].from->name, r[i].to->name,
-			       via ? via->name : "?", r[i].path.hops, r[i].path.cost);
-		else
-			printf("%-16s %-16s %-16s %4s %9s\n", r[i].from->name, r[i].to->name, "-", "-",
-			       "unreachable");
+static const char *gw_name(const struct reg_snapshot *s, unsigned id)
+{
+	const struct reg_gateway *g = mc_gw_by_id(s, id);
+
+	return g ? g->name : "?";
+}
+
+/* "direct", "via R" or "via R1,R2": the relays of p. */
+static const char *path_text(const struct reg_snapshot *s, const struct mc_path *p, char *buf, size_t len)
+{
+	size_t used;
+
+	if (p->n <= 2)
+		return p->n == 2 ? "direct" : "none";
+	used = (size_t)snprintf(buf, len, "via");
+	for (unsigned h = 1; h + 1 < p->n && used < len; h++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", h == 1 ? " " : ",", gw_name(s, p->gw[h]));
+	return buf;
+}
+
+static void registry_path(const struct mc_route *r, struct mc_path *p)
+{
+	p->n = 0;
+	p->cost_ms = r->path.cost;
+	p->hops = r->path.hops;
+	for (unsigned h = 0; r->reachable && h <= r->path.hops && h < MC_MAX_PATH; h++)
+		p->gw[p->n++] = r->path.gw[h];
+}
+
+static const char *mark_of(const struct mc_route *r)
+{
+	return r->differs_chosen ? (r->differs_registry ? "*~" : "*") : r->differs_registry ? "~" : "";
+}
+
+/* The gateways whose paths could not be read, and why. */
+static void unknown_views(const struct mc_routes *rs)
+{
+	for (unsigned i = 0; i < rs->nviews; i++) {
+		const struct mc_gw_view *v = &rs->views[i];
+
+		if (!v->used)
+			continue;
+		if (!v->installed_read)
+			printf("? %s: installed paths unknown: %s\n", v->gw->name, v->why);
+		else if (!v->meshd_read)
+			printf("? %s: meshd's choice unknown (installed paths read from %s): %s\n", v->gw->name,
+			       v->source, v->why);
 	}
 }
 
-static void trace(const struct reg_snapshot *s, const char *address, const struct reg_gateway *dst,
-		  const struct mc_route *r, unsigned n)
+static void routes(const struct mc_routes *rs)
 {
-	printf("%s is behind %s\n", address, dst->name);
-	for (unsigned i = 0; i < n; i++) {
-		const struct topo_path *p = &r[i].path;
+	bool marked = false;
 
-		if (!r[i].reachable) {
-			printf("  from %s: unreachable\n", r[i].from->name);
-			continue;
-		}
-		printf("  from %s: %u backbone hop%s\n", r[i].from->name, p->hops, p->hops == 1 ? "" : "s");
-		for (unsigned h = 0; h < p->hops; h++) {
-			const struct reg_gateway *a = mc_gw_by_id(s, p->gw[h]), *b = mc_gw_by_id(s, p->gw[h + 1]);
-			const struct reg_link *l = mc_link_of(s, p->gw[h], p->gw[h + 1]);
+	printf("%-14s %-14s %-2s %-22s %4s  %-22s %8s  %-22s %8s\n", "FROM", "TO", "", "INSTALLED", "HOPS",
+	       "MESHD CHOSE", "COST ms", "REGISTRY BEST", "COST ms");
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct mc_route *r = &rs->r[i];
+		char b1[96], b2[96], b3[96], hops[8] = "?", c1[16] = "?", c2[16] = "-";
+		const char *inst = "?", *chose = "?", *best = "unreachable";
+		struct mc_path reg;
 
-			printf("    %u. %-14s -> %-14s rtt %7.1f ms  loss %5.1f%%\n", h + 1, a ? a->name : "?",
-			       b ? b->name : "?", l ? l->rtt_ms : 0, l ? l->loss * 100 : 0);
+		if (r->installed_state == MC_NONE)
+			inst = "none", hops[0] = '-', hops[1] = '\0';
+		else if (r->installed_state == MC_INSTALLED) {
+			inst = path_text(rs->s, &r->installed, b1, sizeof(b1));
+			snprintf(hops, sizeof(hops), "%u", r->installed.hops);
 		}
+		if (r->chosen_known && !r->chosen_reachable)
+			chose = "no path (direct)", c1[0] = '-', c1[1] = '\0';
+		else if (r->chosen_known) {
+			chose = path_text(rs->s, &r->chosen, b2, sizeof(b2));
+			snprintf(c1, sizeof(c1), "%.1f", r->chosen.cost_ms);
+		}
+		if (r->reachable) {
+			registry_path(r, &reg);
+			best = path_text(rs->s, &reg, b3, sizeof(b3));
+			snprintf(c2, sizeof(c2), "%.1f", r->path.cost);
+		}
+		marked |= *mark_of(r) != '\0';
+		printf("%-14s %-14s %-2s %-22s %4s  %-22s %8s  %-22s %8s\n", r->from->name, r->to->name,
+		       mark_of(r), inst, hops, chose, c1, best, c2);
 	}
+	printf("\nINSTALLED: the path the gateway holds, read from it now (through its meshd, else\n"
+	       "its control socket) in %s.\n"
+	       "MESHD CHOSE: its meshd's choice, which moves only when a better path stays better.\n"
+	       "REGISTRY BEST: recomputed here from the registry's measurements, without that\n"
+	       "hold: it may differ while meshd holds a path.\n", rs->run_dir);
+	if (marked)
+		printf("* installed differs from meshd's choice   ~ installed differs from the registry's best\n");
+	unknown_views(rs);
+}
+
+static void hop_lines(const struct reg_snapshot *s, const struct mc_path *p)
+{
+	for (unsigned h = 0; h + 1 < p->n; h++) {
+		const struct reg_link *l = mc_link_of(s, p->gw[h], p->gw[h + 1]);
+
+		if (l)
+			printf("    %u. %-14s -> %-14s rtt %7.1f ms  loss %5.1f%%\n", h + 1, gw_name(s, p->gw[h]),
+			       gw_name(s, p->gw[h + 1]), l->rtt_ms, l->loss * 100);
+		else
+			printf("    %u. %-14s -> %-14s (no measurement published)\n", h + 1, gw_name(s, p->gw[h]),
+			       gw_name(s, p->gw[h + 1]));
+	}
+}
+
+static void trace(const struct mc_routes *rs, const char *address, const struct reg_gateway *dst)
+{
+	bool marked = false;
+
+	printf("%s is behind %s\n", address, dst->name);
+	for (unsigned i = 0; i < rs->n; i++) {
+		const struct mc_route *r = &rs->r[i];
+		const struct mc_path *w = &r->walk;
+		char b1[96], b2[96];
+		struct mc_path reg;
+
+		if (r->walk_unknown && w->n == 1)
+			printf("  from %s: unknown (its installed paths could not be read)\n", r->from->name);
+		else if (r->walk_unknown)
+			printf("  from %s: %u backbone hop%s known, then %s's path is unknown\n", r->from->name,
+			       w->hops, w->hops == 1 ? "" : "s", gw_name(rs->s, w->gw[w->n - 1]));
+		else if (r->walk_loop)
+			printf("  from %s: the installed paths do not reach %s (a loop, or too long)\n",
+			       r->from->name, dst->name);
+		else
+			printf("  from %s: %u backbone hop%s, as the gateways hold them%s\n", r->from->name, w->hops,
+			       w->hops == 1 ? "" : "s", w->hops > rs->pol.hop_limit
+			       ? " (more than the hop limit: dropped on the way)" : "");
+		hop_lines(rs->s, w);
+		registry_path(r, &reg);
+		marked |= *mark_of(r) != '\0';
+		printf("    %-2s meshd chose: %s; registry best: %s\n", mark_of(r),
+		       !r->chosen_known ? "?" : !r->chosen_reachable ? "no path (direct)"
+					       : path_text(rs->s, &r->chosen, b1, sizeof(b1)),
+		       r->reachable ? path_text(rs->s, &reg, b2, sizeof(b2)) : "unreachable");
+	}
+	if (marked)
+		printf("\n* installed differs from meshd's choice   ~ installed differs from the registry's best\n");
+	unknown_views(rs);
 }
 
 static void policy(const struct reg_policy *p)

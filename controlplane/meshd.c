@@ -343,6 +343,10 @@ static int run(struct meshd *d)
 		uint64_t now = mono_ns(), expirations;
 		bool links_changed = false;
 
+		/* Interrupted (a stop and continue, a debugger): nothing is
+		 * ready, so this is no pass; what is ready is seen at once. */
+		if (n < 0 && errno == EINTR)
+			continue;
 		for (int i = 0; i < n; i++) {
 			int fd = events[i].data.fd;
 

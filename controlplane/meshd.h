@@ -108,7 +108,7 @@ void metrics_render(struct meshd *d);
 
 /* meshd_status.c: meshd's socket for `meshctl status`; -1 with err if none. */
 int status_open(struct meshd *d, char *err, size_t errlen);
-void status_serve(struct meshd *d, int listen_fd);
+void status_serve(struct meshd *d, int fd);
 void status_close(void);
 
 /* netlink.c: the backbone interface's state, and the host's addresses */

@@ -5,41 +5,98 @@
  *
  *   status_open:  a UNIX socket (mode 0600) beside the gateway's control
  *                 socket (meshd_sock.h: RUN_DIR/NAME.meshd for
- *                 RUN_DIR/NAME.ctl), watched by meshd's loop;
- *   status_serve: one connection, from the loop: request lines in the control
- *                 socket's framing (docs/CONTROL.md), so gw_ctl_get speaks
- *                 it: "status" -> the document below, "version" ->
- *                 {"protocol":1,"meshd":NAME}, anything else an error;
- *   status_close: the socket file goes with meshd.
+ *                 RUN_DIR/NAME.ctl); what meshd's loop watches is an epoll
+ *                 set of this module's own: the socket, its clients, and a
+ *                 timer that ends clients that are too slow;
+ *   status_serve: from the loop, whenever that set is ready: accepts, reads
+ *                 and writes without ever waiting (non-blocking sockets, a
+ *                 state per client), so a client that connects and sends
+ *                 nothing, or reads nothing, costs the loop nothing;
+ *                 request lines in the control socket's framing
+ *                 (docs/CONTROL.md), so gw_ctl_get speaks it: "status" -> the
+ *                 document below, "version" -> {"protocol":1,"meshd":NAME},
+ *                 anything else an error;
+ *   status_close: the clients and the socket file go with meshd.
  *
- * The loop serves it, so the reply is a consistent snapshot of the state
- * without a lock; a client that connects and sends nothing holds the loop for
- * IO_TIMEOUT_MS at most.
+ * A client has CLIENT_MS from its connection to the last byte of its replies
+ * (request lines without "version" are answered when that time is up, and
+ * the client has as long again); MAX_CLIENTS are served at once, a new one
+ * taking the place of the oldest.
+ * The replies are built when the request is complete, in one pass of the
+ * loop, so each is a consistent snapshot of the state without a lock; the
+ * one wait in building them is the gateway's own control socket, which meshd
+ * asks on every pass anyway.
  *
  *   {"gateway":NAME,"id":N,"interface":I,"control":PATH,"registry":URL,
  *    "registry_up":B,"gateway_up":B,"backbone_up":B,
  *    "links":[{"id","to","up","rtt_ms","rtt_p50_ms","rtt_p90_ms","rtt_p99_ms",
  *              "loss","jitter_ms","probes_sent","probes_received","since_reply_ms"}],
- *    "paths":[{"id","to","hops","via","cost_ms","path":[NAME,...]}]}
+ *    "paths":[{"id","to","hops","via","cost_ms","path":[NAME,...],"path_ids":[ID,...]}],
+ *    "installed":[{"id","to","hops","via","bound","source_routed","path":[NAME,...],
+ *                  "path_ids":[ID,...]}],
+ *    "installed_error":TEXT}
+ *
+ * "paths" are the router's choices (meshd's memory); "installed" what the
+ * gateway holds, read from its control socket ("dump gateways") for this
+ * reply, so the two are of the same moment and `meshctl route show` can show
+ * where they differ. Both paths start with this gateway and end with the
+ * destination. "installed_error" is there instead of "installed" when the
+ * gateway did not answer.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "gwclient.h"
 #include "meshd_sock.h"
 #include "meshd.h"
+#include "textbuf.h"
 
-#define IO_TIMEOUT_MS 200
+#define CLIENT_MS 2000     /* a client's whole exchange */
+#define SWEEP_MS 250       /* how often slow clients are looked for */
+#define MAX_CLIENTS 16
+#define TAG_LISTEN MAX_CLIENTS
+#define TAG_SWEEP (MAX_CLIENTS + 1)
+
+struct client {
+	int fd;                  /* -1: a free place */
+	uint64_t since_ns;       /* accepted then */
+	char req[512];
+	size_t len;
+	bool replying;           /* the request is read; out is being sent */
+	char *out;
+	size_t outlen, sent;
+};
 
 static char socket_path[200];
+static struct client clients[MAX_CLIENTS];
+static unsigned nclients;
+static int set_fd = -1, listen_fd = -1, sweep_fd = -1;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static bool watch(int fd, uint32_t events, uint32_t tag, int op)
+{
+	struct epoll_event ev = { .events = events, .data.u32 = tag };
+
+	return !epoll_ctl(set_fd, op, fd, &ev);
+}
 
 int status_open(struct meshd *d, char *err, size_t errlen)
 {
@@ -47,6 +104,8 @@ int status_open(struct meshd *d, char *err, size_t errlen)
 	mode_t old;
 	int fd;
 
+	for (unsigned i = 0; i < MAX_CLIENTS; i++)
+		clients[i].fd = -1;
 	if (!meshd_sock_path(d->cfg.control, socket_path, sizeof(socket_path)) ||
 	    strlen(socket_path) >= sizeof(addr.sun_path)) {
 		snprintf(err, errlen, "status socket: path beside %s too long", d->cfg.control);
@@ -67,13 +126,41 @@ int status_open(struct meshd *d, char *err, size_t errlen)
 		return -1;
 	}
 	umask(old);
-	return fd;
+	listen_fd = fd;
+	set_fd = epoll_create1(EPOLL_CLOEXEC);
+	sweep_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (set_fd < 0 || sweep_fd < 0 || !watch(listen_fd, EPOLLIN, TAG_LISTEN, EPOLL_CTL_ADD) ||
+	    !watch(sweep_fd, EPOLLIN, TAG_SWEEP, EPOLL_CTL_ADD)) {
+		snprintf(err, errlen, "status socket %s: %s", socket_path, strerror(errno));
+		status_close();
+		return -1;
+	}
+	return set_fd;
 }
 
+static void client_end(struct client *c)
+{
+	close(c->fd); /* also takes it out of the set */
+	free(c->out);
+	c->fd = -1;
+	c->out = NULL;
+	nclients--;
+}
+
+/* The set's fd is meshd's to close (it watches it); the rest is ours. */
 void status_close(void)
 {
+	for (unsigned i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			client_end(&clients[i]);
+	if (listen_fd >= 0)
+		close(listen_fd);
+	if (sweep_fd >= 0)
+		close(sweep_fd);
+	listen_fd = sweep_fd = -1;
 	if (socket_path[0])
 		unlink(socket_path);
+	socket_path[0] = '\0';
 }
 
 static const char *name_of(const struct meshd *d, unsigned id)
@@ -113,16 +200,46 @@ static json_t *paths_json(const struct meshd *d)
 	for (unsigned i = 0; d->router && i < d->snap.ngateways; i++) {
 		const struct reg_gateway *g = &d->snap.gateways[i];
 		struct topo_path p;
-		json_t *names;
+		json_t *names, *ids;
 
 		if (g->id == d->self_id || !topo_router_path(d->router, g->id, &p))
 			continue;
 		names = json_array();
-		for (unsigned h = 0; h <= p.hops; h++)
+		ids = json_array();
+		for (unsigned h = 0; h <= p.hops; h++) {
 			json_array_append_new(names, json_string(name_of(d, p.gw[h])));
-		json_array_append_new(a, json_pack("{s:i,s:s,s:i,s:s,s:f,s:o}", "id", (int)g->id, "to",
+			json_array_append_new(ids, json_integer(p.gw[h]));
+		}
+		json_array_append_new(a, json_pack("{s:i,s:s,s:i,s:s,s:f,s:o,s:o}", "id", (int)g->id, "to",
 			g->name, "hops", (int)p.hops, "via", name_of(d, p.hops > 1 ? p.gw[1] : g->id),
-			"cost_ms", p.cost, "path", names));
+			"cost_ms", p.cost, "path", names, "path_ids", ids));
+	}
+	return a;
+}
+
+/* What the gateway holds: its "dump gateways", read now (gw_dump_installed),
+ * with names. NULL with err if it does not answer. */
+static json_t *installed_json(const struct meshd *d, char *err, size_t errlen)
+{
+	char *reply = gw_ctl_get(d->cfg.control, "dump gateways", err, errlen);
+	json_t *dump = reply ? json_loads(reply, 0, NULL) : NULL;
+	json_t *a = gw_dump_installed(dump), *e, *h;
+	size_t i, k;
+
+	if (reply && !a)
+		snprintf(err, errlen, "%s: no gateway list in its reply to dump gateways", d->cfg.control);
+	free(reply);
+	json_decref(dump);
+	json_array_foreach(a, i, e) {
+		json_t *names = json_array();
+
+		json_array_foreach(json_object_get(e, "path_ids"), k, h)
+			json_array_append_new(names, json_string(name_of(d, (unsigned)json_integer_value(h))));
+		json_object_set_new(e, "path", names);
+		json_object_set_new(e, "to", json_string(name_of(d, (unsigned)json_integer_value(
+			json_object_get(e, "id")))));
+		json_object_set_new(e, "via", json_string(name_of(d, (unsigned)json_integer_value(
+			json_object_get(e, "via")))));
 	}
 	return a;
 }
@@ -133,71 +250,184 @@ static char *status_text(const struct meshd *d)
 		"id", (int)d->self_id, "interface", d->cfg.interface, "control", d->cfg.control,
 		"registry", d->cfg.registry, "registry_up", d->registry_up, "gateway_up", d->gateway_up,
 		"backbone_up", d->backbone_up, "links", links_json(d), "paths", paths_json(d));
-	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	char err[256] = "", *s;
+	json_t *installed = j ? installed_json(d, err, sizeof(err)) : NULL;
 
+	if (installed)
+		json_object_set_new(j, "installed", installed);
+	else if (j)
+		json_object_set_new(j, "installed_error", json_string(err[0] ? err : "out of memory"));
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	json_decref(j);
 	return s;
 }
 
-static bool send_all(int fd, const char *p, size_t n)
+/* One request line's reply, appended to out. */
+static void answer(const struct meshd *d, struct textbuf *out, const char *line)
 {
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
-static void answer(const struct meshd *d, int fd, const char *line)
-{
-	char *s = NULL, buf[160];
+	char *s;
 
 	if (!strcmp(line, "status") && (s = status_text(d))) {
-		send_all(fd, s, strlen(s));
-		send_all(fd, "\n", 1);
+		textbuf_printf(out, "%s\n", s);
 		free(s);
-		return;
+	} else if (!strcmp(line, "version")) {
+		textbuf_printf(out, "{\"protocol\":1,\"meshd\":\"%s\"}\n", d->cfg.gateway);
+	} else {
+		textbuf_printf(out, "{\"error\":\"%s\"}\n",
+			       strcmp(line, "status") ? "unknown request: status or version" : "out of memory");
 	}
-	if (!strcmp(line, "version"))
-		snprintf(buf, sizeof(buf), "{\"protocol\":1,\"meshd\":\"%s\"}\n", d->cfg.gateway);
-	else
-		snprintf(buf, sizeof(buf), "{\"error\":\"%s\"}\n",
-			 strcmp(line, "status") ? "unknown request: status or version" : "out of memory");
-	send_all(fd, buf, strlen(buf));
 }
 
-void status_serve(struct meshd *d, int lfd)
+/* As much of the replies as the socket takes now; the client ends when all
+ * is sent (or the socket fails), else it waits for room. */
+static void client_write(struct client *c)
 {
-	struct timeval tv = { .tv_sec = 0, .tv_usec = IO_TIMEOUT_MS * 1000 };
-	char req[512], *line, *nl;
-	size_t len = 0;
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	while (c->sent < c->outlen) {
+		ssize_t w = send(c->fd, c->out + c->sent, c->outlen - c->sent, MSG_NOSIGNAL | MSG_DONTWAIT);
 
-	if (fd < 0)
-		return;
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	/* Requests up to "version" (gw_ctl ends every exchange with it), EOF,
-	 * the timeout, or a full buffer. */
-	while (len < sizeof(req) - 1) {
-		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
-
-		if (n <= 0)
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0)
 			break;
-		len += (size_t)n;
-		req[len] = '\0';
-		if (!strncmp(req, "version\n", 8) || strstr(req, "\nversion\n"))
-			break;
+		c->sent += (size_t)w;
 	}
-	req[len] = '\0';
-	for (line = req; (nl = strchr(line, '\n')); line = nl + 1) {
+	client_end(c);
+}
+
+static void client_reply(const struct meshd *d, struct client *c)
+{
+	struct textbuf out = { .s = NULL };
+	char *line, *nl;
+
+	c->req[c->len] = '\0';
+	for (line = c->req; (nl = strchr(line, '\n')); line = nl + 1) {
 		*nl = '\0';
 		if (*line)
-			answer(d, fd, line);
+			answer(d, &out, line);
 	}
-	close(fd);
+	c->out = textbuf_take(&out);
+	c->outlen = c->out ? strlen(c->out) : 0;
+	c->sent = 0;
+	c->replying = true;
+	if (!watch(c->fd, EPOLLOUT, (uint32_t)(c - clients), EPOLL_CTL_MOD)) {
+		client_end(c);
+		return;
+	}
+	client_write(c);
+}
+
+/* What has arrived. The requests are complete at "version" (gw_ctl ends
+ * every exchange with it), at the end of the stream, or with a full buffer. */
+static void client_read(const struct meshd *d, struct client *c)
+{
+	while (c->len < sizeof(c->req) - 1) {
+		ssize_t n = recv(c->fd, c->req + c->len, sizeof(c->req) - 1 - c->len, MSG_DONTWAIT);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n < 0) {
+			client_end(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		c->len += (size_t)n;
+		c->req[c->len] = '\0';
+		if (!strncmp(c->req, "version\n", 8) || strstr(c->req, "\nversion\n"))
+			break;
+	}
+	client_reply(d, c);
+}
+
+static void accept_all(const struct meshd *d, uint64_t now)
+{
+	int fd;
+
+	while ((fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+		struct client *c = NULL, *oldest = NULL;
+
+		for (unsigned i = 0; i < MAX_CLIENTS && !c; i++) {
+			if (clients[i].fd < 0)
+				c = &clients[i];
+			else if (!oldest || clients[i].since_ns < oldest->since_ns)
+				oldest = &clients[i];
+		}
+		if (!c) {
+			/* Full: the newest is likelier to be someone waiting
+			 * than the oldest, which has had its time. */
+			client_end(oldest);
+			c = oldest;
+		}
+		*c = (struct client){ .fd = fd, .since_ns = now };
+		if (!watch(fd, EPOLLIN, (uint32_t)(c - clients), EPOLL_CTL_ADD)) {
+			close(fd);
+			c->fd = -1;
+			continue;
+		}
+		if (nclients++ == 0) {
+			struct itimerspec it = {
+				.it_interval = { .tv_nsec = SWEEP_MS * 1000000L },
+				.it_value = { .tv_nsec = SWEEP_MS * 1000000L },
+			};
+
+			timerfd_settime(sweep_fd, 0, &it, NULL);
+		}
+		/* Its request is most likely there already. */
+		client_read(d, c);
+	}
+}
+
+/* Clients past their time are ended, but one that sent whole request lines
+ * without "version" (typed by hand, say) is answered first and given as long
+ * again to read it; the timer stops with the last client. */
+static void sweep(const struct meshd *d, uint64_t now)
+{
+	uint64_t expirations;
+	struct itimerspec off = { .it_value = { 0 } };
+
+	if (read(sweep_fd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+		return;
+	for (unsigned i = 0; i < MAX_CLIENTS; i++) {
+		struct client *c = &clients[i];
+
+		if (c->fd < 0 || now - c->since_ns < CLIENT_MS * 1000000ULL)
+			continue;
+		if (!c->replying && memchr(c->req, '\n', c->len)) {
+			c->since_ns = now;
+			client_reply(d, c);
+		} else {
+			client_end(c);
+		}
+	}
+	if (!nclients)
+		timerfd_settime(sweep_fd, 0, &off, NULL);
+}
+
+void status_serve(struct meshd *d, int fd)
+{
+	struct epoll_event ev[MAX_CLIENTS + 2];
+	uint64_t now = mono_ns();
+	int n = epoll_wait(fd, ev, MAX_CLIENTS + 2, 0);
+
+	for (int i = 0; i < n; i++) {
+		uint32_t tag = ev[i].data.u32;
+		struct client *c = tag < MAX_CLIENTS ? &clients[tag] : NULL;
+
+		if (tag == TAG_LISTEN)
+			accept_all(d, now);
+		else if (tag == TAG_SWEEP)
+			sweep(d, now);
+		else if (c->fd < 0)
+			continue; /* ended earlier in this batch */
+		else if (ev[i].events & EPOLLERR)
+			client_end(c);
+		else if (c->replying)
+			client_write(c);
+		else
+			client_read(d, c);
+	}
 }

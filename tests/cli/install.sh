@@ -159,7 +159,7 @@ expect_completion "show" "$mc" meshctl -j link ""
 expect_completion "--etcd-ca --etcd-cert --etcd-key --etcd-user" "$mc" meshctl --etcd
 expect_completion "--public-key" "$mc" meshctl gateway add gw-a --id 1 --pu
 expect_completion "residency=off residency=on" "$mc" meshctl policy set res
-expect_completion "--from" "$mc" meshctl route show --
+expect_completion "--from --run-dir" "$mc" meshctl route show --
 # Gateway names from the registry the command line names.
 key=$(python3 -c 'import base64; print(base64.b64encode(bytes(range(1, 33))).decode())')
 if PATH="$root$bindir:$PATH" meshctl --registry "dir:$tmp/reg" gateway add gw-a --id 1 --public-key "$key" \

@@ -25,6 +25,9 @@ meshd_init() {
 	MESHD_REG=$HM_TMP/registry
 	mkdir -p "$MESHD_REG"
 	export HOPMESH_REGISTRY=dir:$MESHD_REG
+	# Where meshd_start puts the gateways' and meshds' sockets: meshctl's
+	# route show and trace read the installed paths there.
+	export HOPMESH_RUN_DIR=$HM_TMP/run
 }
 
 meshctl() { "$MESHCTL" "$@"; }

@@ -13,8 +13,9 @@
 #    ASan, as docs/OPERATIONS.md says) and to the first ping answered are
 #    printed;
 #  - meshctl link show --json gives RTTs close to the emulated ones, also
-#    after a delay change; route show and trace give hop counts, and a slow
-#    direct link moves a route to a relay (2 hops) in the gateway too;
+#    after a delay change; route show and trace give the installed paths'
+#    hop counts (read from the gateways), and a slow direct link moves a
+#    route to a relay (2 hops) in the gateway, as trace shows;
 #  - bad arguments are refused with a message and a non-zero exit, private
 #    keys stay in their 0600 files and never reach the registry, metrics
 #    serve link RTTs, every meshd exits 0 on SIGTERM.
@@ -77,16 +78,20 @@ hm_check "all 6 links published, up, RTT within 10 % + 5 ms of the emulated" \
 meshctl link show >&2
 meshctl route show >"$HM_TMP/routes.txt" || hm_fail "meshctl route show"
 cat "$HM_TMP/routes.txt" >&2
-hm_check "route show: 6 routes, all direct (1 hop)" \
-	test "$(awk 'NR > 1 && $4 == 1' "$HM_TMP/routes.txt" | wc -l)" -eq 6
+hm_check "route show: 6 routes installed direct (1 hop)" \
+	test "$(grep -cE '^[a-z-]+ +[a-z-]+ +~? +direct +1  direct ' "$HM_TMP/routes.txt")" -eq 6
 meshctl --json route show >"$HM_TMP/routes.json" || hm_fail "meshctl --json route show"
-hm_check "route show --json: hop counts and paths agree" python3 - "$HM_TMP/routes.json" <<'PY'
+hm_check "route show --json: installed, meshd's and the registry's hop counts and paths agree" \
+	python3 - "$HM_TMP/routes.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert d["hop_limit"] == 2 and len(d["routes"]) == 6, d
+assert d["hop_limit"] == 2 and len(d["routes"]) == 6 and d["unknown"] == [], d
 for r in d["routes"]:
-    assert r["reachable"] and r["hops"] == 1 == len(r["path"]), r
-    assert r["via"] == r["to"] and r["path"][0]["up"], r
+    i, m, b = r["installed"], r["meshd_choice"], r["registry_best"]
+    assert i["known"] and i["hops"] == 1 and i["path"] == [r["from"], r["to"]], r
+    assert m["known"] and m["hops"] == 1 and m["path"] == i["path"], r
+    assert b["reachable"] and b["hops"] == 1 == len(b["links"]) and b["links"][0]["up"], r
+    assert not r["differs_from_meshd"], r
 PY
 
 # A new delay shows in the published RTT. us-east - eu-west at 150 ms each
@@ -107,10 +112,11 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["gateway"] == "eu-west" and len(d["paths"]) == 1, d
 p = d["paths"][0]
-assert p["from"] == "us-east" and p["hops"] == 2, p
-hops = [(h["from"], h["to"]) for h in p["path"]]
+t = p["taken"]  # the gateways' installed paths, followed
+assert p["from"] == "us-east" and t["known"] and t["reaches"] and t["hops"] == 2, p
+hops = [(h["from"], h["to"]) for h in t["path"]]
 assert hops == [("us-east", "us-west"), ("us-west", "eu-west")], hops
-for h, want in zip(p["path"], (70, 150)):
+for h, want in zip(t["path"], (70, 150)):
     assert abs(h["rtt_ms"] - want) <= 5 + 0.1 * want, (h, want)
 PY
 hm_check "ping through the relay" hm_ping "$VMA" 10.3.0.2 3
