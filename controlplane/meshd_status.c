@@ -192,7 +192,7 @@ static json_t *links_json(const struct meshd *d)
 	return a;
 }
 
-/* The router's paths: what meshd installs as the gateway's nexthops. */
+/* The router's paths: what meshd installs as the gateway's paths. */
 static json_t *paths_json(const struct meshd *d)
 {
 	json_t *a = json_array();

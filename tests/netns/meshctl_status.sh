@@ -20,7 +20,7 @@
 # `meshctl route show` and `trace` read the paths installed in each gateway:
 #  - every gateway's installed path to every other is its route lookup, read
 #    through its meshd, the same as meshd's choice (no mark);
-#  - a path set by hand on us-west's gateway (`hopmesh-ctl nexthop set`) is
+#  - a path set by hand on us-west's gateway (`hopmesh-ctl path set`) is
 #    shown installed and marked '*' against meshd's choice (meshd paused
 #    while it is set and asked: it puts its own back within a second), and
 #    is gone, unmarked, within 3 s of meshd's resuming;
@@ -240,7 +240,7 @@ pending() { # a connection waits in the backlog of us-west's meshd socket (ss: i
 hand_read() { # OUT ARGS...: meshctl ARGS while us-west's gateway holds a path set by hand
 	local pid=${MESHD_PIDS[2]} mpid ok=0
 	kill -STOP "$pid" || return 1
-	if hm_ctl "$(rig_gwname 2)" nexthop set 1 3 2 >/dev/null; then
+	if hm_ctl "$(rig_gwname 2)" path set 1 3 1 >/dev/null; then
 		meshctl "${@:2}" --run-dir "$HM_TMP/run-us-west" >"$1" &
 		mpid=$!
 		hm_wait_for 5 pending && sleep 0.2 && ok=1
@@ -297,7 +297,7 @@ assert {p["name"] for p in d["peers"]} == {"us-west", "eu-west"} and "drops" in 
 PY
 
 # ---- route show with us-east's meshd stopped: read from its gateway ----
-hm_ctl "$G1" nexthop set 2 3 2 >/dev/null || hm_fail "nexthop set on us-east's gateway"
+hm_ctl "$G1" path set 2 3 2 >/dev/null || hm_fail "path set on us-east's gateway"
 routes -j route show --from us-east >"$HM_TMP/nomeshd-routes.json" || hm_fail "route show (rc $?)"
 routes route show --from us-east >"$HM_TMP/nomeshd-routes.txt" || hm_fail "route show"
 cat "$HM_TMP/nomeshd-routes.txt" >&2
