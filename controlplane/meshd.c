@@ -30,6 +30,10 @@
  *   underlay = 4                 # 6: peers' IPv6 endpoints first
  *   probe_interval_ms = 50       # 10-60000
  *   detect_multiplier = 5        # silent intervals before a link is down
+ *   link_holddown_ms = 1000      # back up after a down: answered this long,
+ *   link_holddown_max_ms = 8000  # doubled per flap up to this,
+ *   link_flap_halflife_ms = 30000 # the flap count halving this often,
+ *   link_holddown_loss_pct = 20  # and probe loss under this over it
  *   publish_interval_ms = 1000   # links to the registry
  *   link_lease_s = 5             # and how long they live there
  *   hold_ms = 1000               # a better path must stay better this long
@@ -252,7 +256,13 @@ static bool read_probes(struct meshd *d, uint64_t now)
 		if (link_feed(&ml->stats, &d->cfg.probe, ml->sent, ml->received, ml->since_reply_ms,
 			      rtt, n, now)) {
 			changed = true;
-			meshd_log(d, "link to gateway %u %s", id, ml->stats.up ? "up" : "down");
+			if (ml->stats.up)
+				meshd_log(d, "link to gateway %u up", id);
+			else
+				meshd_log(d, "link to gateway %u down (flap %" PRIu64 "; back up once it has "
+					  "answered for %" PRIu64 " ms with probe loss under %.0f %%)", id,
+					  ml->stats.flaps_total, link_holddown_ms(&ml->stats, &d->cfg.probe),
+					  d->cfg.probe.holddown_max_loss * 100);
 		}
 	}
 	json_decref(j);
