@@ -193,6 +193,14 @@ static void excuse_outage(struct link_stats *l, const struct link_params *p, uin
  * (20 probes) a link at 51 % loss passes for 20 % now and then. */
 #define HOLDDOWN_LOSS_SPAN_MIN_NS (2000 * NS_PER_MS)
 
+void link_not_a_flap(struct link_stats *l)
+{
+	if (l->answering || l->forgiven || !l->flaps_total)
+		return;
+	l->forgiven = true;
+	l->flaps = l->flaps > 1 ? l->flaps - 1 : 0;
+}
+
 /* Up after a down: answering for the whole hold-down, and little loss over
  * it (outages excused), judged at every feed. The first up needs neither.
  * Each hold-down's worth of answering with too much loss counts as a flap:
@@ -202,7 +210,7 @@ static bool may_come_up(struct link_stats *l, const struct link_params *p, uint6
 	uint64_t hold = l->hold_ms * NS_PER_MS;
 	double n;
 
-	if (!l->ever_up || !p->holddown_ms)
+	if (!l->ever_up || !p->holddown_ms || (l->forgiven && l->down_from_up))
 		return true;
 	if (now_ns - l->good_since_ns < hold)
 		return false;
@@ -243,6 +251,8 @@ bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent,
 		l->flaps += 1;
 		l->flaps_total++;
 		l->silent_since_ns = reply_ns;
+		l->down_from_up = l->up;
+		l->forgiven = false;
 	} else if (!l->answering && answering) {
 		/* A gap of a few probes on a lossy link is loss, and stays
 		 * counted; a longer silence was down-time, already acted on. */

@@ -71,9 +71,11 @@ struct link_stats {
 	uint64_t good_since_ns; /* answering without a break since */
 	uint64_t judged_ns;     /* the last flap counted for too much loss */
 	uint64_t hold_ms;       /* the hold-down set when it answered again */
+	bool down_from_up;      /* the last loss of answering took it down */
+	bool forgiven;          /* link_not_a_flap since then */
 	double flaps;           /* decaying count... */
 	uint64_t flaps_at_ns;   /* ...as of this time */
-	uint64_t flaps_total;   /* every loss of answering */
+	uint64_t flaps_total;   /* every loss of answering (not_a_flap too) */
 	uint64_t changes_total; /* every change of up */
 };
 
@@ -82,6 +84,12 @@ struct link_stats {
  * dump. Returns true if the link went up or down (the damped state). */
 bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent, uint64_t received,
 	       int64_t since_reply_ms, const uint32_t *rtt_us, unsigned n, uint64_t now_ns);
+/* The link's last loss of answering was not its own doing: this gateway
+ * went silent on every link at once (it stalled, or its own uplink went).
+ * It counts as no flap, and a link it took down comes back up at its first
+ * reply, with no hold-down. Once per loss of answering; nothing if the
+ * link answers. */
+void link_not_a_flap(struct link_stats *l);
 /* Loss in [0,1] up to the last feed (above); outages are not loss. */
 double link_loss(const struct link_stats *l, const struct link_params *p);
 /* The hold-down a link that went down must answer for now, in ms. */

@@ -6,8 +6,8 @@
  * after detect_mult silent intervals, and damping: the first up at the first
  * reply, a re-up only after a hold-down that doubles per flap and decays, a
  * link at 30 % loss each way held down for good, short outages that keep the
- * loss history, and the short loss window that costs a link starting to
- * lose at once. Time is a parameter: the clock is the test's.
+ * loss history, a silence of this gateway's own not counted as a flap, and
+ * the short loss window that costs a link starting to lose at once. Time is a parameter: the clock is the test's.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -431,6 +431,38 @@ static void holddown_doubles_and_decays(void **state)
 	assert_int_equal(s.l.changes_total, 1 + 2 * 8);
 }
 
+/* A silence that was this gateway's (meshd saw every link silent at once):
+ * no flap counted, up again at the first reply; a link already held down
+ * for its own flaps still serves its hold-down. */
+static void local_stall_is_not_a_flap(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	uint64_t took;
+	double before;
+
+	(void)state;
+	sim_run(&s, 30, 0, 2000 * MS);
+	sim_cut(&s, 400 * MS);
+	assert_false(s.l.up);
+	link_not_a_flap(&s.l);
+	link_not_a_flap(&s.l); /* once per silence */
+	assert_true(s.l.flaps < 0.01);
+	took = sim_time_to_up(&s, 30);
+	assert_true(took <= s.p.interval_ms * MS);
+	/* Its own flap, then a stall while held down: the hold-down stays. */
+	sim_cut(&s, 400 * MS);
+	sim_run(&s, 30, 0, 200 * MS);
+	assert_true(link_held_down(&s.l));
+	sim_cut(&s, 400 * MS);
+	link_not_a_flap(&s.l);
+	took = sim_time_to_up(&s, 30);
+	assert_true(took >= s.p.holddown_ms * MS);
+	/* Nothing to forgive on a link that answers. */
+	before = s.l.flaps;
+	link_not_a_flap(&s.l);
+	assert_true(s.l.flaps == before);
+}
+
 /* A cut is still found within the detection time (250 ms, under 300 ms),
  * also after flaps, when the hold-down has grown. */
 static void cut_found_in_detect_time(void **state)
@@ -554,6 +586,7 @@ int main(void)
 		cmocka_unit_test(flapping_is_damped),
 		cmocka_unit_test(holddown_doubles_and_decays),
 		cmocka_unit_test(cut_found_in_detect_time),
+		cmocka_unit_test(local_stall_is_not_a_flap),
 		cmocka_unit_test(short_outage_keeps_loss_history),
 		cmocka_unit_test(loss_onset_is_fast),
 		cmocka_unit_test(counters_reset),
