@@ -30,6 +30,10 @@
  *   underlay = 4                 # 6: peers' IPv6 endpoints first
  *   probe_interval_ms = 50       # 10-60000
  *   detect_multiplier = 5        # silent intervals before a link is down
+ *   link_holddown_ms = 1000      # back up after a down: answered this long,
+ *   link_holddown_max_ms = 8000  # doubled per flap up to this,
+ *   link_flap_halflife_ms = 30000 # the flap count halving this often,
+ *   link_holddown_loss_pct = 20  # and probe loss under this over it
  *   publish_interval_ms = 1000   # links to the registry
  *   link_lease_s = 5             # and how long they live there
  *   hold_ms = 1000               # a better path must stay better this long
@@ -206,11 +210,35 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 
 /* ---- links ---- */
 
+/* Every link that ever answered (two at least) silent at once: the cause is
+ * on this side (the gateway stalled on a busy host, or its own uplink), not
+ * in any one link, so none of them is damped for it. */
+static bool local_stall(struct meshd *d)
+{
+	unsigned n = 0;
+
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		const struct meshd_link *ml = &d->link[id];
+
+		if (!ml->probed || (!ml->stats.ever_up && !ml->stats.flaps_total))
+			continue;
+		if (ml->stats.answering)
+			return false;
+		n++;
+	}
+	if (n < 2)
+		return false;
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++)
+		if (d->link[id].probed)
+			link_not_a_flap(&d->link[id].stats);
+	return true;
+}
+
 static bool read_probes(struct meshd *d, uint64_t now)
 {
 	char err[256] = "", req[48], *reply;
 	json_t *j, *l, *s;
-	bool changed = false;
+	bool changed = false, stalled, went[REG_MAX_GATEWAY_ID + 1] = { false };
 	size_t i, k;
 
 	/* Only the samples newer than those we read: a dump consumes nothing,
@@ -249,13 +277,28 @@ static bool read_probes(struct meshd *d, uint64_t now)
 		ml->sent = (uint64_t)json_integer_value(json_object_get(l, "sent"));
 		ml->received = (uint64_t)json_integer_value(json_object_get(l, "received"));
 		ml->since_reply_ms = json_integer_value(json_object_get(l, "since_reply_ms"));
-		if (link_feed(&ml->stats, &d->cfg.probe, ml->sent, ml->received, ml->since_reply_ms,
-			      rtt, n, now)) {
-			changed = true;
-			meshd_log(d, "link to gateway %u %s", id, ml->stats.up ? "up" : "down");
-		}
+		went[id] = link_feed(&ml->stats, &d->cfg.probe, ml->sent, ml->received, ml->since_reply_ms,
+				     rtt, n, now);
 	}
 	json_decref(j);
+	stalled = local_stall(d);
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		struct meshd_link *ml = &d->link[id];
+
+		if (!went[id])
+			continue;
+		changed = true;
+		if (ml->stats.up)
+			meshd_log(d, "link to gateway %u up", id);
+		else if (stalled)
+			meshd_log(d, "link to gateway %u down (every link silent at once: this gateway "
+				  "stalled, not a flap)", id);
+		else
+			meshd_log(d, "link to gateway %u down (flap %" PRIu64 "; back up once it has "
+				  "answered for %" PRIu64 " ms with probe loss under %.0f %%)", id,
+				  ml->stats.flaps_total, link_holddown_ms(&ml->stats, &d->cfg.probe),
+				  d->cfg.probe.holddown_max_loss * 100);
+	}
 	return changed;
 }
 

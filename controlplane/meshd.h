@@ -85,8 +85,9 @@ struct meshd {
 	char *metrics_text;           /* rendered by meshd, served by metrics.c */
 };
 
-/* A link carries traffic only while its probes are answered and our backbone
- * interface is up: what meshd routes on, publishes and exports is this. */
+/* A link carries traffic only while it is up (links.h: its probes answered,
+ * and not held down after a flap) and our backbone interface is up: what
+ * meshd routes on, publishes and exports is this. */
 static inline bool meshd_link_up(const struct meshd *d, const struct meshd_link *l)
 {
 	return l->stats.up && d->backbone_up;

@@ -102,6 +102,20 @@ static const char *set_meshd(struct meshd_config *c, const char *k, const char *
 		return number(v, 10, 60000, &c->probe.interval_ms) ? NULL : "10-60000";
 	if (!strcmp(k, "detect_multiplier"))
 		return number(v, 2, 100, &c->probe.detect_mult) ? NULL : "2-100";
+	if (!strcmp(k, "link_holddown_ms"))
+		return number(v, 0, 600000, &c->probe.holddown_ms) ? NULL : "0-600000";
+	if (!strcmp(k, "link_holddown_max_ms"))
+		return number(v, 0, 3600000, &c->probe.holddown_max_ms) ? NULL : "0-3600000";
+	if (!strcmp(k, "link_flap_halflife_ms"))
+		return number(v, 1000, 3600000, &c->probe.flap_halflife_ms) ? NULL : "1000-3600000";
+	if (!strcmp(k, "link_holddown_loss_pct")) {
+		unsigned pct;
+
+		if (!number(v, 0, 100, &pct))
+			return "0-100";
+		c->probe.holddown_max_loss = pct / 100.0;
+		return NULL;
+	}
 	if (!strcmp(k, "publish_interval_ms"))
 		return number(v, 100, 60000, &c->publish_interval_ms) ? NULL : "100-60000";
 	if (!strcmp(k, "hold_ms"))
@@ -208,6 +222,11 @@ bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size
 	}
 	if (!c->gateway[0] || !c->registry[0] || !c->interface[0] || !c->control[0]) {
 		snprintf(err, errlen, "%s: [meshd] needs gateway, registry, interface and control", path);
+		return false;
+	}
+	/* A cap below the first hold-down would be a hold-down that shrinks. */
+	if (c->probe.holddown_max_ms < c->probe.holddown_ms) {
+		snprintf(err, errlen, "%s: link_holddown_max_ms must be at least link_holddown_ms", path);
 		return false;
 	}
 	/* Links published less often than they expire would blink in and out. */

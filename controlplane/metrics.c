@@ -101,12 +101,19 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 	static const struct {
 		const char *name, *type, *help;
 	} gauges[] = {
-		{ "hopmesh_link_up", "gauge", "1 if probes on the link are answered (BFD-like detection) and the backbone interface is up." },
+		{ "hopmesh_link_up", "gauge",
+		  "1 if the link carries traffic: probes answered (BFD-like detection), not held down after a flap, and the backbone interface up." },
 		{ "hopmesh_link_rtt_seconds", "gauge", "Round trip time of the link, EWMA of probe samples." },
 		{ "hopmesh_link_rtt_quantile_seconds", "summary",
 		  "Round trip time quantiles over the last 128 probe samples." },
 		{ "hopmesh_link_loss_ratio", "gauge", "Probe loss over the sliding window, 0 to 1." },
 		{ "hopmesh_link_jitter_seconds", "gauge", "Interarrival jitter of probe round trips (RFC 3550)." },
+		{ "hopmesh_link_held_down", "gauge",
+		  "1 if the link's probes are answered but it is held down after a flap (damping)." },
+		{ "hopmesh_link_holddown_seconds", "gauge",
+		  "How long the link must answer, with little loss, to come back up after a down (doubles per flap, decays)." },
+		{ "hopmesh_link_flaps_total", "counter", "Times the link's probes stopped being answered (link down detections)." },
+		{ "hopmesh_link_state_changes_total", "counter", "Changes of hopmesh_link_up's link state (damped), as logged." },
 	};
 	const char *self = d->self ? d->self->name : d->cfg.gateway;
 
@@ -143,9 +150,25 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.4f\n", gauges[g].name, self, to,
 				    link_loss(&l->stats, &d->cfg.probe));
 				break;
-			default:
+			case 4:
 				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.6f\n", gauges[g].name, self, to,
 				    l->stats.jitter_ms / 1000);
+				break;
+			case 5:
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %d\n", gauges[g].name, self, to,
+				    link_held_down(&l->stats));
+				break;
+			case 6:
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %.3f\n", gauges[g].name, self, to,
+				    link_holddown_ms(&l->stats, &d->cfg.probe) / 1000.0);
+				break;
+			case 7:
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %" PRIu64 "\n", gauges[g].name, self,
+				    to, l->stats.flaps_total);
+				break;
+			default:
+				textbuf_printf(t, "%s{from=\"%s\",to=\"%s\"} %" PRIu64 "\n", gauges[g].name, self,
+				    to, l->stats.changes_total);
 			}
 		}
 	}

@@ -3,8 +3,13 @@
  * controlplane/links.c: the RTT EWMA, percentiles over the sample window (and
  * its wrap), jitter, loss over the sliding window with probes in flight not
  * counted as lost, a gateway restart (counters going back), BFD-like down
- * after detect_mult silent intervals and up again at the first reply.
+ * after detect_mult silent intervals, and damping: the first up at the first
+ * reply, a re-up only after a hold-down that doubles per flap and decays, a
+ * link at 30 % loss each way held down for good, short outages that keep the
+ * loss history, a silence of this gateway's own not counted as a flap, and
+ * the short loss window that costs a link starting to lose at once. Time is a parameter: the clock is the test's.
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -152,6 +157,68 @@ static void sim_run(struct sim *s, double rtt_ms, unsigned lose_every, uint64_t 
 	}
 }
 
+/* As sim_run, each probe and each reply lost with probability loss_each_way
+ * (xorshift, seeded: the same run every time); counts the changes of up. */
+static unsigned sim_random(struct sim *s, double rtt_ms, double loss_each_way, uint64_t for_ns,
+			   uint64_t *rng)
+{
+	uint64_t end = s->t + for_ns, step = s->p.interval_ms * MS;
+	uint32_t us[64];
+	unsigned changes = 0;
+
+	for (; s->t < end; s->t += step) {
+		unsigned n = 0, k = 0;
+		bool lost = false;
+
+		for (unsigned i = 0; i < s->nin; i++) {
+			if (s->inflight[i] <= s->t) {
+				s->received++;
+				s->last_reply = s->inflight[i];
+				us[n++] = (uint32_t)(rtt_ms * 1000);
+			} else {
+				s->inflight[k++] = s->inflight[i];
+			}
+		}
+		s->nin = k;
+		s->sent++;
+		for (int way = 0; way < 2; way++) {
+			*rng ^= *rng << 13;
+			*rng ^= *rng >> 7;
+			*rng ^= *rng << 17;
+			lost |= (double)(*rng >> 11) / (double)(1ULL << 53) < loss_each_way;
+		}
+		if (!lost)
+			s->inflight[s->nin++] = s->t + (uint64_t)(rtt_ms * MS);
+		changes += link_feed(&s->l, &s->p, s->sent, s->received,
+				     s->last_reply ? (int64_t)((s->t - s->last_reply) / MS) : -1, us, n, s->t);
+	}
+	return changes;
+}
+
+/* Every probe lost (a cut) for for_ns: only the counter moves. */
+static void sim_cut(struct sim *s, uint64_t for_ns)
+{
+	uint64_t end = s->t + for_ns, step = s->p.interval_ms * MS;
+
+	s->nin = 0;
+	for (; s->t < end; s->t += step) {
+		s->sent++;
+		link_feed(&s->l, &s->p, s->sent, s->received,
+			  s->last_reply ? (int64_t)((s->t - s->last_reply) / MS) : -1, NULL, 0, s->t);
+	}
+}
+
+/* A clean link after an outage: the time from its first reply to up. */
+static uint64_t sim_time_to_up(struct sim *s, double rtt_ms)
+{
+	uint64_t t0 = s->t + (uint64_t)(rtt_ms * MS), step = s->p.interval_ms * MS;
+
+	for (int i = 0; i < 2000 && !s->l.up; i++)
+		sim_run(s, rtt_ms, 0, step);
+	assert_true(s->l.up);
+	return s->t - step > t0 ? s->t - step - t0 : 0;
+}
+
 static void loss_window(void **state)
 {
 	struct sim s = { .p = params(), .t = 1000 * MS };
@@ -226,12 +293,16 @@ static void down_after_missed_probes(void **state)
 	sim_run(&s, 30, 1, 3000 * MS);
 	assert_false(s.l.up);
 	assert_true(link_loss(&s.l, &s.p) > 0.2);
-	/* Up again at the first reply, and the outage does not count as loss
-	 * for a window more: the link may win its traffic back at once. */
+	/* Answering again: held down for the hold-down of one flap (1 s), not
+	 * up at the first reply; and the outage does not count as loss for a
+	 * window more: the link may win its traffic back once up. */
 	sim_run(&s, 30, 0, 2 * s.p.interval_ms * MS);
-	assert_true(s.l.up);
+	assert_true(s.l.answering);
+	assert_false(s.l.up);
+	assert_true(link_held_down(&s.l));
 	assert_true(link_loss(&s.l, &s.p) < 0.01);
 	sim_run(&s, 30, 0, 1000 * MS);
+	assert_true(s.l.up);
 	assert_true(link_loss(&s.l, &s.p) < 0.01);
 	/* Loss while up still counts. */
 	sim_run(&s, 30, 5, 12000 * MS);
@@ -240,14 +311,15 @@ static void down_after_missed_probes(void **state)
 }
 
 /* A lossy link whose losses come in runs: six probes in a row lost out of
- * twenty (30 %), enough silence each time to call the link down for a moment.
- * Those blips are loss, not outages: the loss over the window stays near
- * 30 % (it used to start again at each blip, and meshd published ~0 %). */
+ * twenty (30 %), enough silence each time to miss the detection time. Each
+ * blip is a flap; the link goes down at the first and stays down (30 % is
+ * over the hold-down's 20 %), instead of down and up twice a second. Those
+ * blips are loss, not outages: the loss over the window stays near 30 %. */
 static void lossy_blips_stay_loss(void **state)
 {
 	struct sim s = { .p = params(), .t = 1000 * MS };
 	uint64_t step = s.p.interval_ms * MS;
-	unsigned downs = 0;
+	unsigned changes = 0;
 
 	(void)state;
 	sim_run(&s, 10, 0, 2000 * MS);
@@ -260,13 +332,227 @@ static void lossy_blips_stay_loss(void **state)
 			s.received++;
 			s.last_reply = s.t;
 		}
-		if (link_feed(&s.l, &s.p, s.sent, s.received, (int64_t)((s.t - s.last_reply) / MS), NULL,
-			      0, s.t) && !s.l.up)
-			downs++;
+		changes += link_feed(&s.l, &s.p, s.sent, s.received, (int64_t)((s.t - s.last_reply) / MS),
+				     NULL, 0, s.t);
 	}
-	print_message("  %u blips down; loss %.3f\n", downs, link_loss(&s.l, &s.p));
-	assert_true(downs >= 10);
+	print_message("  %u changes, %" PRIu64 " flaps; loss %.3f\n", changes, s.l.flaps_total,
+		      link_loss(&s.l, &s.p));
+	assert_int_equal(changes, 1);
+	assert_false(s.l.up);
+	assert_true(s.l.flaps_total >= 10);
 	assert_true(fabs(link_loss(&s.l, &s.p) - 0.3) < 0.08);
+}
+
+/* The link never up yet: up at its first reply, no hold-down (a start is
+ * not slowed by damping). */
+static void first_up_at_first_reply(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+
+	(void)state;
+	sim_cut(&s, 2000 * MS); /* the peer not there yet: no reply at all */
+	assert_false(s.l.up);
+	assert_int_equal(s.l.changes_total, 0);
+	assert_true(sim_time_to_up(&s, 30) <= s.p.interval_ms * MS);
+	assert_int_equal(s.l.changes_total, 1);
+}
+
+/* 30 % loss each way (51 % of probes unanswered) for 60 s on a link that
+ * was clean: the detection trips again and again (flaps), the link state
+ * changes once (down) and stays down; healed, it comes back within the
+ * hold-down's cap. Twenty seeds: a bound, not one lucky run. */
+static void flapping_is_damped(void **state)
+{
+	(void)state;
+	for (uint64_t seed = 1; seed <= 20; seed++) {
+		struct sim s = { .p = params(), .t = 1000 * MS };
+		uint64_t rng = 0x9e3779b97f4a7c15ULL * seed, healed;
+		unsigned changes;
+
+		sim_run(&s, 100, 0, 12000 * MS);
+		assert_true(s.l.up);
+		changes = sim_random(&s, 100, 0.3, 60000 * MS, &rng);
+		if (seed == 1)
+			print_message("  60 s at 30 %% each way: %u changes, %" PRIu64 " flaps, hold-down %" PRIu64
+				      " ms, loss %.3f\n", changes, s.l.flaps_total,
+				      link_holddown_ms(&s.l, &s.p), link_loss(&s.l, &s.p));
+		assert_true(s.l.flaps_total >= 3);
+		assert_true(changes <= 1);
+		assert_false(s.l.up);
+		assert_true(fabs(link_loss(&s.l, &s.p) - 0.51) < 0.1);
+		healed = s.t;
+		while (!s.l.up && s.t - healed < 20000 * MS)
+			sim_run(&s, 100, 0, s.p.interval_ms * MS);
+		assert_true(s.l.up);
+		assert_true(s.t - healed <= (s.p.holddown_max_ms + 500) * MS);
+	}
+}
+
+/* The hold-down doubles with each flap (flaps a few seconds apart: 1 s,
+ * then about 2, 3.5, 6 s as the count decays meanwhile), is capped at 8 s,
+ * the link is up that long after its first reply, and a link that then
+ * stays stable decays back to the first hold-down. */
+static void holddown_doubles_and_decays(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	uint64_t took, hold, prev = 0;
+
+	(void)state;
+	sim_run(&s, 30, 0, 2000 * MS);
+	assert_true(s.l.up);
+	for (unsigned i = 0; i < 7; i++) {
+		sim_cut(&s, 1000 * MS);
+		assert_false(s.l.up);
+		sim_run(&s, 30, 0, 2 * s.p.interval_ms * MS); /* its first reply */
+		assert_true(link_held_down(&s.l));
+		hold = link_holddown_ms(&s.l, &s.p);
+		took = sim_time_to_up(&s, 30) + 2 * s.p.interval_ms * MS;
+		print_message("  flap %u: hold-down %" PRIu64 " ms, up %" PRIu64 " ms after its first reply\n",
+			      i + 1, hold, (uint64_t)(took / MS));
+		if (i == 0)
+			assert_int_equal(hold, s.p.holddown_ms);
+		else
+			assert_true(hold >= prev * 13 / 10 || hold == s.p.holddown_max_ms);
+		assert_true(hold <= s.p.holddown_max_ms);
+		assert_true(took <= hold * MS + 2 * s.p.interval_ms * MS);
+		assert_true(took >= hold * MS);
+		prev = hold;
+	}
+	assert_int_equal(prev, s.p.holddown_max_ms);
+	/* Stable for 5 half-lives: the count is down to 1/32 of what it was. */
+	sim_run(&s, 30, 0, 5ULL * s.p.flap_halflife_ms * MS);
+	assert_true(s.l.flaps < 0.3);
+	sim_cut(&s, 1000 * MS);
+	hold = link_holddown_ms(&s.l, &s.p);
+	print_message("  after 5 half-lives stable: hold-down %" PRIu64 " ms\n", hold);
+	assert_true(hold <= s.p.holddown_ms * 12 / 10);
+	took = sim_time_to_up(&s, 30);
+	assert_true(took <= hold * MS + 2 * s.p.interval_ms * MS);
+	assert_int_equal(s.l.changes_total, 1 + 2 * 8);
+}
+
+/* A silence that was this gateway's (meshd saw every link silent at once):
+ * no flap counted, up again at the first reply; a link already held down
+ * for its own flaps still serves its hold-down. */
+static void local_stall_is_not_a_flap(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	uint64_t took;
+	double before;
+
+	(void)state;
+	sim_run(&s, 30, 0, 2000 * MS);
+	sim_cut(&s, 400 * MS);
+	assert_false(s.l.up);
+	link_not_a_flap(&s.l);
+	link_not_a_flap(&s.l); /* once per silence */
+	assert_true(s.l.flaps < 0.01);
+	took = sim_time_to_up(&s, 30);
+	assert_true(took <= s.p.interval_ms * MS);
+	/* Its own flap, then a stall while held down: the hold-down stays. */
+	sim_cut(&s, 400 * MS);
+	sim_run(&s, 30, 0, 200 * MS);
+	assert_true(link_held_down(&s.l));
+	sim_cut(&s, 400 * MS);
+	link_not_a_flap(&s.l);
+	took = sim_time_to_up(&s, 30);
+	assert_true(took >= s.p.holddown_ms * MS);
+	/* Nothing to forgive on a link that answers. */
+	before = s.l.flaps;
+	link_not_a_flap(&s.l);
+	assert_true(s.l.flaps == before);
+}
+
+/* A cut is still found within the detection time (250 ms, under 300 ms),
+ * also after flaps, when the hold-down has grown. */
+static void cut_found_in_detect_time(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	uint64_t step = s.p.interval_ms * MS, cut;
+
+	(void)state;
+	for (int round = 0; round < 3; round++) {
+		sim_run(&s, 30, 0, 12000 * MS);
+		assert_true(s.l.up);
+		cut = s.t;
+		s.nin = 0;
+		while (s.l.up && s.t - cut < 1000 * MS) {
+			s.sent++;
+			link_feed(&s.l, &s.p, s.sent, s.received, (int64_t)((s.t - s.last_reply) / MS), NULL, 0,
+				  s.t);
+			s.t += step;
+		}
+		assert_false(s.l.up);
+		print_message("  cut %d: down after %" PRIu64 " ms\n", round + 1, (uint64_t)((s.l.changed_ns - cut) / MS));
+		assert_true(s.l.changed_ns - cut < 300 * MS);
+		sim_cut(&s, 500 * MS);
+	}
+}
+
+/* A short outage (1.5 s, past the 1 s from which a silence is down-time) on
+ * a link with 25 % loss: the loss history from before it stays (it used to
+ * start again from nothing), and the outage's own probes are not loss. */
+static void short_outage_keeps_loss_history(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	double before, after;
+
+	(void)state;
+	sim_run(&s, 40, 4, 12000 * MS);
+	before = link_loss(&s.l, &s.p);
+	assert_true(fabs(before - 0.25) < 0.03);
+	sim_cut(&s, 1500 * MS);
+	assert_false(s.l.up);
+	assert_true(link_loss(&s.l, &s.p) > before + 0.05); /* the silence shows meanwhile */
+	sim_run(&s, 40, 4, 300 * MS);
+	assert_true(s.l.answering);
+	after = link_loss(&s.l, &s.p);
+	print_message("  loss %.3f before a 1.5 s outage, %.3f after; %" PRIu64 " probes excused\n", before,
+		      after, s.l.excused);
+	assert_true(fabs(after - 0.25) < 0.04);
+	assert_true(s.l.excused >= 25 && s.l.excused <= 35);
+}
+
+/* Loss starting on a clean link is costed within 0.7 s (the short window),
+ * where the 10 s window alone would show 2-3 %; a clean link with a lost
+ * probe now and then, or one with steady 5 % loss each way, is not made
+ * lossier than it is. */
+static void loss_onset_is_fast(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+	uint64_t rng = 7, onset, s0, r0;
+	double worst = 0, sum = 0, real;
+	unsigned nsum = 0;
+
+	(void)state;
+	sim_run(&s, 200, 0, 12000 * MS);
+	sim_run(&s, 200, 200, 10000 * MS); /* one probe in 200 lost */
+	assert_true(link_loss(&s.l, &s.p) < 0.02);
+	sim_run(&s, 200, 0, 12000 * MS);
+	onset = s.t;
+	while (link_loss(&s.l, &s.p) < 0.1 && s.t - onset < 3000 * MS)
+		sim_random(&s, 200, 0.3, s.p.interval_ms * MS, &rng);
+	print_message("  30 %% each way: loss figure over 10 %% %" PRIu64 " ms after the onset\n",
+		      (uint64_t)((s.t - onset) / MS));
+	assert_true(s.t - onset <= 700 * MS);
+	/* Steady 5 % each way (9.75 % of probes) for 100 s: the figure's mean
+	 * is the loss the probes really had, not more. */
+	sim_random(&s, 200, 0.05, 10000 * MS, &rng);
+	s0 = s.sent;
+	r0 = s.received;
+	for (int i = 0; i < 2000; i++) {
+		double x;
+
+		sim_random(&s, 200, 0.05, s.p.interval_ms * MS, &rng);
+		x = link_loss(&s.l, &s.p);
+		worst = x > worst ? x : worst;
+		sum += x;
+		nsum++;
+	}
+	real = 1 - (double)(s.received - r0) / (double)(s.sent - s0);
+	print_message("  5 %% each way: %.3f of probes lost, mean loss figure %.3f, worst %.3f\n", real,
+		      sum / nsum, worst);
+	assert_true(fabs(sum / nsum - real) < 0.015);
 }
 
 /* The gateway restarted: its counters start from 0 again. No negative
@@ -296,6 +582,13 @@ int main(void)
 		cmocka_unit_test(loss_short),
 		cmocka_unit_test(down_after_missed_probes),
 		cmocka_unit_test(lossy_blips_stay_loss),
+		cmocka_unit_test(first_up_at_first_reply),
+		cmocka_unit_test(flapping_is_damped),
+		cmocka_unit_test(holddown_doubles_and_decays),
+		cmocka_unit_test(cut_found_in_detect_time),
+		cmocka_unit_test(local_stall_is_not_a_flap),
+		cmocka_unit_test(short_outage_keeps_loss_history),
+		cmocka_unit_test(loss_onset_is_fast),
 		cmocka_unit_test(counters_reset),
 	};
 

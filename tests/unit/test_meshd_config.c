@@ -2,9 +2,9 @@
 /*
  * controlplane/meshd_config.c on temp files, no root: the checks on secrets
  * (a config holding the etcd password only at mode 0600, the etcd client key
- * likewise), the metrics address parsed whole, and the registry's refusal
- * of credentials over plain http:// (etcd_http.c, through registry_open:
- * nothing is sent, so no etcd is needed).
+ * likewise), the metrics address parsed whole, the link damping keys, and
+ * the registry's refusal of credentials over plain http:// (etcd_http.c,
+ * through registry_open: nothing is sent, so no etcd is needed).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -49,9 +49,10 @@ static const char *base = "[meshd]\n"
 
 /* Writes base + extra to DIR/meshd.conf at mode, loads it: true if loaded,
  * the error in err otherwise. */
+static struct meshd_config c; /* the last one loaded */
+
 static bool load(const char *extra, mode_t mode, char *err, size_t errlen)
 {
-	static struct meshd_config c;
 	char path[128];
 	FILE *f;
 
@@ -148,6 +149,39 @@ static void test_metrics_address(void **state)
 	assert_true(load("metrics =\n", 0644, err, sizeof(err)));
 }
 
+/* The damping keys: defaults, values taken, out of range refused with the
+ * key named, a cap below the first hold-down refused. */
+static void test_damping_keys(void **state)
+{
+	static const char *const bad[] = {
+		"link_holddown_ms = 600001\n", "link_holddown_ms = -1\n", "link_holddown_max_ms = x\n",
+		"link_flap_halflife_ms = 999\n", "link_holddown_loss_pct = 101\n",
+		"link_holddown_loss_pct = 0.5\n",
+	};
+	char err[512];
+
+	(void)state;
+	assert_true(load("", 0644, err, sizeof(err)));
+	assert_int_equal(c.probe.holddown_ms, 1000);
+	assert_int_equal(c.probe.holddown_max_ms, 8000);
+	assert_int_equal(c.probe.flap_halflife_ms, 30000);
+	assert_true(c.probe.holddown_max_loss > 0.199 && c.probe.holddown_max_loss < 0.201);
+	assert_true(load("link_holddown_ms = 500\nlink_holddown_max_ms = 60000\n"
+			 "link_flap_halflife_ms = 120000\nlink_holddown_loss_pct = 10\n", 0644, err, sizeof(err)));
+	assert_int_equal(c.probe.holddown_ms, 500);
+	assert_int_equal(c.probe.holddown_max_ms, 60000);
+	assert_int_equal(c.probe.flap_halflife_ms, 120000);
+	assert_true(c.probe.holddown_max_loss > 0.099 && c.probe.holddown_max_loss < 0.101);
+	assert_true(load("link_holddown_ms = 0\nlink_holddown_max_ms = 0\n", 0644, err, sizeof(err)));
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (load(bad[i], 0644, err, sizeof(err)))
+			fail_msg("%s was taken", bad[i]);
+		assert_non_null(strstr(err, "link_"));
+	}
+	assert_false(load("link_holddown_ms = 9000\n", 0644, err, sizeof(err)));
+	assert_non_null(strstr(err, "link_holddown_max_ms must be at least link_holddown_ms"));
+}
+
 /* Credentials over http:// are refused when the registry opens; over
  * https://, or without credentials, it opens (nothing is sent yet). */
 static void test_plain_http_credentials(void **state)
@@ -190,6 +224,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_password_file_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_address, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_damping_keys, setup, teardown),
 		cmocka_unit_test(test_plain_http_credentials),
 	};
 
