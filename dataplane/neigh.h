@@ -28,7 +28,7 @@ struct lcore_ctx;
 #define NEIGH_WINDOW 32            /* a key lives in its hash's slot or the 31 after it */
 #define NEIGH_HOLD 3               /* frames parked per neighbour (Linux's unres_qlen) */
 #define NEIGH_PARKED_MAX 1024      /* frames parked on the whole gateway */
-#define NEIGH_UNRESOLVED_MAX 1024  /* neighbours being resolved, per port */
+#define NEIGH_UNRESOLVED_MAX 256   /* neighbours being resolved, per port */
 #define NEIGH_RESOLVE_NS 3000000000ULL /* unresolved: given up (3 requests, 1 s apart) */
 #define NEIGH_REFRESH_NS 60000000000ULL /* resolved: asked again every 10 s after this */
 #define NEIGH_STALE_NS 90000000000ULL   /* resolved but silent this long: forgotten */
