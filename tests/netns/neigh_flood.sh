@@ -3,9 +3,10 @@
 #
 # A remote VM floods addresses nobody has, on the rig (two regions, two VMs
 # each, 1 ms apart): VM us-east/1 sends 50,000 UDP datagrams a second for
-# 10 s (hopmesh-flood: half to 10.2.0.100-254, half to a million addresses
-# of fd00:2::/64), each of which makes gateway 2 try to resolve its
-# destination on its VM port. Meanwhile VM us-east/2 pings VM us-west/2
+# 10 s (hopmesh-flood: half to 10.2.0.100-254, half to 2,048 addresses of
+# fd00:2::/64), each of which makes gateway 2 try to resolve its destination
+# on its VM port; each address gets a frame every 80 ms or less, so a table
+# that parked 32 frames per address for 3 s would hold 70,000. Meanwhile VM us-east/2 pings VM us-west/2
 # every 50 ms and runs iperf3 TCP to it. Checked:
 #  - the ping loses nothing outside the burst (from 2 s before the flood to
 #    5 s after it; a loss is placed in time by ping's own "no answer yet"
@@ -103,7 +104,7 @@ hm_bg "$DST" iperf3-tcp iperf3 -s -1 -B "$B"
 flood_start=$(now_ms)
 hm_bg "$ATTACKER" flood4 "$FLOOD" udp --dst 10.2.0.100-10.2.0.254 --rate 25000 --seconds 10
 F4=$HM_LAST_PID
-hm_bg "$ATTACKER" flood6 "$FLOOD" udp --dst fd00:2::1:0-fd00:2::10:0 --rate 25000 --seconds 10
+hm_bg "$ATTACKER" flood6 "$FLOOD" udp --dst fd00:2::1:0-fd00:2::1:7ff --rate 25000 --seconds 10
 F6=$HM_LAST_PID
 poll 11 >"$HM_TMP/poll.log" 2>&1 &
 POLL=$!
