@@ -5,7 +5,7 @@
 # each, 1 ms apart): VM us-east/1 sends 50,000 UDP datagrams a second for
 # 10 s (hopmesh-flood: half to 10.2.0.100-254, half to 2,048 addresses of
 # fd00:2::/64), each of which makes gateway 2 try to resolve its destination
-# on its VM port; each address gets a frame every 80 ms or less, so a table
+# on its VM port; each address gets a frame about every 80 ms, so a table
 # that parked 32 frames per address for 3 s would hold 70,000. Meanwhile VM us-east/2 pings VM us-west/2
 # every 50 ms and runs iperf3 TCP to it. Checked:
 #  - the ping loses nothing outside the burst (from 2 s before the flood to
