@@ -28,6 +28,9 @@
 	_(TOO_BIG, "too_big", "over the path MTU: ICMP sent back")                               \
 	_(NOT_IP, "not_ip", "VM-side frame that is neither IP, ARP nor ND")                      \
 	_(NO_NEIGHBOUR, "no_neighbour", "gave up resolving a MAC")                               \
+	_(NEIGH_QUEUE_FULL, "neigh_queue_full", "a neighbour being resolved had its frames parked already: the oldest dropped") \
+	_(NEIGH_PARKED_FULL, "neigh_parked_full", "the gateway had its most frames parked for resolution") \
+	_(NEIGH_TABLE_FULL, "neigh_table_full", "no slot for a new neighbour: too many unresolved, or its slots all fresh") \
 	_(SLOWPATH_FULL, "slowpath_full", "main lcore's queue full")                             \
 	_(TX_FULL, "tx_full", "port would not take the frame")                                   \
 	_(NO_MBUF, "no_mbuf", "pool empty")                                                      \

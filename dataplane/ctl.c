@@ -12,10 +12,12 @@
 #include <string.h>
 
 #include <rte_ethdev.h>
+#include <rte_mempool.h>
 
 #include "ctl.h"
 #include "gateway.h"
 #include "lcore_io.h"
+#include "neigh.h"
 #include "probe.h"
 #include "routes.h"
 #include "sock.h"
@@ -97,9 +99,9 @@ static char *ctl_counters_json(struct gateway *gw)
 		textbuf_printf(&b, "%s\"%s\":{\"rx_packets\":%" PRIu64 ",\"rx_bytes\":%" PRIu64
 			    ",\"tx_packets\":%" PRIu64 ",\"tx_bytes\":%" PRIu64
 			    ",\"rx_missed\":%" PRIu64 ",\"rx_errors\":%" PRIu64
-			    ",\"tx_errors\":%" PRIu64 "}",
+			    ",\"tx_errors\":%" PRIu64 ",\"rx_nombuf\":%" PRIu64 "}",
 			p ? "," : "", port_names[p], c.rx_packets[p], c.rx_bytes[p], c.tx_packets[p],
-			c.tx_bytes[p], st.imissed, st.ierrors, st.oerrors);
+			c.tx_bytes[p], st.imissed, st.ierrors, st.oerrors, st.rx_nombuf);
 	}
 	textbuf_printf(&b, "},\"workers\":%u,\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
 		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
@@ -122,6 +124,17 @@ static char *ctl_counters_json(struct gateway *gw)
 	textbuf_printf(&b, "],\"drops\":{");
 	for (unsigned i = 1; i < GW_DROP__COUNT; i++)
 		textbuf_printf(&b, "%s\"%s\":%" PRIu64, i > 1 ? "," : "", gw_drop_name(i), c.drop[i]);
+	/* Gauges: the neighbour tables' bounded state (neigh.h) and the packet
+	 * pool, read on the main lcore that writes the former. */
+	textbuf_printf(&b, "},\"neighbours\":{");
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		textbuf_printf(&b, "\"%s\":{\"entries\":%u,\"unresolved\":%u,\"parked\":%u},",
+			port_names[p], gw->neigh[p]->entries, gw->neigh[p]->unresolved,
+			gw->neigh[p]->parked);
+	textbuf_printf(&b, "\"slots\":%u,\"unresolved_max\":%u,\"parked_max\":%u},"
+		    "\"mbufs\":{\"pool\":%u,\"available\":%u",
+		NEIGH_SLOTS, NEIGH_UNRESOLVED_MAX, NEIGH_PARKED_MAX, gw->pool->size,
+		rte_mempool_avail_count(gw->pool));
 	textbuf_printf(&b, "},\"peers\":[");
 	wg_device_for_each_peer(gw->dev, peer_json, &b);
 	textbuf_printf(&b, "]}");

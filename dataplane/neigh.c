@@ -2,19 +2,34 @@
 /*
  * Neighbours of each port, learned and refreshed by ARP (IPv4) and neighbour
  * discovery (IPv6, RFC 4861) on the main lcore. One table per port keyed by a
- * 16-byte address, IPv4 as ::ffff:a.b.c.d.
+ * 16-byte address, IPv4 as ::ffff:a.b.c.d; a key lives in one of the
+ * NEIGH_WINDOW slots from its hash on.
  *
- * Workers read a slot without locks: its address is written once and then
- * marked ready, and the MAC is one 64-bit word with a valid bit, so a reader
- * sees the old MAC or the new one, never half of each. Slots are never freed; a
- * gateway's neighbours (its VMs, its underlay next hops) are few. Frames that
- * wait for a MAC are held here, a few per neighbour, for 3 seconds.
+ * Workers read a slot without locks: its key and MAC are read between two
+ * reads of the slot's sequence number, which the main lcore makes odd while it
+ * gives the slot to another neighbour, so a reader sees one neighbour's key
+ * with that neighbour's MAC or no match. A MAC alone changes in one 64-bit
+ * word with a valid bit.
+ *
+ * Everything here is bounded, because anyone who can send a packet to an
+ * address nobody has (a VM anywhere in the mesh) makes this gateway resolve
+ * it: NEIGH_UNRESOLVED_MAX neighbours in resolution per port, NEIGH_HOLD
+ * frames parked per neighbour, NEIGH_PARKED_MAX on the gateway, each excess
+ * frame dropped with its own counter. An unresolved neighbour is given up after
+ * NEIGH_RESOLVE_NS, a resolved one forgotten when it has not answered for
+ * NEIGH_STALE_NS; when a key's slots are all taken, the one confirmed longest
+ * ago among those that may go (given up, or unconfirmed past the refresh time)
+ * is reclaimed. ARP and ND never make a slot: they update the neighbours we
+ * asked about or already know (Linux with arp_accept=0 does the same for
+ * unsolicited ARP), so a segment's chatter or a forged flood cannot fill the
+ * table.
  *
  *   any lcore: neigh_output(): Ethernet header, MAC from neigh_lookup(),
  *     lcore_tx(); unknown MAC -> main lcore (SLOW_NEIGH) -> neigh_resolve()
- *   main lcore: neigh_resolve() holds the frame and solicits (ARP or ND);
- *     neigh_input_arp() / neigh_input_nd() learn, answer, send what was held;
- *     neigh_maintain() refreshes, gives up (no_neighbour).
+ *   main lcore: neigh_resolve() parks the frame (slot_new() for a new
+ *     neighbour) and solicits (ARP or ND); neigh_input_arp() /
+ *     neigh_input_nd() learn(), answer, send what was parked;
+ *     neigh_maintain() asks again, gives up (no_neighbour), forgets.
  */
 #include <rte_arp.h>
 #include <rte_ether.h>
@@ -26,12 +41,9 @@
 #include "neigh.h"
 #include "packet.h"
 
-#define PROBES 32
 #define VALID (1ULL << 63)
 #define MS 1000000ULL
-#define HOLD_TIME (3000 * MS)
 #define REQUEST_INTERVAL (1000 * MS)
-#define REFRESH_AFTER (60000 * MS)
 #define REFRESH_INTERVAL (10000 * MS)
 
 #define ND_NS 135
@@ -75,20 +87,24 @@ static void unpack(uint64_t v, struct rte_ether_addr *mac)
 bool neigh_lookup(const struct neigh_table *t, const uint8_t key[16], struct rte_ether_addr *mac)
 {
 	unsigned h = slot_of(key);
+	uint64_t want[2];
 
-	for (unsigned i = 0; i < PROBES; i++) {
+	memcpy(want, key, 16);
+	for (unsigned i = 0; i < NEIGH_WINDOW; i++) {
 		const struct neigh_slot *s = &t->slot[(h + i) & (NEIGH_SLOTS - 1)];
+		uint32_t seq = atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint64_t v;
 
-		if (!atomic_load_explicit(&s->ready, memory_order_acquire))
+		if ((seq & 1) || atomic_load_explicit(&s->key[0], memory_order_relaxed) != want[0] ||
+		    atomic_load_explicit(&s->key[1], memory_order_relaxed) != want[1])
+			continue;
+		v = atomic_load_explicit(&s->mac, memory_order_relaxed);
+		atomic_thread_fence(memory_order_acquire);
+		/* Given to another neighbour meanwhile: the main lcore decides. */
+		if (atomic_load_explicit(&s->seq, memory_order_relaxed) != seq || !(v & VALID))
 			return false;
-		if (!memcmp(s->addr, key, 16)) {
-			uint64_t v = atomic_load_explicit(&s->mac, memory_order_relaxed);
-
-			if (!(v & VALID))
-				return false;
-			unpack(v, mac);
-			return true;
-		}
+		unpack(v, mac);
+		return true;
 	}
 	return false;
 }
@@ -127,25 +143,112 @@ void neigh_output(struct lcore_ctx *lc, unsigned port, struct rte_mbuf *m,
 
 /* ---- main lcore ---- */
 
-static struct neigh_slot *find(struct neigh_table *t, const uint8_t key[16], bool create)
+/* A neighbour's key: never all zero (a free slot's), nor 0.0.0.0. */
+static bool key_usable(const uint8_t key[16])
+{
+	static const uint8_t zero[16];
+
+	return memcmp(key, zero, 16) && !(is_v4(key) && !memcmp(key + 12, zero, 4));
+}
+
+/* What the workers see of s: key (NULL: free) with no MAC yet. */
+static void slot_publish(struct neigh_slot *s, const uint8_t *key)
+{
+	uint32_t seq = atomic_load_explicit(&s->seq, memory_order_relaxed);
+	uint64_t w[2] = { 0, 0 };
+
+	if (key)
+		memcpy(w, key, 16);
+	atomic_store_explicit(&s->seq, seq + 1, memory_order_relaxed);
+	atomic_thread_fence(memory_order_release);
+	atomic_store_explicit(&s->key[0], w[0], memory_order_relaxed);
+	atomic_store_explicit(&s->key[1], w[1], memory_order_relaxed);
+	atomic_store_explicit(&s->mac, 0, memory_order_relaxed);
+	atomic_store_explicit(&s->seq, seq + 2, memory_order_release);
+}
+
+static struct neigh_slot *find(struct neigh_table *t, const uint8_t key[16])
 {
 	unsigned h = slot_of(key);
 
-	for (unsigned i = 0; i < PROBES; i++) {
+	for (unsigned i = 0; i < NEIGH_WINDOW; i++) {
 		struct neigh_slot *s = &t->slot[(h + i) & (NEIGH_SLOTS - 1)];
 
-		if (!atomic_load_explicit(&s->ready, memory_order_relaxed)) {
-			if (!create)
-				return NULL;
-			memcpy(s->addr, key, 16);
-			atomic_store_explicit(&s->mac, 0, memory_order_relaxed);
-			atomic_store_explicit(&s->ready, 1, memory_order_release);
-			return s;
-		}
-		if (!memcmp(s->addr, key, 16))
+		if (s->state != NEIGH_FREE && !memcmp(s->addr, key, 16))
 			return s;
 	}
 	return NULL;
+}
+
+static void drop_parked(struct gateway *gw, struct neigh_table *t, struct neigh_slot *s,
+			unsigned reason)
+{
+	for (unsigned i = 0; i < s->nheld; i++)
+		lcore_drop(gw->main_lc, s->held[i], reason);
+	t->parked -= s->nheld;
+	s->nheld = 0;
+}
+
+static void slot_free(struct gateway *gw, struct neigh_table *t, struct neigh_slot *s,
+		      unsigned reason)
+{
+	drop_parked(gw, t, s, reason);
+	if (s->state == NEIGH_UNRESOLVED)
+		t->unresolved--;
+	t->entries--;
+	s->state = NEIGH_FREE;
+	slot_publish(s, NULL);
+}
+
+/* May s go to make room for another neighbour? Given up (maintain will free
+ * it), or resolved but silent past the refresh time. */
+static bool reclaimable(const struct neigh_slot *s, uint64_t now, uint64_t *since)
+{
+	if (s->state == NEIGH_UNRESOLVED) {
+		*since = s->created;
+		return now - s->created >= NEIGH_RESOLVE_NS;
+	}
+	*since = s->confirmed;
+	return now - s->confirmed > NEIGH_REFRESH_NS;
+}
+
+/* A new unresolved neighbour for key (not in the table), or NULL: too many
+ * unresolved on this port, or every slot of key's window taken by a
+ * neighbour that may not go. */
+static struct neigh_slot *slot_new(struct gateway *gw, unsigned port, const uint8_t key[16],
+				   uint64_t now)
+{
+	struct neigh_table *t = gw->neigh[port];
+	struct neigh_slot *slot = NULL, *victim = NULL;
+	uint64_t oldest = UINT64_MAX, since;
+	unsigned h = slot_of(key);
+
+	if (t->unresolved >= NEIGH_UNRESOLVED_MAX)
+		return NULL;
+	for (unsigned i = 0; i < NEIGH_WINDOW && !slot; i++) {
+		struct neigh_slot *s = &t->slot[(h + i) & (NEIGH_SLOTS - 1)];
+
+		if (s->state == NEIGH_FREE)
+			slot = s;
+		else if (reclaimable(s, now, &since) && since < oldest)
+			oldest = since, victim = s;
+	}
+	if (!slot && !victim)
+		return NULL;
+	if (!slot) {
+		slot_free(gw, t, victim, GW_DROP_NEIGH_TABLE_FULL);
+		slot = victim;
+	}
+	memcpy(slot->addr, key, 16);
+	slot->state = NEIGH_UNRESOLVED;
+	slot->nheld = 0;
+	slot->created = now;
+	slot->confirmed = 0;
+	slot->last_request = now;
+	slot_publish(slot, key);
+	t->entries++;
+	t->unresolved++;
+	return slot;
 }
 
 static void send_held(struct gateway *gw, unsigned port, struct neigh_slot *s,
@@ -158,17 +261,25 @@ static void send_held(struct gateway *gw, unsigned port, struct neigh_slot *s,
 		rte_ether_addr_copy(&gw->mac[port], &eth->src_addr);
 		lcore_tx(gw->main_lc, port, s->held[i]);
 	}
+	gw->neigh[port]->parked -= s->nheld;
 	s->nheld = 0;
 }
 
+/* key is at mac, says the link: believed for a neighbour with a slot (one we
+ * asked about or know), ignored for any other. */
 static void learn(struct gateway *gw, unsigned port, const uint8_t key[16],
-		  const struct rte_ether_addr *mac, uint64_t now, bool create)
+		  const struct rte_ether_addr *mac, uint64_t now)
 {
-	struct neigh_slot *s = find(gw->neigh[port], key, create);
+	struct neigh_table *t = gw->neigh[port];
+	struct neigh_slot *s = find(t, key);
 
 	if (!s)
 		return;
 	atomic_store_explicit(&s->mac, pack(mac), memory_order_release);
+	if (s->state == NEIGH_UNRESOLVED) {
+		s->state = NEIGH_RESOLVED;
+		t->unresolved--;
+	}
 	s->confirmed = now;
 	send_held(gw, port, s, mac);
 }
@@ -181,8 +292,10 @@ static void arp_request(struct gateway *gw, unsigned port, uint32_t ip)
 	struct rte_ether_hdr *eth;
 	struct rte_arp_hdr *arp;
 
-	if (!m)
+	if (!m) {
+		COUNT(&gw->main_lc->counters, drop[GW_DROP_NO_MBUF], 1);
 		return;
+	}
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, sizeof(*eth) + sizeof(*arp));
 	if (!eth) {
 		rte_pktmbuf_free(m);
@@ -220,11 +333,12 @@ void neigh_input_arp(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint
 	}
 	sip = arp->arp_data.arp_sip;
 	tip = arp->arp_data.arp_tip;
-	/* Learn from whoever talks to us; only refresh others we already know
-	 * (gratuitous ARP), so a segment's chatter cannot fill the table. */
+	/* Replies to our requests, and anyone's requests and gratuitous ARP,
+	 * update the neighbours we have; a request to us is answered from its
+	 * own fields, without a slot for its sender. */
 	if (sip && !rte_is_multicast_ether_addr(&arp->arp_data.arp_sha)) {
 		neigh_key4(key, sip);
-		learn(gw, port, key, &arp->arp_data.arp_sha, now, tip == ours);
+		learn(gw, port, key, &arp->arp_data.arp_sha, now);
 	}
 	if (tip != ours || arp->arp_opcode != rte_cpu_to_be_16(RTE_ARP_OP_REQUEST)) {
 		rte_pktmbuf_free(m);
@@ -253,8 +367,10 @@ static void nd_send(struct gateway *gw, unsigned port, uint8_t type, const uint8
 	struct rte_ipv6_hdr *ip6;
 	uint8_t *icmp;
 
-	if (!m)
+	if (!m) {
+		COUNT(&gw->main_lc->counters, drop[GW_DROP_NO_MBUF], 1);
 		return;
+	}
 	eth = (struct rte_ether_hdr *)rte_pktmbuf_append(m, (uint16_t)(sizeof(*eth) + sizeof(*ip6) + icmp_len));
 	if (!eth) {
 		rte_pktmbuf_free(m);
@@ -331,13 +447,13 @@ void neigh_input_nd(struct gateway *gw, unsigned port, struct rte_mbuf *m, uint6
 
 		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_SOURCE_LL);
 		if (ll && !ip6_unspecified(ip6->src_addr))
-			learn(gw, port, ip6->src_addr, ll, now, for_us);
+			learn(gw, port, ip6->src_addr, ll, now);
 		if (for_us && !ip6_unspecified(ip6->src_addr))
 			nd_send(gw, port, ND_NA, ip6->src_addr, &eth->src_addr, target,
 				ND_NA_SOLICITED | ND_NA_OVERRIDE);
 	} else {
 		ll = nd_option(icmp + ND_HEADER_LEN, len - ND_HEADER_LEN, ND_OPT_TARGET_LL);
-		learn(gw, port, target, ll ? ll : &eth->src_addr, now, false);
+		learn(gw, port, target, ll ? ll : &eth->src_addr, now);
 	}
 	rte_pktmbuf_free(m);
 }
@@ -356,47 +472,76 @@ static void solicit(struct gateway *gw, unsigned port, const uint8_t key[16])
 	}
 }
 
+static unsigned parked_total(const struct gateway *gw)
+{
+	unsigned n = 0;
+
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		n += gw->neigh[p]->parked;
+	return n;
+}
+
+static void request(struct gateway *gw, unsigned port, struct neigh_slot *s, uint64_t now)
+{
+	s->last_request = now;
+	solicit(gw, port, s->addr);
+}
+
 void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], struct rte_mbuf *m,
 		   uint64_t now)
 {
-	static const uint8_t zero[16];
-	struct neigh_slot *s = NULL;
+	struct neigh_table *t = gw->neigh[port];
+	struct neigh_slot *s;
 	struct rte_ether_addr mac;
+	bool fresh = false;
 
-	if (memcmp(key, zero, 16) && !(is_v4(key) && !memcmp(key + 12, zero, 4)))
-		s = find(gw->neigh[port], key, true);
-	if (!s) {
+	if (!key_usable(key)) {
 		lcore_drop(gw->main_lc, m, GW_DROP_NO_NEIGHBOUR);
 		return;
 	}
-	if (neigh_lookup(gw->neigh[port], key, &mac)) {
+	if (!(s = find(t, key))) {
+		if (!(s = slot_new(gw, port, key, now))) {
+			lcore_drop(gw->main_lc, m, GW_DROP_NEIGH_TABLE_FULL);
+			return;
+		}
+		fresh = true;
+	}
+	if (s->state == NEIGH_RESOLVED) {
 		/* Learned between the worker's look and ours. */
+		unpack(atomic_load_explicit(&s->mac, memory_order_relaxed), &mac);
 		s->held[s->nheld++] = m;
+		t->parked++;
 		send_held(gw, port, s, &mac);
 		return;
 	}
 	if (s->nheld == NEIGH_HOLD) {
-		lcore_drop(gw->main_lc, s->held[0], GW_DROP_NO_NEIGHBOUR);
+		/* Like Linux: the newest frames wait, the oldest goes. */
+		lcore_drop(gw->main_lc, s->held[0], GW_DROP_NEIGH_QUEUE_FULL);
 		memmove(s->held, s->held + 1, (NEIGH_HOLD - 1) * sizeof(s->held[0]));
 		s->nheld--;
+		t->parked--;
 	}
-	if (!s->nheld)
-		s->hold_since = now;
-	s->held[s->nheld++] = m;
-	if (now - s->last_request >= REQUEST_INTERVAL) {
-		s->last_request = now;
-		solicit(gw, port, key);
+	if (parked_total(gw) >= NEIGH_PARKED_MAX) {
+		lcore_drop(gw->main_lc, m, GW_DROP_NEIGH_PARKED_FULL);
+	} else {
+		s->held[s->nheld++] = m;
+		t->parked++;
 	}
+	if (fresh || now - s->last_request >= REQUEST_INTERVAL)
+		request(gw, port, s, now);
 }
 
 void neigh_prime(struct gateway *gw, unsigned port, const uint8_t key[16], uint64_t now)
 {
-	struct neigh_slot *s = find(gw->neigh[port], key, true);
+	struct neigh_slot *s;
 
-	if (s && !(atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID) &&
-	    now - s->last_request >= REQUEST_INTERVAL) {
-		s->last_request = now;
-		solicit(gw, port, key);
+	if (!key_usable(key))
+		return;
+	if (!(s = find(gw->neigh[port], key))) {
+		if ((s = slot_new(gw, port, key, now)))
+			request(gw, port, s, now);
+	} else if (s->state == NEIGH_UNRESOLVED && now - s->last_request >= REQUEST_INTERVAL) {
+		request(gw, port, s, now);
 	}
 }
 
@@ -407,21 +552,18 @@ void neigh_maintain(struct gateway *gw, uint64_t now)
 
 		for (unsigned i = 0; i < NEIGH_SLOTS; i++) {
 			struct neigh_slot *s = &t->slot[i];
-			bool valid;
 
-			if (!atomic_load_explicit(&s->ready, memory_order_relaxed))
-				continue;
-			valid = atomic_load_explicit(&s->mac, memory_order_relaxed) & VALID;
-			if (s->nheld && now - s->hold_since > HOLD_TIME) {
-				for (unsigned k = 0; k < s->nheld; k++)
-					lcore_drop(gw->main_lc, s->held[k], GW_DROP_NO_NEIGHBOUR);
-				s->nheld = 0;
-			}
-			if ((s->nheld && now - s->last_request >= REQUEST_INTERVAL) ||
-			    (valid && now - s->confirmed > REFRESH_AFTER &&
-			     now - s->last_request > REFRESH_INTERVAL)) {
-				s->last_request = now;
-				solicit(gw, port, s->addr);
+			if (s->state == NEIGH_UNRESOLVED) {
+				if (now - s->created >= NEIGH_RESOLVE_NS)
+					slot_free(gw, t, s, GW_DROP_NO_NEIGHBOUR);
+				else if (now - s->last_request >= REQUEST_INTERVAL)
+					request(gw, port, s, now);
+			} else if (s->state == NEIGH_RESOLVED) {
+				if (now - s->confirmed > NEIGH_STALE_NS)
+					slot_free(gw, t, s, GW_DROP_NO_NEIGHBOUR);
+				else if (now - s->confirmed > NEIGH_REFRESH_NS &&
+					 now - s->last_request > REFRESH_INTERVAL)
+					request(gw, port, s, now);
 			}
 		}
 	}

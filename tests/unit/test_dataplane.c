@@ -726,15 +726,24 @@ static void test_relay_ttl(void **state)
 
 /* ---- ICMP ---- */
 
-/* The VM introduces itself: an ARP request for our VM-side address, whose
- * reply the main lcore queues for the VM port. */
+/* The gateway asks for the VM (neigh_prime(): its request is discarded), the
+ * VM asks for the gateway: that request, for our VM-side address, answers
+ * ours (the gateway learns only neighbours it asked about) and is answered,
+ * the reply queued for the VM port. */
 static void vm_arp(void)
 {
 	struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } }, mac;
-	struct rte_mbuf *m = frame(&vm_mac, &bcast, RTE_ETHER_TYPE_ARP, sizeof(struct rte_arp_hdr));
-	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_mbuf *m;
+	struct rte_arp_hdr *arp;
 	uint8_t key[16];
 
+	neigh_key4(key, ip4(VM_IP));
+	neigh_prime(&gw, PORT_VM, key, mono_ns());
+	m = take(gw.to_port[PORT_VM]);
+	if (m)
+		rte_pktmbuf_free(m);
+	m = frame(&vm_mac, &bcast, RTE_ETHER_TYPE_ARP, sizeof(struct rte_arp_hdr));
+	arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
@@ -747,7 +756,6 @@ static void vm_arp(void)
 	m = take(gw.to_port[PORT_VM]);
 	assert_non_null(m);
 	rte_pktmbuf_free(m);
-	neigh_key4(key, ip4(VM_IP));
 	assert_true(neigh_lookup(gw.neigh[PORT_VM], key, &mac));
 	assert_memory_equal(&mac, &vm_mac, sizeof(mac));
 }
@@ -878,14 +886,22 @@ static void discard_queued(void)
 	}
 }
 
-/* The far gateway introduces itself on the backbone (ARP), so that the main
- * lcore can send it our handshake response. */
+/* The far gateway is resolved on the backbone (our request, its ARP), so
+ * that the main lcore can send it our handshake response. */
 static void backbone_arp(void)
 {
 	struct rte_ether_addr bcast = { { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff } };
-	struct rte_mbuf *m = frame(&bb_mac, &bcast, RTE_ETHER_TYPE_ARP, sizeof(struct rte_arp_hdr));
-	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_mbuf *m;
+	struct rte_arp_hdr *arp;
+	uint8_t key[16];
 
+	neigh_key4(key, ip4(FAR_IP));
+	neigh_prime(&gw, PORT_BACKBONE, key, mono_ns());
+	m = take(gw.to_port[PORT_BACKBONE]);
+	if (m)
+		rte_pktmbuf_free(m);
+	m = frame(&bb_mac, &bcast, RTE_ETHER_TYPE_ARP, sizeof(struct rte_arp_hdr));
+	arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
 	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
 	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
 	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
