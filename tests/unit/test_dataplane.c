@@ -19,6 +19,8 @@
  *   ICMP time exceeded and too big, built by the main lcore; fragmentation
  *   link probes: forged replies (wrong source, wrong session, unknown or
  *   answered sequence) change no link figure; the RTT is our own clock's
+ *   VM-side source check: another gateway's address, an unassigned one, the
+ *   gateway's own are dropped; link-local IPv6 only to the gateway itself
  *   ECN across the tunnel (RFC 6040)
  *   drop reason names
  */
@@ -1127,6 +1129,102 @@ static void test_probe_forgeries(void **state)
 	probe_command(&gw, argv, 2, out, sizeof(out));
 }
 
+/* ---- VM-side source addresses ---- */
+
+static void test_vm_source(void **state)
+{
+	struct rte_mbuf *m;
+	uint64_t spoofed;
+
+	(void)state;
+	spoofed = drops(0, GW_DROP_VM_SPOOFED_SOURCE);
+	/* Another gateway's VM (in the far peer's allowed-ips),
+	 * an address nobody has, the gateway's own, none. */
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], REMOTE_VM, 1, "10.2.0.6", 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.99.0.5", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.0.1", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "0.0.0.0", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	/* ... also to the gateway itself. */
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.99.0.5", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 5);
+	nothing_queued();
+
+	/* Outside the VM port's subnet, but a route gives it this gateway: ours.
+	 * In the subnet, but a route gives it another gateway: not. */
+	command("route add 10.77.0.0/16 %u", SELF_ID);
+	command("route add 10.1.200.0/24 %u", FAR_ID);
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.200.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 6);
+	/* The same in a burst (the bulk lookup of sources). */
+	{
+		struct rte_mbuf *burst[3] = {
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.200.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.2.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+		};
+
+		egress_burst(gw.worker_lc[0], burst, 3, mono_ns());
+		assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 8);
+		rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	}
+	command("route del 10.77.0.0/16");
+	command("route del 10.1.200.0/24");
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 9);
+
+	/* The VM's own address goes on. */
+	vm_in(0, from_vm("10.1.0.1", 64, 0, 0, 10));
+	m = to_main(SLOW_LOCAL, PORT_VM);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* IPv6: link-local sources only to the gateway itself. */
+static struct rte_mbuf *udp6(const char *from, const char *to)
+{
+	struct rte_mbuf *m = frame(&vm_mac, &gw.mac[PORT_VM], RTE_ETHER_TYPE_IPV6, IP6_LEN + UDP_LEN + 8);
+	struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip6 + 1);
+
+	ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip6->payload_len = rte_cpu_to_be_16(UDP_LEN + 8);
+	ip6->proto = IPPROTO_UDP;
+	ip6->hop_limits = 64;
+	inet_pton(AF_INET6, from, ip6->src_addr);
+	inet_pton(AF_INET6, to, ip6->dst_addr);
+	udp->dgram_len = rte_cpu_to_be_16(UDP_LEN + 8);
+	return m;
+}
+
+static void test_vm_source6(void **state)
+{
+	uint64_t spoofed = drops(0, GW_DROP_VM_SPOOFED_SOURCE);
+
+	(void)state;
+	inet_pton(AF_INET6, "fd00:1::1", &gw.cfg.port[PORT_VM].address6);
+	gw.cfg.port[PORT_VM].prefix6_len = 64;
+	command("route add fd00:2::/64 %u", FAR_ID);
+	routes_maintain(gw.routes, &gw); /* IPv6 routes are published on the tick */
+	vm_in(0, udp6("fd00:1::5", "fd00:1::1"));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	vm_in(0, udp6("fe80::5", "fd00:1::1"));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	nothing_queued();
+	vm_in(0, udp6("fe80::5", "fd00:2::5"));
+	vm_in(0, udp6("fd00:2::9", "fd00:2::5"));
+	vm_in(0, udp6("fd00:99::9", "fd00:2::5"));
+	vm_in(0, udp6("fd00:1::1", "fd00:2::5"));
+	vm_in(0, udp6("::", "fd00:2::5"));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 5);
+	nothing_queued();
+	command("route del fd00:2::/64");
+	routes_maintain(gw.routes, &gw);
+	memset(&gw.cfg.port[PORT_VM].address6, 0, sizeof(struct in6_addr));
+	gw.cfg.port[PORT_VM].prefix6_len = 0;
+}
+
 /* ---- ECN ---- */
 
 static void test_ecn(void **state)
@@ -1198,6 +1296,8 @@ int main(void)
 		cmocka_unit_test(test_replay_through_two_workers),
 		cmocka_unit_test(test_replay_two_workers_at_once),
 		cmocka_unit_test(test_probe_forgeries),
+		cmocka_unit_test(test_vm_source),
+		cmocka_unit_test(test_vm_source6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
