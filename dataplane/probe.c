@@ -219,7 +219,7 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 		return;
 	}
 	if (msg->kind == PROBE_REPLY) {
-		struct probe_link *l = &gw->probes->link[src_gw];
+		struct probe_link *l;
 		uint64_t sent_ns = 0, rtt;
 		unsigned refused = reply_refusal(gw, ip, msg, src_gw, &sent_ns);
 
@@ -227,6 +227,7 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 			lcore_drop(gw->main_lc, m, refused);
 			return;
 		}
+		l = &gw->probes->link[src_gw];
 		rtt = now - sent_ns;
 		l->received++;
 		l->last_reply_ns = now;
