@@ -154,18 +154,21 @@ void probe_tick(struct gateway *gw, uint64_t now)
 		struct wg_peer *peer = e ? atomic_load(&e->peer) : NULL;
 		struct probe_link *l = &pr->link[id];
 		unsigned slot = (unsigned)(l->sent % OUTSTANDING);
-		uint32_t seq = ((uint32_t)rte_rand() & ~(uint32_t)(OUTSTANDING - 1)) | slot;
 		struct probe_msg msg = {
 			.magic = rte_cpu_to_be_32(PROBE_MAGIC),
 			.version = 1,
 			.kind = PROBE_REQUEST,
 			.src_gw = rte_cpu_to_be_16(self),
-			.seq = rte_cpu_to_be_32(seq),
 			.sent_ns = now,
 		};
 		struct rte_mbuf *m;
+		uint32_t seq;
 
-		if (!peer || id == self || !(m = build(gw, e, &msg)))
+		if (!peer || id == self)
+			continue;
+		seq = ((uint32_t)rte_rand() & ~(uint32_t)(OUTSTANDING - 1)) | slot;
+		msg.seq = rte_cpu_to_be_32(seq);
+		if (!(m = build(gw, e, &msg)))
 			continue;
 		/* Overwrites the probe sent OUTSTANDING intervals ago: lost. */
 		l->pending[slot] = (struct probe_pending){ .sent_ns = now, .seq = seq };
