@@ -308,7 +308,7 @@ static bool route_wanted(const struct meshd *d, const char *prefix, unsigned gw)
 	for (unsigned i = 0; i < d->snap.ngateways; i++) {
 		const struct reg_gateway *g = &d->snap.gateways[i];
 
-		if (g == d->self || g->id != gw || d->deferred[g->id])
+		if (g->id != gw || d->deferred[g->id])
 			continue;
 		for (unsigned k = 0; k < g->nprefixes; k++)
 			if (same_text(g->prefixes[k], prefix))
@@ -317,7 +317,8 @@ static bool route_wanted(const struct meshd *d, const char *prefix, unsigned gw)
 	return false;
 }
 
-/* Routes: every other gateway's prefixes to it; nothing else. */
+/* Routes: every gateway's prefixes to it, ours too (the gateway accepts from
+ * its VMs only sources routed to itself); nothing else. */
 static void diff_routes(struct meshd *d, json_t *routes, struct textbuf *lines)
 {
 	json_t *e;
@@ -333,7 +334,7 @@ static void diff_routes(struct meshd *d, json_t *routes, struct textbuf *lines)
 	for (unsigned k = 0; k < d->snap.ngateways; k++) {
 		const struct reg_gateway *g = &d->snap.gateways[k];
 
-		if (g == d->self || d->deferred[g->id])
+		if (d->deferred[g->id])
 			continue;
 		for (unsigned p = 0; p < g->nprefixes; p++)
 			if (!route_present(routes, g->prefixes[p], g->id))

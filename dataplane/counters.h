@@ -42,7 +42,12 @@
 	_(RELAY_NOT_FOR_US, "relay_not_for_us", "relay header whose current hop names another gateway") \
 	_(RELAY_UNREACHABLE, "relay_unreachable", "relay with no peer or endpoint for the next gateway named") \
 	_(HANDOFF_FULL, "handoff_full", "another worker's queue full")                           \
-	_(ICMP_RATELIMITED, "icmp_ratelimited", "ICMP error not sent: over its rate")
+	_(ICMP_RATELIMITED, "icmp_ratelimited", "ICMP error not sent: over its rate")           \
+	_(PROBE_WRONG_SESSION, "probe_reply_wrong_session", "probe reply not through the session of the gateway it names") \
+	_(PROBE_WRONG_SOURCE, "probe_reply_wrong_source", "probe reply not from its gateway's overlay address") \
+	_(PROBE_UNKNOWN_SEQ, "probe_reply_unknown_seq", "probe reply to no probe we have outstanding") \
+	_(PROBE_DUPLICATE, "probe_reply_duplicate", "probe reply to a probe already answered")   \
+	_(VM_SPOOFED_SOURCE, "vm_spoofed_source", "VM packet from an address not given to this gateway's VMs")
 
 enum gw_drop {
 	GW_DROP__FIRST = WG_DROP__COUNT - 1, /* the gateway's reasons follow tunnels/' */

@@ -3,9 +3,11 @@
  * VM -> backbone, top to bottom.
  *
  *   VM port (queue w): rx burst -> egress_burst()
- *     route_burst4(): the burst's IPv4 routes in one bulk lookup
- *     classify_vm(): ARP, ND, packets to us -> main lcore;
- *       validate IPv4/IPv6;
+ *     route_burst4(): the burst's IPv4 routes (destinations and sources) in
+ *       one bulk lookup
+ *     classify_vm(): ARP, ND -> main lcore;
+ *       validate IPv4/IPv6; vm_source4_ok()/vm_source6_ok(): only this
+ *       gateway's VMs' addresses as source; packets to us -> main lcore;
  *       path_find(): route -> gateway -> path (or allowed-ips, plain WireGuard);
  *       hop_spend_ttl() (ours and each relay's), fits_mtu()
  *         -> ICMP errors and fragmentation by the main lcore
@@ -40,31 +42,79 @@ struct vm_job {
 	uint8_t ecn;
 };
 
-/* The routes of a burst's IPv4 destinations in one bulk lookup: with many
- * /32 routes each lookup is a cache miss or two, which a burst overlaps. */
+/* The routes of a burst's IPv4 destinations and sources in one bulk lookup:
+ * with many /32 routes each lookup is a cache miss or two, which a burst
+ * overlaps. */
 static void route_burst4(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n,
-			 uint32_t *route4)
+			 uint32_t *route4, uint32_t *src_route4)
 {
-	uint32_t addr[BURST];
-	uint16_t dst_gw[BURST];
+	uint32_t addr[2 * BURST];
+	uint16_t gw_of[2 * BURST];
 	uint8_t at[BURST];
 	unsigned k = 0;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct rte_ether_hdr *eth = rte_pktmbuf_mtod(pkts[i], struct rte_ether_hdr *);
+		const struct rte_ipv4_hdr *ip = (const struct rte_ipv4_hdr *)(eth + 1);
 
-		route4[i] = NO_ROUTE4;
+		route4[i] = src_route4[i] = NO_ROUTE4;
 		if (rte_pktmbuf_data_len(pkts[i]) < RTE_ETHER_HDR_LEN + IP4_LEN ||
 		    eth->ether_type != rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4))
 			continue;
-		addr[k] = ((const struct rte_ipv4_hdr *)(eth + 1))->dst_addr;
+		addr[2 * k] = ip->dst_addr;
+		addr[2 * k + 1] = ip->src_addr;
 		at[k++] = (uint8_t)i;
 	}
-	if (k < 2)
-		return; /* one lookup: classify_vm's own is as good */
-	routes_lookup4_bulk(lc->gw->routes, addr, k, dst_gw);
-	for (unsigned j = 0; j < k; j++)
-		route4[at[j]] = dst_gw[j];
+	if (!k)
+		return;
+	routes_lookup4_bulk(lc->gw->routes, addr, 2 * k, gw_of);
+	for (unsigned j = 0; j < k; j++) {
+		route4[at[j]] = gw_of[2 * j];
+		src_route4[at[j]] = gw_of[2 * j + 1];
+	}
+}
+
+/* Whether a VM may send from an address: one the routes give this gateway
+ * (its prefixes, and where the control plane installs them, its VMs' own
+ * addresses), or one no route gives anyone inside the VM port's own subnet
+ * (a gateway the control plane has told nothing: plain WireGuard). Never
+ * another gateway's, never the gateway's own (its VM-side and overlay
+ * addresses: a VM posing as the gateway could answer probes in its name),
+ * never unspecified. route: the route of the address (0: none). */
+static bool vm_source4_ok(struct gateway *gw, uint32_t src, uint16_t route)
+{
+	const struct port_config *vm = &gw->cfg.port[PORT_VM];
+	uint16_t self = routes_self(gw->routes);
+	uint32_t mask;
+
+	if (!src || src == vm->address.s_addr ||
+	    (self && src == routes_gateway(gw->routes, self)->overlay4.s_addr))
+		return false;
+	if (route)
+		return route == self;
+	if (!vm->address.s_addr || !vm->prefix_len || vm->prefix_len > 32)
+		return false;
+	mask = rte_cpu_to_be_32(~0u << (32 - vm->prefix_len));
+	return !((src ^ vm->address.s_addr) & mask);
+}
+
+static bool vm_source6_ok(struct gateway *gw, const uint8_t *src)
+{
+	const struct port_config *vm = &gw->cfg.port[PORT_VM];
+	uint16_t self = routes_self(gw->routes), route;
+	unsigned bits = vm->prefix6_len;
+
+	if (IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)src) ||
+	    gateway_ip6_is_ours(gw, PORT_VM, src) ||
+	    (self && !memcmp(src, routes_gateway(gw->routes, self)->overlay6.s6_addr, 16)))
+		return false;
+	if ((route = routes_lookup(gw->routes, AF_INET6, src)))
+		return route == self;
+	if (IN6_IS_ADDR_UNSPECIFIED(&vm->address6) || !bits || bits > 128 ||
+	    memcmp(src, vm->address6.s6_addr, bits / 8))
+		return false;
+	return bits % 8 == 0 ||
+	       !((src[bits / 8] ^ vm->address6.s6_addr[bits / 8]) & (uint8_t)(0xff00 >> (bits % 8)));
 }
 
 /* Over the path's MTU: ICMP "too big" (IPv6, or IPv4 with DF), or fragments
@@ -87,10 +137,11 @@ static bool fits_mtu(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path
 }
 
 /* Validates one VM frame and leaves it at its IP header with a path; false if
- * it went elsewhere (main lcore, ICMP, drop). route4: the route of its IPv4
- * destination, looked up for the whole burst (NO_ROUTE4: not looked up). */
+ * it went elsewhere (main lcore, ICMP, drop). route4, src_route4: the routes
+ * of its IPv4 destination and source, looked up for the whole burst
+ * (NO_ROUTE4: not looked up). */
 static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route4,
-			struct vm_job *job)
+			uint32_t src_route4, struct vm_job *job)
 {
 	uint16_t dst_gw;
 	struct gateway *gw = lc->gw;
@@ -98,6 +149,7 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route
 	struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
 	const void *dst;
 	sa_family_t family;
+	bool local;
 
 	if (len < RTE_ETHER_HDR_LEN) {
 		lcore_drop(lc, m, GW_DROP_MALFORMED_FRAME);
@@ -123,6 +175,12 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route
 			lcore_drop(lc, m, GW_DROP_MALFORMED_FRAME);
 			return false;
 		}
+		if (!vm_source4_ok(gw, ip->src_addr,
+				   src_route4 != NO_ROUTE4 ? (uint16_t)src_route4
+							   : routes_lookup(gw->routes, AF_INET, &ip->src_addr))) {
+			lcore_drop(lc, m, GW_DROP_VM_SPOOFED_SOURCE);
+			return false;
+		}
 		if (ip->dst_addr == gw->cfg.port[PORT_VM].address.s_addr) {
 			lcore_slow(lc, m, SLOW_LOCAL, PORT_VM);
 			return false;
@@ -144,12 +202,20 @@ static bool classify_vm(struct lcore_ctx *lc, struct rte_mbuf *m, uint32_t route
 			lcore_slow(lc, m, SLOW_ND, PORT_VM);
 			return false;
 		}
-		if (gateway_ip6_is_ours(gw, PORT_VM, ip6->dst_addr)) {
-			lcore_slow(lc, m, SLOW_LOCAL, PORT_VM);
-			return false;
-		}
 		if (ip6->dst_addr[0] == 0xff) { /* other multicast: MLD, router solicitation */
 			lcore_drop(lc, m, GW_DROP_NOT_FOR_US);
+			return false;
+		}
+		local = gateway_ip6_is_ours(gw, PORT_VM, ip6->dst_addr);
+		/* A link-local source (fe80::/10) is the VM's own on this link:
+		 * good for talking to us, never forwarded. */
+		if (!(local && ip6->src_addr[0] == 0xfe && (ip6->src_addr[1] & 0xc0) == 0x80) &&
+		    !vm_source6_ok(gw, ip6->src_addr)) {
+			lcore_drop(lc, m, GW_DROP_VM_SPOOFED_SOURCE);
+			return false;
+		}
+		if (local) {
+			lcore_slow(lc, m, SLOW_LOCAL, PORT_VM);
 			return false;
 		}
 		family = AF_INET6;
@@ -230,16 +296,16 @@ void egress_burst(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n, uint
 	struct wg_tx tx[BURST];
 	struct rte_mbuf *ready[BURST];
 	struct vm_job job[BURST];
-	uint32_t route4[BURST];
+	uint32_t route4[BURST], src_route4[BURST];
 	unsigned k = 0;
 
-	route_burst4(lc, pkts, n, route4);
+	route_burst4(lc, pkts, n, route4, src_route4);
 	for (unsigned i = 0; i < n; i++) {
 		struct rte_mbuf *m = pkts[i];
 
 		COUNT(&lc->counters, rx_packets[PORT_VM], 1);
 		COUNT(&lc->counters, rx_bytes[PORT_VM], rte_pktmbuf_pkt_len(m));
-		if (!classify_vm(lc, m, route4[i], &job[k]))
+		if (!classify_vm(lc, m, route4[i], src_route4[i], &job[k]))
 			continue;
 		if (!prepare_encrypt(m, &job[k].path, &tx[k])) {
 			lcore_drop(lc, m, GW_DROP_TOO_BIG);

@@ -19,6 +19,7 @@
 #include <rte_icmp.h>
 #include <rte_ip.h>
 #include <rte_malloc.h>
+#include <rte_random.h>
 #include <rte_udp.h>
 
 #include "egress.h"
@@ -34,6 +35,10 @@
 #define PROBE_REQUEST 0
 #define PROBE_REPLY 1
 #define SAMPLES 128
+/* Probes of a link awaiting a reply: a reply later than this many intervals
+ * (0.64 s at the shortest interval, 3.2 s at meshd's default 50 ms) finds its
+ * probe gone and counts as lost. A power of two. */
+#define OUTSTANDING 64
 
 struct probe_msg {
 	uint32_t magic;
@@ -41,7 +46,7 @@ struct probe_msg {
 	uint8_t kind;
 	uint16_t src_gw;
 	uint32_t seq;
-	uint64_t sent_ns; /* the sender's clock: only the sender reads it */
+	uint64_t sent_ns; /* the sender's clock, echoed; read by no one */
 } __attribute__((packed));
 
 /* The last SAMPLES RTTs of a link, each with its number in the gateway's
@@ -52,17 +57,24 @@ struct probe_sample {
 	uint32_t rtt_us;
 };
 
+/* A probe sent: slot seq % OUTSTANDING of its link. */
+struct probe_pending {
+	uint64_t sent_ns; /* our clock; 0: the slot was never used */
+	uint32_t seq;
+	bool answered;
+};
+
 struct probe_link {
 	uint64_t sent, received;
 	uint64_t last_reply_ns;
 	struct probe_sample sample[SAMPLES]; /* a ring, at nsamples % SAMPLES */
 	uint64_t nsamples;
+	struct probe_pending pending[OUTSTANDING]; /* a ring, at sent % OUTSTANDING */
 };
 
 struct probes {
 	uint32_t interval_ms;
 	uint64_t next_ns;
-	uint32_t seq;
 	uint64_t sample_seq; /* samples taken, over all links */
 	struct probe_link link[MAX_GATEWAYS];
 };
@@ -137,25 +149,57 @@ void probe_tick(struct gateway *gw, uint64_t now)
 	if (!pr->interval_ms || now < pr->next_ns)
 		return;
 	pr->next_ns = now + pr->interval_ms * 1000000ULL;
-	pr->seq++;
 	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 		struct gw_entry *e = routes_gateway(gw->routes, (uint16_t)id);
 		struct wg_peer *peer = e ? atomic_load(&e->peer) : NULL;
+		struct probe_link *l = &pr->link[id];
+		unsigned slot = (unsigned)(l->sent % OUTSTANDING);
 		struct probe_msg msg = {
 			.magic = rte_cpu_to_be_32(PROBE_MAGIC),
 			.version = 1,
 			.kind = PROBE_REQUEST,
 			.src_gw = rte_cpu_to_be_16(self),
-			.seq = rte_cpu_to_be_32(pr->seq),
 			.sent_ns = now,
 		};
 		struct rte_mbuf *m;
+		uint32_t seq;
 
-		if (!peer || id == self || !(m = build(gw, e, &msg)))
+		if (!peer || id == self)
 			continue;
-		pr->link[id].sent++;
+		seq = ((uint32_t)rte_rand() & ~(uint32_t)(OUTSTANDING - 1)) | slot;
+		msg.seq = rte_cpu_to_be_32(seq);
+		if (!(m = build(gw, e, &msg)))
+			continue;
+		/* Overwrites the probe sent OUTSTANDING intervals ago: lost. */
+		l->pending[slot] = (struct probe_pending){ .sent_ns = now, .seq = seq };
+		l->sent++;
 		egress_send_direct(gw->main_lc, peer, m, now);
 	}
+}
+
+/* Why a reply that arrived through the session of gateway src_gw is refused,
+ * or 0 if it counts; then *sent_ns is when we sent its probe. */
+static unsigned reply_refusal(struct gateway *gw, const uint8_t *ip, const struct probe_msg *msg,
+			      uint16_t src_gw, uint64_t *sent_ns)
+{
+	struct gw_entry *e = routes_gateway(gw->routes, src_gw);
+	uint32_t seq = rte_be_to_cpu_32(msg->seq);
+	struct probe_pending *p;
+
+	/* The gateway it names, and whose session it came through. */
+	if (!e || rte_be_to_cpu_16(msg->src_gw) != src_gw)
+		return GW_DROP_PROBE_WRONG_SESSION;
+	if ((ip[0] >> 4) == 4 ? !e->overlay4.s_addr || memcmp(ip + 12, &e->overlay4, 4)
+			      : IN6_IS_ADDR_UNSPECIFIED(&e->overlay6) || memcmp(ip + 8, &e->overlay6, 16))
+		return GW_DROP_PROBE_WRONG_SOURCE;
+	p = &gw->probes->link[src_gw].pending[seq % OUTSTANDING];
+	if (!p->sent_ns || p->seq != seq)
+		return GW_DROP_PROBE_UNKNOWN_SEQ;
+	if (p->answered)
+		return GW_DROP_PROBE_DUPLICATE;
+	p->answered = true;
+	*sent_ns = p->sent_ns;
+	return 0;
 }
 
 /* A decrypted packet for our own overlay address, from gateway src_gw (0: a
@@ -177,10 +221,17 @@ void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64
 		icmp_overlay_echo(gw, m, now); /* a remote VM pinging us, or dropped there */
 		return;
 	}
-	if (msg->kind == PROBE_REPLY && src_gw) {
-		struct probe_link *l = &gw->probes->link[src_gw];
-		uint64_t rtt = now - msg->sent_ns;
+	if (msg->kind == PROBE_REPLY) {
+		struct probe_link *l;
+		uint64_t sent_ns = 0, rtt;
+		unsigned refused = reply_refusal(gw, ip, msg, src_gw, &sent_ns);
 
+		if (refused) {
+			lcore_drop(gw->main_lc, m, refused);
+			return;
+		}
+		l = &gw->probes->link[src_gw];
+		rtt = now - sent_ns;
 		l->received++;
 		l->last_reply_ns = now;
 		l->sample[l->nsamples++ % SAMPLES] = (struct probe_sample){

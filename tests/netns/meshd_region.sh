@@ -46,6 +46,9 @@ hm_check "us-west routes 10.1.0.2 to us-east" hm_wait_for 10 meshd_route_is 2 10
 hm_check "us-east vm1 -> us-west vm1" hm_wait_for 10 hm_ping "$(rig_vm 1 1)" 10.2.0.2 1
 hm_check "IPv6 too" hm_wait_for 10 hm_ping "$(rig_vm 1 1)" fd00:2::2 1
 hm_check "eu-west is not routed yet" meshd_route_is 1 10.3.0.2 0
+# Its own prefixes too: the sources its VMs may use.
+hm_check "us-east routes its own 10.1.0.2 to itself" meshd_route_is 1 10.1.0.2 1
+hm_check "and its own fd00:1::2" meshd_route_is 1 fd00:1::2 1
 
 # ---- region 3, timed ----
 VMA=$(rig_vm 1 1)

@@ -21,6 +21,10 @@
  *   owner; copies through two workers are replays to the one owner, also
  *   with both workers running at once (two threads)
  *   ICMP time exceeded and too big, built by the main lcore; fragmentation
+ *   link probes: forged replies (wrong source, wrong session, unknown or
+ *   answered sequence) change no link figure; the RTT is our own clock's
+ *   VM-side source check: another gateway's address, an unassigned one, the
+ *   gateway's own are dropped; link-local IPv6 only to the gateway itself
  *   ECN across the tunnel (RFC 6040)
  *   drop reason names
  */
@@ -54,6 +58,7 @@
 #include "lcore_io.h"
 #include "neigh.h"
 #include "packet.h"
+#include "probe.h"
 #include "routes.h"
 #include "underlay.h"
 
@@ -1299,6 +1304,271 @@ static void test_replay_two_workers_at_once(void **state)
 	nothing_queued();
 }
 
+/* ---- link probes ---- */
+
+#define PROBE_PORT 51821
+
+struct probe_wire { /* probe.c's message */
+	uint32_t magic;
+	uint8_t version, kind;
+	uint16_t src_gw;
+	uint32_t seq;
+	uint64_t sent_ns;
+} __attribute__((packed));
+
+/* The frames the main lcore queued for the backbone: the one to the far
+ * gateway (NULL if none); those to other gateways with a peer are freed. */
+static struct rte_mbuf *to_far_gateway(void)
+{
+	struct rte_mbuf *m, *found = NULL;
+
+	while (!rte_ring_dequeue(gw.to_port[PORT_BACKBONE], (void **)&m)) {
+		struct rte_ipv4_hdr *ip = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+
+		if (!found && ip->dst_addr == ip4(FAR_IP))
+			found = m;
+		else
+			rte_pktmbuf_free(m);
+	}
+	return found;
+}
+
+/* The probe the main lcore just sent the far gateway, decrypted by the far
+ * device: its inner IPv4/UDP packet into inner (48 bytes). */
+static void far_takes_probe(uint8_t *inner)
+{
+	struct rte_mbuf *m = to_far_gateway();
+	struct wg_rx rx = { 0 };
+	bool attention;
+
+	assert_non_null(m);
+	rx.msg = rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
+	rx.len = rte_pktmbuf_pkt_len(m) - (RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
+	assert_true(wg_endpoint_parse(&rx.src, "192.0.2.1:51820"));
+	assert_int_equal(wg_decrypt_burst(far.crypto, far.dev, &rx, 1, far.now, &attention), 1);
+	assert_int_equal(rx.plain_len, IP4_LEN + UDP_LEN + sizeof(struct probe_wire));
+	memcpy(inner, rx.plain, rx.plain_len);
+	rte_pktmbuf_free(m);
+}
+
+/* The far gateway's reply to the probe in inner, as its gateway would make
+ * it (addresses swapped, kind 1, its id), then changed by the caller's
+ * arguments: from src (NULL: the far overlay address), naming gateway
+ * named, with seq and stamp. Sent through the far gateway's session to
+ * worker 0; the main lcore's part runs at now. Returns the drops of reason
+ * on the main lcore it caused (0 or 1). */
+static uint64_t far_replies(const uint8_t *inner, const char *src, uint16_t named, uint32_t seq,
+			    uint64_t stamp, uint64_t now, unsigned reason)
+{
+	uint8_t msg[128];
+	struct wg_tx tx = { .peer = far.peer, .msg = msg, .len = IP4_LEN + UDP_LEN + sizeof(struct probe_wire) };
+	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(msg + WG_DATA_HEADER_LEN);
+	struct probe_wire *w = (struct probe_wire *)((uint8_t *)(ip + 1) + UDP_LEN);
+	uint64_t before = drops(MAX_WORKERS, reason);
+	struct rte_mbuf *m;
+
+	memcpy(ip, inner, tx.len);
+	ip->dst_addr = ip4("10.1.0.1");
+	ip->src_addr = ip4(src ? src : "10.2.0.1");
+	ip->hdr_checksum = 0;
+	ip->hdr_checksum = rte_ipv4_cksum(ip);
+	w->kind = 1;
+	w->src_gw = rte_cpu_to_be_16(named);
+	w->seq = rte_cpu_to_be_32(seq);
+	w->sent_ns = stamp;
+	assert_int_equal(wg_encrypt_burst(far.crypto, &tx, 1, far.now), 1);
+	msg_in(0, msg, tx.len);
+	m = to_main(SLOW_OVERLAY, PORT_BACKBONE);
+	assert_int_equal(pkt_meta(m)->src_gw, FAR_ID);
+	probe_input(&gw, m, pkt_meta(m)->src_gw, now);
+	nothing_queued();
+	return drops(MAX_WORKERS, reason) - before;
+}
+
+/* What "probe dump" says, at a fixed now. */
+static char *probe_figures(uint64_t now)
+{
+	char *json = probe_dump_json(&gw, 0, now);
+
+	assert_non_null(json);
+	return json;
+}
+
+static void test_probe_forgeries(void **state)
+{
+	char *argv[] = { "interval", "10" }, out[128], *before, *after;
+	uint8_t inner[IP4_LEN + UDP_LEN + sizeof(struct probe_wire)];
+	struct probe_wire *w = (struct probe_wire *)(inner + IP4_LEN + UDP_LEN);
+	uint64_t t0, t1;
+	uint32_t seq;
+
+	(void)state;
+	far_handshake();
+	/* Its keepalive confirms the session, so that we may send in it. */
+	msg_in(0, far.msg, (unsigned)far.len);
+	assert_int_equal(drain_handoff(0) + drain_handoff(1), 0);
+	wg_device_tick(gw.dev, mono_ns()); /* which confirms it */
+	probe_command(&gw, argv, 2, out, sizeof(out));
+	assert_non_null(strstr(out, "\"ok\""));
+	t0 = mono_ns();
+	probe_tick(&gw, t0);
+	far_takes_probe(inner);
+	assert_int_equal(rte_be_to_cpu_16(((struct rte_udp_hdr *)(inner + IP4_LEN))->dst_port), PROBE_PORT);
+	assert_int_equal(w->kind, 0);
+	seq = rte_be_to_cpu_32(w->seq);
+	t1 = t0 + 5000000; /* the replies arrive 5 ms after */
+
+	before = probe_figures(t1);
+	assert_non_null(strstr(before, "\"gateway\":2,\"sent\":1,\"received\":0,"));
+	/* A VM behind the far gateway: its own address, through the far
+	 * gateway's session, the probe's own sequence number. */
+	assert_int_equal(far_replies(inner, REMOTE_VM, FAR_ID, seq, t0, t1, GW_DROP_PROBE_WRONG_SOURCE), 1);
+	/* Naming a gateway whose session it did not come through. */
+	assert_int_equal(far_replies(inner, NULL, 3, seq, t0, t1, GW_DROP_PROBE_WRONG_SESSION), 1);
+	/* Sequence numbers not outstanding: in the probe's slot, and the next. */
+	assert_int_equal(far_replies(inner, NULL, FAR_ID, seq ^ 0x10000, t0, t1, GW_DROP_PROBE_UNKNOWN_SEQ), 1);
+	assert_int_equal(far_replies(inner, NULL, FAR_ID, seq + 1, t0, t1, GW_DROP_PROBE_UNKNOWN_SEQ), 1);
+	/* Through no gateway's session (a peer with no gateway id): as the main
+	 * lcore receives it, the session's gateway being 0. */
+	{
+		struct rte_mbuf *m = rte_pktmbuf_alloc(gw.pool);
+		uint64_t wrong = drops(MAX_WORKERS, GW_DROP_PROBE_WRONG_SESSION);
+		uint8_t *p;
+
+		assert_non_null(m);
+		p = (uint8_t *)rte_pktmbuf_append(m, sizeof(inner));
+		memcpy(p, inner, sizeof(inner));
+		((struct rte_ipv4_hdr *)p)->src_addr = ip4("10.2.0.1");
+		((struct rte_ipv4_hdr *)p)->dst_addr = ip4("10.1.0.1");
+		((struct probe_wire *)(p + IP4_LEN + UDP_LEN))->kind = 1;
+		((struct probe_wire *)(p + IP4_LEN + UDP_LEN))->src_gw = 0;
+		probe_input(&gw, m, 0, t1);
+		assert_int_equal(drops(MAX_WORKERS, GW_DROP_PROBE_WRONG_SESSION), wrong + 1);
+	}
+	after = probe_figures(t1);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+
+	/* The far gateway's own reply, whose stamp says 1 s: the RTT is ours,
+	 * 5 ms. */
+	assert_int_equal(far_replies(inner, NULL, FAR_ID, seq, t0 - 995000000, t1, GW_DROP_PROBE_DUPLICATE), 0);
+	before = probe_figures(t1);
+	assert_non_null(strstr(before, "\"gateway\":2,\"sent\":1,\"received\":1,\"since_reply_ms\":0,\"rtt_us\":[5000]}"));
+	/* Once only. */
+	assert_int_equal(far_replies(inner, NULL, FAR_ID, seq, t0, t1 + 1000000, GW_DROP_PROBE_DUPLICATE), 1);
+	after = probe_figures(t1);
+	assert_string_equal(after, before);
+	free(after);
+	free(before);
+
+	/* A probe OUTSTANDING (64) intervals old is forgotten: its reply too is
+	 * refused. */
+	for (unsigned i = 1; i <= 64; i++) {
+		probe_tick(&gw, t0 + i * 10000000ULL);
+		rte_pktmbuf_free(to_far_gateway());
+	}
+	assert_int_equal(far_replies(inner, NULL, FAR_ID, seq, t0, t1, GW_DROP_PROBE_UNKNOWN_SEQ), 1);
+	argv[1] = "0";
+	probe_command(&gw, argv, 2, out, sizeof(out));
+}
+
+/* ---- VM-side source addresses ---- */
+
+static void test_vm_source(void **state)
+{
+	struct rte_mbuf *m;
+	uint64_t spoofed;
+
+	(void)state;
+	spoofed = drops(0, GW_DROP_VM_SPOOFED_SOURCE);
+	/* Another gateway's VM (in the far peer's allowed-ips),
+	 * an address nobody has, the gateway's own, none. */
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], REMOTE_VM, 1, "10.2.0.6", 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.99.0.5", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.0.1", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "0.0.0.0", 1, REMOTE_VM, 2, 64, 0, 0, 10));
+	/* ... also to the gateway itself. */
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.99.0.5", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 5);
+	nothing_queued();
+
+	/* Outside the VM port's subnet, but a route gives it this gateway: ours.
+	 * In the subnet, but a route gives it another gateway: not. */
+	command("route add 10.77.0.0/16 %u", SELF_ID);
+	command("route add 10.1.200.0/24 %u", FAR_ID);
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.200.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 6);
+	/* The same in a burst (the bulk lookup of sources). */
+	{
+		struct rte_mbuf *burst[3] = {
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.1.200.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+			udp4(&vm_mac, &gw.mac[PORT_VM], "10.2.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10),
+		};
+
+		egress_burst(gw.worker_lc[0], burst, 3, mono_ns());
+		assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 8);
+		rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	}
+	command("route del 10.77.0.0/16");
+	command("route del 10.1.200.0/24");
+	vm_in(0, udp4(&vm_mac, &gw.mac[PORT_VM], "10.77.0.9", 1, "10.1.0.1", 2, 64, 0, 0, 10));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 9);
+
+	/* The VM's own address goes on. */
+	vm_in(0, from_vm("10.1.0.1", 64, 0, 0, 10));
+	m = to_main(SLOW_LOCAL, PORT_VM);
+	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* IPv6: link-local sources only to the gateway itself. */
+static struct rte_mbuf *udp6(const char *from, const char *to)
+{
+	struct rte_mbuf *m = frame(&vm_mac, &gw.mac[PORT_VM], RTE_ETHER_TYPE_IPV6, IP6_LEN + UDP_LEN + 8);
+	struct rte_ipv6_hdr *ip6 = rte_pktmbuf_mtod_offset(m, struct rte_ipv6_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip6 + 1);
+
+	ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
+	ip6->payload_len = rte_cpu_to_be_16(UDP_LEN + 8);
+	ip6->proto = IPPROTO_UDP;
+	ip6->hop_limits = 64;
+	inet_pton(AF_INET6, from, ip6->src_addr);
+	inet_pton(AF_INET6, to, ip6->dst_addr);
+	udp->dgram_len = rte_cpu_to_be_16(UDP_LEN + 8);
+	return m;
+}
+
+static void test_vm_source6(void **state)
+{
+	uint64_t spoofed = drops(0, GW_DROP_VM_SPOOFED_SOURCE);
+
+	(void)state;
+	inet_pton(AF_INET6, "fd00:1::1", &gw.cfg.port[PORT_VM].address6);
+	gw.cfg.port[PORT_VM].prefix6_len = 64;
+	command("route add fd00:2::/64 %u", FAR_ID);
+	routes_maintain(gw.routes, &gw); /* IPv6 routes are published on the tick */
+	vm_in(0, udp6("fd00:1::5", "fd00:1::1"));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	vm_in(0, udp6("fe80::5", "fd00:1::1"));
+	rte_pktmbuf_free(to_main(SLOW_LOCAL, PORT_VM));
+	nothing_queued();
+	vm_in(0, udp6("fe80::5", "fd00:2::5"));
+	vm_in(0, udp6("fd00:2::9", "fd00:2::5"));
+	vm_in(0, udp6("fd00:99::9", "fd00:2::5"));
+	vm_in(0, udp6("fd00:1::1", "fd00:2::5"));
+	vm_in(0, udp6("::", "fd00:2::5"));
+	assert_int_equal(drops(0, GW_DROP_VM_SPOOFED_SOURCE), spoofed + 5);
+	nothing_queued();
+	command("route del fd00:2::/64");
+	routes_maintain(gw.routes, &gw);
+	memset(&gw.cfg.port[PORT_VM].address6, 0, sizeof(struct in6_addr));
+	gw.cfg.port[PORT_VM].prefix6_len = 0;
+}
+
 /* ---- ECN ---- */
 
 static void test_ecn(void **state)
@@ -1373,6 +1643,9 @@ int main(void)
 		cmocka_unit_test(test_forgery_claims_nothing),
 		cmocka_unit_test(test_replay_through_two_workers),
 		cmocka_unit_test(test_replay_two_workers_at_once),
+		cmocka_unit_test(test_probe_forgeries),
+		cmocka_unit_test(test_vm_source),
+		cmocka_unit_test(test_vm_source6),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
