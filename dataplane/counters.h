@@ -28,7 +28,9 @@
 	_(TOO_BIG, "too_big", "over the path MTU: ICMP sent back")                               \
 	_(NOT_IP, "not_ip", "VM-side frame that is neither IP, ARP nor ND")                      \
 	_(NO_NEIGHBOUR, "no_neighbour", "gave up resolving a MAC")                               \
-	_(SLOWPATH_FULL, "slowpath_full", "main lcore's queue full")                             \
+	_(SLOWPATH_FULL_HANDSHAKE, "slowpath_full_handshake", "main lcore's handshake queue full") \
+	_(SLOWPATH_FULL_ARP_ND, "slowpath_full_arp_nd", "main lcore's ARP/ND queue full")        \
+	_(SLOWPATH_FULL_OTHER, "slowpath_full_other", "main lcore's queue for the rest full")    \
 	_(TX_FULL, "tx_full", "port would not take the frame")                                   \
 	_(NO_MBUF, "no_mbuf", "pool empty")                                                      \
 	_(STAGED_DROPPED, "staged_dropped", "waited for a handshake that did not come")          \
