@@ -27,6 +27,7 @@
 	_(NO_PEER, "no_peer_for_destination", "VM packet to an address no route or allowed-ip covers") \
 	_(TOO_BIG, "too_big", "over the path MTU: ICMP sent back")                               \
 	_(NOT_IP, "not_ip", "VM-side frame that is neither IP, ARP nor ND")                      \
+	_(MULTI_SEGMENT, "multi_segment", "frame in more than one mbuf: the packet path reads frames whole") \
 	_(NO_NEIGHBOUR, "no_neighbour", "gave up resolving a MAC")                               \
 	_(SLOWPATH_FULL_HANDSHAKE, "slowpath_full_handshake", "main lcore's handshake queue full") \
 	_(SLOWPATH_FULL_ARP_ND, "slowpath_full_arp_nd", "main lcore's ARP/ND queue full")        \

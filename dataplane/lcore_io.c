@@ -60,6 +60,25 @@ void lcore_drop(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned reason)
 	rte_pktmbuf_free(m);
 }
 
+unsigned lcore_rx_whole(struct lcore_ctx *lc, unsigned port, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (likely(m->nb_segs == 1)) {
+			pkts[k++] = m;
+			continue;
+		}
+		/* Counted as received here: egress/ingress count what they see. */
+		COUNT(&lc->counters, rx_packets[port], 1);
+		COUNT(&lc->counters, rx_bytes[port], rte_pktmbuf_pkt_len(m));
+		lcore_drop(lc, m, GW_DROP_MULTI_SEGMENT);
+	}
+	return k;
+}
+
 struct pkt_meta *lcore_note(struct rte_mbuf *m, enum slow_reason why, unsigned port)
 {
 	struct pkt_meta *meta = pkt_meta(m);

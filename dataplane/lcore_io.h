@@ -43,6 +43,11 @@ struct lcore_ctx {
 
 uint64_t mono_ns(void);
 
+/* The receive entry, on pkts[0..n) as rx_burst gave them from port: frames in
+ * more than one segment are counted (received, and dropped as multi_segment)
+ * and freed, since the packet path reads a frame as one contiguous buffer;
+ * the rest are packed to the front, in order. Returns how many are left. */
+unsigned lcore_rx_whole(struct lcore_ctx *lc, unsigned port, struct rte_mbuf **pkts, unsigned n);
 /* Count m under reason and free it. */
 void lcore_drop(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned reason);
 /* Count a finished frame and queue it for port: the worker's own batch (sent
