@@ -19,7 +19,7 @@
  *   ICMP time exceeded and too big, built by the main lcore; fragmentation
  *   ECN across the tunnel (RFC 6040)
  *   the main lcore's queues under an ARP flood and a handshake flood
- *   drop reason names
+ *   drop reason names; names and arguments in the control socket's JSON
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -32,6 +32,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include <rte_arp.h>
@@ -53,6 +54,7 @@
 #include "neigh.h"
 #include "packet.h"
 #include "routes.h"
+#include "textbuf.h"
 #include "underlay.h"
 
 #define LISTEN_PORT 51820
@@ -1215,10 +1217,94 @@ static void test_drop_names(void **state)
 			assert_string_not_equal(gw_drop_name(i), gw_drop_name(j));
 }
 
+/* The control socket's replies are JSON whatever a request held: a name is
+ * taken only from a safe set (and escaped on output all the same), and an
+ * argument a reply would quote back must be printable ASCII without quotes. */
+static json_t *reply_json(const char *fmt, ...)
+{
+	char line[256], out[512];
+	json_t *j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	routes_command(gw.routes, &gw, line, out, sizeof(out));
+	j = json_loads(out, 0, NULL);
+	if (!j)
+		fail_msg("not JSON: %s", out);
+	return j;
+}
+
+static void test_ctl_names(void **state)
+{
+	uint8_t pub[WG_KEY_LEN];
+	char b64[45], *dump;
+	struct textbuf b = { .s = NULL };
+	json_t *j, *e;
+	size_t i;
+	static const char *const bad[] = { "a\"b", "a\\b", ".hidden", "", "x/y",
+					   "0123456789012345678901234567890123" };
+
+	(void)state;
+	randombytes_buf(pub, sizeof(pub));
+	wg_key_to_base64(b64, pub);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = reply_json("gateway set 9 %s name=%s", b64, bad[i]);
+		assert_non_null(json_object_get(j, "error"));
+		json_decref(j);
+	}
+	j = reply_json("route add 10.9.0.0/16\" 9");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "printable ASCII"));
+	json_decref(j);
+	j = reply_json("route add 10.9.0.0/16\x01 9");
+	assert_non_null(json_object_get(j, "error"));
+	json_decref(j);
+	j = reply_json("route add bad\\prefix 9");
+	assert_non_null(json_object_get(j, "error"));
+	json_decref(j);
+
+	j = reply_json("gateway set 9 %s name=eu-west_1.b", b64);
+	assert_non_null(json_object_get(j, "ok"));
+	json_decref(j);
+	dump = routes_dump_json(gw.routes, "gateways");
+	assert_non_null(dump);
+	j = json_loads(dump, 0, NULL);
+	free(dump);
+	assert_non_null(j);
+	{
+		const char *name = NULL;
+
+		json_array_foreach(json_object_get(j, "gateways"), i, e)
+			if (json_integer_value(json_object_get(e, "id")) == 9)
+				name = json_string_value(json_object_get(e, "name"));
+		assert_non_null(name);
+		assert_string_equal(name, "eu-west_1.b");
+	}
+	json_decref(j);
+	j = reply_json("gateway del 9");
+	json_decref(j);
+
+	/* What the dumps print names with, on what the set keeps out. */
+	textbuf_printf(&b, "[");
+	textbuf_json_string(&b, "q\"b\\s\n\t\x01 end");
+	textbuf_printf(&b, ",");
+	textbuf_json_string(&b, "\xff\xfe");
+	textbuf_printf(&b, "]");
+	dump = textbuf_take(&b);
+	j = json_loads(dump, 0, NULL);
+	free(dump);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_array_get(j, 0)), "q\"b\\s\n\t\x01 end");
+	assert_int_equal(json_string_length(json_array_get(j, 1)), 4); /* U+00FF U+00FE */
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_names),
+		cmocka_unit_test(test_ctl_names),
 		cmocka_unit_test(test_ecn),
 		cmocka_unit_test(test_vm_classification),
 		cmocka_unit_test(test_backbone_classification),
