@@ -1220,7 +1220,7 @@ static void test_drop_names(void **state)
 /* The control socket's replies are JSON whatever a request held: a name is
  * taken only from a safe set (and escaped on output all the same), and an
  * argument a reply would quote back must be printable ASCII without quotes. */
-static json_t *reply_json(const char *fmt, ...)
+__attribute__((format(printf, 1, 2))) static json_t *reply_json(const char *fmt, ...)
 {
 	char line[256], out[512];
 	json_t *j;
