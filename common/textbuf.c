@@ -55,6 +55,20 @@ void textbuf_append(struct textbuf *b, const char *p, size_t n)
 	b->s[b->len] = '\0';
 }
 
+void textbuf_json_string(struct textbuf *b, const char *s)
+{
+	textbuf_append(b, "\"", 1);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			textbuf_printf(b, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f)
+			textbuf_printf(b, "\\u%04x", *p);
+		else
+			textbuf_append(b, (const char *)p, 1);
+	}
+	textbuf_append(b, "\"", 1);
+}
+
 char *textbuf_take(struct textbuf *b)
 {
 	char *s = b->s;

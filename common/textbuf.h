@@ -22,5 +22,9 @@ void textbuf_printf(struct textbuf *b, const char *fmt, ...) __attribute__((form
 char *textbuf_take(struct textbuf *b);
 /* n bytes as they are (a socket's reply, say), kept NUL-terminated. */
 void textbuf_append(struct textbuf *b, const char *p, size_t n);
+/* s as a JSON string, quotes included: '"', '\\' and control characters
+ * escaped, and bytes past ASCII as \u00XX, so that the document stays valid
+ * JSON (UTF-8) whatever s holds. */
+void textbuf_json_string(struct textbuf *b, const char *s);
 
 #endif

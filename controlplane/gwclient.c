@@ -193,6 +193,17 @@ static bool ctl_done(const struct textbuf *b, void *arg)
 	return b->s && (v = strstr(b->s, "{\"protocol\"")) && strchr(v, '\n');
 }
 
+/* A reply is an error if it says so at its top level, or is no JSON object
+ * at all (a reply cut or garbled counts against the request). */
+static bool ctl_reply_is_error(const char *line)
+{
+	json_t *j = json_loads(line, 0, NULL);
+	bool bad = !json_is_object(j) || json_object_get(j, "error");
+
+	json_decref(j);
+	return bad;
+}
+
 int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
 	   void *arg, char *err, size_t errlen)
 {
@@ -217,7 +228,7 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	for (char *line = strtok_r(rep.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "{\"protocol\"", 11))
 			continue;
-		if (strstr(line, "\"error\""))
+		if (ctl_reply_is_error(line))
 			errors++;
 		if (on_reply)
 			on_reply(arg, line);

@@ -102,13 +102,20 @@ static bool copy_str(char *dst, size_t size, const char *v)
 	return true;
 }
 
+bool config_name_ok(const char *s, size_t max)
+{
+	size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-");
+
+	return n && n <= max && !s[n] && s[0] != '.';
+}
+
 static const char *set_gateway(struct config *c, const char *k, const char *v)
 {
 	uint32_t n;
 
 	if (!strcmp(k, "name")) {
-		if (!*v || strchr(v, '/') || !copy_str(c->name, sizeof(c->name), v))
-			return "must be 1-31 characters without '/'";
+		if (!config_name_ok(v, sizeof(c->name) - 1) || !copy_str(c->name, sizeof(c->name), v))
+			return "must be 1-31 of A-Z a-z 0-9 . _ -, not starting with '.'";
 	} else if (!strcmp(k, "private_key_file")) {
 		if (!copy_str(c->private_key_file, sizeof(c->private_key_file), v))
 			return "path too long";
@@ -308,6 +315,15 @@ bool config_read_private_key(const char *path, uint8_t key[WG_KEY_LEN], char *er
 	if (st.st_mode & 077) {
 		snprintf(err, errlen, "%s: mode %04o lets others read the private key; chmod 600 it",
 			 path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return false;
+	}
+	/* Whoever owns the file can replace the key or widen its mode. */
+	if (st.st_uid != geteuid() && st.st_uid != 0) {
+		snprintf(err, errlen,
+			 "%s: owned by uid %u, who could replace the private key; only the gateway's user "
+			 "(uid %u) or root may own it",
+			 path, (unsigned)st.st_uid, (unsigned)geteuid());
 		close(fd);
 		return false;
 	}

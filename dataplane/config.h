@@ -44,6 +44,10 @@ struct config {
 };
 
 bool config_load(struct config *c, const char *path, char *err, size_t errlen);
+/* A name as the gateway takes them (its own here, other gateways' through the
+ * control socket): 1 to max characters of A-Z a-z 0-9 . _ -, not starting
+ * with '.', so that it is safe in a file name, a JSON string and a label. */
+bool config_name_ok(const char *s, size_t max);
 bool config_read_private_key(const char *path, uint8_t key[WG_KEY_LEN], char *err, size_t errlen);
 
 #endif

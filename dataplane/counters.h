@@ -27,11 +27,14 @@
 	_(NO_PEER, "no_peer_for_destination", "VM packet to an address no route or allowed-ip covers") \
 	_(TOO_BIG, "too_big", "over the path MTU: ICMP sent back")                               \
 	_(NOT_IP, "not_ip", "VM-side frame that is neither IP, ARP nor ND")                      \
+	_(MULTI_SEGMENT, "multi_segment", "frame in more than one mbuf: the packet path reads frames whole") \
 	_(NO_NEIGHBOUR, "no_neighbour", "gave up resolving a MAC")                               \
 	_(NEIGH_QUEUE_FULL, "neigh_queue_full", "a neighbour being resolved had its frames parked already: the oldest dropped") \
 	_(NEIGH_PARKED_FULL, "neigh_parked_full", "the gateway had its most frames parked for resolution") \
 	_(NEIGH_TABLE_FULL, "neigh_table_full", "no slot for a new neighbour: too many unresolved, or its slots all fresh") \
-	_(SLOWPATH_FULL, "slowpath_full", "main lcore's queue full")                             \
+	_(SLOWPATH_FULL_HANDSHAKE, "slowpath_full_handshake", "main lcore's handshake queue full") \
+	_(SLOWPATH_FULL_ARP_ND, "slowpath_full_arp_nd", "main lcore's ARP/ND queue full")        \
+	_(SLOWPATH_FULL_OTHER, "slowpath_full_other", "main lcore's queue for the rest full")    \
 	_(TX_FULL, "tx_full", "port would not take the frame")                                   \
 	_(NO_MBUF, "no_mbuf", "pool empty")                                                      \
 	_(STAGED_DROPPED, "staged_dropped", "waited for a handshake that did not come")          \

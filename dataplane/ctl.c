@@ -89,8 +89,10 @@ static char *ctl_counters_json(struct gateway *gw)
 	struct textbuf b = { .s = NULL };
 
 	sum_counters(gw, &c);
-	textbuf_printf(&b, "{\"version\":1,\"gateway\":\"%s\",\"uptime_s\":%" PRIu64 ",\"ports\":{",
-		gw->cfg.name, (mono_ns() - gw->started_ns) / UINT64_C(1000000000));
+	textbuf_printf(&b, "{\"version\":1,\"gateway\":");
+	textbuf_json_string(&b, gw->cfg.name);
+	textbuf_printf(&b, ",\"uptime_s\":%" PRIu64 ",\"ports\":{",
+		       (mono_ns() - gw->started_ns) / UINT64_C(1000000000));
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		struct rte_eth_stats st = { 0 };
 
@@ -174,7 +176,9 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "version")) {
-		textbuf_printf(&c->out, "{\"protocol\":1,\"gateway\":\"%s\"}\n", c->gw->cfg.name);
+		textbuf_printf(&c->out, "{\"protocol\":1,\"gateway\":");
+		textbuf_json_string(&c->out, c->gw->cfg.name);
+		textbuf_printf(&c->out, "}\n");
 	} else if (!strcmp(cmd, "quiet") && arg && (!strcmp(arg, "on") || !strcmp(arg, "off"))) {
 		c->quiet = !strcmp(arg, "on");
 		textbuf_printf(&c->out, "{\"ok\":true}\n");

@@ -28,6 +28,12 @@
 #define MBUFS 16383
 #define MBUF_CACHE 256
 #define RING_SIZE 1024
+/* The main lcore's queues (enum slow_queue). Handshakes: tunnels/ counts
+ * 512 queued as "under load" (cookies), so room for twice that; ARP and ND
+ * need little room: answers and learning are idempotent. */
+static const unsigned slow_queue_size[SLOWQ__COUNT] = {
+	[SLOWQ_HANDSHAKE] = 1024, [SLOWQ_ARP_ND] = 512, [SLOWQ_OTHER] = 1024,
+};
 #define HANDOFF_SIZE 4096
 #define PORT_DESC 1024
 #define RETIRE_QUEUE 4096
@@ -119,7 +125,9 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	gw->pool = rte_pktmbuf_pool_create("mbufs", MBUFS, MBUF_CACHE, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					   (int)rte_socket_id());
 	/* Workers hand to the main lcore; the main lcore to worker 0's tx. */
-	gw->to_main = ring("to_main", 0, RING_SIZE, RING_F_SC_DEQ);
+	for (unsigned q = 0; q < SLOWQ__COUNT; q++)
+		if (!(gw->to_main[q] = ring("to_main", q, slow_queue_size[q], RING_F_SC_DEQ | RING_F_EXACT_SZ)))
+			return false;
 	gw->to_port[PORT_VM] = ring("to_vm", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	gw->to_port[PORT_BACKBONE] = ring("to_backbone", 0, RING_SIZE, RING_F_SP_ENQ | RING_F_SC_DEQ);
 	for (unsigned w = 0; w < gw->workers; w++)
@@ -132,7 +140,7 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	for (unsigned w = 0; w < gw->workers; w++)
 		gw->worker_lc[w] = rte_zmalloc("worker_lc", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
 	gw->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (!gw->pool || !gw->to_main || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
+	if (!gw->pool || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
 	    !gw->neigh[1] || !gw->main_lc || !gw->owner || gw->wake_fd < 0 || !pkt_meta_register() ||
 	    !rcu_setup(gw)) {
 		fprintf(stderr, "%s: out of memory setting up (%s)\n", gw->cfg.name,

@@ -6,7 +6,7 @@
  * ingress.c from the backbone port), each on its own queue of both ports. The
  * main lcore runs mainlcore.c: handshakes, timers, neighbour resolution, ICMP
  * errors, the UAPI and control sockets, and whatever the workers hand it
- * through to_main. Frames the main lcore originates reach the wire through
+ * through the to_main queues (one per class, enum slow_queue). Frames the main lcore originates reach the wire through
  * to_port rings that worker 0 drains. Tables the workers read are updated
  * lock-free and old memory is reclaimed through rte_rcu_qsbr.
  *
@@ -51,6 +51,17 @@ struct rte_ring;
 /* tunnels/ receiver-index table size: live indices differ in their low bits. */
 #define INDEX_BITS 16
 
+/* The workers' hand-off to the main lcore is one queue per class, each with
+ * its own bound and drop counter, so that a flood of one class (ARP from any
+ * neighbour) cannot crowd out another (a peer's handshake). Which reason goes
+ * where: lcore_io.c; how the main lcore takes turns: mainlcore.c. */
+enum slow_queue {
+	SLOWQ_HANDSHAKE, /* WireGuard handshake, response, cookie reply */
+	SLOWQ_ARP_ND,    /* ARP and IPv6 neighbour discovery from either port */
+	SLOWQ_OTHER,     /* the rest: to us, staging, resolution, ICMP, probes */
+	SLOWQ__COUNT
+};
+
 struct gateway {
 	struct config cfg;
 	struct wg_device *dev;
@@ -58,7 +69,7 @@ struct gateway {
 	uint16_t port_id[PORT_COUNT];
 	struct rte_ether_addr mac[PORT_COUNT];
 	struct rte_mempool *pool;
-	struct rte_ring *to_main;            /* workers -> main lcore */
+	struct rte_ring *to_main[SLOWQ__COUNT]; /* workers -> main lcore */
 	struct rte_ring *to_port[PORT_COUNT]; /* main lcore -> worker 0's tx */
 	struct rte_ring *handoff[MAX_WORKERS];
 	/* Which worker decrypts a session, per index slot: index << 8 | flags |

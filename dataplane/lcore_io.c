@@ -5,7 +5,8 @@
  *
  *   worker:     lcore_tx() -> lc->tx[port] -> lcore_tx_flush() -> rte_eth_tx_burst
  *   main lcore: lcore_tx() -> gw->to_port[port] -> worker 0's lcore_tx_drain()
- *   worker:     lcore_to_main() -> gw->to_main -> lcore_wake_main() (eventfd)
+ *   worker:     lcore_to_main() -> gw->to_main[its reason's class]
+ *               -> lcore_wake_main() (eventfd)
  */
 #include <string.h>
 #include <time.h>
@@ -59,6 +60,25 @@ void lcore_drop(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned reason)
 	rte_pktmbuf_free(m);
 }
 
+unsigned lcore_rx_whole(struct lcore_ctx *lc, unsigned port, struct rte_mbuf **pkts, unsigned n)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct rte_mbuf *m = pkts[i];
+
+		if (likely(m->nb_segs == 1)) {
+			pkts[k++] = m;
+			continue;
+		}
+		/* Counted as received here: egress/ingress count what they see. */
+		COUNT(&lc->counters, rx_packets[port], 1);
+		COUNT(&lc->counters, rx_bytes[port], rte_pktmbuf_pkt_len(m));
+		lcore_drop(lc, m, GW_DROP_MULTI_SEGMENT);
+	}
+	return k;
+}
+
 struct pkt_meta *lcore_note(struct rte_mbuf *m, enum slow_reason why, unsigned port)
 {
 	struct pkt_meta *meta = pkt_meta(m);
@@ -69,10 +89,30 @@ struct pkt_meta *lcore_note(struct rte_mbuf *m, enum slow_reason why, unsigned p
 	return meta;
 }
 
+unsigned lcore_slow_queue(enum slow_reason why)
+{
+	switch (why) {
+	case SLOW_HANDSHAKE:
+		return SLOWQ_HANDSHAKE;
+	case SLOW_ARP:
+	case SLOW_ND:
+		return SLOWQ_ARP_ND;
+	default:
+		return SLOWQ_OTHER;
+	}
+}
+
 void lcore_to_main(struct lcore_ctx *lc, struct rte_mbuf *m)
 {
-	if (rte_ring_enqueue(lc->gw->to_main, m)) {
-		lcore_drop(lc, m, GW_DROP_SLOWPATH_FULL);
+	static const unsigned full[SLOWQ__COUNT] = {
+		[SLOWQ_HANDSHAKE] = GW_DROP_SLOWPATH_FULL_HANDSHAKE,
+		[SLOWQ_ARP_ND] = GW_DROP_SLOWPATH_FULL_ARP_ND,
+		[SLOWQ_OTHER] = GW_DROP_SLOWPATH_FULL_OTHER,
+	};
+	unsigned q = lcore_slow_queue((enum slow_reason)pkt_meta(m)->reason);
+
+	if (rte_ring_enqueue(lc->gw->to_main[q], m)) {
+		lcore_drop(lc, m, full[q]);
 		return;
 	}
 	lcore_wake_main(lc->gw);

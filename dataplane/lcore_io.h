@@ -3,7 +3,8 @@
  * The lowest layer of the packet path, shared by the main lcore and the
  * workers: what an lcore does with a packet it is done with. It drops it with
  * a reason (and counts it), queues it for transmission, or hands it to the
- * main lcore with a note of why (struct pkt_meta) and wakes it. Also the
+ * main lcore with a note of why (struct pkt_meta), in the queue of that
+ * reason's class, and wakes it. Also the
  * clock, and retirement of memory the workers may still be reading.
  *
  * Transmission depends on who sends: a worker batches frames per port and
@@ -42,6 +43,11 @@ struct lcore_ctx {
 
 uint64_t mono_ns(void);
 
+/* The receive entry, on pkts[0..n) as rx_burst gave them from port: frames in
+ * more than one segment are counted (received, and dropped as multi_segment)
+ * and freed, since the packet path reads a frame as one contiguous buffer;
+ * the rest are packed to the front, in order. Returns how many are left. */
+unsigned lcore_rx_whole(struct lcore_ctx *lc, unsigned port, struct rte_mbuf **pkts, unsigned n);
 /* Count m under reason and free it. */
 void lcore_drop(struct lcore_ctx *lc, struct rte_mbuf *m, unsigned reason);
 /* Count a finished frame and queue it for port: the worker's own batch (sent
@@ -92,8 +98,10 @@ bool pkt_meta_register(void);
 
 /* m's note, cleared, with why and port filled in. */
 struct pkt_meta *lcore_note(struct rte_mbuf *m, enum slow_reason why, unsigned port);
-/* m (noted) into the main lcore's queue, which is woken; slowpath_full if the
- * queue is full. */
+/* The main lcore's queue (enum slow_queue, gateway.h) for reason why. */
+unsigned lcore_slow_queue(enum slow_reason why);
+/* m (noted) into the main lcore's queue for its reason, and the main lcore
+ * woken; if that queue is full, dropped as its slowpath_full_* reason. */
 void lcore_to_main(struct lcore_ctx *lc, struct rte_mbuf *m);
 static inline void lcore_slow(struct lcore_ctx *lc, struct rte_mbuf *m, enum slow_reason why,
 			      unsigned port)

@@ -6,7 +6,8 @@
  * route table upkeep, reclamation of memory the workers may have been reading).
  *
  *   main_lcore_run(): epoll (wake-up eventfd, signals, UAPI and control sockets)
- *     main_lcore_drain(): what the workers handed over (gw->to_main), by reason:
+ *     main_lcore_drain(): what the workers handed over (gw->to_main[], the
+ *       queues taking turns, handshakes first, each within a budget), by reason:
  *       handshakes -> tunnels/ (wg_device_handshake_rx*); ARP, ND, neighbours
  *       -> neigh.c; ICMP, fragments -> icmp.c; staged -> the peer's queue;
  *       our overlay address -> probe.c
@@ -44,7 +45,7 @@
 #include "underlay.h"
 
 #define TICK_MS 10 /* also the finest probe interval */
-#define SLOW_BURST 32
+#define SLOW_BURST 32u
 
 /* Set while a relayed handshake is being answered: a cookie reply, which
  * tunnels/ addresses to whoever sent the message, goes back through the relay
@@ -195,54 +196,86 @@ static void stage_input(struct gateway *gw, struct rte_mbuf *m, uint64_t now)
 	wg_peer_stage(peer, m, now);
 }
 
+static void slow_input(struct gateway *gw, struct rte_mbuf *m, unsigned backlog, uint64_t now)
+{
+	struct pkt_meta *meta = pkt_meta(m);
+
+	switch (meta->reason) {
+	case SLOW_HANDSHAKE:
+		handshake_input(gw, m, backlog, now);
+		break;
+	case SLOW_ARP:
+		neigh_input_arp(gw, meta->port, m, now);
+		break;
+	case SLOW_ND:
+		neigh_input_nd(gw, meta->port, m, now);
+		break;
+	case SLOW_LOCAL:
+		icmp_local_input(gw, meta->port, m);
+		break;
+	case SLOW_STAGE:
+		stage_input(gw, m, now);
+		break;
+	case SLOW_NEIGH:
+		neigh_resolve(gw, meta->port, meta->next_hop, m, now);
+		break;
+	case SLOW_ICMP:
+		icmp_error_input(gw, m, now);
+		break;
+	case SLOW_FRAGMENT:
+		icmp_fragment_input(gw, m, now);
+		break;
+	case SLOW_OVERLAY:
+		probe_input(gw, m, meta->src_gw, now);
+		break;
+	default:
+		lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
+	}
+}
+
+/* The queues take turns, handshakes first in each turn, a burst each: a
+ * packet waits behind at most one burst of each other class per turn, however
+ * full their queues. Each queue gives at most its budget per call, so that a
+ * call ends (sockets and timers get their turn) and a flood of ARP requests
+ * cannot fill worker 0's transmit ring with answers in one go. Handshakes
+ * cost the most (two to four X25519 each), hence the smallest budget. */
+static const unsigned slow_budget[SLOWQ__COUNT] = {
+	[SLOWQ_HANDSHAKE] = 128, [SLOWQ_ARP_ND] = 256, [SLOWQ_OTHER] = 512,
+};
+
 unsigned main_lcore_drain(struct gateway *gw, uint64_t now)
 {
-	struct rte_mbuf *pkts[SLOW_BURST];
-	unsigned total = 0, n, remaining;
+	unsigned taken[SLOWQ__COUNT] = { 0 }, total = 0;
+	bool more = true;
 
-	while ((n = rte_ring_dequeue_burst(gw->to_main, (void **)pkts, SLOW_BURST, &remaining))) {
-		for (unsigned i = 0; i < n; i++) {
-			struct rte_mbuf *m = pkts[i];
-			struct pkt_meta *meta = pkt_meta(m);
+	while (more) {
+		more = false;
+		for (unsigned q = 0; q < SLOWQ__COUNT; q++) {
+			struct rte_mbuf *pkts[SLOW_BURST];
+			unsigned want = RTE_MIN(SLOW_BURST, slow_budget[q] - taken[q]), remaining = 0;
+			unsigned n = want ? rte_ring_dequeue_burst(gw->to_main[q], (void **)pkts, want,
+								   &remaining)
+					  : 0;
 
-			switch (meta->reason) {
-			case SLOW_HANDSHAKE:
-				handshake_input(gw, m, remaining + (n - i - 1), now);
-				break;
-			case SLOW_ARP:
-				neigh_input_arp(gw, meta->port, m, now);
-				break;
-			case SLOW_ND:
-				neigh_input_nd(gw, meta->port, m, now);
-				break;
-			case SLOW_LOCAL:
-				icmp_local_input(gw, meta->port, m);
-				break;
-			case SLOW_STAGE:
-				stage_input(gw, m, now);
-				break;
-			case SLOW_NEIGH:
-				neigh_resolve(gw, meta->port, meta->next_hop, m, now);
-				break;
-			case SLOW_ICMP:
-				icmp_error_input(gw, m, now);
-				break;
-			case SLOW_FRAGMENT:
-				icmp_fragment_input(gw, m, now);
-				break;
-			case SLOW_OVERLAY:
-				probe_input(gw, m, meta->src_gw, now);
-				break;
-			default:
-				lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
-			}
+			/* tunnels/ judges "under load" by the handshakes still
+			 * queued behind this one. */
+			for (unsigned i = 0; i < n; i++)
+				slow_input(gw, pkts[i], remaining + (n - i - 1), now);
+			taken[q] += n;
+			total += n;
+			if (remaining && taken[q] < slow_budget[q])
+				more = true;
 		}
-		total += n;
-		/* Do not starve sockets and timers under a flood. */
-		if (total >= 1024)
-			break;
 	}
 	return total;
+}
+
+bool main_lcore_pending(const struct gateway *gw)
+{
+	for (unsigned q = 0; q < SLOWQ__COUNT; q++)
+		if (rte_ring_count(gw->to_main[q]))
+			return true;
+	return false;
 }
 
 /* Every peer's underlay next hop is kept resolved: a path that switches to a
@@ -317,7 +350,8 @@ int main_lcore_run(struct gateway *gw)
 		gw->cfg.name);
 
 	while (!atomic_load(&gw->quit)) {
-		int n = epoll_wait(ep, events, 32, TICK_MS);
+		/* Work left from a bounded drain: look at the sockets, don't sleep. */
+		int n = epoll_wait(ep, events, 32, main_lcore_pending(gw) ? 0 : TICK_MS);
 		uint64_t now;
 
 		for (int i = 0; i < n; i++) {

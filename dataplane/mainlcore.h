@@ -3,6 +3,7 @@
 #ifndef HOPMESH_DATAPLANE_MAINLCORE_H
 #define HOPMESH_DATAPLANE_MAINLCORE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct gateway;
@@ -14,6 +15,8 @@ int main_lcore_run(struct gateway *gw);
  * the workers handed over (returns how many), and the tick (the tick-th, every
  * 10 ms: timers, routes, probes, neighbours, reclamation). */
 unsigned main_lcore_drain(struct gateway *gw, uint64_t now);
+/* Something is still queued for the main lcore (a drain stopped at a budget). */
+bool main_lcore_pending(const struct gateway *gw);
 void main_lcore_tick(struct gateway *gw, uint64_t now, uint64_t tick);
 /* What tunnels/ calls back into, for gw's device. */
 const struct wg_ops *main_lcore_wg_ops(struct gateway *gw);

@@ -621,7 +621,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 				continue;
 			if (!strncmp(argv[i], "overlay6=", 9) && inet_pton(AF_INET6, argv[i] + 9, &fresh.overlay6) == 1)
 				continue;
-			if (!strncmp(argv[i], "name=", 5) && strlen(argv[i] + 5) < sizeof(fresh.name)) {
+			if (!strncmp(argv[i], "name=", 5) && config_name_ok(argv[i] + 5, sizeof(fresh.name) - 1)) {
 				strcpy(fresh.name, argv[i] + 5);
 				continue;
 			}
@@ -660,6 +660,15 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 	}
 }
 
+/* Printable ASCII, no quote or backslash: safe to quote back in a reply. */
+static bool arg_printable(const char *s)
+{
+	for (; *s; s++)
+		if (*s <= ' ' || *s >= 0x7f || *s == '"' || *s == '\\')
+			return false;
+	return true;
+}
+
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen)
 {
 	char *argv[16];
@@ -667,6 +676,10 @@ void routes_command(struct routes *r, struct gateway *gw, char *line, char *out,
 
 	for (char *tok = strtok(line, " \t"); tok && argc < 16; tok = strtok(NULL, " \t"))
 		argv[argc++] = tok;
+	/* Replies quote arguments back; none needs more than printable ASCII. */
+	for (int i = 0; i < argc; i++)
+		if (!arg_printable(argv[i]))
+			return (void)REPLY("{\"error\":\"argument %d: only printable ASCII without quotes or backslashes\"}", i + 1);
 	if (argc < 1) {
 		REPLY("{\"error\":\"empty request\"}");
 	} else if (!strcmp(argv[0], "route")) {
@@ -717,10 +730,11 @@ char *routes_dump_json(struct routes *r, const char *what)
 			wg_key_to_base64(key, e->public_key);
 			inet_ntop(AF_INET, &e->overlay4, o4, sizeof(o4));
 			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
-			textbuf_printf(&b, "%s{\"id\":%u,\"name\":\"%s\",\"public_key\":\"%s\",\"bound\":%s,"
+			textbuf_printf(&b, "%s{\"id\":%u,\"name\":", first ? "" : ",", id);
+			textbuf_json_string(&b, e->name);
+			textbuf_printf(&b, ",\"public_key\":\"%s\",\"bound\":%s,"
 				   "\"via\":%u,\"hops\":%u,\"path\":%s,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
-			       first ? "" : ",", id, e->name, key,
-			       atomic_load(&e->peer) ? "true" : "false", first_hop(r, (uint16_t)id), hops,
+			       key, atomic_load(&e->peer) ? "true" : "false", first_hop(r, (uint16_t)id), hops,
 			       path, o4, o6);
 			first = false;
 		}

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * A worker lcore's loop: poll its queue of each port and its hand-off ring,
- * run the bursts through egress.c and ingress.c, send what they queued, and
- * report a quiescent state to RCU. Worker 0 also sends the frames the main
+ * refuse frames in more than one segment (lcore_rx_whole: the packet path
+ * assumes one), run the bursts through egress.c and ingress.c, send what
+ * they queued, and report a quiescent state to RCU. Worker 0 also sends the frames the main
  * lcore built (gw->to_port). When idle, and not busy-polling, it sleeps.
  */
 #include <time.h>
@@ -48,13 +49,13 @@ unsigned worker_poll(struct lcore_ctx *lc, uint64_t now)
 	unsigned work = 0, n;
 
 	n = rte_eth_rx_burst(gw->port_id[PORT_VM], q, pkts, BURST);
-	if (n)
+	work += n;
+	if (n && (n = lcore_rx_whole(lc, PORT_VM, pkts, n)))
 		egress_burst(lc, pkts, n, now);
-	work += n;
 	n = rte_eth_rx_burst(gw->port_id[PORT_BACKBONE], q, pkts, BURST);
-	if (n)
-		ingress_burst(lc, pkts, n, now, false);
 	work += n;
+	if (n && (n = lcore_rx_whole(lc, PORT_BACKBONE, pkts, n)))
+		ingress_burst(lc, pkts, n, now, false);
 	/* Data messages other workers received for sessions we own. */
 	n = rte_ring_dequeue_burst(gw->handoff[lc->worker], (void **)pkts, BURST, NULL);
 	if (n)

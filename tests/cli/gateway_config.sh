@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# The gateway refuses to start on a bad config or an unsafe key, with a message
-# that names the file, the line and what is wrong; it never gets as far as DPDK.
+# The gateway refuses to start on a bad config or an unsafe key (readable by
+# others, or owned by another user), with a message that names the file, the
+# line and what is wrong; it never gets as far as DPDK.
 set -u
 GW=${HOPMESH_BUILD:?}/dataplane/hopmesh-gw
 tmp=$(mktemp -d)
@@ -53,6 +54,20 @@ expect "key not base64" 1 "not a base64 WireGuard key"
 rm -f "$tmp/gw.key"
 expect "key missing" 1 "gw.key: No such file or directory"
 key 600
+# Whoever owns the key file can replace the key: only the gateway's user or
+# root may. (Needs root to give the file away; as another user, the file
+# would be ours.)
+if [ "$(id -u)" -eq 0 ]; then
+	chown 65534 "$tmp/gw.key"
+	expect "key owned by another user" 1 "gw.key: owned by uid 65534, who could replace the private key; only the gateway's user \(uid 0\) or root may own it"
+	chown 0 "$tmp/gw.key"
+else
+	echo "skip: key owned by another user (needs root to make one)"
+fi
+conf "name = a\"b"
+expect "name with a quote" 1 "gw.conf:4: name: must be 1-31 of A-Z a-z 0-9 . _ -"
+conf "name = ..."
+expect "name starting with a dot" 1 "gw.conf:4: name: must be"
 conf "listen_port = 70000"
 expect "port out of range" 1 "gw.conf:4: listen_port: must be 0-65535"
 conf "mtu = 100"

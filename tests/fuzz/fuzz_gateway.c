@@ -190,8 +190,10 @@ static bool count_staged(struct wg_peer *peer, void *arg)
 
 static unsigned held_mbufs(void)
 {
-	unsigned n = rte_ring_count(gw.to_main);
+	unsigned n = 0;
 
+	for (unsigned q = 0; q < SLOWQ__COUNT; q++)
+		n += rte_ring_count(gw.to_main[q]);
 	for (unsigned p = 0; p < PORT_COUNT; p++) {
 		n += rte_ring_count(gw.to_port[p]) + gw.main_lc->ntx[p];
 		for (unsigned i = 0; i < NEIGH_SLOTS; i++)

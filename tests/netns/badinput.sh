@@ -70,7 +70,7 @@ hm_check "inner source outside allowed-ips: 5 counted" test "$(delta source_not_
 # that reaches the port is accounted for by reason, and all reach it.
 flood_counted() {
 	echo $(($(delta handshake_invalid) + $(delta cookie_required) + \
-		$(delta handshake_ratelimited) + $(delta slowpath_full)))
+		$(delta handshake_ratelimited) + $(delta slowpath_full_handshake)))
 }
 port_delta() {
 	python3 -c '
@@ -89,7 +89,7 @@ snapshot before
 ip netns exec "$WG" python3 "$CRAFT" flood "$HOST" 51820 "$GWPUB" 3000
 sleep 2
 snapshot after
-hm_log "paced flood of 3000: invalid $(delta handshake_invalid), cookie $(delta cookie_required), queue full $(delta slowpath_full); emulator drops so far $(wan_drops)"
+hm_log "paced flood of 3000: invalid $(delta handshake_invalid), cookie $(delta cookie_required), queue full $(delta slowpath_full_handshake); emulator drops so far $(wan_drops)"
 hm_check "paced flood: all 3000 counted by reason" test "$(flood_counted)" -eq 3000
 
 # The same at once: the main lcore's backlog puts it under load, so it answers
@@ -102,7 +102,7 @@ ip netns exec "$WG" python3 "$CRAFT" flood "$HOST" 51820 "$GWPUB" 10000 0
 burst_end=$(date +%s.%N)
 sleep 3
 snapshot after
-hm_log "burst of 10000: port saw $(port_delta rx_packets), emulator drops so far $(wan_drops); invalid $(delta handshake_invalid), cookie $(delta cookie_required), rate limited $(delta handshake_ratelimited), queue full $(delta slowpath_full)"
+hm_log "burst of 10000: port saw $(port_delta rx_packets), emulator drops so far $(wan_drops); invalid $(delta handshake_invalid), cookie $(delta cookie_required), rate limited $(delta handshake_ratelimited), queue full $(delta slowpath_full_handshake)"
 hm_check "burst: under load the gateway answered with cookies" test "$(delta cookie_required)" -gt 0
 # What else crossed the port meanwhile: the ping's data, keepalives, frames not
 # for us, and a few ARP.

@@ -5,11 +5,11 @@
  * EAL with no hugepages and no shared files (--no-huge --no-shconf). Nothing runs the lcores'
  * loops: a test hands a burst of frames it built to egress_burst() or
  * ingress_burst() as worker w would, then looks where each went: a drop
- * counter, the main lcore's queue (gw.to_main, with its note), a worker's tx
+ * counter, the main lcore's queues (gw.to_main[], with its note), a worker's tx
  * batch, another worker's hand-off ring. The main lcore's part (ICMP errors)
  * is called the same way, and its frames read from gw.to_port.
  *
- *   classification, VM side and backbone side
+ *   classification, VM side and backbone side; frames in two mbufs refused
  *   relay (header v2, source-routed): each way a header fails, counted under
  *   its own reason, nothing forwarded; forwarding by the header over 2, 3 and
  *   4 hops whatever the relay's own paths say; delivery at the destination;
@@ -26,7 +26,8 @@
  *   VM-side source check: another gateway's address, an unassigned one, the
  *   gateway's own are dropped; link-local IPv6 only to the gateway itself
  *   ECN across the tunnel (RFC 6040)
- *   drop reason names
+ *   the main lcore's queues under an ARP flood and a handshake flood
+ *   drop reason names; names and arguments in the control socket's JSON
  */
 #include <arpa/inet.h>
 #include <pthread.h>
@@ -39,6 +40,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <jansson.h>
 #include <sodium.h>
 
 #include <rte_arp.h>
@@ -56,10 +58,12 @@
 #include "icmp.h"
 #include "ingress.h"
 #include "lcore_io.h"
+#include "mainlcore.h"
 #include "neigh.h"
 #include "packet.h"
 #include "probe.h"
 #include "routes.h"
+#include "textbuf.h"
 #include "underlay.h"
 
 #define LISTEN_PORT 51820
@@ -171,10 +175,11 @@ static struct rte_mbuf *take(struct rte_ring *r)
 	return m;
 }
 
-/* The main lcore's queue holds exactly one packet, handed over for why. */
+/* The main lcore's queue for why holds exactly one packet, handed over for
+ * why. */
 static struct rte_mbuf *to_main(enum slow_reason why, unsigned port)
 {
-	struct rte_mbuf *m = take(gw.to_main);
+	struct rte_mbuf *m = take(gw.to_main[lcore_slow_queue(why)]);
 
 	assert_non_null(m);
 	assert_int_equal(pkt_meta(m)->reason, why);
@@ -184,7 +189,8 @@ static struct rte_mbuf *to_main(enum slow_reason why, unsigned port)
 
 static void nothing_queued(void)
 {
-	assert_int_equal(rte_ring_count(gw.to_main), 0);
+	for (unsigned q = 0; q < SLOWQ__COUNT; q++)
+		assert_int_equal(rte_ring_count(gw.to_main[q]), 0);
 	for (unsigned p = 0; p < PORT_COUNT; p++)
 		assert_int_equal(rte_ring_count(gw.to_port[p]), 0);
 	for (unsigned w = 0; w < gw.workers; w++) {
@@ -351,6 +357,38 @@ static void test_backbone_classification(void **state)
 	m = to_main(SLOW_HANDSHAKE, PORT_BACKBONE);
 	assert_int_equal(pkt_meta(m)->relayed, 0);
 	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* A frame chained from two mbufs (as a port with scatter on may deliver)
+ * never reaches the packet path, which reads frames whole: counted received
+ * and dropped as multi_segment at the receive entry; the frames around it go
+ * on, in order. */
+static void test_multi_segment(void **state)
+{
+	struct lcore_ctx *lc = gw.worker_lc[0];
+	uint64_t before = drops(0, GW_DROP_MULTI_SEGMENT), rx = lc->counters.rx_packets[PORT_VM];
+	struct rte_mbuf *pkts[3], *a, *b, *tail;
+
+	(void)state;
+	a = from_vm(REMOTE_VM, 64, 0, 0, 10);
+	b = from_vm(REMOTE_VM, 64, 0, 0, 10);
+	pkts[0] = a;
+	pkts[1] = frame(&vm_mac, &gw.mac[PORT_VM], RTE_ETHER_TYPE_IPV4, IP4_LEN);
+	tail = rte_pktmbuf_alloc(gw.pool);
+	assert_non_null(tail);
+	assert_non_null(rte_pktmbuf_append(tail, UDP_LEN + 10));
+	assert_int_equal(rte_pktmbuf_chain(pkts[1], tail), 0);
+	assert_int_equal(pkts[1]->nb_segs, 2);
+	pkts[2] = b;
+
+	assert_int_equal(lcore_rx_whole(lc, PORT_VM, pkts, 3), 2);
+	assert_ptr_equal(pkts[0], a);
+	assert_ptr_equal(pkts[1], b);
+	assert_int_equal(drops(0, GW_DROP_MULTI_SEGMENT), before + 1);
+	assert_int_equal(lc->counters.rx_packets[PORT_VM], rx + 1);
+	rte_pktmbuf_free(a);
+	rte_pktmbuf_free(b);
 	nothing_queued();
 }
 
@@ -878,8 +916,12 @@ static void discard_queued(void)
 {
 	struct rte_mbuf *m;
 
-	while (!rte_ring_dequeue(gw.to_main, (void **)&m))
-		rte_pktmbuf_free(m);
+	for (unsigned q = 0; q < SLOWQ__COUNT; q++)
+		while (!rte_ring_dequeue(gw.to_main[q], (void **)&m))
+			rte_pktmbuf_free(m);
+	for (unsigned p = 0; p < PORT_COUNT; p++)
+		while (!rte_ring_dequeue(gw.to_port[p], (void **)&m))
+			rte_pktmbuf_free(m);
 	for (unsigned w = 0; w < gw.workers; w++) {
 		while (!rte_ring_dequeue(gw.handoff[w], (void **)&m))
 			rte_pktmbuf_free(m);
@@ -1607,6 +1649,152 @@ static void test_ecn(void **state)
 	assert_int_equal(ip6[1], 0);
 }
 
+/* ---- the main lcore's queues under a flood ---- */
+
+/* An ARP request for our backbone address from a host that floods. */
+static struct rte_mbuf *flood_arp(void)
+{
+	static const struct rte_ether_addr flooder = { { 0x02, 0, 0, 0, 0, 0x66 } };
+	struct rte_mbuf *m = frame(&flooder, &gw.mac[PORT_BACKBONE], RTE_ETHER_TYPE_ARP,
+				   sizeof(struct rte_arp_hdr));
+	struct rte_arp_hdr *arp = rte_pktmbuf_mtod_offset(m, struct rte_arp_hdr *, RTE_ETHER_HDR_LEN);
+
+	arp->arp_hardware = rte_cpu_to_be_16(RTE_ARP_HRD_ETHER);
+	arp->arp_protocol = rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4);
+	arp->arp_hlen = RTE_ETHER_ADDR_LEN;
+	arp->arp_plen = 4;
+	arp->arp_opcode = rte_cpu_to_be_16(RTE_ARP_OP_REQUEST);
+	arp->arp_data.arp_sha = flooder;
+	arp->arp_data.arp_sip = ip4("192.0.2.66");
+	arp->arp_data.arp_tip = ip4("192.0.2.1");
+	return m;
+}
+
+/* Worker 0 receives n frames from make(), 32 a poll, then last (if any) in
+ * the same poll as the final ones. */
+static void flood_in(struct rte_mbuf *(*make)(void), unsigned n, struct rte_mbuf *last)
+{
+	struct rte_mbuf *pkts[32];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		pkts[k++] = make();
+		if (k == 32 || (i == n - 1 && !last)) {
+			ingress_burst(gw.worker_lc[0], pkts, k, mono_ns(), false);
+			k = 0;
+		}
+	}
+	if (last) {
+		pkts[k++] = last;
+		ingress_burst(gw.worker_lc[0], pkts, k, mono_ns(), false);
+	}
+}
+
+/* The frames the main lcore queued for the backbone: how many were ARP
+ * replies; the handshake response among them, if any, into *response. */
+static unsigned backbone_out(struct rte_mbuf **response)
+{
+	struct rte_mbuf *m;
+	unsigned arp = 0;
+
+	*response = NULL;
+	while (!rte_ring_dequeue(gw.to_port[PORT_BACKBONE], (void **)&m)) {
+		struct rte_ether_hdr *eth = rte_pktmbuf_mtod(m, struct rte_ether_hdr *);
+
+		if (eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_ARP)) {
+			arp++;
+			rte_pktmbuf_free(m);
+		} else {
+			assert_null(*response);
+			*response = m;
+		}
+	}
+	return arp;
+}
+
+/* A peer rekeys while a neighbour floods ARP faster than the main lcore takes
+ * it: in the same poll as 2,000 ARP requests (four times what their queue
+ * holds) its initiation is queued, and the main lcore's next turn answers it
+ * with a response, not a cookie reply (which is what a shared queue's backlog
+ * made of it), while ARP waits within its budget. */
+static void test_slowpath_arp_flood(void **state)
+{
+	uint64_t full = drops(0, GW_DROP_SLOWPATH_FULL_ARP_ND);
+	uint64_t hs_full = drops(0, GW_DROP_SLOWPATH_FULL_HANDSHAKE);
+	struct wg_endpoint us;
+	struct rte_mbuf *m;
+	unsigned arp;
+
+	(void)state;
+	far_handshake(); /* a session to rekey */
+	usleep(30000);   /* our flood limit: 50 initiations a second per peer */
+	far.handshakes++;
+	far.now += 10 * 1000000000ULL;
+	far.len = 0;
+	wg_peer_initiate(far.peer, far.now);
+	assert_int_equal(far.len, WG_INITIATION_LEN);
+
+	flood_in(flood_arp, 2000, from_backbone(FAR_IP, 51820, far.msg, far.len));
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_ARP_ND]), 512);
+	assert_int_equal(drops(0, GW_DROP_SLOWPATH_FULL_ARP_ND), full + 2000 - 512);
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_HANDSHAKE]), 1);
+	assert_int_equal(drops(0, GW_DROP_SLOWPATH_FULL_HANDSHAKE), hs_full);
+
+	main_lcore_drain(&gw, mono_ns());
+	arp = backbone_out(&m);
+	/* ARP got its budget's worth of answers, no more; the rest waits. */
+	assert_int_equal(arp, 256);
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_ARP_ND]), 512 - 256);
+	assert_true(main_lcore_pending(&gw));
+	assert_non_null(m);
+	assert_int_equal(rte_pktmbuf_pkt_len(m), RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN + WG_RESPONSE_LEN);
+	far.len = 0;
+	assert_true(wg_endpoint_parse(&us, "192.0.2.1:51820"));
+	assert_int_equal(wg_device_handshake_rx(far.dev,
+						rte_pktmbuf_mtod_offset(m, uint8_t *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN),
+						WG_RESPONSE_LEN, &us, 0, far.now),
+			 WG_OK);
+	rte_pktmbuf_free(m);
+	assert_int_equal(far.len, WG_DATA_MIN_LEN); /* the rekeyed session's keepalive */
+
+	while (main_lcore_pending(&gw))
+		main_lcore_drain(&gw, mono_ns()), backbone_out(&m);
+	discard_queued();
+}
+
+/* A handshake initiation, with nothing right in it but type and length. */
+static struct rte_mbuf *flood_initiation(void)
+{
+	uint8_t msg[WG_INITIATION_LEN] = { WG_MSG_INITIATION };
+
+	return from_backbone("192.0.2.77", 40000, msg, sizeof(msg));
+}
+
+/* The other way round: a flood of initiations (the handshake queue full)
+ * keeps no ARP request from being answered in the main lcore's next turn. Last
+ * of the tests: it leaves our device under load (cookies) for a second. */
+static void test_slowpath_handshake_flood(void **state)
+{
+	uint64_t full = drops(0, GW_DROP_SLOWPATH_FULL_HANDSHAKE);
+	uint64_t invalid = drops(MAX_WORKERS, WG_DROP_MAC1);
+	struct rte_mbuf *m;
+
+	(void)state;
+	discard_queued();
+	flood_in(flood_initiation, 1500, flood_arp());
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_HANDSHAKE]), 1024);
+	assert_int_equal(drops(0, GW_DROP_SLOWPATH_FULL_HANDSHAKE), full + 1500 - 1024);
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_ARP_ND]), 1);
+
+	main_lcore_drain(&gw, mono_ns());
+	assert_int_equal(backbone_out(&m), 1);
+	assert_null(m);
+	/* Handshakes got their budget, no more. */
+	assert_int_equal(drops(MAX_WORKERS, WG_DROP_MAC1), invalid + 128);
+	assert_int_equal(rte_ring_count(gw.to_main[SLOWQ_HANDSHAKE]), 1024 - 128);
+	discard_queued();
+}
+
 /* ---- names ---- */
 
 static void test_drop_names(void **state)
@@ -1616,7 +1804,8 @@ static void test_drop_names(void **state)
 	assert_string_equal(gw_drop_name(GW_DROP_MALFORMED_FRAME), "malformed_frame");
 	assert_string_equal(gw_drop_name(GW_DROP_UNKNOWN_TYPE), "unknown_message_type");
 	assert_string_equal(gw_drop_name(GW_DROP_NO_PEER), "no_peer_for_destination");
-	assert_string_equal(gw_drop_name(GW_DROP_SLOWPATH_FULL), "slowpath_full");
+	assert_string_equal(gw_drop_name(GW_DROP_SLOWPATH_FULL_HANDSHAKE), "slowpath_full_handshake");
+	assert_string_equal(gw_drop_name(GW_DROP_SLOWPATH_FULL_ARP_ND), "slowpath_full_arp_nd");
 	assert_string_equal(gw_drop_name(GW_DROP_ICMP_RATELIMITED), "icmp_ratelimited");
 	assert_string_equal(gw_drop_name(WG_DROP_NO_SESSION), wg_drop_name(WG_DROP_NO_SESSION));
 	assert_string_equal(gw_drop_name(GW_DROP__COUNT), "unknown");
@@ -1625,13 +1814,98 @@ static void test_drop_names(void **state)
 			assert_string_not_equal(gw_drop_name(i), gw_drop_name(j));
 }
 
+/* The control socket's replies are JSON whatever a request held: a name is
+ * taken only from a safe set (and escaped on output all the same), and an
+ * argument a reply would quote back must be printable ASCII without quotes. */
+__attribute__((format(printf, 1, 2))) static json_t *reply_json(const char *fmt, ...)
+{
+	char line[256], out[512];
+	json_t *j;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	routes_command(gw.routes, &gw, line, out, sizeof(out));
+	j = json_loads(out, 0, NULL);
+	if (!j)
+		fail_msg("not JSON: %s", out);
+	return j;
+}
+
+static void test_ctl_names(void **state)
+{
+	uint8_t pub[WG_KEY_LEN];
+	char b64[45], *dump;
+	struct textbuf b = { .s = NULL };
+	json_t *j, *e;
+	size_t i;
+	static const char *const bad[] = { "a\"b", "a\\b", ".hidden", "", "x/y",
+					   "0123456789012345678901234567890123" };
+
+	(void)state;
+	randombytes_buf(pub, sizeof(pub));
+	wg_key_to_base64(b64, pub);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		j = reply_json("gateway set 9 %s name=%s", b64, bad[i]);
+		assert_non_null(json_object_get(j, "error"));
+		json_decref(j);
+	}
+	j = reply_json("route add 10.9.0.0/16\" 9");
+	assert_non_null(strstr(json_string_value(json_object_get(j, "error")), "printable ASCII"));
+	json_decref(j);
+	j = reply_json("route add 10.9.0.0/16\x01 9");
+	assert_non_null(json_object_get(j, "error"));
+	json_decref(j);
+	j = reply_json("route add bad\\prefix 9");
+	assert_non_null(json_object_get(j, "error"));
+	json_decref(j);
+
+	j = reply_json("gateway set 9 %s name=eu-west_1.b", b64);
+	assert_non_null(json_object_get(j, "ok"));
+	json_decref(j);
+	dump = routes_dump_json(gw.routes, "gateways");
+	assert_non_null(dump);
+	j = json_loads(dump, 0, NULL);
+	free(dump);
+	assert_non_null(j);
+	{
+		const char *name = NULL;
+
+		json_array_foreach(json_object_get(j, "gateways"), i, e)
+			if (json_integer_value(json_object_get(e, "id")) == 9)
+				name = json_string_value(json_object_get(e, "name"));
+		assert_non_null(name);
+		assert_string_equal(name, "eu-west_1.b");
+	}
+	json_decref(j);
+	j = reply_json("gateway del 9");
+	json_decref(j);
+
+	/* What the dumps print names with, on what the set keeps out. */
+	textbuf_printf(&b, "[");
+	textbuf_json_string(&b, "q\"b\\s\n\t\x01 end");
+	textbuf_printf(&b, ",");
+	textbuf_json_string(&b, "\xff\xfe");
+	textbuf_printf(&b, "]");
+	dump = textbuf_take(&b);
+	j = json_loads(dump, 0, NULL);
+	free(dump);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_array_get(j, 0)), "q\"b\\s\n\t\x01 end");
+	assert_int_equal(json_string_length(json_array_get(j, 1)), 4); /* U+00FF U+00FE */
+	json_decref(j);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_names),
+		cmocka_unit_test(test_ctl_names),
 		cmocka_unit_test(test_ecn),
 		cmocka_unit_test(test_vm_classification),
 		cmocka_unit_test(test_backbone_classification),
+		cmocka_unit_test(test_multi_segment),
 		cmocka_unit_test(test_relay_drops),
 		cmocka_unit_test(test_relay_forward),
 		cmocka_unit_test(test_relay_deliver),
@@ -1646,6 +1920,8 @@ int main(void)
 		cmocka_unit_test(test_probe_forgeries),
 		cmocka_unit_test(test_vm_source),
 		cmocka_unit_test(test_vm_source6),
+		cmocka_unit_test(test_slowpath_arp_flood),
+		cmocka_unit_test(test_slowpath_handshake_flood),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

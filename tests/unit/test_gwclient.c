@@ -3,7 +3,9 @@
  * controlplane/gwclient.c's reading of a UAPI get=1 reply, parsed line by
  * line as it arrives (the reply carries the private key, so it is never
  * gathered in a heap buffer): a scripted server on a UNIX socket in a temp
- * dir sends it in small pieces that cut lines and keys anywhere. No root.
+ * dir sends it in small pieces that cut lines and keys anywhere. And its
+ * reading of control socket replies: an error is what the JSON says, not a
+ * word in it. No root.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -159,11 +161,79 @@ static void test_cut_short(void **state)
 	assert_int_equal(gw_uapi_peers_at(sock, &p, &n, err, sizeof(err)), -1);
 }
 
+/* A child that reads one connection's control requests up to "version" and
+ * answers with reply. */
+static pid_t serve_ctl(const char *reply)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	int l = socket(AF_UNIX, SOCK_STREAM, 0);
+	pid_t pid;
+
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	unlink(sock);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		char req[256];
+		size_t got = 0;
+		int c = accept(l, NULL, NULL);
+
+		while (got < sizeof(req) - 1) {
+			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+			if (r <= 0)
+				_exit(1);
+			got += (size_t)r;
+			req[got] = '\0';
+			if (strstr(req, "version\n"))
+				break;
+		}
+		if (write(c, reply, strlen(reply)) < 0)
+			_exit(3);
+		close(c);
+		_exit(0);
+	}
+	close(l);
+	return pid;
+}
+
+static void count_reply(void *arg, const char *json)
+{
+	(void)json;
+	(*(unsigned *)arg)++;
+}
+
+/* A gateway named "error" is no error; an "error" member is, and so is a
+ * line that is not a JSON object. */
+static void test_ctl_errors(void **state)
+{
+	char err[256] = "";
+	unsigned replies = 0;
+	pid_t pid = serve_ctl("{\"self\":1,\"gateways\":[{\"id\":2,\"name\":\"error\"}]}\n"
+			      "{\"error\":\"bad prefix x\"}\n"
+			      "{\"ok\":true}\n"
+			      "{\"protocol\":1,\"gateway\":\"g1\"}\n");
+
+	(void)state;
+	assert_int_equal(gw_ctl(sock, "dump gateways\nroute add x 2\nquiet off\n", count_reply,
+				&replies, err, sizeof(err)),
+			 1);
+	reap(pid);
+	assert_int_equal(replies, 3);
+
+	pid = serve_ctl("{\"ok\":tr\n{\"protocol\":1,\"gateway\":\"g1\"}\n");
+	assert_int_equal(gw_ctl(sock, "quiet off\n", NULL, NULL, err, sizeof(err)), 1);
+	reap(pid);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_short, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctl_errors, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
