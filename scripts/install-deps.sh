@@ -12,7 +12,7 @@ packages=(
 	dpdk libdpdk-dev libsodium-dev libssl-dev libipsec-mb-dev
 	# xdp and the control plane
 	libbpf-dev libxdp-dev bpftool libmnl-dev libcurl4-openssl-dev libjansson-dev
-	libmicrohttpd-dev
+	libmicrohttpd-dev libsystemd-dev
 	# tests
 	systemd libcmocka-dev libpcap-dev libclang-rt-14-dev python3
 	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc
