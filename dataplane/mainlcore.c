@@ -331,9 +331,11 @@ static void watchdog_tick(struct gateway *gw, struct gw_watchdog *wd, bool *stal
 	worker_polls(gw, polls);
 	switch (gw_watchdog_check(wd, polls, now, &who)) {
 	case GW_WATCHDOG_PET:
-		if (*stalled)
+		if (*stalled) {
 			fprintf(stderr, "%s: every worker polls again: watchdog petted again\n",
 				gw->cfg.name);
+			sd_notifyf(0, "STATUS=running, %u worker%s", gw->workers, gw->workers == 1 ? "" : "s");
+		}
 		*stalled = false;
 		sd_notify(0, "WATCHDOG=1");
 		break;
