@@ -55,12 +55,11 @@
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-
-#include <systemd/sd-daemon.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "gwclient.h"
 #include "meshd.h"
