@@ -15,7 +15,7 @@ packages=(
 	libmicrohttpd-dev libsystemd-dev
 	# tests
 	systemd libcmocka-dev libpcap-dev libclang-rt-14-dev python3
-	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc
+	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc strace
 	# the manuals render without warnings (tests/cli/install.sh)
 	man-db groff-base
 	# interop peers and traffic
