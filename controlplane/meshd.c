@@ -17,6 +17,10 @@
  *     the registry being down never tears a working tunnel down;
  * every second: publish our links under a lease, render the metrics; and
  * on request, our state to `meshctl status` (meshd_status.c).
+ * Under systemd (sd_notify; nothing without NOTIFY_SOCKET): READY=1 after the
+ * first registry pass, whether the registry and the gateway answered or not
+ * (meshd's job is to wait for them); WATCHDOG=1 from the loop every half
+ * interval; STOPPING=1 on SIGTERM.
  *
  * The config file (meshd_config.c), for instance:
  *
@@ -55,6 +59,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <systemd/sd-daemon.h>
 
 #include "gwclient.h"
 #include "meshd.h"
@@ -358,6 +363,8 @@ static int run(struct meshd *d)
 	int ep = epoll_create1(EPOLL_CLOEXEC), tfd = timer_open(d->cfg.probe.interval_ms);
 	int wfd = registry_watch_fd(d->reg), nfd, sfd, stfd;
 	uint64_t last_reload = 0, last_publish = 0, reload_due = 1, last_install = 0, last_deferred = 0;
+	uint64_t wd_half_ns = 0, last_pet = 0;
+	bool ready = false;
 	char err[256];
 	sigset_t set;
 
@@ -381,6 +388,10 @@ static int run(struct meshd *d)
 		epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 	}
 	meshd_log(d, "running: registry %s, gateway %s", d->cfg.registry, d->cfg.interface);
+	if (sd_watchdog_enabled(0, &wd_half_ns) > 0)
+		wd_half_ns *= 500; /* us to ns, halved */
+	else
+		wd_half_ns = 0;
 	for (;;) {
 		int n = epoll_wait(ep, events, 8, -1);
 		uint64_t now = mono_ns(), expirations;
@@ -390,10 +401,17 @@ static int run(struct meshd *d)
 		 * ready, so this is no pass; what is ready is seen at once. */
 		if (n < 0 && errno == EINTR)
 			continue;
+		/* The loop comes round every probe interval (the timer): a pass
+		 * stuck (in the registry, the gateway's sockets) stops the pets. */
+		if (wd_half_ns && now - last_pet >= wd_half_ns) {
+			last_pet = now;
+			sd_notify(0, "WATCHDOG=1");
+		}
 		for (int i = 0; i < n; i++) {
 			int fd = events[i].data.fd;
 
 			if (fd == sfd) {
+				sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 				meshd_log(d, "stopping");
 				close(ep);
 				if (stfd >= 0)
@@ -430,6 +448,12 @@ static int run(struct meshd *d)
 			last_reload = now;
 			if (reload(d) || d->have_snap)
 				reconcile_all(d, now);
+			if (!ready) {
+				ready = true;
+				sd_notifyf(0, "READY=1\nSTATUS=registry %s, gateway %s",
+					   d->registry_up ? "read" : "not read (retrying)",
+					   d->gateway_answered ? "answers" : "does not answer (waiting)");
+			}
 			continue;
 		}
 		/* Bindings held back for a handshake: look again soon, not at

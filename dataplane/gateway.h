@@ -24,7 +24,8 @@
  *                        outer headers
  *   neigh.c, routes.c    Ethernet out and MAC resolution; routes and paths
  *   lcore_io.c           drop, tx, hand-off to the main lcore, clock, retirement
- *   counters.c, config.c
+ *   counters.c, config.c, watchdog.c (when the main lcore may pet systemd's
+ *                        watchdog)
  */
 #ifndef HOPMESH_DATAPLANE_GATEWAY_H
 #define HOPMESH_DATAPLANE_GATEWAY_H

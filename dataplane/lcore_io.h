@@ -15,6 +15,7 @@
 #ifndef HOPMESH_DATAPLANE_LCORE_IO_H
 #define HOPMESH_DATAPLANE_LCORE_IO_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -37,6 +38,9 @@ struct lcore_ctx {
 	bool is_worker;
 	unsigned worker; /* index, also its queue on both ports */
 	uint16_t ip_id;
+	/* Worker: turns of its loop, for the main lcore's systemd watchdog
+	 * (watchdog.h); written by the worker only. */
+	_Atomic uint64_t polls;
 	struct rte_mbuf *tx[PORT_COUNT][TX_BUF];
 	unsigned ntx[PORT_COUNT];
 };

@@ -13,6 +13,9 @@
  *       our overlay address -> probe.c
  *     main_lcore_tick(), every TICK_MS: tunnels/ timers, routes_maintain(),
  *       probe_tick(), neighbour priming and upkeep, RCU reclamation
+ *     systemd (sd_notify; nothing without NOTIFY_SOCKET): READY=1 once the
+ *       sockets listen, WATCHDOG=1 every half interval while every worker
+ *       comes round its loop (watchdog.h), STOPPING=1 on the way out
  *   tunnels/ calls back through main_lcore_wg_ops(): handshake messages out
  *   by underlay.c, staged packets out by egress.c once a session is up.
  *
@@ -31,6 +34,8 @@
 #include <rte_ring.h>
 #include <rte_udp.h>
 
+#include <systemd/sd-daemon.h>
+
 #include "ctl.h"
 #include "egress.h"
 #include "gateway.h"
@@ -43,6 +48,7 @@
 #include "sock.h"
 #include "uapi_socket.h"
 #include "underlay.h"
+#include "watchdog.h"
 
 #define TICK_MS 10 /* also the finest probe interval */
 #define SLOW_BURST 32u
@@ -308,6 +314,44 @@ void main_lcore_tick(struct gateway *gw, uint64_t now, uint64_t tick)
 
 /* ---- the loop ---- */
 
+static void worker_polls(const struct gateway *gw, uint64_t *polls)
+{
+	for (unsigned w = 0; w < gw->workers; w++)
+		polls[w] = atomic_load_explicit(&gw->worker_lc[w]->polls, memory_order_relaxed);
+}
+
+/* systemd's watchdog, if it asked for one: petted from this loop, so a stuck
+ * main lcore stops it too; and only while every worker moves. A stall is
+ * logged once, and so is the recovery. */
+static void watchdog_tick(struct gateway *gw, struct gw_watchdog *wd, bool *stalled, uint64_t now)
+{
+	uint64_t polls[MAX_WORKERS];
+	unsigned who = 0;
+
+	worker_polls(gw, polls);
+	switch (gw_watchdog_check(wd, polls, now, &who)) {
+	case GW_WATCHDOG_PET:
+		if (*stalled) {
+			fprintf(stderr, "%s: every worker polls again: watchdog petted again\n",
+				gw->cfg.name);
+			sd_notifyf(0, "STATUS=running, %u worker%s", gw->workers, gw->workers == 1 ? "" : "s");
+		}
+		*stalled = false;
+		sd_notify(0, "WATCHDOG=1");
+		break;
+	case GW_WATCHDOG_STALLED:
+		if (!*stalled) {
+			fprintf(stderr, "%s: worker %u has not polled in %llu ms: not petting the systemd watchdog\n",
+				gw->cfg.name, who, (unsigned long long)(wd->half_ns / 1000000));
+			sd_notifyf(0, "STATUS=worker %u stalled", who);
+		}
+		*stalled = true;
+		break;
+	case GW_WATCHDOG_WAIT:
+		break;
+	}
+}
+
 static int signal_fd_open(void)
 {
 	sigset_t set;
@@ -325,7 +369,9 @@ int main_lcore_run(struct gateway *gw)
 	struct sock_server *uapi, *ctl;
 	char err[256];
 	int ep = epoll_create1(EPOLL_CLOEXEC), sfd = signal_fd_open();
-	uint64_t last_tick = 0, ticks = 0;
+	uint64_t last_tick = 0, ticks = 0, wd_usec = 0, polls[MAX_WORKERS];
+	struct gw_watchdog wd;
+	bool stalled = false;
 
 	if (ep < 0 || sfd < 0) {
 		fprintf(stderr, "%s: epoll/signalfd: %s\n", gw->cfg.name, strerror(errno));
@@ -348,6 +394,11 @@ int main_lcore_run(struct gateway *gw)
 	fprintf(stderr, "%s: running, %u worker%s, data-path AEAD %s; wg show %s\n", gw->cfg.name,
 		gw->workers, gw->workers == 1 ? "" : "s", wg_crypto_backend(gw->worker_lc[0]->crypto),
 		gw->cfg.name);
+	if (sd_watchdog_enabled(0, &wd_usec) <= 0)
+		wd_usec = 0;
+	worker_polls(gw, polls);
+	gw_watchdog_init(&wd, wd_usec, gw->workers, polls, mono_ns());
+	sd_notifyf(0, "READY=1\nSTATUS=running, %u worker%s", gw->workers, gw->workers == 1 ? "" : "s");
 
 	while (!atomic_load(&gw->quit)) {
 		/* Work left from a bounded drain: look at the sockets, don't sleep. */
@@ -373,8 +424,10 @@ int main_lcore_run(struct gateway *gw)
 		if (now - last_tick >= TICK_MS * 1000000ULL) {
 			last_tick = now;
 			main_lcore_tick(gw, now, ++ticks);
+			watchdog_tick(gw, &wd, &stalled, now);
 		}
 	}
+	sd_notify(0, "STOPPING=1\nSTATUS=stopping");
 	fprintf(stderr, "%s: stopping\n", gw->cfg.name);
 	sock_server_close(uapi);
 	sock_server_close(ctl);

@@ -82,6 +82,9 @@ int worker_run(void *arg)
 		unsigned work = worker_poll(lc, mono_ns());
 
 		rte_rcu_qsbr_quiescent(gw->qsbr, lc->worker);
+		/* Its only writer: no locked add on the packet path. */
+		atomic_store_explicit(&lc->polls, atomic_load_explicit(&lc->polls, memory_order_relaxed) + 1,
+				      memory_order_relaxed);
 		if (work) {
 			empty = 0;
 			sleep_us = 0;

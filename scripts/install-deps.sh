@@ -12,10 +12,10 @@ packages=(
 	dpdk libdpdk-dev libsodium-dev libssl-dev libipsec-mb-dev
 	# xdp and the control plane
 	libbpf-dev libxdp-dev bpftool libmnl-dev libcurl4-openssl-dev libjansson-dev
-	libmicrohttpd-dev
+	libmicrohttpd-dev libsystemd-dev
 	# tests
 	systemd libcmocka-dev libpcap-dev libclang-rt-14-dev python3
-	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc
+	iproute2 ethtool iputils-ping iputils-tracepath traceroute procps psmisc strace
 	# the manuals render without warnings (tests/cli/install.sh)
 	man-db groff-base
 	# interop peers and traffic
