@@ -32,6 +32,8 @@
 
 #define STREAM_LINE_MAX (16u << 20)  /* one object of a stream */
 #define ANSWER_MAX (256u << 20)      /* one answer of a call */
+#define ELECTION_ROUNDS 3            /* rounds over the members while they elect */
+#define ELECTION_PAUSE_MS 300        /* between those rounds */
 
 struct etcd_http {
 	char **eps;
@@ -244,21 +246,13 @@ static int authenticate(struct etcd_http *h, CURL *c, unsigned ep, char *err, si
 	return status >= 500 ? -1 : -2;
 }
 
-int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **out, char *err,
-		   size_t errlen)
+/* One round over the endpoints from start: 0 with *out, -1 with err set
+ * (an answer no other member would change), 1 when none could serve it
+ * (last says why; *busy when a member answered 5xx). */
+static int call_round(struct etcd_http *h, unsigned start, const char *path, const char *body,
+		      json_t **out, char *last, size_t lastlen, bool *busy, char *err, size_t errlen)
 {
-	char *body = json_dumps(req, JSON_COMPACT), last[512] = "no endpoint";
-	unsigned start, i;
-
-	*out = NULL;
-	if (!body) {
-		reg_err(err, errlen, "out of memory");
-		return -1;
-	}
-	pthread_mutex_lock(&h->mu);
-	start = h->cur;
-	pthread_mutex_unlock(&h->mu);
-	for (i = 0; i < h->neps; i++) {
+	for (unsigned i = 0; i < h->neps; i++) {
 		unsigned ep = (start + i) % h->neps;
 		bool reauthed = false;
 
@@ -271,10 +265,9 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 			if (h->user) {
 				token = token_copy(h);
 				if (!token) {
-					rc = authenticate(h, h->curl, ep, last, sizeof(last));
+					rc = authenticate(h, h->curl, ep, last, lastlen);
 					if (rc == -2) {
 						reg_err(err, errlen, "%s", last);
-						free(body);
 						return -1;
 					}
 					if (rc < 0)
@@ -283,15 +276,13 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 					token = token_copy(h);
 				}
 			}
-			rc = post_once(h, h->curl, ep, path, body, token, &status, &resp, last,
-				       sizeof(last));
+			rc = post_once(h, h->curl, ep, path, body, token, &status, &resp, last, lastlen);
 			if (rc < 0) {
 				free(token);
 				break; /* next endpoint */
 			}
 			if (status == 200 && resp) {
 				free(token);
-				free(body);
 				pthread_mutex_lock(&h->mu);
 				h->cur = ep;
 				pthread_mutex_unlock(&h->mu);
@@ -306,20 +297,56 @@ int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **
 				continue;
 			}
 			free(token);
-			snprintf(last, sizeof(last), "etcd %s: %s (HTTP %ld)", h->eps[ep],
+			snprintf(last, lastlen, "etcd %s: %s (HTTP %ld)", h->eps[ep],
 				 etcd_http_answer_error(resp, "bad answer"), status);
 			json_decref(resp);
-			if (status >= 500 || status == 0)
+			if (status >= 500 || status == 0) {
+				*busy |= status >= 500;
 				break; /* this member cannot serve it now: next endpoint */
+			}
 			reg_err(err, errlen, "%s", last);
-			free(body);
 			return -1;
 		}
 	}
-	reg_err(err, errlen, "etcd unreachable (%u endpoint%s tried; last: %s)", h->neps,
-		 h->neps == 1 ? "" : "s", last);
+	return 1;
+}
+
+int etcd_http_call(struct etcd_http *h, const char *path, json_t *req, json_t **out, char *err,
+		   size_t errlen)
+{
+	char *body = json_dumps(req, JSON_COMPACT), last[512] = "no endpoint";
+	unsigned start;
+	int rc = 1;
+
+	*out = NULL;
+	if (!body) {
+		reg_err(err, errlen, "out of memory");
+		return -1;
+	}
+	pthread_mutex_lock(&h->mu);
+	start = h->cur;
+	pthread_mutex_unlock(&h->mu);
+	/*
+	 * A member that answers 5xx is alive but cannot serve now: right after
+	 * the leader dies etcd answers "leader changed" or "no leader" until the
+	 * members left have elected another (about a second). Another round
+	 * after a pause, at most ELECTION_ROUNDS in all, rides that out; members
+	 * that do not answer at all are not waited for again.
+	 */
+	for (unsigned round = 0; rc == 1 && round < ELECTION_ROUNDS; round++) {
+		bool busy = false;
+
+		if (round)
+			nanosleep(&(struct timespec){ .tv_nsec = ELECTION_PAUSE_MS * 1000000L }, NULL);
+		rc = call_round(h, start, path, body, out, last, sizeof(last), &busy, err, errlen);
+		if (!busy)
+			break;
+	}
 	free(body);
-	return -1;
+	if (rc == 1)
+		reg_err(err, errlen, "etcd unreachable (%u endpoint%s tried; last: %s)", h->neps,
+			h->neps == 1 ? "" : "s", last);
+	return rc ? -1 : 0;
 }
 
 /* ---- a stream ---- */

@@ -9,7 +9,7 @@
 #    install routes and peers, and VM 1 reaches VM 2;
 #  - region 3 (unknown to the others until now: the rig's peer entries for it
 #    are removed) is added later: the time from `meshctl gateway add` to the
-#    route to its VM in every gateway (under MESHD_ROUTE_MS: 1 s, 1.5 s with
+#    route to its VM in every gateway (under MESHD_ROUTE_MS: 2 s, 2.5 s with
 #    ASan, as docs/OPERATIONS.md says) and to the first ping answered are
 #    printed;
 #  - meshctl link show --json gives RTTs close to the emulated ones, also
