@@ -145,8 +145,10 @@ hm_check "20 pings A -> D through B, B's own path to D notwithstanding" \
 b_rel=$(($(rig_counter 2 relayed) - b_rel))
 hm_log "B relayed $b_rel; A $(($(rig_counter 1 relayed) - a_rel)), C $(($(rig_counter 3 relayed) - c_rel))"
 hm_check "B relayed A's 20 pings (>= 20)" test "$b_rel" -ge 20
-hm_check "C relayed none of them (B did not follow its own table)" \
-	test "$(rig_counter 3 relayed)" -eq "$c_rel"
+# B's own messages to D (a handshake, a keepalive) do take B's path via C:
+# a couple at most; A's 20 would be 20.
+hm_check "C relayed none of them, 2 at most of B's own (B did not follow its own table)" \
+	test "$(rig_counter 3 relayed)" -le $((c_rel + 2))
 hm_check "A relayed none either (no loop back)" test "$(rig_counter 1 relayed)" -eq "$a_rel"
 hm_check "D delivered the 20 as 2-hop packets" \
 	test $(($(rig_counter 4 delivered_by_hops.2) - d_hops2)) -ge 20
