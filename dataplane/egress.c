@@ -104,7 +104,10 @@ static bool vm_source6_ok(struct gateway *gw, const uint8_t *src)
 	uint16_t self = routes_self(gw->routes), route;
 	unsigned bits = vm->prefix6_len;
 
-	if (IN6_IS_ADDR_UNSPECIFIED((const struct in6_addr *)src) ||
+	static const uint8_t unspecified[16];
+
+	/* src sits in the frame at any alignment: compared bytewise. */
+	if (!memcmp(src, unspecified, sizeof(unspecified)) ||
 	    gateway_ip6_is_ours(gw, PORT_VM, src) ||
 	    (self && !memcmp(src, routes_gateway(gw->routes, self)->overlay6.s6_addr, 16)))
 		return false;
