@@ -286,16 +286,21 @@ bool main_lcore_pending(const struct gateway *gw)
 
 /* Every peer's underlay next hop is kept resolved: a path that switches to a
  * gateway we have not talked to directly must not wait for ARP. */
+struct prime_arg {
+	struct gateway *gw;
+	uint64_t now; /* the tick's: neigh_maintain() right after judges ages by it */
+};
+
 static bool prime_peer(struct wg_peer *peer, void *arg)
 {
-	struct gateway *gw = arg;
+	const struct prime_arg *a = arg;
 	struct wg_endpoint ep;
 	uint8_t key[16];
 
 	wg_peer_endpoint(peer, &ep);
 	if (ep.family != AF_UNSPEC) {
-		underlay_next_hop(gw, &ep, key);
-		neigh_prime(gw, PORT_BACKBONE, key, mono_ns());
+		underlay_next_hop(a->gw, &ep, key);
+		neigh_prime(a->gw, PORT_BACKBONE, key, a->now);
 	}
 	return true;
 }
@@ -306,7 +311,9 @@ void main_lcore_tick(struct gateway *gw, uint64_t now, uint64_t tick)
 	routes_maintain(gw->routes, gw);
 	probe_tick(gw, now);
 	if (tick % 25 == 0) {
-		wg_device_for_each_peer(gw->dev, prime_peer, gw);
+		struct prime_arg a = { .gw = gw, .now = now };
+
+		wg_device_for_each_peer(gw->dev, prime_peer, &a);
 		neigh_maintain(gw, now);
 	}
 	rte_rcu_qsbr_dq_reclaim(gw->retired, 256, NULL, NULL, NULL);

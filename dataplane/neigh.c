@@ -143,6 +143,14 @@ void neigh_output(struct lcore_ctx *lc, unsigned port, struct rte_mbuf *m,
 
 /* ---- main lcore ---- */
 
+/* now - then, 0 if then is later: a time taken after now (another clock
+ * read in the same turn) is no age, never an unsigned wrap to "ages ago". */
+static uint64_t age(uint64_t now, uint64_t then)
+{
+	return now > then ? now - then : 0;
+}
+
+
 /* A neighbour's key: never all zero (a free slot's), nor 0.0.0.0. */
 static bool key_usable(const uint8_t key[16])
 {
@@ -206,10 +214,10 @@ static bool reclaimable(const struct neigh_slot *s, uint64_t now, uint64_t *sinc
 {
 	if (s->state == NEIGH_UNRESOLVED) {
 		*since = s->created;
-		return now - s->created >= NEIGH_RESOLVE_NS;
+		return age(now, s->created) >= NEIGH_RESOLVE_NS;
 	}
 	*since = s->confirmed;
-	return now - s->confirmed > NEIGH_REFRESH_NS;
+	return age(now, s->confirmed) > NEIGH_REFRESH_NS;
 }
 
 /* A new unresolved neighbour for key (not in the table), or NULL: too many
@@ -527,7 +535,7 @@ void neigh_resolve(struct gateway *gw, unsigned port, const uint8_t key[16], str
 		s->held[s->nheld++] = m;
 		t->parked++;
 	}
-	if (fresh || now - s->last_request >= REQUEST_INTERVAL)
+	if (fresh || age(now, s->last_request) >= REQUEST_INTERVAL)
 		request(gw, port, s, now);
 }
 
@@ -540,7 +548,7 @@ void neigh_prime(struct gateway *gw, unsigned port, const uint8_t key[16], uint6
 	if (!(s = find(gw->neigh[port], key))) {
 		if ((s = slot_new(gw, port, key, now)))
 			request(gw, port, s, now);
-	} else if (s->state == NEIGH_UNRESOLVED && now - s->last_request >= REQUEST_INTERVAL) {
+	} else if (s->state == NEIGH_UNRESOLVED && age(now, s->last_request) >= REQUEST_INTERVAL) {
 		request(gw, port, s, now);
 	}
 }
@@ -554,15 +562,15 @@ void neigh_maintain(struct gateway *gw, uint64_t now)
 			struct neigh_slot *s = &t->slot[i];
 
 			if (s->state == NEIGH_UNRESOLVED) {
-				if (now - s->created >= NEIGH_RESOLVE_NS)
+				if (age(now, s->created) >= NEIGH_RESOLVE_NS)
 					slot_free(gw, t, s, GW_DROP_NO_NEIGHBOUR);
-				else if (now - s->last_request >= REQUEST_INTERVAL)
+				else if (age(now, s->last_request) >= REQUEST_INTERVAL)
 					request(gw, port, s, now);
 			} else if (s->state == NEIGH_RESOLVED) {
-				if (now - s->confirmed > NEIGH_STALE_NS)
+				if (age(now, s->confirmed) > NEIGH_STALE_NS)
 					slot_free(gw, t, s, GW_DROP_NO_NEIGHBOUR);
-				else if (now - s->confirmed > NEIGH_REFRESH_NS &&
-					 now - s->last_request > REFRESH_INTERVAL)
+				else if (age(now, s->confirmed) > NEIGH_REFRESH_NS &&
+					 age(now, s->last_request) > REFRESH_INTERVAL)
 					request(gw, port, s, now);
 			}
 		}
