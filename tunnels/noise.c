@@ -248,6 +248,7 @@ struct wg_peer *wg_noise_consume_initiation(struct wg_device *dev,
 	memcpy(hs->chaining_key, ck, WG_HASH_LEN);
 	hs->remote_index = le32toh(src->sender);
 	hs->last_initiation_consumption = now;
+	hs->crossed = hs->state == WG_HS_CREATED_INITIATION;
 	hs->state = WG_HS_CONSUMED_INITIATION;
 	*why = WG_OK;
 	ret = peer;

@@ -212,6 +212,8 @@ static enum wg_drop handshake_rx(struct wg_device *dev, const uint8_t *msg, size
 		if (!relayed)
 			wg_peer_endpoint_update(peer, from);
 		wg_send_response(peer, now);
+		if (peer->handshake.crossed)
+			wg_timers_handshake_crossed(peer);
 	} else {
 		peer = wg_noise_consume_response(dev, (const void *)msg);
 		if (!peer)

@@ -16,6 +16,8 @@
  * Initiations are rate-limited: none for REKEY_TIMEOUT plus jitter after any
  * handshake message we sent.
  */
+#include <string.h>
+
 #include "wg.h"
 
 static uint64_t rekey_jitter(void)
@@ -84,6 +86,28 @@ void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t
 void wg_timers_handshake_initiated(struct wg_peer *peer)
 {
 	peer->timers.retransmit_handshake = held_off_until(peer);
+}
+
+/*
+ * Our initiation and the peer's crossed: each side answered the other's and
+ * will drop the answer to its own (one handshake state per peer, as in the
+ * kernel), so neither gets a session and both try again when the limit ends.
+ * The jitter alone makes them cross again whenever their retries fall within
+ * one underlay delay of each other (about one time in five at 35 ms), and
+ * a VM pair that starts talking both ways at once waited 15 s and more on the
+ * rig. So the side with the greater public key (both sides agree on it)
+ * lets the other go first: its limit ends WG_CROSSED_YIELD_NS later, past the
+ * other's retry and its answer on any underlay with a one-way delay under
+ * about 600 ms. Only our own initiations wait longer; a standard peer on the
+ * other side sees a slower peer, nothing else.
+ */
+void wg_timers_handshake_crossed(struct wg_peer *peer)
+{
+	if (memcmp(peer->dev->static_public, peer->public_key, WG_KEY_LEN) > 0) {
+		peer->handshake_wait += WG_CROSSED_YIELD_NS;
+		if (peer->timers.retransmit_handshake)
+			peer->timers.retransmit_handshake = held_off_until(peer);
+	}
 }
 
 void wg_timers_handshake_complete(struct wg_peer *peer)

@@ -14,6 +14,9 @@
 #define WG_COOKIE_NONCE_LEN 24
 #define WG_MAX_TIMER_HANDSHAKES (WG_REKEY_ATTEMPT_TIME / WG_REKEY_TIMEOUT)
 #define WG_REKEY_TIMEOUT_JITTER_MAX_NS (NS_PER_S / 3)
+/* After crossed initiations, the peer with the greater public key waits this
+ * much longer before its next one (timers.c). */
+#define WG_CROSSED_YIELD_NS NS_PER_S
 #define WG_INITIATIONS_PER_SECOND 50
 #define WG_COOKIE_SECRET_MAX_AGE 120
 #define WG_COOKIE_SECRET_LATENCY 5
@@ -168,6 +171,9 @@ struct wg_handshake {
 	uint8_t latest_timestamp[WG_TIMESTAMP_LEN];
 	uint64_t last_initiation_consumption; /* mono ns, 0: never */
 	uint32_t remote_index;
+	/* The last initiation consumed came while ours was outstanding: the
+	 * two crossed, and each side will drop the answer to its own. */
+	bool crossed;
 };
 
 struct wg_keypair {
@@ -257,6 +263,7 @@ void wg_timers_any_authenticated_packet_traversal(struct wg_peer *peer, uint64_t
 void wg_timers_handshake_sent(struct wg_peer *peer, uint64_t now);
 bool wg_timers_handshake_held_off(const struct wg_peer *peer, uint64_t now);
 void wg_timers_handshake_initiated(struct wg_peer *peer);
+void wg_timers_handshake_crossed(struct wg_peer *peer);
 void wg_timers_handshake_complete(struct wg_peer *peer);
 void wg_timers_session_derived(struct wg_peer *peer, uint64_t now);
 void wg_timers_stop(struct wg_peer *peer);
