@@ -50,6 +50,16 @@ while :; do sleep 0.2; done
 EOF
 chmod +x "$HM_TMP/user.sh"
 
+# rig_cli LOG ARGS...: rig.sh ARGS with its output in $HM_TMP/LOG, shown on
+# failure (redirecting hm_check itself would hide its own FAIL line too).
+rig_cli() {
+	local log=$HM_TMP/$1
+	shift
+	"$RIG" "$@" >"$log" 2>&1 && return 0
+	sed 's/^/    rig.sh: /' "$log" >&2
+	return 1
+}
+
 # nothing_left PREFIX TMP [PIDS...]: fails the test if anything of it remains.
 nothing_left() {
 	local p=$1 tmp=$2 pid left=0 i
@@ -136,14 +146,14 @@ user_check() { # WHAT EXPECTED_STATUS
 
 # 1. The command line: up, status, down.
 name=rc$(printf '%04x' $((RANDOM % 65536)))
-hm_check "rig.sh up 2 --vms 1 --name $name" "$RIG" up 2 --vms 1 --name "$name" >"$HM_TMP/up.log" 2>&1
+hm_check "rig.sh up 2 --vms 1 --name $name" rig_cli up.log up 2 --vms 1 --name "$name"
 cp "/run/hopmesh-rig/$name.state" "$HM_TMP/state"
-hm_check "rig.sh status" "$RIG" status "$name" >"$HM_TMP/status.log" 2>&1
+hm_check "rig.sh status" rig_cli status.log status "$name"
 hm_check "status shows both regions" grep -q "us-west.*gateway ${name}g2" "$HM_TMP/status.log"
 hm_check "the rig carries traffic" hm_ping "$name-us-east-vm1" 10.2.0.2 3
 tmp=$(sed -n 's/^declare -g HM_TMP="\(.*\)"$/\1/p' "$HM_TMP/state")
 pids=$(sed -n 's/^declare -ga HM_PIDS=(\(.*\))$/\1/p' "$HM_TMP/state" | grep -o '"[0-9]*"' | tr -d '"')
-hm_check "rig.sh down $name" "$RIG" down "$name" >"$HM_TMP/down.log" 2>&1
+hm_check "rig.sh down $name" rig_cli down.log down "$name"
 # shellcheck disable=SC2086
 hm_check "up/down: nothing is left" nothing_left "$name" "$tmp" $pids
 
@@ -184,6 +194,6 @@ read -r p tmp <"$OUT/prefix"
 pids=$(cat "$OUT/pids")
 hm_check "after SIGKILL the rig is left behind" ip netns pids "$p-wan" >/dev/null
 hm_check "a new prefix is never a leftover's" bash -c ". '$(dirname "$0")/../lib/netns.sh'; ! hm_prefix_free $p"
-hm_check "rig.sh down $p removes the leftover" "$RIG" down "$p" >"$HM_TMP/down-leftover.log" 2>&1
+hm_check "rig.sh down $p removes the leftover" rig_cli down-leftover.log down "$p"
 # shellcheck disable=SC2086
 hm_check "SIGKILL + down: nothing is left" nothing_left "$p" "$tmp" $pids
