@@ -83,13 +83,13 @@ unsigned rx_wait_init(struct rx_wait *w, const uint16_t *ports, unsigned n_ports
 	return found;
 }
 
-void rx_wait_sleep(struct rx_wait *w, unsigned us)
+bool rx_wait_sleep(struct rx_wait *w, unsigned us)
 {
 	struct timespec ts = {.tv_sec = us / 1000000, .tv_nsec = (long)(us % 1000000) * 1000};
 	uint64_t count;
 
 	if (ppoll(w->fd, w->n, &ts, NULL) <= 0)
-		return;
+		return false;
 	for (unsigned i = 0; i < w->n; i++)
 		if (w->fd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
 			w->fd[i].fd = -1; /* ppoll() skips it from now on */
@@ -97,4 +97,5 @@ void rx_wait_sleep(struct rx_wait *w, unsigned us)
 	if (w->wake >= 0 && (w->fd[w->wake].revents & POLLIN) &&
 	    read(w->fd[w->wake].fd, &count, sizeof(count)) < 0)
 		w->fd[w->wake].fd = -1;
+	return true;
 }

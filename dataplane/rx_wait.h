@@ -11,6 +11,7 @@
 #define HOPMESH_DATAPLANE_RX_WAIT_H
 
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #define RX_WAIT_MAX_FDS 64
@@ -30,7 +31,8 @@ unsigned rx_wait_init(struct rx_wait *w, const uint16_t *ports, unsigned n_ports
 
 /* Sleeps until an fd is readable or us microseconds have passed; reads the
  * wake-up fd empty. An fd that reports an error or hang-up is left out from
- * then on (it would end every sleep at once). */
-void rx_wait_sleep(struct rx_wait *w, unsigned us);
+ * then on (it would end every sleep at once). Returns whether an fd ended
+ * the sleep. */
+bool rx_wait_sleep(struct rx_wait *w, unsigned us);
 
 #endif
