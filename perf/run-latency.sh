@@ -14,7 +14,7 @@
 #
 # Defaults: BUILD_DIR build (set up and built if missing), 5 runs of 20 s each
 # per pair. As root (namespaces); needs ip, wg, ethtool, ping, python3 and
-# wireguard-go. Takes about 4 minutes with the defaults.
+# wireguard-go. Takes about 6 minutes with the defaults.
 #
 # Topology: the rig of tests/rig/rig.sh with four regions, 1-2 hopmesh and
 # 3-4 wireguard-go, one VM each, but with the backbone ports on a kernel
