@@ -90,9 +90,17 @@ bool rx_wait_sleep(struct rx_wait *w, unsigned us)
 
 	if (ppoll(w->fd, w->n, &ts, NULL) <= 0)
 		return false;
-	for (unsigned i = 0; i < w->n; i++)
-		if (w->fd[i].revents & (POLLERR | POLLHUP | POLLNVAL))
+	for (unsigned i = 0; i < w->n; i++) {
+		int err;
+		socklen_t len = sizeof(err);
+
+		/* An error (the interface went down: ENETDOWN) is reported once:
+		 * reading it clears it. An fd that cannot say is left out. */
+		if ((w->fd[i].revents & (POLLHUP | POLLNVAL)) ||
+		    ((w->fd[i].revents & POLLERR) &&
+		     (int)i != w->wake && getsockopt(w->fd[i].fd, SOL_SOCKET, SO_ERROR, &err, &len)))
 			w->fd[i].fd = -1; /* ppoll() skips it from now on */
+	}
 	/* Only the eventfd is read: a socket's frames are the driver's. */
 	if (w->wake >= 0 && (w->fd[w->wake].revents & POLLIN) &&
 	    read(w->fd[w->wake].fd, &count, sizeof(count)) < 0)

@@ -30,8 +30,9 @@ struct rx_wait {
 unsigned rx_wait_init(struct rx_wait *w, const uint16_t *ports, unsigned n_ports, int wake_fd);
 
 /* Sleeps until an fd is readable or us microseconds have passed; reads the
- * wake-up fd empty. An fd that reports an error or hang-up is left out from
- * then on (it would end every sleep at once). Returns whether an fd ended
+ * wake-up fd empty. A socket's pending error is read (and so cleared); an
+ * fd that hangs up, or whose error cannot be read, is left out from then on
+ * (it would end every sleep at once). Returns whether an fd ended
  * the sleep. */
 bool rx_wait_sleep(struct rx_wait *w, unsigned us);
 
