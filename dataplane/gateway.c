@@ -140,8 +140,10 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 	for (unsigned w = 0; w < gw->workers; w++)
 		gw->worker_lc[w] = rte_zmalloc("worker_lc", sizeof(struct lcore_ctx), RTE_CACHE_LINE_SIZE);
 	gw->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	gw->tx_wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (!gw->pool || !gw->to_port[0] || !gw->to_port[1] || !gw->neigh[0] ||
-	    !gw->neigh[1] || !gw->main_lc || !gw->owner || gw->wake_fd < 0 || !pkt_meta_register() ||
+	    !gw->neigh[1] || !gw->main_lc || !gw->owner || gw->wake_fd < 0 || gw->tx_wake_fd < 0 ||
+	    !pkt_meta_register() ||
 	    !rcu_setup(gw)) {
 		fprintf(stderr, "%s: out of memory setting up (%s)\n", gw->cfg.name,
 			rte_strerror(rte_errno));

@@ -81,6 +81,10 @@ struct gateway {
 	struct rte_rcu_qsbr_dq *retired;
 	int wake_fd;
 	atomic_bool wake_pending;
+	/* Worker 0 asleep (worker.c): the main lcore, having queued on to_port,
+	 * wakes it through tx_wake_fd (lcore_tx) instead of waiting out its sleep. */
+	int tx_wake_fd;
+	atomic_bool tx_asleep;
 	atomic_bool quit;
 	struct lcore_ctx *main_lc;
 	struct lcore_ctx *worker_lc[MAX_WORKERS];

@@ -138,8 +138,16 @@ void lcore_tx(struct lcore_ctx *lc, unsigned port, struct rte_mbuf *m)
 	COUNT(&lc->counters, tx_packets[port], 1);
 	COUNT(&lc->counters, tx_bytes[port], rte_pktmbuf_pkt_len(m));
 	if (!lc->is_worker) {
+		uint64_t one = 1;
+
 		if (rte_ring_enqueue(lc->gw->to_port[port], m))
 			lcore_drop(lc, m, GW_DROP_TX_FULL);
+		else if (atomic_exchange(&lc->gw->tx_asleep, false) &&
+			 write(lc->gw->tx_wake_fd, &one, sizeof(one)) < 0) {
+			/* Worker 0 looks at the ring after saying it sleeps
+			 * (worker.c): it saw this frame, or we see it asleep. A
+			 * failed write leaves the frame to the end of its sleep. */
+		}
 		return;
 	}
 	lc->tx[port][lc->ntx[port]++] = m;
