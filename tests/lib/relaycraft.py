@@ -67,7 +67,7 @@ def capture(iface, src, dst, path, timeout=10):
         if f[23] != 17 or f[26:30] != want_src or f[30:34] != want_dst:
             continue
         udp = 14 + ihl
-        dport, ulen = struct.unpack("!H2xH", f[udp + 2:udp + 8])
+        dport, ulen = struct.unpack("!HH", f[udp + 2:udp + 6])
         payload = f[udp + 8:udp + ulen]
         if dport == PORT and payload[:1] == bytes([RELAY_TYPE]):
             with open(path, "w") as out:
