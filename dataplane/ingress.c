@@ -6,10 +6,13 @@
  *     classify_backbone():
  *       parse_outer(): Ethernet, IPv4/IPv6, UDP to our address and port;
  *         ARP, ND, packets to us -> main lcore
- *       relay header: relay_check() (version, hop, path, hop limit, loop);
+ *       relay header: relay_check() (version, hop, path, loop; then the
+ *         previous hop: a gateway we share a key with, sending from its
+ *         endpoint, whose tag verifies (relay_auth.c); then the hop limit);
  *         we are its destination -> strip it; a relay on its path ->
  *         relay_forward() to the next gateway the header names (never by our
- *         own path table), undecrypted, on through underlay_encap()
+ *         own path table), undecrypted, with the hop advanced and our tag for
+ *         the next hop, on through underlay_encap()
  *       handshakes -> main lcore
  *       data: session_owner(): ours -> the burst; another worker's -> its
  *         hand-off ring; no one's -> claim_decrypt(), at once
@@ -56,6 +59,7 @@
 #include "lcore_io.h"
 #include "neigh.h"
 #include "packet.h"
+#include "relay_auth.h"
 #include "routes.h"
 #include "underlay.h"
 
@@ -180,28 +184,55 @@ enum relay_verdict {
 	RELAY_FORWARD, /* we are a relay on its path */
 };
 
-/* A relay header as the source wrote it (docs/PROTOCOL.md), checked against
- * what we are: each way to fail is a drop of its own. The path is the
- * source's; whatever our own table says about its destination is not asked. */
+/* The gateway that sent r on this hop, checked: a gateway of ours with a
+ * key, sending from its peer's endpoint (a frame of its replayed from
+ * elsewhere is not), and r's tag by that key over the header and msg
+ * (docs/PROTOCOL.md "Relay tag"). The endpoint is the one WireGuard keeps
+ * current from the gateway's own authenticated direct packets. */
+static bool relay_authentic(struct lcore_ctx *lc, struct rte_mbuf *m, const struct outer *o,
+			    const struct relay_hdr *r, uint16_t self)
+{
+	uint16_t prev = relay_prev_hop(r);
+	struct gw_entry *e = routes_gateway(lc->gw->routes, prev);
+	const struct relay_key *key = path_gateway_key(lc->gw, prev);
+	struct wg_peer *peer = e ? atomic_load_explicit(&e->peer, memory_order_acquire) : NULL;
+	const uint8_t *msg = (const uint8_t *)(r + 1);
+	struct wg_endpoint from;
+
+	if (!peer || !key) {
+		lcore_drop(lc, m, GW_DROP_RELAY_UNKNOWN_HOP);
+		return false;
+	}
+	wg_peer_endpoint(peer, &from);
+	if (!wg_endpoint_equal(&from, &o->src)) {
+		lcore_drop(lc, m, GW_DROP_RELAY_WRONG_SOURCE);
+		return false;
+	}
+	if (!relay_verify(key, r, prev, self, msg, o->len - RELAY_LEN)) {
+		lcore_drop(lc, m, GW_DROP_RELAY_BAD_TAG);
+		return false;
+	}
+	return true;
+}
+
+/* A relay header (docs/PROTOCOL.md), checked against what we are: each way to
+ * fail is a drop of its own. The form first (cheap, and says nothing about
+ * who sent it), then who sent it, then the limit, so that a hop_limit drop is
+ * always a member's frame. The path is the source's; whatever our own table
+ * says about its destination is not asked. o->len >= RELAY_LEN. */
 static enum relay_verdict relay_check(struct lcore_ctx *lc, struct rte_mbuf *m,
-				      const struct relay_hdr *r)
+				      const struct outer *o, const struct relay_hdr *r)
 {
 	uint16_t self = routes_self(lc->gw->routes), seen[RELAY_MAX_PATH + 1];
 	unsigned limit = routes_hop_limit(lc->gw->routes), n = r->path_len;
 
 	if (r->version != RELAY_VERSION || n < 2 || n > RELAY_MAX_PATH || r->hop < 1 ||
-	    r->hop > n || !r->src_gw) {
+	    r->hop > n || !r->src_gw || !relay_msg_ok((const uint8_t *)(r + 1), o->len - RELAY_LEN)) {
 		lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
 		return RELAY_DROPPED;
 	}
 	if (!self || rte_be_to_cpu_16(r->path[r->hop - 1]) != self) {
 		lcore_drop(lc, m, GW_DROP_RELAY_NOT_FOR_US);
-		return RELAY_DROPPED;
-	}
-	/* The lower of the source's limit and ours: a source with a stale or
-	 * forged limit gets no further than this gateway allows. */
-	if (n > r->hop_limit || n > limit) {
-		lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
 		return RELAY_DROPPED;
 	}
 	/* The path is loop-free only if no gateway is named twice (the source
@@ -219,17 +250,28 @@ static enum relay_verdict relay_check(struct lcore_ctx *lc, struct rte_mbuf *m,
 				return RELAY_DROPPED;
 			}
 	}
+	if (!relay_authentic(lc, m, o, r, self))
+		return RELAY_DROPPED;
+	/* The lower of the source's limit and ours: a source with a stale
+	 * limit gets no further than this gateway allows. */
+	if (n > r->hop_limit || n > limit) {
+		lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
+		return RELAY_DROPPED;
+	}
 	return r->hop == n ? RELAY_DELIVER : RELAY_FORWARD;
 }
 
 /* A relayed message for a gateway after us on its path: on to the next one
- * the header names, undecrypted, with the hop advanced. */
+ * the header names, undecrypted, with the hop advanced and signed for it. */
 static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct outer *o,
 			  struct relay_hdr *r)
 {
+	uint16_t next_gw = rte_be_to_cpu_16(r->path[r->hop]);
+	const struct relay_key *key = path_gateway_key(lc->gw, next_gw);
 	struct wg_endpoint next;
 
-	if (!path_gateway_endpoint(lc->gw, rte_be_to_cpu_16(r->path[r->hop]), &next)) {
+	/* No key: the next gateway would drop what we send as forged. */
+	if (!key || !path_gateway_endpoint(lc->gw, next_gw, &next)) {
 		lcore_drop(lc, m, GW_DROP_RELAY_UNREACHABLE);
 		return;
 	}
@@ -240,6 +282,8 @@ static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct
 		return;
 	}
 	r->hop++;
+	relay_sign(key, r, routes_self(lc->gw->routes), next_gw, (const uint8_t *)(r + 1),
+		   o->len - RELAY_LEN);
 	COUNT(&lc->counters, relayed, 1);
 	rte_pktmbuf_adj(m, (uint16_t)((uint8_t *)r - rte_pktmbuf_mtod(m, uint8_t *)));
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - o->len));
@@ -327,12 +371,12 @@ static enum bb_verdict classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *
 	msg = o.payload;
 	if (o.len >= 2 && msg[0] == RELAY_TYPE) {
 		relay = (struct relay_hdr *)msg;
-		/* Too short for its header, or for a WireGuard type word behind. */
-		if (o.len < RELAY_LEN + 4) {
+		/* Too short for its header (relay_check() checks what is behind). */
+		if (o.len < RELAY_LEN) {
 			lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
 			return BB_DONE;
 		}
-		switch (relay_check(lc, m, relay)) {
+		switch (relay_check(lc, m, &o, relay)) {
 		case RELAY_DROPPED:
 			return BB_DONE;
 		case RELAY_FORWARD:

@@ -54,9 +54,10 @@
 #define SLOW_BURST 32u
 
 /* Set while a relayed handshake is being answered: a cookie reply, which
- * tunnels/ addresses to whoever sent the message, goes back through the relay
- * path to the gateway it came from. Main lcore only. */
-static uint16_t reply_to_gw;
+ * tunnels/ addresses to whoever sent the message (the previous hop, whose
+ * address the worker checked), goes back the way the message came, first to
+ * that previous hop (underlay_send_back()). Main lcore only. */
+static const struct relay_hdr *reply_back;
 
 /* ---- what tunnels/ asks of us ---- */
 
@@ -78,8 +79,8 @@ static bool wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 		return false;
 	}
 	memcpy(dst, msg, len);
-	if (!peer && reply_to_gw ? underlay_send_relayed(lc, m, reply_to_gw)
-				 : underlay_send_message(lc, m, peer, to))
+	if (!peer && reply_back ? underlay_send_back(lc, m, reply_back)
+				: underlay_send_message(lc, m, peer, to))
 		return true;
 	lcore_drop(gw->main_lc, m, WG_DROP_NO_ENDPOINT);
 	return false;
@@ -105,7 +106,7 @@ static void wg_peer_removed(void *ctx, struct wg_peer *peer)
 {
 	struct gateway *gw = ctx;
 
-	routes_peer_removed(gw->routes, peer);
+	routes_peer_removed(gw->routes, gw, peer);
 }
 
 static void wg_retire(void *ctx, void *obj, void (*destroy)(void *))
@@ -171,11 +172,11 @@ static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned bac
 
 	COUNT(&gw->main_lc->counters, handshakes_received, 1);
 	if (meta->relayed) {
-		msg += RELAY_LEN;
-		len -= RELAY_LEN;
-		reply_to_gw = meta->src_gw;
-		r = wg_device_handshake_rx_relayed(gw->dev, msg, len, &from, backlog, now);
-		reply_to_gw = 0;
+		/* The worker checked the header (relay_check()) and its tag. */
+		reply_back = (const struct relay_hdr *)msg;
+		r = wg_device_handshake_rx_relayed(gw->dev, msg + RELAY_LEN, len - RELAY_LEN, &from,
+						   backlog, now);
+		reply_back = NULL;
 	} else {
 		r = wg_device_handshake_rx(gw->dev, msg, len, &from, backlog, now);
 	}

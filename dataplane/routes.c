@@ -45,6 +45,7 @@
 
 #include "gateway.h"
 #include "lcore_io.h"
+#include "relay_auth.h"
 #include "routes.h"
 #include "textbuf.h"
 
@@ -78,7 +79,9 @@ struct routes {
 	bool v6_dirty;
 	uint64_t v6_failed_at; /* mono ns of the last failed rebuild, 0: none */
 	struct route_store store;
-	struct gateway *owner;
+	/* Our public key when the pair keys were derived: a new identity
+	 * changes every one of them (routes_maintain()). */
+	uint8_t identity[WG_KEY_LEN];
 };
 
 /* ---- the hash store of all routes (main lcore) ---- */
@@ -219,6 +222,8 @@ void routes_free(struct routes *r)
 {
 	if (!r)
 		return;
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
+		relay_key_free(atomic_load(&r->gateway[id].relay_key));
 	rte_hash_free(r->hosts4);
 	rte_lpm_free(r->lpm4);
 	rte_rib6_free(atomic_load(&r->rib6));
@@ -339,6 +344,29 @@ static void publish_v6(struct routes *r, struct gateway *gw, uint64_t now)
 
 /* ---- gateways and peers ---- */
 
+/* The pair key (relay_auth.h) follows the peer: derived when it is bound,
+ * gone when it is unbound, so a removed or rekeyed gateway's frames fail at
+ * once. The old key is retired: a worker may be verifying with it. */
+static void set_relay_key(struct gateway *gw, struct gw_entry *e, const struct wg_peer *p)
+{
+	struct relay_key *old = atomic_exchange_explicit(&e->relay_key, p ? relay_key_new(p) : NULL,
+							  memory_order_acq_rel);
+
+	if (old)
+		lcore_retire(gw, old, relay_key_free);
+}
+
+/* Entry e unbound: no peer, no key. */
+static void unbind_peer(struct gateway *gw, struct gw_entry *e)
+{
+	struct wg_peer *old = atomic_load(&e->peer);
+
+	if (old)
+		wg_peer_set_user(old, 0);
+	atomic_store(&e->peer, NULL);
+	set_relay_key(gw, e, NULL);
+}
+
 static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
 {
 	struct gw_entry *e = &r->gateway[id];
@@ -348,24 +376,42 @@ static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
 		return;
 	if (p)
 		wg_peer_set_user(p, id);
+	set_relay_key(gw, e, p);
 	atomic_store_explicit(&e->peer, p, memory_order_release);
 }
 
 void routes_maintain(struct routes *r, struct gateway *gw)
 {
-	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
-		if (r->gateway[id].configured && !atomic_load_explicit(&r->gateway[id].peer, memory_order_relaxed))
+	uint8_t pub[WG_KEY_LEN] = { 0 };
+	bool rekey;
+
+	/* A new identity of ours (or its first): every pair key changes. */
+	wg_device_public_key(gw->dev, pub);
+	rekey = memcmp(pub, r->identity, WG_KEY_LEN) != 0;
+	memcpy(r->identity, pub, WG_KEY_LEN);
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+		struct gw_entry *e = &r->gateway[id];
+		struct wg_peer *p;
+
+		if (!e->configured)
+			continue;
+		if (!(p = atomic_load_explicit(&e->peer, memory_order_relaxed)))
 			bind_peer(r, gw, (uint16_t)id);
+		else if (rekey)
+			set_relay_key(gw, e, p);
+	}
 	if (r->v6_dirty)
 		publish_v6(r, gw, mono_ns());
 }
 
-void routes_peer_removed(struct routes *r, struct wg_peer *peer)
+void routes_peer_removed(struct routes *r, struct gateway *gw, struct wg_peer *peer)
 {
 	uintptr_t id = wg_peer_user(peer);
 
-	if (id && id < MAX_GATEWAYS && atomic_load(&r->gateway[id].peer) == peer)
+	if (id && id < MAX_GATEWAYS && atomic_load(&r->gateway[id].peer) == peer) {
 		atomic_store(&r->gateway[id].peer, NULL);
+		set_relay_key(gw, &r->gateway[id], NULL);
+	}
 }
 
 /* ---- commands ---- */
@@ -628,13 +674,8 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 			return (void)REPLY("{\"error\":\"bad argument %s\"}", argv[i]);
 		}
 		e = &r->gateway[id];
-		if (e->configured && memcmp(e->public_key, key, WG_KEY_LEN)) {
-			struct wg_peer *old = atomic_load(&e->peer);
-
-			if (old)
-				wg_peer_set_user(old, 0);
-			atomic_store(&e->peer, NULL);
-		}
+		if (e->configured && memcmp(e->public_key, key, WG_KEY_LEN))
+			unbind_peer(gw, e);
 		memcpy(e->public_key, key, WG_KEY_LEN);
 		e->overlay4 = fresh.overlay4;
 		e->overlay6 = fresh.overlay6;
@@ -643,15 +684,10 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		bind_peer(r, gw, id);
 		REPLY("{\"ok\":true}");
 	} else if (argc == 2 && !strcmp(argv[0], "del")) {
-		struct wg_peer *old;
-
 		if (!parse_id(argv[1], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
 		e = &r->gateway[id];
-		old = atomic_load(&e->peer);
-		if (old)
-			wg_peer_set_user(old, 0);
-		atomic_store(&e->peer, NULL);
+		unbind_peer(gw, e);
 		atomic_store(&e->path, 0);
 		e->configured = false;
 		REPLY("{\"ok\":true}");

@@ -16,6 +16,7 @@
 #include "tunnels.h"
 
 struct gateway;
+struct relay_key;
 struct rte_rcu_qsbr;
 
 #define MAX_GATEWAYS 4096 /* ids 1..4095: 12 bits each */
@@ -45,6 +46,9 @@ static inline uint16_t path_word_gw(uint64_t w, unsigned i)
 struct gw_entry {
 	_Atomic(struct wg_peer *) peer; /* its WireGuard peer, NULL until bound */
 	_Atomic uint64_t path;          /* a path word; 0: direct */
+	/* The key of relay tags between it and us (relay_auth.h); NULL while
+	 * unbound or without our identity. */
+	_Atomic(struct relay_key *) relay_key;
 	/* Its overlay addresses: the source of ICMP errors sent in its name. */
 	struct in_addr overlay4;
 	struct in6_addr overlay6;
@@ -75,8 +79,8 @@ unsigned routes_hop_limit(const struct routes *r);
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen);
 /* Main lcore, each tick: bind gateways to peers added since, publish IPv6. */
 void routes_maintain(struct routes *r, struct gateway *gw);
-/* tunnels/ removed a peer: unbind it. */
-void routes_peer_removed(struct routes *r, struct wg_peer *peer);
+/* tunnels/ removed a peer: unbind it (its pair key retired through gw). */
+void routes_peer_removed(struct routes *r, struct gateway *gw, struct wg_peer *peer);
 char *routes_dump_json(struct routes *r, const char *what);
 
 #endif

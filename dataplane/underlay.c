@@ -3,11 +3,13 @@
  * The underlay: a WireGuard message's way to another gateway, top to bottom.
  *
  *   underlay_send_message()   handshakes, cookies (main lcore)
- *   underlay_send_relayed()   a cookie reply back by our path to its source
+ *   underlay_send_back()      a cookie reply to a relayed handshake: back the
+ *                             way it came, first to the previous hop
  *   egress.c, after encryption
  *        |
  *   underlay_send(): path_first_hop() (the first relay's endpoint or the
- *     peer's), relay header in front naming the whole path if it has relays
+ *     peer's), relay header in front naming the whole path if it has relays,
+ *     its tag for the first hop (relay_sign(), relay_auth.c)
  *   underlay_encap(): outer IPv4/IPv6 and UDP (ingress.c's relay_forward()
  *     enters here too), underlay_next_hop()
  *   neigh_output(): Ethernet, out of the backbone port
@@ -24,6 +26,7 @@
 #include "lcore_io.h"
 #include "neigh.h"
 #include "packet.h"
+#include "relay_auth.h"
 #include "routes.h"
 #include "underlay.h"
 
@@ -80,6 +83,23 @@ bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t
 			*p = via;
 	}
 	return true;
+}
+
+const struct relay_key *path_gateway_key(struct gateway *gw, uint16_t id)
+{
+	struct gw_entry *e = routes_gateway(gw->routes, id);
+
+	return e ? atomic_load_explicit(&e->relay_key, memory_order_acquire) : NULL;
+}
+
+void path_back(const struct relay_hdr *r, struct path *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->dst_gw = rte_be_to_cpu_16(r->src_gw);
+	p->hops = r->hop;
+	for (unsigned i = 0; i + 1 < r->hop; i++)
+		p->gw[i] = rte_be_to_cpu_16(r->path[r->hop - 2 - i]);
+	p->gw[r->hop - 1] = p->dst_gw;
 }
 
 bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_endpoint *own,
@@ -186,11 +206,13 @@ void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_en
 /* ---- a message on its path ---- */
 
 /* The relay header of a frame on the first hop of path p, stamped with our
- * effective hop limit (the policy's, pushed by meshd). */
-static void put_relay_header(struct rte_mbuf *m, const struct gateway *gw, const struct path *p,
-			     unsigned hop_limit)
+ * effective hop limit (the policy's, pushed by meshd); its tag is written
+ * last, over the rest. */
+static void put_relay_header(struct rte_mbuf *m, struct gateway *gw, const struct path *p,
+			     unsigned hop_limit, const struct relay_key *key)
 {
 	struct relay_hdr *r = rte_pktmbuf_mtod(m, struct relay_hdr *);
+	uint16_t self = routes_self(gw->routes);
 
 	memset(r, 0, RELAY_LEN); /* flags, unused path entries, the tag */
 	r->type = RELAY_TYPE;
@@ -198,9 +220,10 @@ static void put_relay_header(struct rte_mbuf *m, const struct gateway *gw, const
 	r->hop = 1;
 	r->hop_limit = (uint8_t)hop_limit;
 	r->path_len = p->hops;
-	r->src_gw = rte_cpu_to_be_16(routes_self(gw->routes));
+	r->src_gw = rte_cpu_to_be_16(self);
 	for (unsigned i = 0; i < p->hops; i++)
 		r->path[i] = rte_cpu_to_be_16(p->gw[i]);
+	relay_sign(key, r, self, p->gw[0], (const uint8_t *)(r + 1), rte_pktmbuf_data_len(m) - RELAY_LEN);
 }
 
 bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *p,
@@ -212,6 +235,8 @@ bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *
 	if (!path_first_hop(lc->gw, p, own, &hop))
 		return false;
 	if (path_relayed(p)) {
+		const struct relay_key *key;
+
 		/* A path installed before the limit came down: every relay would
 		 * drop it, so it is not sent (until meshd installs a shorter one). */
 		limit = routes_hop_limit(lc->gw->routes);
@@ -219,9 +244,14 @@ bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *
 			lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
 			return true;
 		}
-		if (!rte_pktmbuf_prepend(m, RELAY_LEN))
+		/* No key with the first relay (no identity yet): it would drop
+		 * the frame as forged. The message is one segment (egress.c,
+		 * mainlcore.c build it so), as the tag reads it. */
+		if (!(key = path_gateway_key(lc->gw, p->gw[0])) || !rte_pktmbuf_is_contiguous(m) ||
+		    !relay_msg_ok(rte_pktmbuf_mtod(m, const uint8_t *), rte_pktmbuf_data_len(m)) ||
+		    !rte_pktmbuf_prepend(m, RELAY_LEN))
 			return false;
-		put_relay_header(m, lc->gw, p, limit);
+		put_relay_header(m, lc->gw, p, limit, key);
 	}
 	underlay_encap(lc, m, &hop, tos);
 	return true;
@@ -237,13 +267,11 @@ bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_p
 	return underlay_send(lc, m, &p, to, 0);
 }
 
-bool underlay_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t dst_gw)
+bool underlay_send_back(struct lcore_ctx *lc, struct rte_mbuf *m, const struct relay_hdr *r)
 {
-	struct wg_endpoint own;
+	struct wg_endpoint none = { .family = AF_UNSPEC };
 	struct path p;
 
-	if (!path_to_gateway(lc->gw, dst_gw, &p))
-		return false;
-	wg_peer_endpoint(p.peer, &own);
-	return underlay_send(lc, m, &p, &own, 0);
+	path_back(r, &p);
+	return underlay_send(lc, m, &p, &none, 0);
 }

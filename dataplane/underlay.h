@@ -17,6 +17,7 @@
 
 struct gateway;
 struct lcore_ctx;
+struct relay_key;
 
 /* ---- relay header: in front of an unchanged WireGuard message ---- */
 
@@ -36,8 +37,8 @@ struct relay_hdr {
 	uint8_t flags;     /* 0; receivers ignore them */
 	uint16_t src_gw;   /* big-endian gateway ids, as all below */
 	uint16_t path[RELAY_MAX_PATH]; /* first relay ... destination; then 0 */
-	/* Reserved for hop-by-hop authentication (a later change): sent as
-	 * zero, not checked. Nothing here authenticates the header yet. */
+	/* This hop's tag (relay_auth.h): its sender's MAC over the bytes above
+	 * and the inner message, under the key of the hop's two gateways. */
 	uint8_t tag[RELAY_TAG_LEN];
 } __attribute__((packed));
 #define RELAY_LEN ((unsigned)sizeof(struct relay_hdr))
@@ -75,6 +76,13 @@ bool path_find(struct gateway *gw, sa_family_t family, const void *dst, uint16_t
 	       struct path *p);
 /* The endpoint of gateway id's peer; false if it has none (yet). */
 bool path_gateway_endpoint(struct gateway *gw, uint16_t id, struct wg_endpoint *out);
+/* The key of relay tags between us and gateway id; NULL if none (yet). A
+ * worker may use it until its next quiescent state. */
+const struct relay_key *path_gateway_key(struct gateway *gw, uint16_t id);
+/* The way back from us, the destination of relay header r, to its source:
+ * the relays before us in reverse order, then the source, so that its first
+ * hop is the gateway that sent r to us. */
+void path_back(const struct relay_hdr *r, struct path *p);
 /* The endpoint to send to for a path: the first relay's, or own (the peer's). */
 bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_endpoint *own,
 		    struct wg_endpoint *out);
@@ -94,8 +102,10 @@ bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *
  * the peer's endpoint (AF_UNSPEC: none). False if there is no way. */
 bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_peer *peer,
 			   const struct wg_endpoint *to);
-/* A WireGuard message at m's start to gateway dst_gw by our path to it. */
-bool underlay_send_relayed(struct lcore_ctx *lc, struct rte_mbuf *m, uint16_t dst_gw);
+/* A message (a cookie reply) back along the way relay header r came (to us,
+ * its destination): first to the previous hop, the gateway that
+ * authenticated r to us, then on to r's source (path_back()). */
+bool underlay_send_back(struct lcore_ctx *lc, struct rte_mbuf *m, const struct relay_hdr *r);
 /* The neighbour (key) an underlay packet to dst goes to first. */
 void underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst, uint8_t key[16]);
 

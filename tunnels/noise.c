@@ -124,6 +124,31 @@ void wg_handshake_precompute(struct wg_peer *peer)
 		wg_memzero(peer->handshake.precomputed_static_static, WG_KEY_LEN);
 }
 
+/* Both ends compute the same key: ck binds the label and the two public keys
+ * (in byte order, so the order of the ends does not matter), and the
+ * static-static DH is mixed into it as the handshake mixes a DH. */
+bool wg_peer_pair_key(const struct wg_peer *peer, const char *label, uint8_t out[WG_KEY_LEN])
+{
+	const struct wg_device *dev = peer->dev;
+	const uint8_t *lo = dev->static_public, *hi = peer->public_key;
+	uint8_t ck[WG_HASH_LEN], pubs[2 * WG_KEY_LEN];
+
+	if (!dev->has_identity || wg_is_zero(peer->handshake.precomputed_static_static, WG_KEY_LEN)) {
+		wg_memzero(out, WG_KEY_LEN);
+		return false;
+	}
+	if (memcmp(lo, hi, WG_KEY_LEN) > 0) {
+		lo = peer->public_key;
+		hi = dev->static_public;
+	}
+	memcpy(pubs, lo, WG_KEY_LEN);
+	memcpy(pubs + WG_KEY_LEN, hi, WG_KEY_LEN);
+	wg_hash(ck, label, strlen(label), pubs, sizeof(pubs));
+	wg_kdf(out, NULL, NULL, ck, peer->handshake.precomputed_static_static, WG_KEY_LEN);
+	wg_memzero(ck, sizeof(ck));
+	return true;
+}
+
 static void handshake_zero(struct wg_handshake *hs)
 {
 	wg_memzero(hs->ephemeral_private, sizeof(hs->ephemeral_private));

@@ -158,6 +158,11 @@ struct wg_peer *wg_peer_add(struct wg_device *dev, const uint8_t public_key[WG_K
 struct wg_peer *wg_peer_lookup(struct wg_device *dev, const uint8_t public_key[WG_KEY_LEN]);
 void wg_peer_remove(struct wg_device *dev, struct wg_peer *peer);
 void wg_peer_public_key(const struct wg_peer *peer, uint8_t out[WG_KEY_LEN]);
+/* A key for a protocol beside WireGuard (label names it) that only we and
+ * peer's owner hold, with no message: derived from our static key and the
+ * peer's (their DH). Changes with either static key. False (out zeroed)
+ * without our identity or for a degenerate DH. */
+bool wg_peer_pair_key(const struct wg_peer *peer, const char *label, uint8_t out[WG_KEY_LEN]);
 void wg_peer_set_preshared_key(struct wg_peer *peer, const uint8_t psk[WG_KEY_LEN]);
 void wg_peer_set_endpoint(struct wg_peer *peer, const struct wg_endpoint *ep);
 void wg_peer_endpoint(struct wg_peer *peer, struct wg_endpoint *out);

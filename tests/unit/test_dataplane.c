@@ -14,6 +14,10 @@
  *   its own reason, nothing forwarded; forwarding by the header over 2, 3 and
  *   4 hops whatever the relay's own paths say; delivery at the destination;
  *   the source's "path set", "hop_limit set", header and dump; the TTL spent
+ *   hop-by-hop tags (relay_auth.c): the pair key both ends derive; forged,
+ *   altered, replayed-from-elsewhere frames and unknown previous hops each
+ *   dropped under their reason; a removed gateway's key gone at once; a
+ *   cookie reply sent back the way its handshake came
  *   for every relay, and ICMP in the name of the relay where it runs out
  *   hand-off of data messages to the worker that owns their session, with
  *   sessions made by a handshake with a second tunnels/ device (the far
@@ -62,6 +66,7 @@
 #include "neigh.h"
 #include "packet.h"
 #include "probe.h"
+#include "relay_auth.h"
 #include "routes.h"
 #include "textbuf.h"
 #include "underlay.h"
@@ -394,8 +399,8 @@ static void test_multi_segment(void **state)
 
 /* ---- relay ---- */
 
-#define SRC_ID 9         /* the source of relayed frames: a gateway we need not know */
-#define PREV_IP "192.0.2.9" /* the hop before us */
+#define SRC_ID 9         /* the source of relayed frames, at PREV_IP */
+#define PREV_IP "192.0.2.9" /* the hop before us (unless the path says otherwise) */
 #define R3_IP "192.0.2.13" /* gateways 3 and 4: relays with peers and endpoints */
 #define R4_IP "192.0.2.14"
 #define NOPEER_ID 5      /* a gateway whose peer we do not have */
@@ -437,14 +442,47 @@ static void relay_header(struct relay_hdr *r, uint8_t hop, uint8_t hop_limit, ui
 		r->path[i] = rte_cpu_to_be_16(path[i]);
 }
 
-/* A relayed data message from src (PREV_IP, port 51820) into worker 0. */
-static void relay_in(const char *src, const struct relay_hdr *r)
+/* The address of gateway id (SRC_ID and the unknown ones: PREV_IP). */
+static const char *gw_ip(uint16_t id)
+{
+	return id == FAR_ID ? FAR_IP : id == 3 ? R3_IP : id == 4 ? R4_IP : PREV_IP;
+}
+
+/* The previous hop of r, whatever its fields say (PREV_IP's gateway if its
+ * hop is impossible). */
+static uint16_t prev_of(const struct relay_hdr *r)
+{
+	return r->hop >= 1 && r->hop <= r->path_len && r->path_len <= RELAY_MAX_PATH ? relay_prev_hop(r)
+										      : SRC_ID;
+}
+
+/* r's tag as its previous hop writes it for us (none if we share no key
+ * with it), over the message msg of len bytes. */
+static void sign_as_prev(struct relay_hdr *r, const uint8_t *msg, uint32_t len)
+{
+	uint16_t prev = prev_of(r);
+	const struct relay_key *k = path_gateway_key(&gw, prev);
+
+	if (k)
+		relay_sign(k, r, prev, SELF_ID, msg, len);
+}
+
+/* A relayed data message of 32 bytes from src, port 51820, into worker 0,
+ * signed by the previous hop the header names. */
+static void relay_in_from(const char *src, const struct relay_hdr *r)
 {
 	uint8_t msg[RELAY_LEN + 32] = { 0 };
 
 	memcpy(msg, r, RELAY_LEN);
 	msg[RELAY_LEN] = WG_MSG_DATA;
+	sign_as_prev((struct relay_hdr *)msg, msg + RELAY_LEN, 32);
 	backbone_in(0, from_backbone(src, 51820, msg, sizeof(msg)));
+}
+
+/* The same from the previous hop's own address. */
+static void relay_in(const struct relay_hdr *r)
+{
+	relay_in_from(gw_ip(prev_of(r)), r);
 }
 
 /* One relayed frame with header (hop, hop_limit, n, path...) is dropped for
@@ -461,16 +499,18 @@ static void relay_dropped(unsigned reason, uint8_t hop, uint8_t hop_limit, unsig
 		path[i] = (uint16_t)va_arg(ap, unsigned);
 	va_end(ap);
 	relay_header(&r, hop, hop_limit, (uint8_t)n, path);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	assert_int_equal(drops(0, reason), before + 1);
 	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed);
 	nothing_queued();
 }
 
 /* The frame the relay sent on: to ip (whose MAC the main lcore is asked to
- * resolve), undecrypted, its header that of in with hop advanced by one. */
+ * resolve), undecrypted, its header that of in with hop advanced by one and
+ * our tag for the next gateway. */
 static void relayed_to(const char *ip, const struct relay_hdr *in)
 {
+	uint16_t next = rte_be_to_cpu_16(in->path[in->hop]);
 	struct rte_mbuf *m = to_main(SLOW_NEIGH, PORT_BACKBONE);
 	struct rte_ipv4_hdr *iph = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
@@ -481,8 +521,12 @@ static void relayed_to(const char *ip, const struct relay_hdr *in)
 	assert_int_equal(rte_ipv4_cksum(iph), 0);
 	assert_int_equal(rte_be_to_cpu_16(udp->dgram_len), UDP_LEN + RELAY_LEN + 32);
 	want.hop++;
-	assert_memory_equal(r, &want, RELAY_LEN);
+	assert_memory_equal(r, &want, offsetof(struct relay_hdr, tag));
 	assert_int_equal(((uint8_t *)(r + 1))[0], WG_MSG_DATA);
+	assert_non_null(path_gateway_key(&gw, next));
+	assert_true(relay_verify(path_gateway_key(&gw, next), r, SELF_ID, next, (uint8_t *)(r + 1), 32));
+	assert_false(relay_verify(path_gateway_key(&gw, next), r, SELF_ID, FAR_ID + next,
+				  (uint8_t *)(r + 1), 32));
 	neigh_key4(key, ip4(ip));
 	assert_memory_equal(pkt_meta(m)->next_hop, key, 16);
 	rte_pktmbuf_free(m);
@@ -497,6 +541,7 @@ static void test_relay_drops(void **state)
 	uint64_t before;
 
 	(void)state;
+	relay_gateway(SRC_ID, PREV_IP);
 	relay_gateway(3, R3_IP);
 	relay_gateway(4, R4_IP);
 	relay_gateway(NOPEER_ID, NULL);
@@ -509,11 +554,11 @@ static void test_relay_drops(void **state)
 		relay_header(&r, 1, 4, 2, path);
 		r.version = 1;
 		before = drops(0, GW_DROP_RELAY_MALFORMED);
-		relay_in(PREV_IP, &r);
+		relay_in(&r);
 		assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 1);
 		r.version = RELAY_VERSION;
 		r.src_gw = 0;
-		relay_in(PREV_IP, &r);
+		relay_in(&r);
 		assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 2);
 		nothing_queued();
 	}
@@ -545,16 +590,23 @@ static void test_relay_drops(void **state)
 	relay_dropped(GW_DROP_RELAY_LOOP, 1, 4, 3, SELF_ID, FAR_ID, FAR_ID);
 	relay_dropped(GW_DROP_RELAY_LOOP, 2, 4, 4, 3, SELF_ID, 3, FAR_ID);
 	relay_dropped(GW_DROP_RELAY_LOOP, 1, 4, 4, SELF_ID, 3, SELF_ID, FAR_ID);
-	/* Or a next hop at the address it came from. */
+	/* Or a next hop at the address it came from: the source gateway's
+	 * endpoint is the far gateway's (one address for two gateways). */
 	{
 		struct relay_hdr r;
 		uint16_t path[2] = { SELF_ID, FAR_ID };
+		struct wg_peer *src = routes_gateway(gw.routes, SRC_ID)->peer;
+		struct wg_endpoint ep, far_ep;
 
+		wg_peer_endpoint(src, &ep);
+		assert_true(wg_endpoint_parse(&far_ep, FAR_IP ":51820"));
+		wg_peer_set_endpoint(src, &far_ep);
 		relay_header(&r, 1, 4, 2, path);
 		before = drops(0, GW_DROP_RELAY_LOOP);
-		relay_in(FAR_IP, &r);
+		relay_in_from(FAR_IP, &r);
 		assert_int_equal(drops(0, GW_DROP_RELAY_LOOP), before + 1);
 		nothing_queued();
+		wg_peer_set_endpoint(src, &ep);
 	}
 
 	/* The next gateway named is one we have no peer for. */
@@ -574,20 +626,20 @@ static void test_relay_forward(void **state)
 
 	(void)state;
 	relay_header(&r, 1, 4, 2, p2);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(FAR_IP, &r);
 	relay_header(&r, 1, 3, 3, p3);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(R3_IP, &r);
 	/* The three relays of a 4-hop path: first, second, last. */
 	relay_header(&r, 1, 4, 4, p4a);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(R4_IP, &r);
 	relay_header(&r, 2, 4, 4, p4b);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(R4_IP, &r);
 	relay_header(&r, 3, 4, 4, p4c);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(FAR_IP, &r);
 	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed + 5);
 
@@ -596,10 +648,10 @@ static void test_relay_forward(void **state)
 	command("path set %u 3 %u", FAR_ID, FAR_ID);
 	command("path set 4 3 4");
 	relay_header(&r, 1, 4, 2, p2);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(FAR_IP, &r);
 	relay_header(&r, 1, 4, 4, p4a);
-	relay_in(PREV_IP, &r);
+	relay_in(&r);
 	relayed_to(R4_IP, &r);
 	command("path del %u", FAR_ID);
 	command("path del 4");
@@ -617,7 +669,8 @@ static void test_relay_deliver(void **state)
 	(void)state;
 	relay_header((struct relay_hdr *)msg, 3, 4, 3, path);
 	msg[RELAY_LEN] = WG_MSG_INITIATION;
-	backbone_in(0, from_backbone(PREV_IP, 51820, msg, sizeof(msg)));
+	sign_as_prev((struct relay_hdr *)msg, msg + RELAY_LEN, WG_INITIATION_LEN);
+	backbone_in(0, from_backbone(R4_IP, 51820, msg, sizeof(msg)));
 	m = to_main(SLOW_HANDSHAKE, PORT_BACKBONE);
 	assert_int_equal(pkt_meta(m)->relayed, 1);
 	assert_int_equal(pkt_meta(m)->src_gw, SRC_ID);
@@ -694,8 +747,9 @@ static void test_relay_source(void **state)
 	assert_int_equal(rte_be_to_cpu_16(r->path[1]), 4);
 	assert_int_equal(rte_be_to_cpu_16(r->path[2]), NOPEER_ID);
 	assert_int_equal(rte_be_to_cpu_16(r->path[3]), FAR_ID);
-	for (unsigned i = 0; i < RELAY_TAG_LEN; i++)
-		assert_int_equal(r->tag[i], 0);
+	/* Tagged for gateway 3, the first hop, by our key with it. */
+	assert_true(relay_verify(path_gateway_key(&gw, 3), r, SELF_ID, 3, (uint8_t *)(r + 1), 32));
+	assert_false(relay_verify(path_gateway_key(&gw, 4), r, SELF_ID, 3, (uint8_t *)(r + 1), 32));
 	rte_pktmbuf_free(m);
 	nothing_queued();
 
@@ -733,6 +787,263 @@ static void test_relay_source(void **state)
 	free(dump);
 	command("hop_limit set 4");
 	command("path del 2");
+}
+
+static bool no_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+		    const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)peer, (void)to, (void)msg, (void)len;
+	return false;
+}
+
+/* A tunnels/ device of a fresh key, its public key in pub. */
+static struct wg_device *key_device(const struct wg_ops *ops, uint8_t pub[WG_KEY_LEN])
+{
+	struct wg_device *d = wg_device_new(ops, 8);
+	uint8_t priv[WG_KEY_LEN];
+
+	assert_non_null(d);
+	randombytes_buf(priv, sizeof(priv));
+	wg_device_set_private_key(d, priv, 1);
+	assert_true(wg_device_public_key(d, pub));
+	return d;
+}
+
+/* The pair key: both ends of a pair derive the same one, no one else does,
+ * and it depends on the label. */
+static void test_relay_pair_key(void **state)
+{
+	struct wg_ops ops = { .send = no_send };
+	uint8_t pa[WG_KEY_LEN], pb[WG_KEY_LEN], pc[WG_KEY_LEN];
+	uint8_t ab[WG_KEY_LEN], ba[WG_KEY_LEN], ac[WG_KEY_LEN], other[WG_KEY_LEN];
+	struct wg_device *a = key_device(&ops, pa), *b = key_device(&ops, pb), *c = key_device(&ops, pc);
+
+	(void)state;
+	assert_true(wg_peer_pair_key(wg_peer_add(a, pb), RELAY_AUTH_LABEL, ab));
+	assert_true(wg_peer_pair_key(wg_peer_add(b, pa), RELAY_AUTH_LABEL, ba));
+	assert_true(wg_peer_pair_key(wg_peer_add(a, pc), RELAY_AUTH_LABEL, ac));
+	assert_true(wg_peer_pair_key(wg_peer_lookup(a, pb), "another protocol", other));
+	assert_memory_equal(ab, ba, WG_KEY_LEN);
+	assert_memory_not_equal(ab, ac, WG_KEY_LEN);
+	assert_memory_not_equal(ab, other, WG_KEY_LEN);
+	assert_false(sodium_is_zero(ab, WG_KEY_LEN));
+	wg_device_free(a);
+	wg_device_free(b);
+	wg_device_free(c);
+}
+
+/* One frame of hop 1 from the source gateway (SRC_ID at PREV_IP) to us and on
+ * to the far gateway: its message msg (len bytes) signed, then spoiled by
+ * spoil (may be NULL) after signing, sent from src. */
+static void auth_frame(const char *src, uint8_t *msg, uint32_t len,
+		       void (*spoil)(struct relay_hdr *r, uint8_t *msg, uint32_t *len))
+{
+	uint8_t frame[RELAY_LEN + 256] = { 0 };
+	uint16_t path[] = { SELF_ID, FAR_ID };
+	struct relay_hdr *r = (struct relay_hdr *)frame;
+
+	assert_true(len <= 256);
+	relay_header(r, 1, 4, 2, path);
+	memcpy(frame + RELAY_LEN, msg, len);
+	sign_as_prev(r, frame + RELAY_LEN, len);
+	if (spoil)
+		spoil(r, frame + RELAY_LEN, &len);
+	backbone_in(0, from_backbone(src, 51820, frame, RELAY_LEN + len));
+}
+
+static void spoil_flags(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)msg, (void)len;
+	r->flags ^= 1; /* a byte receivers otherwise ignore */
+}
+static void spoil_limit(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)msg, (void)len;
+	r->hop_limit = 255;
+}
+static void spoil_tag(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)msg, (void)len;
+	r->tag[RELAY_TAG_LEN - 1] ^= 0x80;
+}
+static void spoil_counter(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)r, (void)len;
+	msg[8] ^= 1;
+}
+static void spoil_last(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)r;
+	msg[*len - 1] ^= 1;
+}
+static void spoil_middle(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)r;
+	msg[*len / 2] ^= 1;
+}
+static void spoil_shorter(struct relay_hdr *r, uint8_t *msg, uint32_t *len)
+{
+	(void)r, (void)msg;
+	*len -= 1;
+}
+
+/* The frame is dropped for reason at us, nothing relayed or queued. */
+static void auth_dropped(unsigned reason, const char *src, uint8_t *msg, uint32_t len,
+			 void (*spoil)(struct relay_hdr *r, uint8_t *msg, uint32_t *len))
+{
+	uint64_t before = drops(0, reason), relayed = gw.worker_lc[0]->counters.relayed;
+
+	auth_frame(src, msg, len, spoil);
+	assert_int_equal(drops(0, reason), before + 1);
+	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed);
+	nothing_queued();
+}
+
+/* The frame is relayed on to the far gateway. */
+static void auth_relayed(const char *src, uint8_t *msg, uint32_t len,
+			 void (*spoil)(struct relay_hdr *r, uint8_t *msg, uint32_t *len))
+{
+	uint64_t relayed = gw.worker_lc[0]->counters.relayed;
+	struct rte_mbuf *m;
+
+	auth_frame(src, msg, len, spoil);
+	assert_int_equal(gw.worker_lc[0]->counters.relayed, relayed + 1);
+	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	assert_int_equal(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN)->dst_addr,
+			 ip4(FAR_IP));
+	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* What a relay accepts: only a frame its previous hop signed for it, from
+ * that hop's endpoint, unchanged in every byte the tag covers. */
+static void test_relay_auth(void **state)
+{
+	uint8_t data[96] = { WG_MSG_DATA }, init[WG_INITIATION_LEN] = { WG_MSG_INITIATION },
+		big[RELAY_MSG_WHOLE_MAX + 1] = { WG_MSG_INITIATION };
+	uint16_t path[] = { SELF_ID, FAR_ID };
+	uint8_t frame[RELAY_LEN + 32] = { 0 };
+	struct relay_hdr *r = (struct relay_hdr *)frame;
+	const struct relay_key *k3;
+	uint64_t before;
+
+	(void)state;
+	randombytes_buf(data + 4, sizeof(data) - 4);
+	randombytes_buf(init + 4, sizeof(init) - 4);
+	auth_relayed(PREV_IP, data, sizeof(data), NULL);
+	auth_relayed(PREV_IP, data, 32, NULL); /* a keepalive */
+	auth_relayed(PREV_IP, init, sizeof(init), NULL);
+
+	/* Altered after signing: a header byte, the limit, the tag itself, the
+	 * counter and the Poly1305 tag of data, its length; any byte of a
+	 * handshake message. */
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_flags);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_limit);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_tag);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_counter);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_last);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, data, sizeof(data), spoil_shorter);
+	auth_dropped(GW_DROP_RELAY_BAD_TAG, PREV_IP, init, sizeof(init), spoil_middle);
+	/* The middle of a data message is the destination's to check (its
+	 * Poly1305 tag covers it): relayed, as docs/PROTOCOL.md says. */
+	auth_relayed(PREV_IP, data, sizeof(data), spoil_middle);
+
+	/* A genuine frame from another address than its previous hop's. */
+	auth_dropped(GW_DROP_RELAY_WRONG_SOURCE, R3_IP, data, sizeof(data), NULL);
+	auth_dropped(GW_DROP_RELAY_WRONG_SOURCE, "198.51.100.7", data, sizeof(data), NULL);
+
+	/* Signed with another pair's key (3's with us), from the right address. */
+	relay_header(r, 1, 4, 2, path);
+	frame[RELAY_LEN] = WG_MSG_DATA;
+	k3 = path_gateway_key(&gw, 3);
+	assert_non_null(k3);
+	relay_sign(k3, r, SRC_ID, SELF_ID, frame + RELAY_LEN, 32);
+	before = drops(0, GW_DROP_RELAY_BAD_TAG);
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	assert_int_equal(drops(0, GW_DROP_RELAY_BAD_TAG), before + 1);
+	/* A zero tag (what version 2 without authentication sent). */
+	memset(r->tag, 0, RELAY_TAG_LEN);
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	assert_int_equal(drops(0, GW_DROP_RELAY_BAD_TAG), before + 2);
+	nothing_queued();
+
+	/* A previous hop we share no key with: an id we do not know, one
+	 * without a peer. */
+	before = drops(0, GW_DROP_RELAY_UNKNOWN_HOP);
+	r->src_gw = rte_cpu_to_be_16(77);
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	r->src_gw = rte_cpu_to_be_16(NOPEER_ID);
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	assert_int_equal(drops(0, GW_DROP_RELAY_UNKNOWN_HOP), before + 2);
+	nothing_queued();
+
+	/* Inner messages the tag cannot cover: too short, or a handshake-type
+	 * message longer than any handshake message. */
+	before = drops(0, GW_DROP_RELAY_MALFORMED);
+	auth_frame(PREV_IP, data, RELAY_MSG_MIN - 1, NULL);
+	auth_frame(PREV_IP, big, sizeof(big), NULL);
+	assert_int_equal(drops(0, GW_DROP_RELAY_MALFORMED), before + 2);
+	nothing_queued();
+
+	/* The source gateway removed: its frames fail at once; back with a new
+	 * key, frames signed with the old one fail as forged. */
+	{
+		uint8_t frame_old[RELAY_LEN + 32] = { 0 };
+
+		relay_header((struct relay_hdr *)frame_old, 1, 4, 2, path);
+		frame_old[RELAY_LEN] = WG_MSG_DATA;
+		sign_as_prev((struct relay_hdr *)frame_old, frame_old + RELAY_LEN, 32);
+		command("gateway del %u", SRC_ID);
+		assert_null(path_gateway_key(&gw, SRC_ID));
+		auth_dropped(GW_DROP_RELAY_UNKNOWN_HOP, PREV_IP, data, sizeof(data), NULL);
+		relay_gateway(SRC_ID, PREV_IP);
+		before = drops(0, GW_DROP_RELAY_BAD_TAG);
+		backbone_in(0, from_backbone(PREV_IP, 51820, frame_old, sizeof(frame_old)));
+		assert_int_equal(drops(0, GW_DROP_RELAY_BAD_TAG), before + 1);
+		nothing_queued();
+		auth_relayed(PREV_IP, data, sizeof(data), NULL);
+	}
+}
+
+/* A cookie reply to a relayed handshake goes back the way it came: first to
+ * the relay that handed it to us, with the relays before it reversed, then
+ * to the source, tagged for that previous hop. */
+static void test_relay_send_back(void **state)
+{
+	uint16_t path[] = { 3, 4, SELF_ID };
+	struct relay_hdr in, *r;
+	struct rte_mbuf *m;
+	struct path p;
+
+	(void)state;
+	relay_header(&in, 3, 4, 3, path);
+	path_back(&in, &p);
+	assert_int_equal(p.hops, 3);
+	assert_int_equal(p.gw[0], 4);
+	assert_int_equal(p.gw[1], 3);
+	assert_int_equal(p.gw[2], SRC_ID);
+	assert_int_equal(p.dst_gw, SRC_ID);
+
+	m = rte_pktmbuf_alloc(gw.pool);
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, WG_COOKIE_LEN), 0, WG_COOKIE_LEN);
+	rte_pktmbuf_mtod(m, uint8_t *)[0] = WG_MSG_COOKIE;
+	/* (From a worker: the main lcore would resolve the MAC itself.) */
+	assert_true(underlay_send_back(gw.worker_lc[0], m, &in));
+	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	assert_int_equal(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN)->dst_addr,
+			 ip4(R4_IP));
+	r = rte_pktmbuf_mtod_offset(m, struct relay_hdr *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
+	assert_int_equal(r->hop, 1);
+	assert_int_equal(r->path_len, 3);
+	assert_int_equal(rte_be_to_cpu_16(r->src_gw), SELF_ID);
+	assert_int_equal(rte_be_to_cpu_16(r->path[0]), 4);
+	assert_int_equal(rte_be_to_cpu_16(r->path[1]), 3);
+	assert_int_equal(rte_be_to_cpu_16(r->path[2]), SRC_ID);
+	assert_true(relay_verify(path_gateway_key(&gw, 4), r, SELF_ID, 4, (uint8_t *)(r + 1),
+				 WG_COOKIE_LEN));
+	rte_pktmbuf_free(m);
+	nothing_queued();
 }
 
 /* The TTL of a VM's packet is spent for every relay of the path, and an
@@ -1910,6 +2221,9 @@ int main(void)
 		cmocka_unit_test(test_relay_forward),
 		cmocka_unit_test(test_relay_deliver),
 		cmocka_unit_test(test_relay_source),
+		cmocka_unit_test(test_relay_pair_key),
+		cmocka_unit_test(test_relay_auth),
+		cmocka_unit_test(test_relay_send_back),
 		cmocka_unit_test(test_relay_ttl),
 		cmocka_unit_test(test_icmp),
 		/* From here on the far gateway's MAC is known and sessions exist. */

@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Hop-by-hop authentication of relay frames on the rig (docs/PROTOCOL.md
+# "Relay tag"), three regions A (1), B (2), C (3), A and C relayed through B
+# both ways. Frames are put on B's wire from the WAN namespace with raw
+# sockets (tests/lib/relaycraft.py), as a host of the backbone would, 20 of
+# each kind; every one must be dropped at B, the first gateway, under its
+# reason, and B must relay none of them, C decrypt none:
+#   (a) crafted by a non-member (192.168.50.99): naming A as the source
+#       (relay_wrong_source), naming a gateway that does not exist
+#       (relay_unknown_hop), and with A's address spoofed (relay_bad_tag);
+#   (b) A's real relayed frame, captured on A's port of the WAN, replayed
+#       from another address (relay_wrong_source);
+#   (c) the same frame with its flags byte changed (relay_bad_tag);
+#   (d) the same frame with its hop limit set to 255 (relay_bad_tag).
+# What the tag cannot stop: the same frame replayed from A's own address
+# passes B and is dropped at C by WireGuard's replay window (replayed).
+# Pings A -> C through B answer before and after.
+set -u
+. "$(dirname "$0")/../rig/rig.sh"
+
+hm_init relay_auth
+hm_require_root
+hm_require_cmd python3
+CRAFT=$(dirname "$0")/../lib/relaycraft.py
+rig_up 3 1
+for a in 1 2 3; do
+	for b in 1 2 3; do
+		[ "$a" -lt "$b" ] && rig_link "$a" "$b" delay=1ms >/dev/null
+	done
+done
+hm_check "rig up" rig_check 15
+hm_check "gateway ids registered" rig_register
+hm_check "A reaches C through B" rig_path 1 3 2
+hm_check "C reaches A through B" rig_path 3 1 2
+
+VMA=$(rig_vm 1 1)
+A_PORT=${RIG_REGIONS[0]} B_PORT=${RIG_REGIONS[1]}
+A_IP=$(rig_underlay 1) B_IP=$(rig_underlay 2) STRANGER=192.168.50.99
+B_MAC=$(ip -n "$(rig_gw 2)" -j link show bb0 | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])')
+FRAME=$HM_TMP/captured.hex
+
+# Legit relayed traffic; A's first frame to B captured on A's port.
+hm_bg "$RIG_WAN" capture python3 "$CRAFT" capture "$A_PORT" "$A_IP" "$B_IP" "$FRAME"
+CAP_PID=$HM_LAST_PID
+hm_check "capture listening" hm_wait_for 10 test -e "$FRAME.ready"
+b_relayed=$(rig_counter 2 relayed)
+hm_check "ping A -> C through B (before)" hm_ping "$VMA" 10.3.0.2 10 0.1
+hm_check "B relayed them both ways (>= 20)" test $(($(rig_counter 2 relayed) - b_relayed)) -ge 20
+wait "$CAP_PID"
+hm_forget "$CAP_PID"
+hm_check "a relayed frame of A's captured on the WAN" test -s "$FRAME"
+sleep 0.5 # the last replies have landed
+
+snapshot() { hm_ctl "$(rig_gwname "$1")" counters >"$HM_TMP/$1-$2.json"; }
+delta() { # REGION KEY: how much KEY grew between the snapshots
+	python3 - "$HM_TMP/$1-before.json" "$HM_TMP/$1-after.json" "$2" <<'PY'
+import json, sys
+def get(f):
+    v = json.load(open(f))
+    for k in sys.argv[3].split("."):
+        v = v[k]
+    return v
+print(get(sys.argv[2]) - get(sys.argv[1]))
+PY
+}
+# attack NAME REASON SRC KIND [ARG]: 20 frames into B's port, all counted
+# under drops.REASON at B, none relayed, none reaching C.
+attack() {
+	local name=$1 reason=$2 src=$3
+	shift 3
+	snapshot 2 before
+	snapshot 3 before
+	ip netns exec "$RIG_WAN" python3 "$CRAFT" send "$B_PORT" "$B_MAC" "$src" "$B_IP" 20 "$@" ||
+		hm_fail "$name: could not send"
+	sleep 0.5
+	snapshot 2 after
+	snapshot 3 after
+	hm_log "$name: B counted $(delta 2 "drops.$reason") as $reason, relayed $(delta 2 relayed)"
+	hm_check "$name: 20 dropped at B as $reason" test "$(delta 2 "drops.$reason")" -eq 20
+	hm_check "$name: B relayed none" test "$(delta 2 relayed)" -eq 0
+	hm_check "$name: C decrypted none, counted no replay" \
+		test "$(delta 3 decrypted)" -eq 0 -a "$(delta 3 drops.replayed)" -eq 0
+}
+
+attack "(a) non-member naming A" relay_wrong_source "$STRANGER" forge 1,2,3
+attack "(a) non-member naming gateway 77" relay_unknown_hop "$STRANGER" forge 77,2,3
+attack "(a) non-member spoofing A's address" relay_bad_tag "$A_IP" forge 1,2,3
+attack "(b) A's frame replayed from another address" relay_wrong_source "$STRANGER" replay "$FRAME"
+attack "(c) A's frame with a header byte changed" relay_bad_tag "$A_IP" flags "$FRAME"
+attack "(d) A's frame with hop limit 255" relay_bad_tag "$A_IP" limit255 "$FRAME"
+
+# The limit of the tag: a copy from A's own address is A's frame to B.
+snapshot 2 before
+snapshot 3 before
+ip netns exec "$RIG_WAN" python3 "$CRAFT" send "$B_PORT" "$B_MAC" "$A_IP" "$B_IP" 20 replay "$FRAME" ||
+	hm_fail "could not send the same-address replay"
+sleep 0.5
+snapshot 2 after
+snapshot 3 after
+hm_check "same-address replay: B relays the 20" test "$(delta 2 relayed)" -eq 20
+hm_check "same-address replay: C drops the 20 as replayed" test "$(delta 3 drops.replayed)" -eq 20
+hm_check "same-address replay: C decrypted none" test "$(delta 3 decrypted)" -eq 0
+
+hm_check "ping A -> C through B (after)" hm_ping "$VMA" 10.3.0.2 10 0.1
+hm_check "B counted no hop-limit drop" test "$(rig_counter 2 drops.hop_limit)" -eq 0
