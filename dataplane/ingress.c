@@ -194,7 +194,7 @@ static bool relay_authentic(struct lcore_ctx *lc, struct rte_mbuf *m, const stru
 {
 	uint16_t prev = relay_prev_hop(r);
 	struct gw_entry *e = routes_gateway(lc->gw->routes, prev);
-	const struct relay_key *key = path_gateway_key(lc->gw, prev);
+	const struct relay_key *key = e ? atomic_load_explicit(&e->relay_key, memory_order_acquire) : NULL;
 	struct wg_peer *peer = e ? atomic_load_explicit(&e->peer, memory_order_acquire) : NULL;
 	const uint8_t *msg = (const uint8_t *)(r + 1);
 	struct wg_endpoint from;
