@@ -27,26 +27,15 @@ import struct
 import sys
 import time
 
+from rawpkt import ipv4_udp
+
 RELAY_TYPE = 0xF0
 PORT = 51820
 
 
-def checksum(b):
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def frame(dst_mac, src, dst, payload):
-    udp = struct.pack("!HHHH", PORT, PORT, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
-                     socket.inet_aton(src), socket.inet_aton(dst))
-    ip = ip[:10] + struct.pack("!H", checksum(ip)) + ip[12:]
     src_mac = bytes.fromhex("02feedfacade")
-    return dst_mac + src_mac + b"\x08\x00" + ip + udp
+    return dst_mac + src_mac + b"\x08\x00" + ipv4_udp(src, dst, PORT, PORT, payload)
 
 
 def capture(iface, src, dst, path, timeout=10):
