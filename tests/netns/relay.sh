@@ -145,11 +145,13 @@ hm_check "20 pings A -> D through B, B's own path to D notwithstanding" \
 b_rel=$(($(rig_counter 2 relayed) - b_rel))
 hm_log "B relayed $b_rel; A $(($(rig_counter 1 relayed) - a_rel)), C $(($(rig_counter 3 relayed) - c_rel))"
 hm_check "B relayed A's 20 pings (>= 20)" test "$b_rel" -ge 20
-# B's own messages to D (a handshake, a keepalive) do take B's path via C:
-# a couple at most; A's 20 would be 20.
+# B's own messages to D (a handshake, a keepalive) do take B's path via C,
+# and C's take its path via A: a couple at most each; A's 20 pings, followed
+# by each relay's own table or looping back, would be 20 at C or at A.
 hm_check "C relayed none of them, 2 at most of B's own (B did not follow its own table)" \
 	test "$(rig_counter 3 relayed)" -le $((c_rel + 2))
-hm_check "A relayed none either (no loop back)" test "$(rig_counter 1 relayed)" -eq "$a_rel"
+hm_check "A relayed none of them either, 2 at most of C's own (no loop back)" \
+	test "$(rig_counter 1 relayed)" -le $((a_rel + 2))
 hm_check "D delivered the 20 as 2-hop packets" \
 	test $(($(rig_counter 4 delivered_by_hops.2) - d_hops2)) -ge 20
 hm_check "no gateway counted a hop-limit drop" test "$(limit_total)" -eq "$limit_before"
