@@ -24,6 +24,15 @@
 #  - an ARP flood from VM us-west/1 (20,000 requests a second for 3 s, for
 #    the gateway's address, from 50,000 made-up senders) adds no entry.
 #
+# Under AddressSanitizer the gateways run at about a third of their speed and
+# share 2 CPUs with the emulator and the flood tool: at 50,000 a second they
+# fell behind, dropped a fifth of everything before decryption, and the
+# TCP flow with it (0.9 Mbit/s once in CI), which tests CPU, not the table.
+# There the flood is halved (25,000 a second, 250,000 datagrams): each address
+# of fd00:2::/64 gets a frame about every 160 ms, so the unbounded table would
+# still hold about 42,000 frames, two and a half times the pool; every check
+# is the same.
+#
 # NEIGH_FLOOD_BASELINE=1, with HOPMESH_BUILD a build of a gateway without these
 # bounds (and a hopmesh-flood in its tests/rig): every check is run and
 # reported, none ends the test, and gauges the gateway lacks read 0; it shows
@@ -44,6 +53,9 @@ hm_init neigh_flood
 hm_require_root
 hm_require_cmd iperf3 python3
 FLOOD=$HM_BUILD/tests/rig/hopmesh-flood
+RATE=25000 # per family: 50,000 datagrams a second in all
+hm_sanitized "$HM_GW" && RATE=12500
+MIN_SENT=$((RATE * 2 * 10 * 4 / 5))
 [ -x "$FLOOD" ] || hm_fail "no flood tool at $FLOOD (build first)"
 rig_up 2 2
 rig_link 1 2 delay=1ms >/dev/null || hm_fail "cannot set the WAN delay"
@@ -102,9 +114,9 @@ PING=$HM_LAST_PID
 sleep 2
 hm_bg "$DST" iperf3-tcp iperf3 -s -1 -B "$B"
 flood_start=$(now_ms)
-hm_bg "$ATTACKER" flood4 "$FLOOD" udp --dst 10.2.0.100-10.2.0.254 --rate 25000 --seconds 10
+hm_bg "$ATTACKER" flood4 "$FLOOD" udp --dst 10.2.0.100-10.2.0.254 --rate $RATE --seconds 10
 F4=$HM_LAST_PID
-hm_bg "$ATTACKER" flood6 "$FLOOD" udp --dst fd00:2::1:0-fd00:2::1:7ff --rate 25000 --seconds 10
+hm_bg "$ATTACKER" flood6 "$FLOOD" udp --dst fd00:2::1:0-fd00:2::1:7ff --rate $RATE --seconds 10
 F6=$HM_LAST_PID
 poll 11 >"$HM_TMP/poll.log" 2>&1 &
 POLL=$!
@@ -127,7 +139,7 @@ refused_n=$(($(refused) - refused0))
 arrived=$(($(gauge decrypted) - decrypted0))
 hm_log "flood: $sent sent; gateway 2 decrypted $arrived packets in all, refused parking $refused_n"
 
-hm_check "the flood sent at least 400,000 datagrams" test "$sent" -ge 400000
+hm_check "the flood sent at least $MIN_SENT datagrams" test "$sent" -ge "$MIN_SENT"
 hm_check "TCP carried traffic during the flood" python3 - "$HM_TMP/tcp.json" "$tcp_rc" <<'PY'
 import json, sys
 try:
