@@ -18,7 +18,13 @@
  *   - decrypt: messages the far devices encrypted, in on the backbone, frames out
  *     to the VMs;
  * each next to the AEAD alone (wg_aead_seal/wg_aead_open) measured in the same
- * run; and route lookups and the encrypt path with 10 and with 1,000,000 /32
+ * run;
+ *   - relay: relay frames from far device w's gateway, through us, to another
+ *     gateway (a second peer at far device w's address, another port): the
+ *     relay header's tag checked and written anew, the message never
+ *     decrypted; run by run beside decrypt of the same size, the packet a
+ *     gateway receives when it is the destination;
+ * and route lookups and the encrypt path with 10 and with 1,000,000 /32
  * routes loaded through the control socket.
  *
  * A measurement window: all its packets are built first (and for decrypt,
@@ -74,7 +80,9 @@
 #include "gateway.h"
 #include "gwharness.h"
 #include "lcore_io.h"
+#include "relay_auth.h"
 #include "routes.h"
+#include "underlay.h"
 #include "unixsock.h"
 #include "bench_env.h"
 /* wg.h and DPDK's rte_cycles.h both define NS_PER_S (the same value). */
@@ -97,6 +105,12 @@
 #define FEW_ROUTES 10
 #define LOOKUPS (1u << 20)     /* addresses per lookup pass */
 #define MS 1000000ull
+/* The relay phase's gateway ids: ours, far device w's (the source) and the
+ * next hop's of worker w's frames. */
+#define SELF_GW 100
+#define SRC_GW(w) ((uint16_t)(1 + (w)))
+#define NEXT_GW(w) ((uint16_t)(50 + (w)))
+#define NEXT_PORT (LISTEN_PORT + 1)
 
 /* ------------------------------------------------------------ options */
 
@@ -107,20 +121,21 @@ struct options {
 	unsigned runs, time_ms, aead_ms, window, poll_us, verify_every, routes;
 	double min_sched; /* a window counts if each worker ran this share of it */
 	bool warm; /* leave the packets in the driver's caches instead of memory */
+	bool relay; /* the relay phase */
 	int only;  /* -1: both directions, else ENC or DEC (for profiling) */
 	const char *out;
 };
 
 /* ------------------------------------------------------------ results */
 
-enum dir { ENC, DEC };
+enum dir { ENC, DEC, REL };
 enum variant {
 	V_PLAIN,  /* no route matches: the peer by allowed-ips, as plain WireGuard */
 	V_R10,    /* 10 routes loaded, traffic to those 10 */
 	V_R1M10,  /* all routes loaded, traffic to the first 10 */
 	V_R1M,    /* all routes loaded, traffic spread over all of them */
 };
-enum phase { PH_MAIN, PH_R10, PH_R1M };
+enum phase { PH_MAIN, PH_R10, PH_R1M, PH_RELAY };
 enum lset { L_IN10, L_INALL, L_OUT, L__COUNT };
 
 /* One pipeline row: a direction, size and traffic, --runs runs. */
@@ -262,6 +277,8 @@ struct acc {
 	unsigned windows, short_windows, disturbed;
 };
 
+static const char *dir_name(unsigned d);
+
 static struct gateway gw;
 static struct results res;
 static struct options opt;
@@ -275,6 +292,10 @@ static struct {
 	char uapi_path[128], ctl_path[192];
 	uint8_t aead_key[WG_KEY_LEN];
 	uint32_t *laddr[L__COUNT];
+	/* The relay phase: far device w's pair key for its gateway and us, and
+	 * the next hop's (a device of its own, that only derives its key). */
+	struct relay_key *src_key[MAX_W], *next_key[MAX_W];
+	struct wg_device *next_dev[MAX_W];
 } B;
 
 /* The VMs, the far gateways and the ports around the gateway. */
@@ -336,6 +357,23 @@ static uint64_t gw_drops(void)
 	return s;
 }
 
+/* The gateway's drop counters that are not 0, by name: what a failure says. */
+static const char *drops_by_name(void)
+{
+	static char buf[512];
+	size_t at = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 1; i < GW_DROP__COUNT && at < sizeof(buf); i++) {
+		uint64_t n = gw_sum(offsetof(struct counters, drop) + i * sizeof(uint64_t));
+
+		if (n)
+			at += (size_t)snprintf(buf + at, sizeof(buf) - at, "%s%s %llu", at ? ", " : "",
+					       gw_drop_name(i), (unsigned long long)n);
+	}
+	return at ? buf : "none";
+}
+
 static bool pump_ms(unsigned ms)
 {
 	uint64_t end = mono_ns() + ms * MS;
@@ -377,11 +415,10 @@ static bool uapi_done(const struct textbuf *b, void *arg)
 }
 
 /* Peers on the gateway as wg(8) sets them: the UAPI set=1 protocol. */
-static bool uapi_configure(void)
+/* One UAPI set request of len bytes (ending in its blank line). */
+static bool uapi_set(const char *req, size_t len)
 {
-	char req[4096], hex[65], ip[INET_ADDRSTRLEN];
 	struct textbuf reply = { 0 };
-	size_t len = 0;
 	char err[256];
 	int fd = unixsock_connect(B.uapi_path, err, sizeof(err));
 	bool ok;
@@ -390,6 +427,21 @@ static bool uapi_configure(void)
 		fail("%s", err);
 		return false;
 	}
+	ok = unixsock_write_all(fd, req, len) && unixsock_read_until(fd, &reply, 5000, uapi_done, NULL);
+	close(fd);
+	if (!ok || !strstr(reply.s, "errno=0\n")) {
+		fail("UAPI set: %s", ok ? reply.s : "no answer");
+		ok = false;
+	}
+	free(reply.s);
+	return ok;
+}
+
+static bool uapi_configure(void)
+{
+	char req[4096], hex[65], ip[INET_ADDRSTRLEN];
+	size_t len = 0;
+
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "set=1\n");
 	for (unsigned w = 0; w < H.W; w++) {
 		struct gwh_far *f = &H.far[w];
@@ -402,14 +454,7 @@ static bool uapi_configure(void)
 					hex, ip, LISTEN_PORT, 100 + w);
 	}
 	len += (size_t)snprintf(req + len, sizeof(req) - len, "\n");
-	ok = unixsock_write_all(fd, req, len) && unixsock_read_until(fd, &reply, 5000, uapi_done, NULL);
-	close(fd);
-	if (!ok || !strstr(reply.s, "errno=0\n")) {
-		fail("UAPI set: %s", ok ? reply.s : "no answer");
-		ok = false;
-	}
-	free(reply.s);
-	return ok;
+	return uapi_set(req, len);
 }
 
 /* ---- getting ready: neighbours and sessions ---- */
@@ -608,6 +653,23 @@ static void flush_mbufs(struct rte_mbuf **in, unsigned n)
 	_mm_mfence();
 }
 
+/* The relay header of worker w's relay frames, in front of a message of len
+ * bytes: hop 1 of far device w's gateway -> us -> NEXT_GW(w), tagged with
+ * the pair key far device w derived for itself and us. */
+static void relay_frame(unsigned w, struct relay_hdr *r, uint32_t len)
+{
+	memset(r, 0, RELAY_LEN);
+	r->type = RELAY_TYPE;
+	r->version = RELAY_VERSION;
+	r->hop = 1;
+	r->hop_limit = RELAY_MAX_PATH;
+	r->path_len = 2;
+	r->src_gw = rte_cpu_to_be_16(SRC_GW(w));
+	r->path[0] = rte_cpu_to_be_16(SELF_GW);
+	r->path[1] = rte_cpu_to_be_16(NEXT_GW(w));
+	relay_sign(B.src_key[w], r, SRC_GW(w), SELF_GW, (const uint8_t *)(r + 1), len);
+}
+
 /* Build n input frames for queue w into B.inbuf[w]. */
 static bool prepare(const struct prow *row, unsigned w, unsigned n)
 {
@@ -645,19 +707,22 @@ static bool prepare(const struct prow *row, unsigned w, unsigned n)
 		return true;
 	}
 	/* Decrypt: the far device encrypts each inner packet in place behind
-	 * room for the outer headers, as a peer would have sent it. */
+	 * room for the outer headers, as a peer would have sent it. Relay: the
+	 * same message behind a relay header, from far device w's gateway through
+	 * us to the next one, signed as that gateway signs it. */
 	for (unsigned base = 0; base < n; base += BURST) {
 		struct wg_tx tx[BURST];
 		unsigned k = n - base < BURST ? n - base : BURST;
+		uint32_t rl = row->dir == REL ? RELAY_LEN : 0;
 
 		memset(tx, 0, sizeof(tx));
 		for (unsigned i = 0; i < k; i++) {
 			uint8_t *p = rte_pktmbuf_mtod(in[base + i], uint8_t *);
 
-			gwh_make_inner(p + HDRS_LEN + WG_DATA_HEADER_LEN, size, f->inner, v->ip, 20000,
+			gwh_make_inner(p + HDRS_LEN + rl + WG_DATA_HEADER_LEN, size, f->inner, v->ip, 20000,
 				   (uint16_t)(10000 + w));
 			tx[i].peer = f->peer;
-			tx[i].msg = p + HDRS_LEN;
+			tx[i].msg = p + HDRS_LEN + rl;
 			tx[i].len = size;
 		}
 		if (wg_encrypt_burst(H.crypto, tx, k, mono_ns()) != k) {
@@ -669,10 +734,12 @@ static bool prepare(const struct prow *row, unsigned w, unsigned n)
 			struct rte_mbuf *m = in[base + i];
 			uint8_t *p = rte_pktmbuf_mtod(m, uint8_t *);
 
+			if (rl)
+				relay_frame(w, (struct relay_hdr *)(p + HDRS_LEN), tx[i].len);
 			gwh_put_eth(p, &H.gw_mac[PORT_BACKBONE], &f->mac, RTE_ETHER_TYPE_IPV4);
 			gwh_put_ip_udp(p + RTE_ETHER_HDR_LEN, f->ip, H.gw_ip[PORT_BACKBONE], LISTEN_PORT,
-				   LISTEN_PORT, tx[i].len);
-			m->data_len = (uint16_t)(HDRS_LEN + tx[i].len);
+				   LISTEN_PORT, rl + tx[i].len);
+			m->data_len = (uint16_t)(HDRS_LEN + rl + tx[i].len);
 			m->pkt_len = m->data_len;
 		}
 	}
@@ -703,6 +770,20 @@ static bool is_output(const struct prow *row, unsigned w, struct rte_mbuf *m)
 		       udp->dst_port == rte_cpu_to_be_16(LISTEN_PORT) &&
 		       rte_be_to_cpu_16(udp->dgram_len) == len - RTE_ETHER_HDR_LEN - IP4_LEN &&
 		       p[HDRS_LEN] == WG_MSG_DATA;
+	}
+	if (row->dir == REL) {
+		struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
+		struct relay_hdr *r = (struct relay_hdr *)(udp + 1);
+		uint32_t want = HDRS_LEN + RELAY_LEN + WG_DATA_MIN_LEN + padded_len(row->size);
+
+		return len == want && eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
+		       rte_is_same_ether_addr(&eth->dst_addr, &H.far[w].mac) &&
+		       ip->version_ihl == RTE_IPV4_VHL_DEF && rte_ipv4_cksum(ip) == 0 &&
+		       ip->next_proto_id == IPPROTO_UDP && ip->src_addr == H.gw_ip[PORT_BACKBONE] &&
+		       ip->dst_addr == H.far[w].ip && udp->dst_port == rte_cpu_to_be_16(NEXT_PORT) &&
+		       rte_be_to_cpu_16(udp->dgram_len) == len - RTE_ETHER_HDR_LEN - IP4_LEN &&
+		       r->type == RELAY_TYPE && r->hop == 2 &&
+		       r->path[1] == rte_cpu_to_be_16(NEXT_GW(w)) && p[HDRS_LEN + RELAY_LEN] == WG_MSG_DATA;
 	}
 	return len == RTE_ETHER_HDR_LEN + row->size &&
 	       eth->ether_type == rte_cpu_to_be_16(RTE_ETHER_TYPE_IPV4) &&
@@ -749,10 +830,25 @@ static bool verify_encrypted(const struct prow *row, unsigned w, struct rte_mbuf
 	return true;
 }
 
+/* The next gateway checks relayed outputs' tags with its own pair key. */
+static bool verify_relayed(unsigned w, struct rte_mbuf **m, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct relay_hdr *r = rte_pktmbuf_mtod_offset(m[i], struct relay_hdr *, HDRS_LEN);
+		uint32_t len = rte_pktmbuf_data_len(m[i]) - HDRS_LEN - RELAY_LEN;
+
+		if (!relay_verify(B.next_key[w], r, SELF_GW, NEXT_GW(w), (const uint8_t *)(r + 1), len)) {
+			fail("relayed output %u of worker %u: the next gateway rejects its tag", i, w);
+			return false;
+		}
+	}
+	return true;
+}
+
 /* Take the window's n outputs per queue off the tx rings, check them, free them. */
 static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 {
-	unsigned port = row->dir == ENC ? PORT_BACKBONE : PORT_VM;
+	unsigned port = row->dir == DEC ? PORT_VM : PORT_BACKBONE;
 
 	for (unsigned w = 0; w < H.W; w++) {
 		uint64_t deadline = mono_ns() + 3000 * MS;
@@ -765,8 +861,8 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 
 			if (!k) {
 				if (mono_ns() > deadline || quitting()) {
-					fail("window: %u of %u outputs of worker %u (gateway drops: %llu)",
-					     got, n, w, (unsigned long long)gw_drops());
+					fail("window: %u of %u outputs of worker %u (gateway drops: %s)",
+					     got, n, w, drops_by_name());
 					return false;
 				}
 				gwh_service(&H);
@@ -779,7 +875,7 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 					continue;
 				}
 				data[nd++] = pkts[i];
-				if (row->dir == ENC && ++B.verify_seq % opt.verify_every == 0)
+				if (row->dir != DEC && ++B.verify_seq % opt.verify_every == 0)
 					check[nc++] = pkts[i];
 			}
 			if (got + nd > n) {
@@ -787,11 +883,12 @@ static bool collect(const struct prow *row, unsigned n, uint64_t *verified)
 				rte_pktmbuf_free_bulk(data, nd);
 				return false;
 			}
-			if (nc && !verify_encrypted(row, w, check, nc)) {
+			if (nc && (row->dir == ENC ? !verify_encrypted(row, w, check, nc)
+						   : !verify_relayed(w, check, nc))) {
 				rte_pktmbuf_free_bulk(data, nd);
 				return false;
 			}
-			*verified += row->dir == ENC ? nc : nd;
+			*verified += row->dir != DEC ? nc : nd;
 			got += nd;
 			rte_pktmbuf_free_bulk(data, nd);
 		}
@@ -816,7 +913,7 @@ static void take_sample(unsigned w, unsigned in_port, unsigned out_port, struct 
 static bool run_window(struct prow *row, unsigned n, struct acc *a)
 {
 	unsigned in_port = row->dir == ENC ? PORT_VM : PORT_BACKBONE;
-	unsigned out_port = row->dir == ENC ? PORT_BACKBONE : PORT_VM;
+	unsigned out_port = row->dir == DEC ? PORT_VM : PORT_BACKBONE;
 	struct sample s0[MAX_W], s1[MAX_W];
 	bool busy[MAX_W] = { false };
 	uint64_t drops0, m0, d0, deadline, verified = 0;
@@ -874,8 +971,10 @@ static bool run_window(struct prow *row, unsigned n, struct acc *a)
 				out += rte_ring_count(H.tx[out_port][w]);
 				rx += rte_ring_count(H.rx[in_port][w]);
 			}
-			fail("window stuck: %u packets still in rx rings, %u of %u out (gateway drops: %llu)",
-			     rx, out, n * H.W, (unsigned long long)(gw_drops() - drops0));
+			fail("%s window stuck: %u packets still in rx rings, %u of %u out (gateway drops: "
+			     "%llu; all so far: %s)",
+			     dir_name(row->dir), rx, out, n * H.W, (unsigned long long)(gw_drops() - drops0),
+			     drops_by_name());
 			return false;
 		}
 	}
@@ -927,7 +1026,9 @@ static bool run_row(struct prow *row, unsigned run, struct acc *total)
 	memset(&a, 0, sizeof(a));
 	if (!ensure_sessions())
 		return false;
-	row->aead[run] = aead_on_worker_cpus((enum dir)row->dir, row->size);
+	/* A relay opens nothing: its row is set beside the AEAD that decrypt
+	 * would have needed. */
+	row->aead[run] = aead_on_worker_cpus(row->dir == ENC ? ENC : DEC, row->size);
 	/* Clean windows until the target, for at most ten times as long. */
 	while (a.wall[0] < target && mono_ns() < deadline)
 		if (!run_window(row, opt.window, &a))
@@ -969,6 +1070,29 @@ static bool run_row(struct prow *row, unsigned run, struct acc *total)
 }
 
 static struct acc totals;
+
+/* One frame of direction d per worker, through and out before any window:
+ * the gateway learns a neighbour's MAC only by asking (ARP makes no state),
+ * and a window would find the question unanswered (the driver answers
+ * between windows), 3 frames parked and the rest dropped. The VMs' MACs are
+ * asked for by the first decrypted frames, the far devices' by the
+ * handshakes. */
+static bool prime(enum dir d)
+{
+	struct prow row = { .size = 64, .dir = (uint8_t)d };
+	uint64_t verified = 0;
+
+	for (unsigned w = 0; w < H.W; w++) {
+		if (!prepare(&row, w, 1))
+			return false;
+		if (rte_ring_enqueue(H.rx[d == ENC ? PORT_VM : PORT_BACKBONE][w], B.inbuf[w][0])) {
+			rte_pktmbuf_free(B.inbuf[w][0]);
+			fail("rx ring of worker %u full", w);
+			return false;
+		}
+	}
+	return collect(&row, 1, &verified);
+}
 
 /* Rows of a phase, warmed up, then run by run in turn; in the route phases
  * rows[0] is the baseline the others are compared with, run by run. */
@@ -1297,6 +1421,113 @@ out:
 	return ok;
 }
 
+/* ---- the relay phase ---- */
+
+static bool no_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *to,
+		    const uint8_t *msg, size_t len)
+{
+	(void)ctx, (void)peer, (void)to, (void)msg, (void)len;
+	return false;
+}
+
+/* What meshd would give the gateway for relaying: its own gateway id, far
+ * device w's gateway's, and a next hop's per worker (a peer of a fresh key
+ * at far device w's address, port NEXT_PORT); then the pair keys as the far
+ * device and the next hop derive them, and the gateway's own, which must be
+ * the same. */
+static bool relay_setup(void)
+{
+	static const struct wg_ops ops = { .send = no_send };
+	char req[2048], line[256], b64[45], hex[65], ip[INET_ADDRSTRLEN], err[256];
+	uint8_t priv[WG_KEY_LEN], pub[MAX_W][WG_KEY_LEN];
+	uint64_t deadline;
+	size_t len = 0;
+	bool ok = true;
+	int fd;
+
+	len += (size_t)snprintf(req + len, sizeof(req) - len, "set=1\n");
+	for (unsigned w = 0; w < H.W; w++) {
+		struct wg_peer *peer;
+
+		B.next_dev[w] = wg_device_new(&ops, 4);
+		if (!B.next_dev[w] || getrandom(priv, sizeof(priv), 0) != sizeof(priv)) {
+			fail("next hop %u: setup failed", w);
+			return false;
+		}
+		priv[0] &= 248;
+		priv[31] = (priv[31] & 127) | 64;
+		wg_device_set_private_key(B.next_dev[w], priv, mono_ns());
+		wg_memzero(priv, sizeof(priv));
+		peer = wg_peer_add(B.next_dev[w], H.gw_pub);
+		if (!wg_device_public_key(B.next_dev[w], pub[w]) || !peer ||
+		    !(B.next_key[w] = relay_key_new(peer)) ||
+		    !(B.src_key[w] = relay_key_new(H.far[w].peer))) {
+			fail("next hop %u: no pair key", w);
+			return false;
+		}
+		wg_key_to_hex(hex, pub[w]);
+		inet_ntop(AF_INET, &H.far[w].ip, ip, sizeof(ip));
+		len += (size_t)snprintf(req + len, sizeof(req) - len, "public_key=%s\nendpoint=%s:%u\n",
+					hex, ip, NEXT_PORT);
+	}
+	len += (size_t)snprintf(req + len, sizeof(req) - len, "\n");
+	if (!uapi_set(req, len))
+		return false;
+
+	if ((fd = unixsock_connect(B.ctl_path, err, sizeof(err))) < 0) {
+		fail("%s", err);
+		return false;
+	}
+	snprintf(line, sizeof(line), "gateway self %u", SELF_GW);
+	ok = ctl(fd, line);
+	for (unsigned w = 0; ok && w < H.W; w++) {
+		wg_key_to_base64(b64, H.far[w].pub);
+		snprintf(line, sizeof(line), "gateway set %u %s name=far%u", SRC_GW(w), b64, w);
+		ok = ctl(fd, line);
+		wg_key_to_base64(b64, pub[w]);
+		snprintf(line, sizeof(line), "gateway set %u %s name=next%u", NEXT_GW(w), b64, w);
+		ok = ok && ctl(fd, line);
+	}
+	close(fd);
+	if (!ok)
+		return false;
+
+	/* The main lcore derives its keys on its next tick. */
+	deadline = mono_ns() + 3000 * MS;
+	for (unsigned w = 0; w < H.W; w++) {
+		const struct relay_key *s, *n;
+
+		while (!(s = path_gateway_key(&gw, SRC_GW(w))) || !(n = path_gateway_key(&gw, NEXT_GW(w)))) {
+			if (mono_ns() > deadline || !pump_ms(20)) {
+				fail("the gateway derived no relay keys for worker %u", w);
+				return false;
+			}
+		}
+		if (memcmp(s, B.src_key[w], sizeof(*s)) || memcmp(n, B.next_key[w], sizeof(*n))) {
+			fail("the gateway's relay keys for worker %u differ from its neighbours'", w);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* Per size, relay rows beside decrypt rows, run by run. */
+static bool relay_phase(void)
+{
+	struct prow *rows[2];
+
+	fprintf(stderr, "bench_pipeline: %u worker%s: relaying\n", H.W, H.W == 1 ? "" : "s");
+	if (!relay_setup() || !prime(REL))
+		return false;
+	for (unsigned s = 0; s < opt.nsizes; s++) {
+		rows[0] = new_row(opt.sizes[s], DEC, V_PLAIN, PH_RELAY);
+		rows[1] = new_row(opt.sizes[s], REL, V_PLAIN, PH_RELAY);
+		if (!run_phase(rows, 2))
+			return false;
+	}
+	return true;
+}
+
 /* ---- the driver thread ---- */
 
 static bool driver_run(bool first)
@@ -1340,6 +1571,8 @@ static bool driver_run(bool first)
 	for (unsigned w = 0; w < H.W; w++)
 		if (!handshake(&H.far[w]))
 			return false;
+	if (!prime(DEC))
+		return false;
 	fprintf(stderr, "bench_pipeline: %u worker%s: neighbours resolved, %u session%s up\n", H.W,
 		H.W == 1 ? "" : "s", H.W, H.W == 1 ? "" : "s");
 
@@ -1347,7 +1580,9 @@ static bool driver_run(bool first)
 		for (int d = ENC; d <= DEC; d++)
 			if (opt.only < 0 || opt.only == d)
 				rows[nrows++] = new_row(opt.sizes[s], (enum dir)d, V_PLAIN, PH_MAIN);
-	if (!run_phase(rows, nrows))
+	if (nrows && !run_phase(rows, nrows))
+		return false;
+	if (opt.relay && (opt.only < 0 || opt.only == REL) && !relay_phase())
 		return false;
 	/* Loading a million routes takes minutes (docs/PERFORMANCE.md): the route
 	 * phases run in the first worker count's run only. */
@@ -1527,8 +1762,13 @@ teardown:
 	gwh_drain_rings(&H);
 	gateway_teardown(&gw);
 	gwh_far_free(&H);
-	for (w = 0; w < workers; w++)
+	for (w = 0; w < workers; w++) {
 		free(B.inbuf[w]);
+		if (B.next_dev[w])
+			wg_device_free(B.next_dev[w]);
+		relay_key_free(B.src_key[w]);
+		relay_key_free(B.next_key[w]);
+	}
 	for (unsigned s = 0; s < L__COUNT; s++)
 		free(B.laddr[s]);
 	wg_crypto_free(H.crypto);
@@ -1555,7 +1795,9 @@ report:
 
 static const char *dir_name(unsigned d)
 {
-	return d == ENC ? "encrypt (VM → backbone)" : "decrypt (backbone → VM)";
+	return d == ENC ? "encrypt (VM → backbone)"
+	       : d == DEC ? "decrypt (backbone → VM)"
+			  : "relay (backbone → backbone)";
 }
 
 static const char *set_name(unsigned s)
@@ -1673,6 +1915,39 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 						median_of(p->r_aead, p->runs, NULL, NULL), cpu - aead);
 				}
 
+	if (opt.relay && opt.only != ENC && opt.only != DEC) {
+		fprintf(f, "\nRelayed beside direct: the gateway as a relay on a 2-hop path (relay header checked, its tag verified "
+			   "and written anew for the next gateway, the message sent on undecrypted) and as the destination of a direct "
+			   "packet (decrypted, delivered to its VM); per size the two rows interleave run by run, the ratio is per run:\n\n");
+		fprintf(f, "| size (B) | workers | direct (decrypt) cycles/pkt | min – max | Mpps | relayed cycles/pkt | min – max | Mpps | relayed / direct |\n");
+		fprintf(f, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+		for (unsigned s = 0; s < opt.nsizes; s++)
+			for (unsigned i = 0; i < n; i++) {
+				const struct prow *d = NULL, *r = NULL;
+				double dmn, dmx, rmn, rmx, dc, rc;
+
+				for (unsigned k = 0; k < rs[i]->nrows; k++) {
+					const struct prow *p = &rs[i]->rows[k];
+
+					if (p->phase == PH_RELAY && p->size == opt.sizes[s] && p->runs) {
+						if (p->dir == DEC)
+							d = p;
+						else
+							r = p;
+					}
+				}
+				if (!d || !r)
+					continue;
+				dc = median_of(d->cpu, d->runs, &dmn, &dmx);
+				rc = median_of(r->cpu, r->runs, &rmn, &rmx);
+				fprintf(f, "| %u | %u | %.0f | %.0f – %.0f | %.2f | %.0f | %.0f – %.0f | %.2f | %.2f |\n",
+					opt.sizes[s], rs[i]->workers, dc, dmn, dmx,
+					median_of(d->mpps, d->runs, NULL, NULL), rc, rmn, rmx,
+					median_of(r->mpps, r->runs, NULL, NULL),
+					median_of(r->r_plain, r->runs, NULL, NULL));
+			}
+	}
+
 	if (first && first->nlook) {
 		fprintf(f, "\nRoute lookups: `routes_lookup()` of IPv4 addresses in a loop, one at a time, and `routes_lookup4_bulk()` of the same in bursts of 32 as `egress_burst()` does; %u per pass (%u-worker run). /32 routes live in an rte_hash, shorter prefixes in an rte_lpm:\n\n",
 			LOOKUPS, first->workers);
@@ -1731,7 +2006,8 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 
 	fprintf(f, "\nChecks:\n\n");
 	for (unsigned i = 0; i < n; i++) {
-		uint64_t pk = 0, ver_enc = 0, ver_dec = 0, drops = 0, win = 0, shortw = 0, dist = 0, druns = 0;
+		uint64_t pk = 0, ver_enc = 0, ver_dec = 0, ver_rel = 0, drops = 0, win = 0, shortw = 0, dist = 0,
+			 druns = 0;
 
 		if (!rs[i]->ok) {
 			fprintf(f, "- %u workers: FAILED: %s\n", rs[i]->workers, rs[i]->error);
@@ -1748,13 +2024,16 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 			druns += p->disturbed_runs;
 			if (p->dir == ENC)
 				ver_enc += p->verified;
-			else
+			else if (p->dir == DEC)
 				ver_dec += p->verified;
+			else
+				ver_rel += p->verified;
 		}
 		fprintf(f, "- %u worker%s: %llu packets in %llu measured windows (not counted: %llu too short to sample, and %llu in "
 			   "which a worker ran less than %.0f %% of the span, other processes having its CPU%s); "
 			   "every output frame's headers and length checked; %llu encrypted outputs decrypted by the far device "
-			   "(1 in %u, all WG_OK with their inner packet), %llu decrypted outputs checked to the last byte; "
+			   "(1 in %u, all WG_OK with their inner packet), %llu decrypted outputs checked to the last byte, "
+			   "%llu relayed outputs' tags verified by the next gateway's key (1 in %u); "
 			   "gateway drop counters grew by %llu; other frames from the gateway: %llu keepalives, %llu handshake "
 			   "messages, %llu ARP requests answered, %llu unexpected; control lcore busy %.2f %% and driver thread "
 			   "%.2f %% of the measured span\n",
@@ -1763,7 +2042,8 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 			opt.min_sched * 100,
 			druns ? " (in runs that had no other window those were counted)" : "",
 			(unsigned long long)ver_enc,
-			opt.verify_every, (unsigned long long)ver_dec, (unsigned long long)drops,
+			opt.verify_every, (unsigned long long)ver_dec, (unsigned long long)ver_rel,
+			opt.verify_every, (unsigned long long)drops,
 			(unsigned long long)rs[i]->keepalives, (unsigned long long)rs[i]->handshakes,
 			(unsigned long long)rs[i]->arp_answers, (unsigned long long)rs[i]->stray,
 			rs[i]->main_busy * 100, rs[i]->driver_busy * 100);
@@ -1792,7 +2072,8 @@ static void usage(void)
 		"usage: bench_pipeline [--out FILE.md] [--workers 1,2] [--sizes 64,1420] [--runs N]\n"
 		"                      [--time-ms MS] [--aead-ms MS] [--window N] [--poll-us US]\n"
 		"                      [--routes N] [--verify-every N] [--warm] [--only encrypt|decrypt]\n"
-		"                      [--min-sched FRACTION]\n"
+		"                      [--min-sched FRACTION] [--no-relay]\n"
+		"--only relay: the relay phase alone (with its decrypt rows).\n"
 		"Runs as root (the gateway's UAPI socket lives in /var/run/wireguard).\n");
 	exit(64);
 }
@@ -1813,6 +2094,7 @@ static void parse(int argc, char **argv)
 		{ "warm", no_argument, NULL, 'W' },
 		{ "only", required_argument, NULL, 'O' },
 		{ "min-sched", required_argument, NULL, 'm' },
+		{ "no-relay", no_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1822,8 +2104,8 @@ static void parse(int argc, char **argv)
 	opt = (struct options){ .workers = { 1, 2 }, .nworkers = 2, .sizes = { 64, 1420 }, .nsizes = 2,
 				.runs = 5, .time_ms = 200, .aead_ms = 20, .window = 16384,
 				.poll_us = 500, .verify_every = 8, .routes = 1000000, .only = -1,
-				.min_sched = 0.9 };
-	while ((c = getopt_long(argc, argv, "o:w:s:r:t:a:n:p:R:v:WO:m:h", longopts, NULL)) != -1) {
+				.min_sched = 0.9, .relay = true };
+	while ((c = getopt_long(argc, argv, "o:w:s:r:t:a:n:p:R:v:WO:m:Nh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'o':
 			opt.out = optarg;
@@ -1865,11 +2147,16 @@ static void parse(int argc, char **argv)
 		case 'm':
 			opt.min_sched = atof(optarg);
 			break;
+		case 'N':
+			opt.relay = false;
+			break;
 		case 'O':
 			if (!strcmp(optarg, "encrypt"))
 				opt.only = ENC;
 			else if (!strcmp(optarg, "decrypt"))
 				opt.only = DEC;
+			else if (!strcmp(optarg, "relay"))
+				opt.only = REL;
 			else
 				usage();
 			break;

@@ -12,7 +12,7 @@
 # target is rebuilt in it. Options after it go to bench_pipeline unchanged, e.g.
 #   perf/run-pipeline.sh build-pipe --routes 100000
 # Needs root: the gateway's UAPI socket is /var/run/wireguard/NAME.sock. Takes
-# about two minutes. The raw results
+# about three minutes. The raw results
 # also stay in perf/results/pipeline.md.
 set -eu
 
