@@ -15,8 +15,12 @@
 #include "tunnels.h"
 #include "underlay.h"
 
-/* The label the pair key is derived under (wg_peer_pair_key()). */
-#define RELAY_AUTH_LABEL "hopmesh relay hop v1"
+/* The label the pair key is derived under (wg_peer_pair_key()); v2 since
+ * the tag is SipHash (relay header version 3). */
+#define RELAY_AUTH_LABEL "hopmesh relay hop v2"
+/* The pair key: the first 16 bytes of what wg_peer_pair_key() derives,
+ * SipHash's key. */
+#define RELAY_KEY_LEN 16u
 /* The shortest inner message a relay carries (a keepalive, 32 bytes) and the
  * longest one that is not data (an initiation, 148): covered whole. */
 #define RELAY_MSG_MIN 32u
@@ -25,7 +29,7 @@
 /* The key of one pair of gateways, published per gateway entry (routes.h)
  * and retired, never freed in place: a worker may be verifying with it. */
 struct relay_key {
-	uint8_t key[WG_KEY_LEN];
+	uint8_t key[RELAY_KEY_LEN];
 };
 
 /* Main lcore: the key shared with peer's gateway; NULL if there is none (no
@@ -39,8 +43,8 @@ void relay_key_free(void *key);
  * RELAY_MSG_WHOLE_MAX (the tag covers it whole). */
 bool relay_msg_ok(const uint8_t *msg, uint32_t len);
 /* The tag of r (its bytes before the tag, as they are now) on the hop
- * sender -> receiver, with the inner message msg of len bytes (relay_msg_ok()
- * must hold). */
+ * sender -> receiver, with the inner message msg of len bytes (all zero if
+ * relay_msg_ok() does not hold). */
 void relay_tag(uint8_t tag[RELAY_TAG_LEN], const struct relay_key *k, const struct relay_hdr *r,
 	       uint16_t sender, uint16_t receiver, const uint8_t *msg, uint32_t len);
 /* Writes the tag into r. */

@@ -25,7 +25,7 @@ struct relay_key;
  * each relay forwards to the next gateway it names, never by its own table,
  * so two gateways' tables that disagree cannot send a frame in circles. */
 #define RELAY_TYPE 0xf0 /* a first byte no WireGuard implementation accepts */
-#define RELAY_VERSION 2
+#define RELAY_VERSION 3
 #define RELAY_MAX_PATH 4 /* backbone hops a path may have */
 #define RELAY_TAG_LEN 16
 struct relay_hdr {

@@ -145,8 +145,8 @@ def eth(dst, src, etype, payload):
     return dst + src + struct.pack('!H', etype) + payload
 
 
-def relay_hdr(path, src_gw, hop=1, limit=4, version=2):
-    """A relay header (docs/PROTOCOL.md, version 2) on the given hop of path."""
+def relay_hdr(path, src_gw, hop=1, limit=4, version=3):
+    """A relay header (docs/PROTOCOL.md, version 3) on the given hop of path."""
     ids = list(path) + [0] * (4 - len(path))
     return struct.pack('!BBBBBBH4H16s', 0xf0, version, hop, limit, len(path), 0, src_gw,
                        *ids[:4], bytes(16))

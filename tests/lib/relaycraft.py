@@ -67,7 +67,7 @@ def capture(iface, src, dst, path, timeout=10):
 
 def forged(ids):
     src, path = ids[0], ids[1:]
-    hdr = struct.pack("!BBBBBBH", RELAY_TYPE, 2, 1, len(path), len(path), 0, src)
+    hdr = struct.pack("!BBBBBBH", RELAY_TYPE, 3, 1, len(path), len(path), 0, src)
     hdr += b"".join(struct.pack("!H", g) for g in path + [0] * (4 - len(path)))
     return hdr + os.urandom(16) + b"\x04\x00\x00\x00" + os.urandom(92)
 

@@ -737,7 +737,7 @@ static void test_relay_source(void **state)
 			 ip4(R3_IP));
 	r = rte_pktmbuf_mtod_offset(m, struct relay_hdr *, RTE_ETHER_HDR_LEN + IP4_LEN + UDP_LEN);
 	assert_int_equal(r->type, RELAY_TYPE);
-	assert_int_equal(r->version, 2);
+	assert_int_equal(r->version, 3);
 	assert_int_equal(r->hop, 1);
 	assert_int_equal(r->hop_limit, 4);
 	assert_int_equal(r->path_len, 4);
@@ -830,6 +830,53 @@ static void test_relay_pair_key(void **state)
 	wg_device_free(a);
 	wg_device_free(b);
 	wg_device_free(c);
+}
+
+/* The tag is what docs/PROTOCOL.md "Relay tag" says, byte for byte:
+ * SipHash-2-4-128 keyed by the pair key over header bytes 0-15, sender,
+ * receiver and length (big-endian), then a data message's first and last 16
+ * bytes or any other message whole; nothing for a message relay_msg_ok()
+ * refuses. */
+static void test_relay_tag_layout(void **state)
+{
+	uint8_t data[100] = { WG_MSG_DATA }, resp[WG_RESPONSE_LEN] = { WG_MSG_RESPONSE };
+	uint8_t big[RELAY_MSG_WHOLE_MAX + 1] = { WG_MSG_INITIATION };
+	uint8_t in[256], tag[RELAY_TAG_LEN], want[RELAY_TAG_LEN], zero[RELAY_TAG_LEN] = { 0 };
+	uint16_t path[] = { SELF_ID, FAR_ID };
+	struct relay_key k;
+	struct relay_hdr r;
+	size_t n;
+
+	(void)state;
+	randombytes_buf(k.key, sizeof(k.key));
+	randombytes_buf(data + 4, sizeof(data) - 4);
+	randombytes_buf(resp + 4, sizeof(resp) - 4);
+	relay_header(&r, 1, 4, 2, path);
+
+	memcpy(in, &r, 16);
+	n = 16;
+	memcpy(in + n, "\x12\x34\x56\x78\x00", 5); /* sender, receiver, length */
+	in[n + 5] = sizeof(data);
+	n += 6;
+	memcpy(in + n, data, 16);
+	memcpy(in + n + 16, data + sizeof(data) - 16, 16);
+	crypto_shorthash_siphashx24(want, in, n + 32, k.key);
+	relay_tag(tag, &k, &r, 0x1234, 0x5678, data, sizeof(data));
+	assert_memory_equal(tag, want, RELAY_TAG_LEN);
+
+	n = 22;
+	in[21] = sizeof(resp);
+	memcpy(in + n, resp, sizeof(resp));
+	crypto_shorthash_siphashx24(want, in, n + sizeof(resp), k.key);
+	relay_tag(tag, &k, &r, 0x1234, 0x5678, resp, sizeof(resp));
+	assert_memory_equal(tag, want, RELAY_TAG_LEN);
+
+	/* Too long to be anything but data: never tagged, never accepted. */
+	relay_tag(tag, &k, &r, 0x1234, 0x5678, big, sizeof(big));
+	assert_memory_equal(tag, zero, RELAY_TAG_LEN);
+	memset(r.tag, 0, sizeof(r.tag));
+	assert_false(relay_verify(&k, &r, 0x1234, 0x5678, big, sizeof(big)));
+	assert_false(relay_verify(&k, &r, 0x1234, 0x5678, data, 31));
 }
 
 /* One frame of hop 1 from the source gateway (SRC_ID at PREV_IP) to us and on
@@ -2222,6 +2269,7 @@ int main(void)
 		cmocka_unit_test(test_relay_deliver),
 		cmocka_unit_test(test_relay_source),
 		cmocka_unit_test(test_relay_pair_key),
+		cmocka_unit_test(test_relay_tag_layout),
 		cmocka_unit_test(test_relay_auth),
 		cmocka_unit_test(test_relay_send_back),
 		cmocka_unit_test(test_relay_ttl),
