@@ -79,10 +79,17 @@ hm_check "eu-west vm1 -> us-west vm1 (IPv6)" hm_wait_for 10 hm_ping "$(rig_vm 3 
 hm_check "all 6 links published, up, RTT within 10 % + 5 ms of the emulated" \
 	hm_wait_for 20 meshd_links_settled 3
 meshctl link show >&2
-meshctl route show >"$HM_TMP/routes.txt" || hm_fail "meshctl route show"
-cat "$HM_TMP/routes.txt" >&2
-hm_check "route show: 6 routes installed direct (1 hop)" \
+# all_direct: route show says every route is installed direct, as meshd chose.
+# Waited for: on a loaded machine a burst of late probe replies has taken a
+# link down for its hold-down (once in CI: us-west -> eu-west via us-east for
+# a few seconds, measured loss 4.6 % on a link without loss), and meshd rightly
+# routes around it until the link is back and its loss has aged out.
+all_direct() {
+	meshctl route show >"$HM_TMP/routes.txt" || return 1
 	test "$(grep -cE '^[a-z-]+ +[a-z-]+ +~? +direct +1  direct ' "$HM_TMP/routes.txt")" -eq 6
+}
+hm_check "route show: 6 routes installed direct (1 hop), once settled" hm_wait_for 30 all_direct
+cat "$HM_TMP/routes.txt" >&2
 meshctl --json route show >"$HM_TMP/routes.json" || hm_fail "meshctl --json route show"
 hm_check "route show --json: installed, meshd's and the registry's hop counts and paths agree" \
 	python3 - "$HM_TMP/routes.json" <<'PY'
