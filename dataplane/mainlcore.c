@@ -53,11 +53,18 @@
 #define TICK_MS 10 /* also the finest probe interval */
 #define SLOW_BURST 32u
 
-/* Set while a relayed handshake is being answered: a cookie reply, which
- * tunnels/ addresses to whoever sent the message (the previous hop, whose
- * address the worker checked), goes back the way the message came, first to
- * that previous hop (underlay_send_back()). Main lcore only. */
-static const struct relay_hdr *reply_back;
+/* Set while a handshake message is being answered. What tunnels/ sends
+ * meanwhile (a response, a cookie reply, the keepalive that confirms a
+ * session, all to the message's sender) goes back the way the message came:
+ * to the address it came from, or through the relays it came by, first to the
+ * previous hop that authenticated it (underlay_send_back()). That way has just
+ * been shown to work; our own path to the sender need not: during a key
+ * rotation it may run through a relay that does not know the new key yet, and
+ * a lost response costs the initiator REKEY_TIMEOUT. Main lcore only. */
+static struct {
+	const struct wg_endpoint *from; /* non-NULL while answering */
+	const struct relay_hdr *relay;	/* the message's relay header, if relayed */
+} answering;
 
 /* ---- what tunnels/ asks of us ---- */
 
@@ -79,8 +86,9 @@ static bool wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 		return false;
 	}
 	memcpy(dst, msg, len);
-	if (!peer && reply_back ? underlay_send_back(lc, m, reply_back)
-				: underlay_send_message(lc, m, peer, to))
+	if (answering.from ? answering.relay ? underlay_send_back(lc, m, answering.relay)
+					     : underlay_send_direct(lc, m, answering.from)
+			   : underlay_send_message(lc, m, peer, to))
 		return true;
 	lcore_drop(gw->main_lc, m, WG_DROP_NO_ENDPOINT);
 	return false;
@@ -171,15 +179,17 @@ static void handshake_input(struct gateway *gw, struct rte_mbuf *m, unsigned bac
 	uint8_t *msg = udp_payload(m, &from, &len);
 
 	COUNT(&gw->main_lc->counters, handshakes_received, 1);
+	answering.from = &from;
 	if (meta->relayed) {
 		/* The worker checked the header (relay_check()) and its tag. */
-		reply_back = (const struct relay_hdr *)msg;
+		answering.relay = (const struct relay_hdr *)msg;
 		r = wg_device_handshake_rx_relayed(gw->dev, msg + RELAY_LEN, len - RELAY_LEN, &from,
 						   backlog, now);
-		reply_back = NULL;
 	} else {
 		r = wg_device_handshake_rx(gw->dev, msg, len, &from, backlog, now);
 	}
+	answering.from = NULL;
+	answering.relay = NULL;
 	if (r != WG_OK)
 		COUNT(&gw->main_lc->counters, drop[r], 1);
 	rte_pktmbuf_free(m);

@@ -8,6 +8,8 @@
 #    the packets as 2 backbone hops, and B's endpoint for A stays A's address;
 #    with the direct A-B link cut, a fresh handshake between A and B completes
 #    over C.
+#  - an answer goes back the way the message came: A's initiation came direct,
+#    so B's response goes direct, though B's own path to A (through C) is cut.
 #  - tables that disagree (A: D via B, B: D via C, C: D via A), which made a
 #    loop while relays forwarded by their own tables: B forwards A's frames
 #    for D to D as the header says, C and A relay none of them, the pings
@@ -97,6 +99,27 @@ import sys
 hops = [l.split()[1] for l in open(sys.argv[1]).read().splitlines()[1:] if len(l.split()) > 1]
 sys.exit(hops != sys.argv[2:])
 PY
+
+# ---- an answer goes back the way the message came ----
+# B's path to A runs through C, and C no longer gets through to A, while A's
+# path to B is direct (as in a key rotation, when the responder's path runs
+# through a relay that does not know the new key yet). A's fresh initiation
+# comes direct, so B's response goes direct too. Sent by B's path it would
+# be lost at C, and A would try again only after REKEY_TIMEOUT (5 s).
+hm_check "B reaches A through C" rig_path 2 1 3
+rig_link 1 3 down >/dev/null
+wg set "$A" peer "$bpub" remove
+wg set "$B" peer "$apub" remove
+wg set "$A" peer "$bpub" allowed-ips 10.2.0.0/24,fd00:2::/64 endpoint 192.168.50.2:51820
+wg set "$B" peer "$apub" allowed-ips 10.1.0.0/24,fd00:1::/64 endpoint 192.168.50.1:51820
+ip netns exec "$VMA" ping -n -c 1 -W 1 10.2.0.2 >/dev/null 2>&1 &
+ping_pid=$!
+hm_check "A's fresh handshake with B completes within 3 s, B's path through C notwithstanding" \
+	hm_wait_for 3 bash -c "wg show $A latest-handshakes | grep '$bpub' | awk '{exit !(\$2 > 0)}'"
+wait "$ping_pid"
+rig_link 1 3 up >/dev/null
+hm_check "B reaches A directly" rig_path 2 1 1
+hm_check "ping A -> B" hm_wait_for 10 hm_ping "$VMA" 10.2.0.2 1
 
 # Path MTU: the VM's own MTU is raised to 1500 so the overlay's is what limits.
 # (The VM's kernel caches what it learns: flush it between checks.)
