@@ -149,6 +149,10 @@ sleep 1.5
 t_delay=$(now)
 ctl set host-a host-b delay=20ms || hm_fail "change delay"
 t_delay_done=$(now)
+# From here on the emulator's own record says which delay each frame got: a
+# ping's RTT cannot, since a stall of this 2-core host adds to it (a 20 ms
+# stall made a new-delay probe look like an old one in CI).
+ctl clear >/dev/null
 sleep 1
 kill -INT "$PING_PID" 2>/dev/null
 wait "$PING_PID"
@@ -167,8 +171,8 @@ up_ms = (min(sent_after_up) - t_up) * 1000 if sent_after_up else 1e9
 # delay 40 -> 20 ms a->b: RTT 80 -> 60; the first probe sent with the new
 # delay, and no probe sent 100 ms after the command with the old one
 new = [s - r for s, r in replies if s - r >= t_delay - 0.05 and r < 0.070]
-# The old delay makes an RTT of at least 80 ms (delays are floors); one
-# between 60 and 80 is the new delay plus a stall of the host.
+# Probes sent 100 ms after the change with an RTT of the old delay or more:
+# logged only, as the new delay plus a stall of the host looks the same.
 old_late = [s - r for s, r in replies if s - r >= t_delay_done + 0.1 and r >= 0.0795]
 delay_ms = (min(new) - t_delay) * 1000 if new else 1e9
 print("%.1f %.1f %.1f %d %d %.1f %.1f" % (down_ms, up_ms, delay_ms, len(old_late), len(replies),
@@ -181,7 +185,8 @@ hm_log "change latency: last reply $down_ms ms after 'down'; first probe sent $u
 hm_check "down applies within 100 ms ($down_ms ms)" in_range "$down_ms" 0 100
 hm_check "up applies within 100 ms ($up_ms ms, probes every 10 ms)" in_range "$up_ms" 0 100
 hm_check "a new delay applies within 100 ms ($delay_ms ms)" in_range "$delay_ms" -50 100
-hm_check "no probe took the old delay 100 ms after the change" test "$old_late" -eq 0
+hm_log "probes sent 100 ms after the change with an RTT of 80 ms or more: $old_late"
+sched_check host-a host-b 20 0
 
 # IPv6, with the delay.
 ctl set host-a host-b delay=40ms || hm_fail "restore delay"
