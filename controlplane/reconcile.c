@@ -218,9 +218,11 @@ static bool gateway_matches(const struct reg_gateway *g, json_t *e)
 	const char *o6 = json_string_value(json_object_get(e, "overlay6"));
 	const char *name = json_string_value(json_object_get(e, "name"));
 	const char *pk = json_string_value(json_object_get(e, "public_key"));
+	const char *zone = json_string_value(json_object_get(e, "zone"));
 
 	sodium_bin2base64(key, sizeof(key), g->public_key, 32, sodium_base64_VARIANT_ORIGINAL);
-	return pk && !strcmp(pk, key) && name && !strcmp(name, g->name) &&
+	return pk && !strcmp(pk, key) && name && !strcmp(name, g->name) && zone &&
+	       !strcmp(zone, g->zone) &&
 	       same_text(g->overlay4[0] ? g->overlay4 : "0.0.0.0", o4) &&
 	       same_text(g->overlay6[0] ? g->overlay6 : "::", o6);
 }
@@ -277,6 +279,8 @@ static void diff_gateways(struct meshd *d, json_t *gws, struct textbuf *lines)
 			textbuf_printf(lines, " overlay4=%s", g->overlay4);
 		if (g->overlay6[0])
 			textbuf_printf(lines, " overlay6=%s", g->overlay6);
+		if (g->zone[0])
+			textbuf_printf(lines, " zone=%s", g->zone);
 		textbuf_printf(lines, "\n");
 	}
 	/* None the registry lost. */
@@ -356,6 +360,19 @@ static void push_hop_limit(struct meshd *d, json_t *gws, struct textbuf *lines)
 	meshd_log(d, "hop limit: %u (policy)", want);
 }
 
+/* Residency, the policy's: relays check it with the zones pushed with each
+ * gateway (gateway set ... zone=Z), so that a source with a stale table
+ * takes a zone's traffic no further than the first relay outside it. */
+static void push_residency(struct meshd *d, json_t *gws, struct textbuf *lines)
+{
+	json_t *have = json_object_get(gws, "residency");
+
+	if (json_is_boolean(have) && json_is_true(have) == d->policy.residency)
+		return;
+	textbuf_printf(lines, "residency %s\n", d->policy.residency ? "on" : "off");
+	meshd_log(d, "residency: %s (policy)", d->policy.residency ? "on" : "off");
+}
+
 bool reconcile_control(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *routes = ctl_json(d, "dump routes");
@@ -372,6 +389,7 @@ bool reconcile_control(struct meshd *d)
 	if (d->probe_interval_ms != d->cfg.probe.interval_ms)
 		textbuf_printf(&lines, "probe interval %u\n", d->cfg.probe.interval_ms);
 	push_hop_limit(d, gws, &lines);
+	push_residency(d, gws, &lines);
 	diff_gateways(d, gws, &lines);
 	diff_routes(d, routes, &lines);
 	json_decref(gws);
@@ -420,6 +438,7 @@ bool install_paths(struct meshd *d)
 	textbuf_printf(&lines, "quiet on\n");
 	/* Before the paths: one longer than the gateway's limit is refused. */
 	push_hop_limit(d, gws, &lines);
+	push_residency(d, gws, &lines);
 	json_array_foreach(json_object_get(gws, "gateways"), i, e) {
 		unsigned id = (unsigned)json_integer_value(json_object_get(e, "id"));
 		json_t *installed = json_object_get(e, "path");

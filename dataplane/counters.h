@@ -47,6 +47,7 @@
 	_(RELAY_UNKNOWN_HOP, "relay_unknown_hop", "relay frame whose previous hop is no gateway we share a key with") \
 	_(RELAY_WRONG_SOURCE, "relay_wrong_source", "relay frame from another address than its previous hop's endpoint") \
 	_(RELAY_BAD_TAG, "relay_bad_tag", "relay frame whose hop tag does not verify: forged or altered") \
+	_(RESIDENCY, "residency", "relay path through another zone than the one its source and destination share") \
 	_(HANDOFF_FULL, "handoff_full", "another worker's queue full")                           \
 	_(ICMP_RATELIMITED, "icmp_ratelimited", "ICMP error not sent: over its rate")           \
 	_(PROBE_WRONG_SESSION, "probe_reply_wrong_session", "probe reply not through the session of the gateway it names") \

@@ -207,7 +207,7 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);
 	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "path") || !strcmp(cmd, "hop_limit") ||
-		   !strcmp(cmd, "gateway")) {
+		   !strcmp(cmd, "residency") || !strcmp(cmd, "gateway")) {
 		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);

@@ -8,7 +8,8 @@
  *         ARP, ND, packets to us -> main lcore
  *       relay header: relay_check() (version, hop, path, loop; then the
  *         previous hop: a gateway we share a key with, sending from its
- *         endpoint, whose tag verifies (relay_auth.c); then the hop limit);
+ *         endpoint, whose tag verifies (relay_auth.c); then the hop limit,
+ *         and, to relay it, residency);
  *         we are its destination -> strip it; a relay on its path ->
  *         relay_forward() to the next gateway the header names (never by our
  *         own path table), undecrypted, with the hop advanced and our tag for
@@ -258,7 +259,15 @@ static enum relay_verdict relay_check(struct lcore_ctx *lc, struct rte_mbuf *m,
 		lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
 		return RELAY_DROPPED;
 	}
-	return r->hop == n ? RELAY_DELIVER : RELAY_FORWARD;
+	if (r->hop == n)
+		return RELAY_DELIVER;
+	/* Residency by our own copy of the policy and the zones: a source
+	 * with a stale table takes a zone's traffic no further than here. */
+	if (!routes_path_resident(lc->gw->routes, seen, n + 1)) {
+		lcore_drop(lc, m, GW_DROP_RESIDENCY);
+		return RELAY_DROPPED;
+	}
+	return RELAY_FORWARD;
 }
 
 /* A relayed message for a gateway after us on its path: on to the next one

@@ -53,6 +53,9 @@
 #define LPM4_TBL8 (1u << 12)      /* prefixes longer than /24 need one each */
 #define V6_RETRY_NS 1000000000ULL
 
+#define ZONES_MAX 255u
+#define ZONE_NAME_LEN 16u
+
 struct route {
 	uint8_t addr[16]; /* IPv4 in the first 4 bytes, masked */
 	uint8_t depth;
@@ -70,6 +73,12 @@ struct routes {
 	_Atomic uint8_t hop_limit; /* effective: min(pushed, ceiling) */
 	uint8_t hop_ceiling;       /* the configuration's hop_limit */
 	uint8_t hop_pushed;        /* 0: none pushed yet */
+	_Atomic bool residency;    /* the policy's, pushed by meshd */
+	/* Zone names by index - 1 (gw_entry.zone), main lcore only: added as
+	 * gateways name them, never reused for another name, so an index a
+	 * worker read stays the zone it meant. */
+	char zone_name[ZONES_MAX][ZONE_NAME_LEN];
+	unsigned zones;
 	struct gw_entry gateway[MAX_GATEWAYS]; /* by id */
 	struct rte_hash *hosts4;
 	_Atomic uint32_t hosts4_count; /* 0: lookups skip the hash */
@@ -291,6 +300,40 @@ uint16_t routes_self(const struct routes *r)
 unsigned routes_hop_limit(const struct routes *r)
 {
 	return atomic_load_explicit(&((struct routes *)r)->hop_limit, memory_order_relaxed);
+}
+
+static uint8_t zone_of(const struct routes *r, uint16_t id)
+{
+	if (!id || id >= MAX_GATEWAYS)
+		return 0;
+	return atomic_load_explicit(&((struct routes *)r)->gateway[id].zone, memory_order_relaxed);
+}
+
+bool routes_path_resident(const struct routes *r, const uint16_t *gws, unsigned n)
+{
+	uint8_t zone;
+
+	if (!atomic_load_explicit(&((struct routes *)r)->residency, memory_order_relaxed) || n < 3)
+		return true;
+	zone = zone_of(r, gws[0]);
+	if (!zone || zone_of(r, gws[n - 1]) != zone)
+		return true;
+	for (unsigned i = 1; i + 1 < n; i++)
+		if (zone_of(r, gws[i]) != zone)
+			return false;
+	return true;
+}
+
+/* The index of zone name (added if new); 0 if the table is full. */
+static uint8_t zone_index(struct routes *r, const char *name)
+{
+	for (unsigned i = 0; i < r->zones; i++)
+		if (!strcmp(r->zone_name[i], name))
+			return (uint8_t)(i + 1);
+	if (r->zones == ZONES_MAX)
+		return 0;
+	snprintf(r->zone_name[r->zones], ZONE_NAME_LEN, "%s", name);
+	return (uint8_t)++r->zones;
 }
 
 static void rib6_destroy(void *t)
@@ -639,6 +682,21 @@ static void cmd_hop_limit(struct routes *r, char **argv, int argc, char *out, si
 	}
 }
 
+/* "residency on|off": the policy's, which meshd pushes. A path installed
+ * before it came on stays, and the sender drops what it would carry out of
+ * its zone (residency) until meshd installs one that does not. */
+static void cmd_residency(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+{
+	if (argc == 1 && (!strcmp(argv[0], "on") || !strcmp(argv[0], "off"))) {
+		atomic_store(&r->residency, !strcmp(argv[0], "on"));
+		REPLY("{\"ok\":true}");
+	} else if (argc == 1 && !strcmp(argv[0], "show")) {
+		REPLY("{\"residency\":%s}", atomic_load(&r->residency) ? "true" : "false");
+	} else {
+		REPLY("{\"error\":\"usage: residency on | residency off | residency show\"}");
+	}
+}
+
 static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int argc, char *out,
 			size_t outlen)
 {
@@ -653,6 +711,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		REPLY("{\"ok\":true}");
 	} else if (argc >= 3 && !strcmp(argv[0], "set")) {
 		struct gw_entry fresh = { .peer = NULL };
+		uint8_t zone = 0;
 
 		if (!parse_id(argv[1], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
@@ -671,6 +730,11 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 				strcpy(fresh.name, argv[i] + 5);
 				continue;
 			}
+			if (!strncmp(argv[i], "zone=", 5) && config_name_ok(argv[i] + 5, ZONE_NAME_LEN - 1)) {
+				if (!(zone = zone_index(r, argv[i] + 5)))
+					return (void)REPLY("{\"error\":\"more than %u zones\"}", ZONES_MAX);
+				continue;
+			}
 			return (void)REPLY("{\"error\":\"bad argument %s\"}", argv[i]);
 		}
 		e = &r->gateway[id];
@@ -680,6 +744,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		e->overlay4 = fresh.overlay4;
 		e->overlay6 = fresh.overlay6;
 		memcpy(e->name, fresh.name, sizeof(e->name));
+		atomic_store(&e->zone, zone);
 		e->configured = true;
 		bind_peer(r, gw, id);
 		REPLY("{\"ok\":true}");
@@ -689,10 +754,11 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		e = &r->gateway[id];
 		unbind_peer(gw, e);
 		atomic_store(&e->path, 0);
+		atomic_store(&e->zone, 0);
 		e->configured = false;
 		REPLY("{\"ok\":true}");
 	} else {
-		REPLY("{\"error\":\"usage: gateway self ID | gateway set ID PUBKEY [overlay4=A] [overlay6=A] [name=N] | gateway del ID\"}");
+		REPLY("{\"error\":\"usage: gateway self ID | gateway set ID PUBKEY [overlay4=A] [overlay6=A] [name=N] [zone=Z] | gateway del ID\"}");
 	}
 }
 
@@ -724,6 +790,8 @@ void routes_command(struct routes *r, struct gateway *gw, char *line, char *out,
 		cmd_path(r, argv + 1, argc - 1, out, outlen);
 	} else if (!strcmp(argv[0], "hop_limit")) {
 		cmd_hop_limit(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "residency")) {
+		cmd_residency(r, argv + 1, argc - 1, out, outlen);
 	} else if (!strcmp(argv[0], "gateway")) {
 		cmd_gateway(r, gw, argv + 1, argc - 1, out, outlen);
 	} else {
@@ -754,8 +822,9 @@ char *routes_dump_json(struct routes *r, const char *what)
 		textbuf_printf(&b, "]}");
 	} else {
 		textbuf_printf(&b, "{\"self\":%u,\"hop_limit\":%u,\"hop_limit_ceiling\":%u,"
-			       "\"hop_limit_pushed\":%u,\"gateways\":[",
-			       r->self, routes_hop_limit(r), r->hop_ceiling, r->hop_pushed);
+			       "\"hop_limit_pushed\":%u,\"residency\":%s,\"gateways\":[",
+			       r->self, routes_hop_limit(r), r->hop_ceiling, r->hop_pushed,
+			       atomic_load(&r->residency) ? "true" : "false");
 		for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 			const struct gw_entry *e = &r->gateway[id];
 			char o4[INET_ADDRSTRLEN], o6[INET6_ADDRSTRLEN], path[64];
@@ -768,6 +837,8 @@ char *routes_dump_json(struct routes *r, const char *what)
 			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
 			textbuf_printf(&b, "%s{\"id\":%u,\"name\":", first ? "" : ",", id);
 			textbuf_json_string(&b, e->name);
+			textbuf_printf(&b, ",\"zone\":");
+			textbuf_json_string(&b, e->zone ? r->zone_name[e->zone - 1] : "");
 			textbuf_printf(&b, ",\"public_key\":\"%s\",\"bound\":%s,"
 				   "\"via\":%u,\"hops\":%u,\"path\":%s,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
 			       key, atomic_load(&e->peer) ? "true" : "false", first_hop(r, (uint16_t)id), hops,

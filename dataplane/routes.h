@@ -49,6 +49,9 @@ struct gw_entry {
 	/* The key of relay tags between it and us (relay_auth.h); NULL while
 	 * unbound or without our identity. */
 	_Atomic(struct relay_key *) relay_key;
+	/* Its residency zone (an index into the routes' zone names), 0: none.
+	 * Read per relayed packet (routes_path_resident()). */
+	_Atomic uint8_t zone;
 	/* Its overlay addresses: the source of ICMP errors sent in its name. */
 	struct in_addr overlay4;
 	struct in6_addr overlay6;
@@ -74,7 +77,13 @@ uint16_t routes_self(const struct routes *r);
 /* The effective hop limit: the pushed one (hop_limit set), never above the
  * ceiling; the ceiling until one is pushed. Read per packet. */
 unsigned routes_hop_limit(const struct routes *r);
-/* Main lcore: the control socket's route, path, hop_limit and gateway commands;
+/* Whether a frame on the path gws[0] (its source), ..., gws[n - 1] (its
+ * destination) keeps to the residency policy (residency on|off, pushed by
+ * meshd): when the source and the destination are gateways of one zone, every
+ * gateway between them is of that zone too. Gateways we know no zone of are
+ * of none. Read per relayed packet, at the source and at every relay. */
+bool routes_path_resident(const struct routes *r, const uint16_t *gws, unsigned n);
+/* Main lcore: the control socket's route, path, hop_limit, residency and gateway commands;
  * replies with one JSON line into out. */
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen);
 /* Main lcore, each tick: bind gateways to peers added since, publish IPv6. */

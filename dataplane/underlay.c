@@ -10,7 +10,8 @@
  *   egress.c, after encryption
  *        |
  *   underlay_send(): path_first_hop() (the first relay's endpoint or the
- *     peer's), relay header in front naming the whole path if it has relays,
+ *     peer's); a relayed path within the hop limit and residency gets a
+ *     relay header in front naming the whole path,
  *     its tag for the first hop (relay_sign(), relay_auth.c)
  *   underlay_encap(): outer IPv4/IPv6 and UDP (ingress.c's relay_forward()
  *     enters here too), underlay_next_hop()
@@ -112,6 +113,15 @@ bool path_first_hop(struct gateway *gw, const struct path *p, const struct wg_en
 		return own->family != AF_UNSPEC;
 	}
 	return path_gateway_endpoint(gw, p->gw[0], out);
+}
+
+static bool path_resident(struct gateway *gw, const struct path *p)
+{
+	uint16_t gws[RELAY_MAX_PATH + 1] = { routes_self(gw->routes) };
+
+	for (unsigned i = 0; i < p->hops && i < RELAY_MAX_PATH; i++)
+		gws[i + 1] = p->gw[i];
+	return routes_path_resident(gw->routes, gws, p->hops + 1u);
 }
 
 /* ---- outer headers ---- */
@@ -244,6 +254,12 @@ bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *
 		limit = routes_hop_limit(lc->gw->routes);
 		if (p->hops > limit) {
 			lcore_drop(lc, m, GW_DROP_HOP_LIMIT);
+			return true;
+		}
+		/* Nor one that leaves the zone: a path installed before the
+		 * policy or a zone changed (until meshd installs another). */
+		if (!path_resident(lc->gw, p)) {
+			lcore_drop(lc, m, GW_DROP_RESIDENCY);
 			return true;
 		}
 		/* No key with the first relay (no identity yet): it would drop

@@ -657,6 +657,112 @@ static void test_relay_forward(void **state)
 	command("path del 4");
 }
 
+/* Gateway id's entry again, with its key (a fresh one if it has none) and
+ * zone ("": none). */
+static void zone_set(uint16_t id, const char *zone)
+{
+	struct gw_entry *e = routes_gateway(gw.routes, id);
+	uint8_t key[WG_KEY_LEN];
+	char b64[45];
+
+	if (e->configured)
+		memcpy(key, e->public_key, sizeof(key));
+	else
+		randombytes_buf(key, sizeof(key));
+	wg_key_to_base64(b64, key);
+	command("gateway set %u %s overlay4=10.%u.0.1%s%s", id, b64, id, *zone ? " zone=" : "", zone);
+	routes_maintain(gw.routes, &gw);
+}
+
+/* A message of 32 bytes from us to gateway 2 on the path installed. */
+static void send_to_far(void)
+{
+	struct wg_endpoint own;
+	struct rte_mbuf *m = rte_pktmbuf_alloc(gw.pool);
+	struct path p;
+
+	assert_true(path_to_gateway(&gw, FAR_ID, &p));
+	wg_peer_endpoint(p.peer, &own);
+	assert_non_null(m);
+	memset(rte_pktmbuf_append(m, 32), WG_MSG_DATA, 32);
+	assert_true(underlay_send(gw.worker_lc[0], m, &p, &own, 0));
+}
+
+/* Residency on: a frame whose source and destination share a zone is
+ * relayed only if every gateway between them (we included) is of that zone,
+ * whatever the source's table said, and the source sends none that is not;
+ * paths between zones, and residency off, are left alone. */
+static void test_relay_residency(void **state)
+{
+	uint16_t p2[] = { SELF_ID, FAR_ID }, p3[] = { SELF_ID, 3, FAR_ID }, to4[] = { SELF_ID, 4 };
+	struct relay_hdr r;
+	struct rte_mbuf *m;
+	uint64_t before;
+	char *dump;
+
+	(void)state;
+	zone_set(SELF_ID, "us");
+	zone_set(SRC_ID, "eu");
+	zone_set(FAR_ID, "eu");
+	zone_set(3, "eu");
+	zone_set(4, "us");
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(&r);
+	relayed_to(FAR_IP, &r);
+
+	command("residency on");
+	dump = routes_dump_json(gw.routes, "gateways");
+	assert_non_null(strstr(dump, "\"residency\":true"));
+	assert_non_null(strstr(dump, "\"id\":3,\"name\":\"\",\"zone\":\"eu\""));
+	assert_non_null(strstr(dump, "\"id\":4,\"name\":\"\",\"zone\":\"us\""));
+	free(dump);
+	/* eu -> us (we) -> eu, and eu -> us (we) -> eu -> eu: no further. */
+	relay_dropped(GW_DROP_RESIDENCY, 1, 4, 2, SELF_ID, FAR_ID);
+	relay_dropped(GW_DROP_RESIDENCY, 1, 4, 3, SELF_ID, 3, FAR_ID);
+	/* eu -> us: another zone's traffic, relayed. */
+	relay_header(&r, 1, 4, 2, to4);
+	relay_in(&r);
+	relayed_to(R4_IP, &r);
+
+	/* We are of eu: through us only, and not when a later hop is of us. */
+	zone_set(SELF_ID, "eu");
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(&r);
+	relayed_to(FAR_IP, &r);
+	relay_header(&r, 1, 4, 3, p3);
+	relay_in(&r);
+	relayed_to(R3_IP, &r);
+	relay_dropped(GW_DROP_RESIDENCY, 1, 4, 3, SELF_ID, 4, FAR_ID);
+	/* A destination of no zone: no rule to keep. */
+	zone_set(FAR_ID, "");
+	relay_header(&r, 1, 4, 3, (uint16_t[]){ SELF_ID, 4, FAR_ID });
+	relay_in(&r);
+	relayed_to(R4_IP, &r);
+	zone_set(FAR_ID, "eu");
+
+	/* The source: a stale path through us is not sent, one through eu is. */
+	command("path set 2 4 2");
+	before = drops(0, GW_DROP_RESIDENCY);
+	send_to_far();
+	assert_int_equal(drops(0, GW_DROP_RESIDENCY), before + 1);
+	nothing_queued();
+	command("path set 2 3 2");
+	send_to_far();
+	m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	assert_int_equal(rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN)->dst_addr,
+			 ip4(R3_IP));
+	rte_pktmbuf_free(m);
+	nothing_queued();
+
+	/* Off again: the stale path goes. */
+	command("residency off");
+	command("path set 2 4 2");
+	send_to_far();
+	rte_pktmbuf_free(to_main(SLOW_NEIGH, PORT_BACKBONE));
+	nothing_queued();
+	command("path del 2");
+}
+
 /* At the destination the header is stripped and the message is handled as
  * if it came direct: a handshake goes to the main lcore, marked relayed,
  * with the source gateway to answer a cookie through. */
@@ -2266,6 +2372,7 @@ int main(void)
 		cmocka_unit_test(test_multi_segment),
 		cmocka_unit_test(test_relay_drops),
 		cmocka_unit_test(test_relay_forward),
+		cmocka_unit_test(test_relay_residency),
 		cmocka_unit_test(test_relay_deliver),
 		cmocka_unit_test(test_relay_source),
 		cmocka_unit_test(test_relay_pair_key),
