@@ -217,6 +217,20 @@ void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_en
 
 /* ---- a message on its path ---- */
 
+void relay_hdr_init(struct relay_hdr *r, uint16_t src, uint8_t hop, uint8_t hop_limit, uint8_t n,
+		    const uint16_t *path)
+{
+	memset(r, 0, RELAY_LEN);
+	r->type = RELAY_TYPE;
+	r->version = RELAY_VERSION;
+	r->hop = hop;
+	r->hop_limit = hop_limit;
+	r->path_len = n;
+	r->src_gw = rte_cpu_to_be_16(src);
+	for (unsigned i = 0; i < n && i < RELAY_MAX_PATH; i++)
+		r->path[i] = rte_cpu_to_be_16(path[i]);
+}
+
 /* The relay header of a frame on the first hop of path p, stamped with our
  * effective hop limit (the policy's, pushed by meshd); its tag is written
  * last, over the rest. */
@@ -226,15 +240,7 @@ static void put_relay_header(struct rte_mbuf *m, struct gateway *gw, const struc
 	struct relay_hdr *r = rte_pktmbuf_mtod(m, struct relay_hdr *);
 	uint16_t self = routes_self(gw->routes);
 
-	memset(r, 0, RELAY_LEN); /* flags, unused path entries, the tag */
-	r->type = RELAY_TYPE;
-	r->version = RELAY_VERSION;
-	r->hop = 1;
-	r->hop_limit = (uint8_t)hop_limit;
-	r->path_len = p->hops;
-	r->src_gw = rte_cpu_to_be_16(self);
-	for (unsigned i = 0; i < p->hops; i++)
-		r->path[i] = rte_cpu_to_be_16(p->gw[i]);
+	relay_hdr_init(r, self, 1, (uint8_t)hop_limit, p->hops, p->gw);
 	relay_sign(key, r, self, p->gw[0], (const uint8_t *)(r + 1), rte_pktmbuf_data_len(m) - RELAY_LEN);
 }
 

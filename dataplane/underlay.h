@@ -42,6 +42,12 @@ struct relay_hdr {
 	uint8_t tag[RELAY_TAG_LEN];
 } __attribute__((packed));
 #define RELAY_LEN ((unsigned)sizeof(struct relay_hdr))
+/* r for hop `hop` of the path src, path[0], ..., path[n - 1] (host-order
+ * ids) under hop_limit; every other byte zero, the tag too (relay_sign()
+ * writes it last). path_len is n even past RELAY_MAX_PATH, so that tests
+ * can build the impossible; only RELAY_MAX_PATH ids are copied. */
+void relay_hdr_init(struct relay_hdr *r, uint16_t src, uint8_t hop, uint8_t hop_limit, uint8_t n,
+		    const uint16_t *path);
 _Static_assert(sizeof(struct relay_hdr) == 32, "the relay header is 32 bytes on the wire");
 
 /* ---- paths: which gateway, through which relays ---- */

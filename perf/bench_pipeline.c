@@ -658,15 +658,9 @@ static void flush_mbufs(struct rte_mbuf **in, unsigned n)
  * the pair key far device w derived for itself and us. */
 static void relay_frame(unsigned w, struct relay_hdr *r, uint32_t len)
 {
-	memset(r, 0, RELAY_LEN);
-	r->type = RELAY_TYPE;
-	r->version = RELAY_VERSION;
-	r->hop = 1;
-	r->hop_limit = RELAY_MAX_PATH;
-	r->path_len = 2;
-	r->src_gw = rte_cpu_to_be_16(SRC_GW(w));
-	r->path[0] = rte_cpu_to_be_16(SELF_GW);
-	r->path[1] = rte_cpu_to_be_16(NEXT_GW(w));
+	uint16_t path[2] = { SELF_GW, NEXT_GW(w) };
+
+	relay_hdr_init(r, SRC_GW(w), 1, RELAY_MAX_PATH, 2, path);
 	relay_sign(B.src_key[w], r, SRC_GW(w), SELF_GW, (const uint8_t *)(r + 1), len);
 }
 

@@ -440,18 +440,10 @@ static void put_outer(uint8_t *p, unsigned from, uint32_t msg_len)
 
 static void put_relay(uint8_t *p, unsigned q)
 {
-	struct relay_hdr *r = (struct relay_hdr *)p;
+	/* The last hop of a path through gateway 4, to us, from far gateway q. */
+	uint16_t path[2] = { 4, SELF_ID };
 
-	/* The last hop of a path through gateway 4, to us. */
-	memset(r, 0, RELAY_LEN);
-	r->type = RELAY_TYPE;
-	r->version = RELAY_VERSION;
-	r->hop = 2;
-	r->hop_limit = RELAY_MAX_PATH;
-	r->path_len = 2;
-	r->src_gw = rte_cpu_to_be_16((uint16_t)(2 + q)); /* far gateway q's id */
-	r->path[0] = rte_cpu_to_be_16(4);
-	r->path[1] = rte_cpu_to_be_16(SELF_ID);
+	relay_hdr_init((struct relay_hdr *)p, (uint16_t)(2 + q), 2, RELAY_MAX_PATH, 2, path);
 }
 
 /* One frame into the rx ring of (port, q); false if it could not be built. */

@@ -427,19 +427,11 @@ static void relay_gateway(uint16_t id, const char *ip)
 	assert_true(!ip == !routes_gateway(gw.routes, id)->peer);
 }
 
-/* A relay header (version 2) for the given hop of a path of n gateways. */
+/* A relay header from SRC_ID for the given hop of a path of n gateways. */
 static void relay_header(struct relay_hdr *r, uint8_t hop, uint8_t hop_limit, uint8_t n,
 			 const uint16_t *path)
 {
-	memset(r, 0, RELAY_LEN);
-	r->type = RELAY_TYPE;
-	r->version = RELAY_VERSION;
-	r->hop = hop;
-	r->hop_limit = hop_limit;
-	r->path_len = n;
-	r->src_gw = rte_cpu_to_be_16(SRC_ID);
-	for (unsigned i = 0; i < n && i < RELAY_MAX_PATH; i++)
-		r->path[i] = rte_cpu_to_be_16(path[i]);
+	relay_hdr_init(r, SRC_ID, hop, hop_limit, n, path);
 }
 
 /* The address of gateway id (SRC_ID and the unknown ones: PREV_IP). */
