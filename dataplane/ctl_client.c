@@ -326,6 +326,11 @@ static void show_hop_limit(json_t *r)
 		printf("none pushed)\n");
 }
 
+static void show_residency(json_t *r)
+{
+	printf("residency %s\n", json_is_true(json_object_get(r, "residency")) ? "on" : "off");
+}
+
 static void show_routes(json_t *r)
 {
 	struct table t = { .cols = 2, .head = { "PREFIX", "GATEWAY" }, .right = { false, true } };
@@ -349,8 +354,8 @@ static const char *or_dash(const char *addr)
 
 static void show_gateways(json_t *r)
 {
-	struct table t = { .cols = 7,
-			   .head = { "ID", "NAME", "PUBLIC KEY", "PEER", "PATH", "OVERLAY4", "OVERLAY6" },
+	struct table t = { .cols = 8,
+			   .head = { "ID", "NAME", "ZONE", "PUBLIC KEY", "PEER", "PATH", "OVERLAY4", "OVERLAY6" },
 			   .right = { true } };
 	json_t *gws = json_object_get(r, "gateways"), *e;
 	size_t i;
@@ -358,6 +363,7 @@ static void show_gateways(json_t *r)
 
 	printf("self: %lld%s\n", (long long)num(r, "self"), num(r, "self") ? "" : " (not set)");
 	show_hop_limit(r);
+	show_residency(r);
 	if (!json_array_size(gws)) {
 		printf("no gateways\n");
 		return;
@@ -365,7 +371,7 @@ static void show_gateways(json_t *r)
 	json_array_foreach(gws, i, e) {
 		path_text(e, path, sizeof(path));
 		table_row(&t, u64s(id, num(e, "id")), *str(e, "name") ? str(e, "name") : "-",
-			  str(e, "public_key"), json_is_true(json_object_get(e, "bound")) ? "bound" : "none",
+			  or_dash(str(e, "zone")), str(e, "public_key"), json_is_true(json_object_get(e, "bound")) ? "bound" : "none",
 			  path, or_dash(str(e, "overlay4")), or_dash(str(e, "overlay6")));
 	}
 	table_print(&t, "");
@@ -427,8 +433,8 @@ static const struct command commands[] = {
 	{ "version", NULL, 0, 0, "", show_version, "the gateway's name and protocol version" },
 	{ "counters", NULL, 0, 0, "", show_counters, "ports, workers, drops by reason, peers" },
 	{ "gateway", "self", 1, 1, " ID", NULL, "this gateway's id in the mesh (1-4095)" },
-	{ "gateway", "set", 2, 5, " ID PUBKEY [overlay4=A] [overlay6=A] [name=N]", NULL,
-	  "gateway ID is the WireGuard peer with this key" },
+	{ "gateway", "set", 2, 6, " ID PUBKEY [overlay4=A] [overlay6=A] [name=N] [zone=Z]", NULL,
+	  "gateway ID is the WireGuard peer with this key; Z: its residency zone" },
 	{ "gateway", "del", 1, 1, " ID", NULL, "forget gateway ID" },
 	{ "route", "add", 2, 2, " PREFIX ID", NULL, "packets to PREFIX are for gateway ID" },
 	{ "route", "del", 1, 1, " PREFIX", NULL, "remove the route of PREFIX" },
@@ -438,6 +444,9 @@ static const struct command commands[] = {
 	{ "path", "del", 1, 1, " DST", NULL, "reach gateway DST directly" },
 	{ "hop_limit", "set", 1, 1, " N", NULL, "the policy's hop limit, 1-4 (under the config's ceiling)" },
 	{ "hop_limit", "show", 0, 0, "", show_hop_limit, "the hop limit in force, its ceiling, the one pushed" },
+	{ "residency", "on", 0, 0, "", NULL, "the policy's residency: a zone's traffic stays in its zone" },
+	{ "residency", "off", 0, 0, "", NULL, "no residency" },
+	{ "residency", "show", 0, 0, "", show_residency, "residency on or off" },
 	{ "dump", "routes", 0, 0, "", show_routes, "every route" },
 	{ "dump", "gateways", 0, 0, "", show_gateways, "every gateway, its peer and path" },
 	{ "probe", "interval", 1, 1, " MS", NULL, "link probes every MS ms (0 off, 10-60000)" },
