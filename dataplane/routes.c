@@ -837,12 +837,14 @@ char *routes_dump_json(struct routes *r, const char *what)
 			inet_ntop(AF_INET6, &e->overlay6, o6, sizeof(o6));
 			textbuf_printf(&b, "%s{\"id\":%u,\"name\":", first ? "" : ",", id);
 			textbuf_json_string(&b, e->name);
-			textbuf_printf(&b, ",\"zone\":");
-			textbuf_json_string(&b, e->zone ? r->zone_name[e->zone - 1] : "");
 			textbuf_printf(&b, ",\"public_key\":\"%s\",\"bound\":%s,"
-				   "\"via\":%u,\"hops\":%u,\"path\":%s,\"overlay4\":\"%s\",\"overlay6\":\"%s\"}",
+				   "\"via\":%u,\"hops\":%u,\"path\":%s,\"overlay4\":\"%s\",\"overlay6\":\"%s\",\"zone\":",
 			       key, atomic_load(&e->peer) ? "true" : "false", first_hop(r, (uint16_t)id), hops,
 			       path, o4, o6);
+			/* Last: consumers that match the fields before it by
+			 * position (tests/netns/meshd_rotate.sh) read on. */
+			textbuf_json_string(&b, e->zone ? r->zone_name[e->zone - 1] : "");
+			textbuf_printf(&b, "}");
 			first = false;
 		}
 		textbuf_printf(&b, "]}");

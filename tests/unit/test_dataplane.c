@@ -705,8 +705,8 @@ static void test_relay_residency(void **state)
 	command("residency on");
 	dump = routes_dump_json(gw.routes, "gateways");
 	assert_non_null(strstr(dump, "\"residency\":true"));
-	assert_non_null(strstr(dump, "\"id\":3,\"name\":\"\",\"zone\":\"eu\""));
-	assert_non_null(strstr(dump, "\"id\":4,\"name\":\"\",\"zone\":\"us\""));
+	assert_non_null(strstr(dump, "\"overlay4\":\"10.3.0.1\",\"overlay6\":\"::\",\"zone\":\"eu\"}"));
+	assert_non_null(strstr(dump, "\"overlay4\":\"10.4.0.1\",\"overlay6\":\"::\",\"zone\":\"us\"}"));
 	free(dump);
 	/* eu -> us (we) -> eu, and eu -> us (we) -> eu -> eu: no further. */
 	relay_dropped(GW_DROP_RESIDENCY, 1, 4, 2, SELF_ID, FAR_ID);
