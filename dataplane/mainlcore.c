@@ -87,7 +87,7 @@ static bool wg_send(void *ctx, struct wg_peer *peer, const struct wg_endpoint *t
 	}
 	memcpy(dst, msg, len);
 	if (answering.from ? answering.relay ? underlay_send_back(lc, m, answering.relay)
-					     : underlay_send_direct(lc, m, answering.from)
+					     : underlay_send_message(lc, m, NULL, answering.from)
 			   : underlay_send_message(lc, m, peer, to))
 		return true;
 	lcore_drop(gw->main_lc, m, WG_DROP_NO_ENDPOINT);

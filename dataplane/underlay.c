@@ -2,9 +2,9 @@
 /*
  * The underlay: a WireGuard message's way to another gateway, top to bottom.
  *
- *   underlay_send_message()   handshakes, cookies (main lcore)
- *   underlay_send_direct()    an answer to a handshake message that came
- *                             direct: to the address it came from
+ *   underlay_send_message()   handshakes, cookies (main lcore); without a
+ *                             peer, to `to` directly: an answer to a
+ *                             message that came direct
  *   underlay_send_back()      an answer to a relayed one: back the way it
  *                             came, first to the previous hop
  *   egress.c, after encryption
@@ -288,13 +288,6 @@ bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_p
 
 	if (p.dst_gw)
 		path_to_gateway(lc->gw, p.dst_gw, &p);
-	return underlay_send(lc, m, &p, to, 0);
-}
-
-bool underlay_send_direct(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_endpoint *to)
-{
-	struct path p = path_direct(NULL);
-
 	return underlay_send(lc, m, &p, to, 0);
 }
 

@@ -105,12 +105,10 @@ void underlay_encap(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_en
 bool underlay_send(struct lcore_ctx *lc, struct rte_mbuf *m, const struct path *p,
 		   const struct wg_endpoint *own, uint8_t tos);
 /* A WireGuard message at m's start towards peer (direct or relayed); to is
- * the peer's endpoint (AF_UNSPEC: none). False if there is no way. */
+ * the peer's endpoint (AF_UNSPEC: none). With peer NULL: to address to,
+ * never relayed. False if there is no way. */
 bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_peer *peer,
 			   const struct wg_endpoint *to);
-/* A message (an answer to one that came direct) to address to, never
- * relayed. False if there is no way. */
-bool underlay_send_direct(struct lcore_ctx *lc, struct rte_mbuf *m, const struct wg_endpoint *to);
 /* A message (an answer to a relayed one) back along the way relay header r came (to us,
  * its destination): first to the previous hop, the gateway that
  * authenticated r to us, then on to r's source (path_back()). */

@@ -58,10 +58,14 @@ hm_check "B's endpoint for A is still A's address" \
 # A fresh handshake between A and B with the direct link cut.
 rig_link 1 2 down >/dev/null
 apub=$(cat "$HM_TMP/$A.pub") bpub=$(cat "$HM_TMP/$B.pub")
-wg set "$A" peer "$bpub" remove
-wg set "$B" peer "$apub" remove
-wg set "$A" peer "$bpub" allowed-ips 10.2.0.0/24,fd00:2::/64 endpoint 192.168.50.2:51820
-wg set "$B" peer "$apub" allowed-ips 10.1.0.0/24,fd00:1::/64 endpoint 192.168.50.1:51820
+# renew_ab: A and B forget each other and start afresh (no session).
+renew_ab() {
+	wg set "$A" peer "$bpub" remove
+	wg set "$B" peer "$apub" remove
+	wg set "$A" peer "$bpub" allowed-ips 10.2.0.0/24,fd00:2::/64 endpoint 192.168.50.2:51820
+	wg set "$B" peer "$apub" allowed-ips 10.1.0.0/24,fd00:1::/64 endpoint 192.168.50.1:51820
+}
+renew_ab
 hs_before=$(rig_counter 3 relayed)
 hm_check "handshake A <-> B completes over C with the direct link down" \
 	hm_wait_for 15 hm_ping "$VMA" 10.2.0.2 1
@@ -108,10 +112,7 @@ PY
 # be lost at C, and A would try again only after REKEY_TIMEOUT (5 s).
 hm_check "B reaches A through C" rig_path 2 1 3
 rig_link 1 3 down >/dev/null
-wg set "$A" peer "$bpub" remove
-wg set "$B" peer "$apub" remove
-wg set "$A" peer "$bpub" allowed-ips 10.2.0.0/24,fd00:2::/64 endpoint 192.168.50.2:51820
-wg set "$B" peer "$apub" allowed-ips 10.1.0.0/24,fd00:1::/64 endpoint 192.168.50.1:51820
+renew_ab
 ip netns exec "$VMA" ping -n -c 1 -W 1 10.2.0.2 >/dev/null 2>&1 &
 ping_pid=$!
 hm_check "A's fresh handshake with B completes within 3 s, B's path through C notwithstanding" \
