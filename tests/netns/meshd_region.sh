@@ -91,7 +91,12 @@ all_direct() {
 hm_check "route show: 6 routes installed direct (1 hop), once settled" hm_wait_for 30 all_direct
 cat "$HM_TMP/routes.txt" >&2
 meshctl --json route show >"$HM_TMP/routes.json" || hm_fail "meshctl --json route show"
-hm_check "route show --json: installed, meshd's and the registry's hop counts and paths agree" \
+# The registry's best is recomputed from figures a second old, with no hold:
+# the same burst of late replies can make it prefer a relay for a while
+# (once under ASan in CI: us-west -> eu-west via us-east at 188.5 ms against
+# 191 direct, 4 % loss measured on a link without loss). What route show must
+# get right is to flag it then.
+hm_check "route show --json: installed and meshd's paths agree; the registry's best is flagged where it differs" \
 	python3 - "$HM_TMP/routes.json" <<'PY'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -100,8 +105,9 @@ for r in d["routes"]:
     i, m, b = r["installed"], r["meshd_choice"], r["registry_best"]
     assert i["known"] and i["hops"] == 1 and i["path"] == [r["from"], r["to"]], r
     assert m["known"] and m["hops"] == 1 and m["path"] == i["path"], r
-    assert b["reachable"] and b["hops"] == 1 == len(b["links"]) and b["links"][0]["up"], r
     assert not r["differs_from_meshd"], r
+    assert b["reachable"] and len(b["links"]) == b["hops"] and all(l["up"] for l in b["links"]), r
+    assert r["differs_from_registry"] == (b["path"] != i["path"]), r
 PY
 
 # A new delay shows in the published RTT. us-east - eu-west at 150 ms each
