@@ -44,6 +44,7 @@
 	_(RELAY_MALFORMED, "relay_malformed", "relay header of another version, or its hop or path impossible") \
 	_(RELAY_NOT_FOR_US, "relay_not_for_us", "relay header whose current hop names another gateway") \
 	_(RELAY_UNREACHABLE, "relay_unreachable", "relay with no peer or endpoint for the next gateway named") \
+	_(RELAY_NEXT_DOWN, "relay_next_down", "relay whose link to the next gateway named is down: the source is told") \
 	_(RELAY_UNKNOWN_HOP, "relay_unknown_hop", "relay frame whose previous hop is no gateway we share a key with") \
 	_(RELAY_WRONG_SOURCE, "relay_wrong_source", "relay frame from another address than its previous hop's endpoint") \
 	_(RELAY_BAD_TAG, "relay_bad_tag", "relay frame whose hop tag does not verify: forged or altered") \
@@ -78,6 +79,8 @@ struct counters {
 	uint64_t relayed;     /* forwarded for others without decrypting */
 	uint64_t handed_off;  /* data messages passed to their session's worker */
 	uint64_t icmp_sent;
+	uint64_t notices_sent;     /* as a relay: next hop unreachable, to a source */
+	uint64_t notices_received; /* as a source, from a relay on one of our paths */
 	uint64_t hops[HOP_BUCKETS]; /* delivered packets by backbone hops (index = hops) */
 } __rte_cache_aligned;
 

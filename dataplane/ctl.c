@@ -55,6 +55,8 @@ static void sum_counters(struct gateway *gw, struct counters *out)
 		out->relayed += rd(&in[k]->relayed);
 		out->handed_off += rd(&in[k]->handed_off);
 		out->icmp_sent += rd(&in[k]->icmp_sent);
+		out->notices_sent += rd(&in[k]->notices_sent);
+		out->notices_received += rd(&in[k]->notices_received);
 		for (unsigned h = 0; h < HOP_BUCKETS; h++)
 			out->hops[h] += rd(&in[k]->hops[h]);
 	}
@@ -108,9 +110,10 @@ static char *ctl_counters_json(struct gateway *gw)
 	textbuf_printf(&b, "},\"workers\":%u,\"encrypted\":%" PRIu64 ",\"decrypted\":%" PRIu64
 		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
 		    ",\"relayed\":%" PRIu64 ",\"handed_off\":%" PRIu64 ",\"icmp_sent\":%" PRIu64
+		    ",\"notices_sent\":%" PRIu64 ",\"notices_received\":%" PRIu64
 		    ",\"delivered_by_hops\":[",
 		gw->workers, c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received,
-		c.relayed, c.handed_off, c.icmp_sent);
+		c.relayed, c.handed_off, c.icmp_sent, c.notices_sent, c.notices_received);
 	for (unsigned h = 0; h < HOP_BUCKETS; h++)
 		textbuf_printf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
 	/* How the work spreads over the workers. */
@@ -207,7 +210,7 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);
 	} else if (!strcmp(cmd, "route") || !strcmp(cmd, "path") || !strcmp(cmd, "hop_limit") ||
-		   !strcmp(cmd, "residency") || !strcmp(cmd, "gateway")) {
+		   !strcmp(cmd, "residency") || !strcmp(cmd, "link") || !strcmp(cmd, "gateway")) {
 		routes_command(c->gw->routes, c->gw, line, reply, sizeof(reply));
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
 			textbuf_printf(&c->out, "%s\n", reply);

@@ -29,7 +29,7 @@
 #include "unixsock.h"
 
 #define REPLY_TIMEOUT_S 10
-#define TABLE_COLS 8
+#define TABLE_COLS 9
 
 static const char *prog = "hopmesh-ctl";
 
@@ -354,8 +354,8 @@ static const char *or_dash(const char *addr)
 
 static void show_gateways(json_t *r)
 {
-	struct table t = { .cols = 8,
-			   .head = { "ID", "NAME", "ZONE", "PUBLIC KEY", "PEER", "PATH", "OVERLAY4", "OVERLAY6" },
+	struct table t = { .cols = 9,
+			   .head = { "ID", "NAME", "ZONE", "PUBLIC KEY", "PEER", "LINK", "PATH", "OVERLAY4", "OVERLAY6" },
 			   .right = { true } };
 	json_t *gws = json_object_get(r, "gateways"), *e;
 	size_t i;
@@ -372,7 +372,7 @@ static void show_gateways(json_t *r)
 		path_text(e, path, sizeof(path));
 		table_row(&t, u64s(id, num(e, "id")), *str(e, "name") ? str(e, "name") : "-",
 			  or_dash(str(e, "zone")), str(e, "public_key"), json_is_true(json_object_get(e, "bound")) ? "bound" : "none",
-			  path, or_dash(str(e, "overlay4")), or_dash(str(e, "overlay6")));
+			  str(e, "link"), path, or_dash(str(e, "overlay4")), or_dash(str(e, "overlay6")));
 	}
 	table_print(&t, "");
 }
@@ -382,6 +382,8 @@ static void show_probes(json_t *r)
 	struct table t = { .cols = 5,
 			   .head = { "GATEWAY", "SENT", "RECEIVED", "LAST REPLY", "RTT MIN/AVG/MAX" },
 			   .right = { true, true, true, true, false } };
+	struct table n = { .cols = 4, .head = { "RELAY", "CANNOT REACH", "NOTICES", "LAST" },
+			   .right = { true, true, true, true } };
 	json_t *links = json_object_get(r, "links"), *l, *v;
 	size_t i, k;
 	char b[3][24], last[32], rtt[80];
@@ -417,6 +419,17 @@ static void show_probes(json_t *r)
 			  u64s(b[2], num(l, "received")), last, rtt);
 	}
 	table_print(&t, "");
+	links = json_object_get(r, "notices");
+	if (!json_array_size(links))
+		return;
+	/* What relays said about links we do not probe ourselves. */
+	json_array_foreach(links, i, l) {
+		snprintf(last, sizeof(last), "%lld ms ago", (long long)num(l, "age_ms"));
+		table_row(&n, u64s(b[0], num(l, "from")), u64s(b[1], num(l, "unreachable")),
+			  u64s(b[2], num(l, "count")), last);
+	}
+	printf("\n");
+	table_print(&n, "");
 }
 
 /* ---- the commands of protocol v1 ---- */
@@ -447,10 +460,12 @@ static const struct command commands[] = {
 	{ "residency", "on", 0, 0, "", NULL, "the policy's residency: a zone's traffic stays in its zone" },
 	{ "residency", "off", 0, 0, "", NULL, "no residency" },
 	{ "residency", "show", 0, 0, "", show_residency, "residency on or off" },
+	{ "link", "up", 1, 1, " ID", NULL, "our direct link to gateway ID works (meshd's word)" },
+	{ "link", "down", 1, 1, " ID", NULL, "it does not: relay nothing to ID, tell the sources" },
 	{ "dump", "routes", 0, 0, "", show_routes, "every route" },
 	{ "dump", "gateways", 0, 0, "", show_gateways, "every gateway, its peer and path" },
 	{ "probe", "interval", 1, 1, " MS", NULL, "link probes every MS ms (0 off, 10-60000)" },
-	{ "probe", "dump", 0, 1, " [SINCE]", show_probes, "probe counts and the RTT samples kept (numbered above SINCE)" },
+	{ "probe", "dump", 0, 1, " [SINCE]", show_probes, "probe counts, the RTT samples kept (numbered above SINCE), relays' notices" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -10,10 +10,12 @@
  *         previous hop: a gateway we share a key with, sending from its
  *         endpoint, whose tag verifies (relay_auth.c); then the hop limit,
  *         and, to relay it, residency);
- *         we are its destination -> strip it; a relay on its path ->
- *         relay_forward() to the next gateway the header names (never by our
- *         own path table), undecrypted, with the hop advanced and our tag for
- *         the next hop, on through underlay_encap()
+ *         we are its destination -> strip it (a relay's notice to us as a
+ *         source -> main lcore); a relay on its path -> relay_forward() to
+ *         the next gateway the header names (never by our own path table),
+ *         undecrypted, with the hop advanced and our tag for the next hop,
+ *         on through underlay_encap(); our link to it down (meshd's word) ->
+ *         a notice to the source instead (underlay_send_notice())
  *       handshakes -> main lcore
  *       data: session_owner(): ours -> the burst; another worker's -> its
  *         hand-off ring; no one's -> claim_decrypt(), at once
@@ -227,8 +229,13 @@ static enum relay_verdict relay_check(struct lcore_ctx *lc, struct rte_mbuf *m,
 	uint16_t self = routes_self(lc->gw->routes), seen[RELAY_MAX_PATH + 1];
 	unsigned limit = routes_hop_limit(lc->gw->routes), n = r->path_len;
 
-	if (r->version != RELAY_VERSION || n < 2 || n > RELAY_MAX_PATH || r->hop < 1 ||
-	    r->hop > n || !r->src_gw || !relay_msg_ok((const uint8_t *)(r + 1), o->len - RELAY_LEN)) {
+	const uint8_t *msg = (const uint8_t *)(r + 1);
+
+	/* One hop is a notice's alone (underlay.h): no other message needs a
+	 * relay header to go direct. */
+	if (r->version != RELAY_VERSION || n < 1 || (n == 1 && !relay_notice_ok(msg, o->len - RELAY_LEN)) ||
+	    n > RELAY_MAX_PATH || r->hop < 1 || r->hop > n || !r->src_gw ||
+	    !relay_msg_ok(msg, o->len - RELAY_LEN)) {
 		lcore_drop(lc, m, GW_DROP_RELAY_MALFORMED);
 		return RELAY_DROPPED;
 	}
@@ -277,11 +284,20 @@ static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct
 {
 	uint16_t next_gw = rte_be_to_cpu_16(r->path[r->hop]);
 	const struct relay_key *key = path_gateway_key(lc->gw, next_gw);
+	struct gw_entry *e = routes_gateway(lc->gw->routes, next_gw);
 	struct wg_endpoint next;
 
 	/* No key: the next gateway would drop what we send as forged. */
 	if (!key || !path_gateway_endpoint(lc->gw, next_gw, &next)) {
 		lcore_drop(lc, m, GW_DROP_RELAY_UNREACHABLE);
+		return;
+	}
+	/* Our link to it is down (meshd's word): what we send is lost, and
+	 * the source would not know until its next measurement of our links
+	 * reached it. It hears from us now, by the frame itself. */
+	if (atomic_load_explicit(&e->link_down, memory_order_relaxed)) {
+		COUNT(&lc->counters, drop[GW_DROP_RELAY_NEXT_DOWN], 1);
+		underlay_send_notice(lc, m, r, next_gw);
 		return;
 	}
 	/* Two gateways with one address, or an endpoint that roamed: the path
@@ -396,6 +412,17 @@ static enum bb_verdict classify_backbone(struct lcore_ctx *lc, struct rte_mbuf *
 		}
 		msg += RELAY_LEN;
 		o.len -= RELAY_LEN;
+		/* A relay's notice to us, a source (relay_check() checked its
+		 * length): on to the main lcore, which keeps it for meshd. */
+		if (msg[0] == RELAY_NOTICE_TYPE && relay_notice_ok(msg, o.len)) {
+			uint16_t from = rte_be_to_cpu_16(relay->src_gw);
+
+			rte_pktmbuf_adj(m, (uint16_t)(msg - rte_pktmbuf_mtod(m, uint8_t *)));
+			rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - o.len));
+			lcore_note(m, SLOW_NOTICE, PORT_BACKBONE)->src_gw = from;
+			lcore_to_main(lc, m);
+			return BB_DONE;
+		}
 	}
 	if (o.len < 4) {
 		lcore_drop(lc, m, GW_DROP_UNKNOWN_TYPE);

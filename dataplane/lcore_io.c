@@ -93,6 +93,7 @@ unsigned lcore_slow_queue(enum slow_reason why)
 {
 	switch (why) {
 	case SLOW_HANDSHAKE:
+	case SLOW_NOTICE: /* a member's word, and rare: not behind a flood */
 		return SLOWQ_HANDSHAKE;
 	case SLOW_ARP:
 	case SLOW_ND:

@@ -78,6 +78,8 @@ enum slow_reason {
 	SLOW_FRAGMENT,      /* IPv4 packet (at its IP header) over the MTU, DF clear */
 	SLOW_OVERLAY,       /* decrypted packet (at its IP header) for our overlay
 			     * address: a probe, or a remote VM's ping; src_gw */
+	SLOW_NOTICE,        /* a relay's notice (at its struct relay_notice),
+			     * authenticated hop by hop; src_gw: the relay */
 };
 
 enum icmp_kind { ICMP_TIME_EXCEEDED = 1, ICMP_TOO_BIG };

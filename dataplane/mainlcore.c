@@ -245,6 +245,9 @@ static void slow_input(struct gateway *gw, struct rte_mbuf *m, unsigned backlog,
 	case SLOW_OVERLAY:
 		probe_input(gw, m, meta->src_gw, now);
 		break;
+	case SLOW_NOTICE:
+		probe_notice_input(gw, m, meta->src_gw, now);
+		break;
 	default:
 		lcore_drop(gw->main_lc, m, GW_DROP_MALFORMED_FRAME);
 	}

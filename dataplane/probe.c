@@ -11,6 +11,11 @@
  *
  * The same path delivers packets addressed to the gateway's own overlay
  * address from remote VMs: it answers ICMP echo there too, through the tunnel.
+ *
+ * A relay that cannot reach the next gateway of one of our paths says so
+ * (ingress.c, underlay_send_notice()); what relays said is kept here too, one
+ * record per relay, and dumped with the probes: it is a measurement of a link
+ * we cannot probe ourselves, and meshd reads the dump every interval.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -29,6 +34,7 @@
 #include "probe.h"
 #include "textbuf.h"
 #include "routes.h"
+#include "underlay.h"
 
 #define PROBE_PORT 51821
 #define PROBE_MAGIC 0x484d5052 /* "HMPR" */
@@ -72,11 +78,19 @@ struct probe_link {
 	struct probe_pending pending[OUTSTANDING]; /* a ring, at sent % OUTSTANDING */
 };
 
+/* The last notice of one relay: its link to `unreachable` is down. */
+struct probe_notice {
+	uint64_t count; /* notices from this relay; 0: none */
+	uint64_t last_ns;
+	uint16_t unreachable;
+};
+
 struct probes {
 	uint32_t interval_ms;
 	uint64_t next_ns;
 	uint64_t sample_seq; /* samples taken, over all links */
 	struct probe_link link[MAX_GATEWAYS];
+	struct probe_notice notice[MAX_GATEWAYS]; /* by the relay's id */
 };
 
 bool probe_setup(struct gateway *gw)
@@ -293,6 +307,27 @@ void probe_command(struct gateway *gw, char **argv, int argc, char *out, size_t 
 		snprintf(out, outlen, "{\"error\":\"usage: probe interval MS | probe dump [SINCE]\"}");
 }
 
+void probe_notice_input(struct gateway *gw, struct rte_mbuf *m, uint16_t from, uint64_t now)
+{
+	const struct relay_notice *n = rte_pktmbuf_mtod(m, const struct relay_notice *);
+	uint16_t next = rte_be_to_cpu_16(n->unreachable);
+	struct probe_notice *pn;
+
+	/* The hop tags say a member sent it; what it names is still checked. */
+	if (rte_pktmbuf_data_len(m) < sizeof(*n) || n->reason != RELAY_NOTICE_NEXT_DOWN || !from ||
+	    from >= MAX_GATEWAYS || !next || next >= MAX_GATEWAYS || next == from ||
+	    next == routes_self(gw->routes)) {
+		lcore_drop(gw->main_lc, m, GW_DROP_RELAY_MALFORMED);
+		return;
+	}
+	pn = &gw->probes->notice[from];
+	pn->count++;
+	pn->last_ns = now;
+	pn->unreachable = next;
+	COUNT(&gw->main_lc->counters, notices_received, 1);
+	rte_pktmbuf_free(m);
+}
+
 /* Counters and the RTT samples kept, per gateway probed: those numbered
  * above since (0: all kept). A since beyond the last sample's number is from
  * before the gateway restarted: all kept, then. Nothing is consumed. */
@@ -326,6 +361,19 @@ char *probe_dump_json(struct gateway *gw, uint64_t since, uint64_t now)
 			one = true;
 		}
 		textbuf_printf(&b, "]}");
+		first = false;
+	}
+	/* What relays said: the last notice of each, and how long ago. */
+	textbuf_printf(&b, "],\"notices\":[");
+	first = true;
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+		const struct probe_notice *pn = &pr->notice[id];
+
+		if (!pn->count)
+			continue;
+		textbuf_printf(&b, "%s{\"from\":%u,\"unreachable\":%u,\"count\":%" PRIu64
+			       ",\"age_ms\":%" PRIu64 "}", first ? "" : ",", id, pn->unreachable, pn->count,
+			       (now - pn->last_ns) / 1000000);
 		first = false;
 	}
 	textbuf_printf(&b, "]}");

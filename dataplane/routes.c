@@ -697,6 +697,23 @@ static void cmd_residency(struct routes *r, char **argv, int argc, char *out, si
 	}
 }
 
+/* "link up|down ID": meshd's word on our direct link to gateway ID (its
+ * probes, with damping). While down, frames we relay to it are dropped
+ * (relay_next_down) and their sources told (underlay_send_notice()). */
+static void cmd_link(struct routes *r, char **argv, int argc, char *out, size_t outlen)
+{
+	uint16_t id;
+
+	if (argc != 2 || (strcmp(argv[0], "up") && strcmp(argv[0], "down")))
+		return (void)REPLY("{\"error\":\"usage: link up ID | link down ID\"}");
+	if (!parse_id(argv[1], &id))
+		return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
+	if (!r->gateway[id].configured)
+		return (void)REPLY("{\"error\":\"no gateway %u\"}", id);
+	atomic_store(&r->gateway[id].link_down, !strcmp(argv[0], "down"));
+	REPLY("{\"ok\":true}");
+}
+
 static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int argc, char *out,
 			size_t outlen)
 {
@@ -755,6 +772,7 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 		unbind_peer(gw, e);
 		atomic_store(&e->path, 0);
 		atomic_store(&e->zone, 0);
+		atomic_store(&e->link_down, false);
 		e->configured = false;
 		REPLY("{\"ok\":true}");
 	} else {
@@ -792,6 +810,8 @@ void routes_command(struct routes *r, struct gateway *gw, char *line, char *out,
 		cmd_hop_limit(r, argv + 1, argc - 1, out, outlen);
 	} else if (!strcmp(argv[0], "residency")) {
 		cmd_residency(r, argv + 1, argc - 1, out, outlen);
+	} else if (!strcmp(argv[0], "link")) {
+		cmd_link(r, argv + 1, argc - 1, out, outlen);
 	} else if (!strcmp(argv[0], "gateway")) {
 		cmd_gateway(r, gw, argv + 1, argc - 1, out, outlen);
 	} else {
@@ -844,7 +864,7 @@ char *routes_dump_json(struct routes *r, const char *what)
 			/* Last: consumers that match the fields before it by
 			 * position (tests/netns/meshd_rotate.sh) read on. */
 			textbuf_json_string(&b, e->zone ? r->zone_name[e->zone - 1] : "");
-			textbuf_printf(&b, "}");
+			textbuf_printf(&b, ",\"link\":\"%s\"}", atomic_load(&e->link_down) ? "down" : "up");
 			first = false;
 		}
 		textbuf_printf(&b, "]}");

@@ -52,6 +52,13 @@ struct gw_entry {
 	/* Its residency zone (an index into the routes' zone names), 0: none.
 	 * Read per relayed packet (routes_path_resident()). */
 	_Atomic uint8_t zone;
+	/* meshd's word on our direct link to it (link ID up|down): a relay
+	 * forwards nothing to a gateway it cannot reach, and tells the
+	 * source instead. Read per relayed packet. */
+	_Atomic bool link_down;
+	/* When we last sent it a notice as a source (TSC): a flood through
+	 * a broken relay earns it a few notices, not one per frame. */
+	_Atomic uint64_t notice_tsc;
 	/* Its overlay addresses: the source of ICMP errors sent in its name. */
 	struct in_addr overlay4;
 	struct in6_addr overlay6;
@@ -83,7 +90,7 @@ unsigned routes_hop_limit(const struct routes *r);
  * gateway between them is of that zone too. Gateways we know no zone of are
  * of none. Read per relayed packet, at the source and at every relay. */
 bool routes_path_resident(const struct routes *r, const uint16_t *gws, unsigned n);
-/* Main lcore: the control socket's route, path, hop_limit, residency and gateway commands;
+/* Main lcore: the control socket's route, path, hop_limit, residency, link and gateway commands;
  * replies with one JSON line into out. */
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen);
 /* Main lcore, each tick: bind gateways to peers added since, publish IPv6. */

@@ -7,6 +7,8 @@
  *                             message that came direct
  *   underlay_send_back()      an answer to a relayed one: back the way it
  *                             came, first to the previous hop
+ *   underlay_send_notice()    a relay's notice to a source whose frame it
+ *                             cannot forward: back the way the frame came
  *   egress.c, after encryption
  *        |
  *   underlay_send(): path_first_hop() (the first relay's endpoint or the
@@ -298,4 +300,53 @@ bool underlay_send_back(struct lcore_ctx *lc, struct rte_mbuf *m, const struct r
 
 	path_back(r, &p);
 	return underlay_send(lc, m, &p, &none, 0);
+}
+
+void underlay_send_notice(struct lcore_ctx *lc, struct rte_mbuf *m, const struct relay_hdr *r,
+			  uint16_t next)
+{
+	struct gateway *gw = lc->gw;
+	struct gw_entry *e = routes_gateway(gw->routes, rte_be_to_cpu_16(r->src_gw));
+	uint64_t now = rte_rdtsc(), every = rte_get_tsc_hz() / 1000 * NOTICE_EVERY_MS, last;
+	uint16_t self = routes_self(gw->routes);
+	const unsigned len = RELAY_LEN + (unsigned)sizeof(struct relay_notice);
+	const struct relay_key *key;
+	struct relay_notice *n;
+	struct relay_hdr in = *r, *h;
+	struct wg_endpoint to;
+	struct path back;
+
+	/* One worker wins each period (the CAS); the others only free. */
+	last = e ? atomic_load_explicit(&e->notice_tsc, memory_order_relaxed) : now;
+	if (!e || now - last < every ||
+	    !atomic_compare_exchange_strong_explicit(&e->notice_tsc, &last, now, memory_order_relaxed,
+						     memory_order_relaxed)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* Back the way r came: the same gateways, so the same keys, and the
+	 * same zones as the path the source chose. */
+	path_back(&in, &back);
+	if (!(key = path_gateway_key(gw, back.gw[0])) || !path_gateway_endpoint(gw, back.gw[0], &to)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* The frame itself becomes the notice: relay_check() let through no
+	 * message shorter than one (RELAY_MSG_MIN). */
+	rte_pktmbuf_adj(m, (uint16_t)((const uint8_t *)r - rte_pktmbuf_mtod(m, const uint8_t *)));
+	if (rte_pktmbuf_pkt_len(m) < len || !rte_pktmbuf_is_contiguous(m)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_pkt_len(m) - len));
+	h = rte_pktmbuf_mtod(m, struct relay_hdr *);
+	relay_hdr_init(h, self, 1, in.hop_limit, back.hops, back.gw);
+	n = (struct relay_notice *)(h + 1);
+	memset(n, 0, sizeof(*n));
+	n->type = RELAY_NOTICE_TYPE;
+	n->reason = RELAY_NOTICE_NEXT_DOWN;
+	n->unreachable = rte_cpu_to_be_16(next);
+	relay_sign(key, h, self, back.gw[0], (const uint8_t *)n, sizeof(*n));
+	COUNT(&lc->counters, notices_sent, 1);
+	underlay_encap(lc, m, &to, 0);
 }

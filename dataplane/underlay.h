@@ -50,6 +50,26 @@ void relay_hdr_init(struct relay_hdr *r, uint16_t src, uint8_t hop, uint8_t hop_
 		    const uint16_t *path);
 _Static_assert(sizeof(struct relay_hdr) == 32, "the relay header is 32 bytes on the wire");
 
+/* A relay's notice to a source (docs/PROTOCOL.md "Next hop unreachable"):
+ * the message behind a relay header whose src_gw is the relay, sent back
+ * the way a frame came that the relay could not forward, so that the source
+ * leaves the path before its next measurement says so. Only ever relayed
+ * (the hop tags authenticate it); a direct one is the only relay header with
+ * a path of one hop. */
+#define RELAY_NOTICE_TYPE 0xf1 /* no WireGuard message type, as RELAY_TYPE */
+#define RELAY_NOTICE_NEXT_DOWN 1
+struct relay_notice {
+	uint8_t type;
+	uint8_t reason;       /* RELAY_NOTICE_NEXT_DOWN */
+	uint16_t unreachable; /* big-endian: the next gateway the relay cannot reach */
+	uint8_t zero[28];     /* to RELAY_MSG_MIN; receivers ignore them */
+} __attribute__((packed));
+_Static_assert(sizeof(struct relay_notice) == 32, "a notice is a relayed message's least length");
+static inline bool relay_notice_ok(const uint8_t *msg, uint32_t len)
+{
+	return len == sizeof(struct relay_notice) && msg[0] == RELAY_NOTICE_TYPE;
+}
+
 /* ---- paths: which gateway, through which relays ---- */
 
 struct path {
@@ -113,6 +133,13 @@ bool underlay_send_message(struct lcore_ctx *lc, struct rte_mbuf *m, struct wg_p
  * its destination): first to the previous hop, the gateway that
  * authenticated r to us, then on to r's source (path_back()). */
 bool underlay_send_back(struct lcore_ctx *lc, struct rte_mbuf *m, const struct relay_hdr *r);
+/* m, a frame that came with relay header r and that we, a relay on r's
+ * path, cannot forward to gateway next: made a notice to r's source (at most
+ * one per NOTICE_EVERY_MS to each source; the rest are only freed), sent back
+ * along r's path to its previous hop. Consumed either way. */
+#define NOTICE_EVERY_MS 10
+void underlay_send_notice(struct lcore_ctx *lc, struct rte_mbuf *m, const struct relay_hdr *r,
+			  uint16_t next);
 /* The neighbour (key) an underlay packet to dst goes to first. */
 void underlay_next_hop(const struct gateway *gw, const struct wg_endpoint *dst, uint8_t key[16]);
 

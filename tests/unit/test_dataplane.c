@@ -17,7 +17,10 @@
  *   hop-by-hop tags (relay_auth.c): the pair key both ends derive; forged,
  *   altered, replayed-from-elsewhere frames and unknown previous hops each
  *   dropped under their reason; a removed gateway's key gone at once; a
- *   cookie reply sent back the way its handshake came
+ *   cookie reply sent back the way its handshake came; a relay whose link
+ *   to the next hop is down: the frame dropped, a notice to the source back
+ *   the way it came (one per period), and at the source the notice kept
+ *   for meshd (probe dump), a forged one dropped
  *   for every relay, and ICMP in the name of the relay where it runs out
  *   hand-off of data messages to the worker that owns their session, with
  *   sessions made by a handshake with a second tunnels/ device (the far
@@ -399,7 +402,7 @@ static void test_multi_segment(void **state)
 
 /* ---- relay ---- */
 
-#define SRC_ID 9         /* the source of relayed frames, at PREV_IP */
+#define SRC_ID 9         /* the source of relayed frames, at PREV_IP (9 in dumps) */
 #define PREV_IP "192.0.2.9" /* the hop before us (unless the path says otherwise) */
 #define R3_IP "192.0.2.13" /* gateways 3 and 4: relays with peers and endpoints */
 #define R4_IP "192.0.2.14"
@@ -705,8 +708,8 @@ static void test_relay_residency(void **state)
 	command("residency on");
 	dump = routes_dump_json(gw.routes, "gateways");
 	assert_non_null(strstr(dump, "\"residency\":true"));
-	assert_non_null(strstr(dump, "\"overlay4\":\"10.3.0.1\",\"overlay6\":\"::\",\"zone\":\"eu\"}"));
-	assert_non_null(strstr(dump, "\"overlay4\":\"10.4.0.1\",\"overlay6\":\"::\",\"zone\":\"us\"}"));
+	assert_non_null(strstr(dump, "\"overlay4\":\"10.3.0.1\",\"overlay6\":\"::\",\"zone\":\"eu\",\"link\":\"up\"}"));
+	assert_non_null(strstr(dump, "\"overlay4\":\"10.4.0.1\",\"overlay6\":\"::\",\"zone\":\"us\",\"link\":\"up\"}"));
 	free(dump);
 	/* eu -> us (we) -> eu, and eu -> us (we) -> eu -> eu: no further. */
 	relay_dropped(GW_DROP_RESIDENCY, 1, 4, 2, SELF_ID, FAR_ID);
@@ -1188,6 +1191,98 @@ static void test_relay_send_back(void **state)
 	assert_true(relay_verify(path_gateway_key(&gw, 4), r, SELF_ID, 4, (uint8_t *)(r + 1),
 				 WG_COOKIE_LEN));
 	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* The notice a relay sent back for a frame with header in that it could not
+ * forward to next: to ip, a relay header from us for the way back (hops
+ * gateways, the first of them first_hop), signed for it, and the notice. */
+static void notice_sent_to(const char *ip, uint16_t first_hop, unsigned hops, uint16_t next)
+{
+	struct rte_mbuf *m = to_main(SLOW_NEIGH, PORT_BACKBONE);
+	struct rte_ipv4_hdr *iph = rte_pktmbuf_mtod_offset(m, struct rte_ipv4_hdr *, RTE_ETHER_HDR_LEN);
+	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(iph + 1);
+	struct relay_hdr *r = (struct relay_hdr *)(udp + 1);
+	struct relay_notice *n = (struct relay_notice *)(r + 1);
+
+	assert_int_equal(iph->dst_addr, ip4(ip));
+	assert_int_equal(rte_be_to_cpu_16(udp->dgram_len), UDP_LEN + RELAY_LEN + sizeof(*n));
+	assert_int_equal(r->type, RELAY_TYPE);
+	assert_int_equal(r->hop, 1);
+	assert_int_equal(r->path_len, hops);
+	assert_int_equal(rte_be_to_cpu_16(r->src_gw), SELF_ID);
+	assert_int_equal(rte_be_to_cpu_16(r->path[0]), first_hop);
+	assert_int_equal(rte_be_to_cpu_16(r->path[hops - 1]), SRC_ID);
+	assert_int_equal(n->type, RELAY_NOTICE_TYPE);
+	assert_int_equal(n->reason, RELAY_NOTICE_NEXT_DOWN);
+	assert_int_equal(rte_be_to_cpu_16(n->unreachable), next);
+	assert_true(relay_verify(path_gateway_key(&gw, first_hop), r, SELF_ID, first_hop,
+				 (uint8_t *)n, sizeof(*n)));
+	rte_pktmbuf_free(m);
+	nothing_queued();
+}
+
+/* A relay whose link to the next gateway is down (meshd's "link down")
+ * drops the frame, counted, and tells the source back the way the frame
+ * came, once per NOTICE_EVERY_MS; the source's gateway takes a notice to its
+ * main lcore, which keeps it for meshd in the probe dump. */
+static void test_relay_next_down(void **state)
+{
+	uint16_t p2[] = { SELF_ID, FAR_ID }, p3[] = { 3, SELF_ID, FAR_ID };
+	struct lcore_ctx *lc = gw.worker_lc[0];
+	uint8_t frame[RELAY_LEN + sizeof(struct relay_notice)] = { 0 };
+	struct relay_hdr r, *h = (struct relay_hdr *)frame;
+	struct relay_notice *n = (struct relay_notice *)(h + 1);
+	uint64_t before = drops(0, GW_DROP_RELAY_NEXT_DOWN), sent = lc->counters.notices_sent;
+	uint16_t back[] = { SELF_ID };
+	struct rte_mbuf *m;
+	char *dump;
+
+	(void)state;
+	command("link down %u", FAR_ID);
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(&r);
+	assert_int_equal(drops(0, GW_DROP_RELAY_NEXT_DOWN), before + 1);
+	assert_int_equal(lc->counters.notices_sent, sent + 1);
+	notice_sent_to(PREV_IP, SRC_ID, 1, FAR_ID);
+	/* A flood earns the source no more than one notice a period. */
+	relay_in(&r);
+	assert_int_equal(drops(0, GW_DROP_RELAY_NEXT_DOWN), before + 2);
+	assert_int_equal(lc->counters.notices_sent, sent + 1);
+	nothing_queued();
+	/* The second relay of three: back through the first. */
+	rte_delay_ms(NOTICE_EVERY_MS + 1);
+	relay_header(&r, 2, 4, 3, p3);
+	relay_in(&r);
+	notice_sent_to(R3_IP, 3, 2, FAR_ID);
+	/* Up again: forwarded. */
+	command("link up %u", FAR_ID);
+	relay_header(&r, 1, 4, 2, p2);
+	relay_in(&r);
+	relayed_to(FAR_IP, &r);
+	assert_int_equal(lc->counters.notices_sent, sent + 2);
+
+	/* As the source: gateway SRC_ID says it cannot reach 3. A notice is
+	 * the one message that may come with a path of one hop. */
+	relay_hdr_init(h, SRC_ID, 1, 4, 1, back);
+	n->type = RELAY_NOTICE_TYPE;
+	n->reason = RELAY_NOTICE_NEXT_DOWN;
+	n->unreachable = rte_cpu_to_be_16(3);
+	relay_sign(path_gateway_key(&gw, SRC_ID), h, SRC_ID, SELF_ID, (uint8_t *)n, sizeof(*n));
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	m = to_main(SLOW_NOTICE, PORT_BACKBONE);
+	assert_int_equal(pkt_meta(m)->src_gw, SRC_ID);
+	assert_int_equal(rte_pktmbuf_pkt_len(m), sizeof(*n));
+	nothing_queued();
+	probe_notice_input(&gw, m, SRC_ID, mono_ns());
+	dump = probe_dump_json(&gw, 0, mono_ns());
+	assert_non_null(strstr(dump, "\"notices\":[{\"from\":9,\"unreachable\":3,\"count\":1,"));
+	free(dump);
+	/* Forged (a byte changed after signing): dropped at the tag. */
+	n->unreachable = rte_cpu_to_be_16(4);
+	before = drops(0, GW_DROP_RELAY_BAD_TAG);
+	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
+	assert_int_equal(drops(0, GW_DROP_RELAY_BAD_TAG), before + 1);
 	nothing_queued();
 }
 
@@ -2371,6 +2466,7 @@ int main(void)
 		cmocka_unit_test(test_relay_tag_layout),
 		cmocka_unit_test(test_relay_auth),
 		cmocka_unit_test(test_relay_send_back),
+		cmocka_unit_test(test_relay_next_down),
 		cmocka_unit_test(test_relay_ttl),
 		cmocka_unit_test(test_icmp),
 		/* From here on the far gateway's MAC is known and sessions exist. */
