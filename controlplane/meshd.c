@@ -132,6 +132,18 @@ static void feed_own_links(struct meshd *d)
 	}
 }
 
+/* Links relays said are down, out of our paths until NOTICE_HOLD_NS has
+ * passed (a registry feed after that decides by the relay's figures). */
+static void feed_notices(struct meshd *d)
+{
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		const struct meshd_notice *n = &d->notice[id];
+
+		if (n->at_ns && d->now_ns - n->at_ns < NOTICE_HOLD_NS)
+			topo_set_link_down(d->topo, (uint16_t)id, n->unreachable);
+	}
+}
+
 static void apply_policy(struct meshd *d)
 {
 	topofeed_policy(&d->snap, &d->policy);
@@ -207,6 +219,7 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 		d->reconciled_ns = now;
 	topofeed_registry(&d->feed, d->topo, &d->snap, d->self_id);
 	feed_own_links(d);
+	feed_notices(d);
 	if (d->router && routing_ready(d, now)) {
 		topo_router_update(d->router, &d->policy, now);
 		install_paths(d);
@@ -237,6 +250,40 @@ static bool local_stall(struct meshd *d)
 		if (d->link[id].probed)
 			link_not_a_flap(&d->link[id].stats);
 	return true;
+}
+
+/* The relays' notices in a probe dump: true if one is new. A count that
+ * changed is a new notice (fewer: the gateway restarted); one older than
+ * the hold is history, not news. */
+static bool read_notices(struct meshd *d, json_t *dump, uint64_t now)
+{
+	bool fresh = false;
+	json_t *n;
+	size_t i;
+
+	json_array_foreach(json_object_get(dump, "notices"), i, n) {
+		json_int_t from = json_integer_value(json_object_get(n, "from"));
+		json_int_t to = json_integer_value(json_object_get(n, "unreachable"));
+		json_int_t age = json_integer_value(json_object_get(n, "age_ms"));
+		uint64_t count = (uint64_t)json_integer_value(json_object_get(n, "count"));
+		struct meshd_notice *mn;
+
+		if (from < 1 || from > REG_MAX_GATEWAY_ID || to < 1 || to > REG_MAX_GATEWAY_ID || age < 0)
+			continue;
+		mn = &d->notice[from];
+		if (count == mn->count)
+			continue;
+		mn->count = count;
+		if ((uint64_t)age * 1000000ULL >= NOTICE_HOLD_NS)
+			continue;
+		if (!mn->at_ns || mn->unreachable != to || now - mn->at_ns >= NOTICE_HOLD_NS)
+			meshd_log(d, "gateway %lld says its link to gateway %lld is down: not relaying through "
+				  "it for %llu ms", (long long)from, (long long)to, NOTICE_HOLD_NS / 1000000ULL);
+		mn->unreachable = (uint16_t)to;
+		mn->at_ns = now - (uint64_t)age * 1000000ULL;
+		fresh = true;
+	}
+	return fresh;
 }
 
 static bool read_probes(struct meshd *d, uint64_t now)
@@ -285,6 +332,7 @@ static bool read_probes(struct meshd *d, uint64_t now)
 		went[id] = link_feed(&ml->stats, &d->cfg.probe, ml->sent, ml->received, ml->since_reply_ms,
 				     rtt, n, now);
 	}
+	changed |= read_notices(d, j, now);
 	json_decref(j);
 	stalled = local_stall(d);
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
@@ -467,7 +515,9 @@ static int run(struct meshd *d)
 			continue;
 		/* Paths: at once when a link changed state, else every 100 ms. */
 		if (routing_ready(d, now) && (links_changed || now - last_install >= 100000000ULL)) {
+			d->now_ns = now;
 			feed_own_links(d);
+			feed_notices(d);
 			if (topo_router_update(d->router, &d->policy, now) || links_changed ||
 			    now - last_install >= 1000000000ULL) {
 				install_paths(d);

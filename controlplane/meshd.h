@@ -45,6 +45,18 @@ struct meshd_link {
 	int64_t since_reply_ms;
 };
 
+/* What a relay last said of its link to another gateway (its notice, read
+ * from our gateway's probe dump), by the relay's id. */
+struct meshd_notice {
+	uint64_t count;       /* the gateway's count of the relay's notices */
+	uint16_t unreachable; /* the gateway the relay cannot reach */
+	uint64_t at_ns;       /* when the last one came; 0: none to act on */
+};
+
+/* How long a notice keeps a link out of our paths: until the relay's own
+ * figures, published through the registry each second, have caught up. */
+#define NOTICE_HOLD_NS (3000 * 1000000ULL)
+
 struct meshd {
 	struct meshd_config cfg;
 	struct registry *reg;
@@ -66,6 +78,7 @@ struct meshd {
 	struct topo_router *router;
 	struct topo_policy policy;
 	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
+	struct meshd_notice notice[REG_MAX_GATEWAY_ID + 1];
 	bool backbone_up;
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */

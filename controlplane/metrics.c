@@ -253,6 +253,12 @@ static void gateway_metrics(struct textbuf *t, const struct meshd *d)
 	header(t, "hopmesh_gateway_relayed_total", "counter", "Messages relayed for other gateways.");
 	textbuf_printf(t, "hopmesh_gateway_relayed_total %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(j, "relayed")));
+	header(t, "hopmesh_gateway_relay_notices_total", "counter",
+	       "Next-hop-unreachable notices: sent as a relay, received as a source.");
+	textbuf_printf(t, "hopmesh_gateway_relay_notices_total{direction=\"sent\"} %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(json_object_get(j, "notices_sent")));
+	textbuf_printf(t, "hopmesh_gateway_relay_notices_total{direction=\"received\"} %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(json_object_get(j, "notices_received")));
 	json_decref(j);
 }
 

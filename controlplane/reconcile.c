@@ -423,6 +423,19 @@ static bool same_path(json_t *installed, const struct topo_path *p)
 	return true;
 }
 
+/* Our link to gateway id as we judge it (probes, damping, the backbone),
+ * for the gateway to refuse relaying over a dead one and tell the source
+ * (link up|down ID); e: its entry in "dump gateways". */
+static void push_link(struct meshd *d, unsigned id, json_t *e, struct textbuf *lines)
+{
+	bool down = id <= REG_MAX_GATEWAY_ID && d->link[id].probed && !meshd_link_up(d, &d->link[id]);
+	const char *have = json_string_value(json_object_get(e, "link"));
+
+	if (have && !strcmp(have, down ? "down" : "up"))
+		return;
+	textbuf_printf(lines, "link %s %u\n", down ? "down" : "up", id);
+}
+
 bool install_paths(struct meshd *d)
 {
 	json_t *gws = ctl_json(d, "dump gateways"), *e;
@@ -446,6 +459,7 @@ bool install_paths(struct meshd *d)
 
 		if (id == d->self->id)
 			continue;
+		push_link(d, id, e, &lines);
 		/* Unreachable: leave it direct, where traffic would go anyway. */
 		if (!topo_router_path(d->router, (uint16_t)id, &p) || p.hops == 1) {
 			p.hops = 1;

@@ -122,6 +122,12 @@ bool topo_set_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double
 	return true;
 }
 
+void topo_set_link_down(struct topo *t, uint16_t a, uint16_t b)
+{
+	if (topo_present(t, a) && topo_present(t, b) && a != b)
+		t->usable[topo_idx(t, a, b)] = false;
+}
+
 bool topo_set_link_jitter(struct topo *t, uint16_t a, uint16_t b, double jitter_ms)
 {
 	if (!topo_present(t, a) || !topo_present(t, b) || a == b)

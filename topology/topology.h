@@ -46,6 +46,9 @@ bool topo_set_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double
  * of the policy's margins: noise in the figures compared moves no traffic. */
 bool topo_set_link_jitter(struct topo *t, uint16_t a, uint16_t b, double jitter_ms);
 void topo_remove_link(struct topo *t, uint16_t a, uint16_t b);
+/* Mark the link a->b unusable, its figures kept (a relay said it cannot
+ * reach b); the next topo_set_link() decides again. */
+void topo_set_link_down(struct topo *t, uint16_t a, uint16_t b);
 /* Cost of the link a->b under the policy; < 0 if it is unusable. */
 double topo_link_cost(const struct topo *t, const struct topo_policy *p, uint16_t a, uint16_t b);
 

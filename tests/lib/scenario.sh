@@ -132,6 +132,18 @@ meshd_route_is() {
 	[ $# -lt 5 ] || [ "$got" = "$3 $4 $5" ]
 }
 
+# meshd_watch_route R ADDR GATEWAY VIA HOPS T0_MS: prints the ms from T0
+# until gateway R's route shows that path (or -1 after 15 s).
+meshd_watch_route() {
+	local t
+	while :; do
+		t=$(now_ms)
+		meshd_route_is "$1" "$2" "$3" "$4" "$5" && { echo $((t - $6)); return 0; }
+		[ $((t - $6)) -lt 15000 ] || { echo -1; return 1; }
+		sleep 0.01
+	done
+}
+
 # meshd_link_json FROM TO FIELD: one field of a published link, or nothing.
 meshd_link_field() {
 	meshctl --json link show | python3 -c '

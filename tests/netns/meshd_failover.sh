@@ -32,25 +32,13 @@ hm_check "us-east -> us-west direct" meshd_route_is 1 10.2.0.2 2 2 1
 hm_check "us-west -> us-east direct" meshd_route_is 2 10.1.0.2 1 1 1
 VMA=$(rig_vm 1 1)
 
-# watch_route R ADDR GATEWAY VIA HOPS T0_MS: prints the ms from T0 until the
-# gateway's route shows that path (or -1 after 15 s).
-watch_route() {
-	local t
-	while :; do
-		t=$(now_ms)
-		meshd_route_is "$1" "$2" "$3" "$4" "$5" && { echo $((t - $6)); return 0; }
-		[ $((t - $6)) -lt 15000 ] || { echo -1; return 1; }
-		sleep 0.01
-	done
-}
-
 # ---- the direct link cut ----
 meshd_flow_start cut "$VMA" 10.2.0.2 0.01 "$CUT_PINGS"
 sleep 2
 t0=$(now_ms)
 rig_link 1 2 down >/dev/null || hm_fail "cannot cut the link"
-moved=$(watch_route 1 10.2.0.2 2 3 2 "$t0")
-back=$(watch_route 2 10.1.0.2 1 3 2 "$t0")
+moved=$(meshd_watch_route 1 10.2.0.2 2 3 2 "$t0")
+back=$(meshd_watch_route 2 10.1.0.2 1 3 2 "$t0")
 meshd_flow_end
 echo "meshd_failover: link cut: us-east's route through eu-west after $moved ms, us-west's after $back ms;" \
 	"$FLOW_LOST of $FLOW_SENT pings sent lost = $FLOW_LOSS_MS ms of loss, longest gap between" \
@@ -65,7 +53,7 @@ meshctl trace 10.2.0.2 --from us-east >&2
 # ---- healed: back to direct after the hold time ----
 t0=$(now_ms)
 rig_link 1 2 up >/dev/null
-healed=$(watch_route 1 10.2.0.2 2 2 1 "$t0")
+healed=$(meshd_watch_route 1 10.2.0.2 2 2 1 "$t0")
 echo "meshd_failover: link healed: us-east's route direct again after $healed ms" >&2
 hm_check "direct again within 3 s of healing (hold time 1 s)" test "$healed" -ge 0 -a "$healed" -le 3000
 hm_check "us-west direct again" hm_wait_for 5 meshd_route_is 2 10.1.0.2 1 1 1
@@ -76,7 +64,7 @@ meshd_flow_start delay "$VMA" 10.2.0.2 0.01 "$DELAY_PINGS"
 sleep 1
 t0=$(now_ms)
 rig_link 1 2 delay=235ms >/dev/null
-moved=$(watch_route 1 10.2.0.2 2 3 2 "$t0")
+moved=$(meshd_watch_route 1 10.2.0.2 2 3 2 "$t0")
 meshd_flow_end
 echo "meshd_failover: +200 ms delay: us-east's route through eu-west after $moved ms;" \
 	"$FLOW_LOST of $FLOW_SENT pings sent lost ($FLOW_LOSS_MS ms), longest gap between answers" \

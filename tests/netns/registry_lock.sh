@@ -43,15 +43,6 @@ chmod 700 "$HM_TMP"
 
 # ---- the lock held through a cut ----
 lock_held() { ! flock -n -x "$LOCK" true; }
-watch_route() { # R ADDR GATEWAY VIA HOPS T0_MS: ms from T0 until that path, -1 after 15 s
-	local t
-	while :; do
-		t=$(now_ms)
-		meshd_route_is "$1" "$2" "$3" "$4" "$5" && { echo $((t - $6)); return 0; }
-		[ $((t - $6)) -lt 15000 ] || { echo -1; return 1; }
-		sleep 0.01
-	done
-}
 meshd_flow_start cut "$VMA" 10.2.0.2 0.01 "$CUT_PINGS"
 sleep 2
 flock -x "$LOCK" sleep "$HOLD_S" &
@@ -60,8 +51,8 @@ HM_PIDS+=("$HOLDER")
 hm_check "the lock is held" hm_wait_for 2 lock_held
 t0=$(now_ms)
 rig_link 1 2 down >/dev/null || hm_fail "cannot cut the link"
-moved=$(watch_route 1 10.2.0.2 2 3 2 "$t0")
-back=$(watch_route 2 10.1.0.2 1 3 2 "$t0")
+moved=$(meshd_watch_route 1 10.2.0.2 2 3 2 "$t0")
+back=$(meshd_watch_route 2 10.1.0.2 1 3 2 "$t0")
 still=no
 lock_held && still=yes
 meshd_flow_end

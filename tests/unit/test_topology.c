@@ -966,7 +966,10 @@ static void test_router_dead_link(void **state)
 	assert_int_equal(topo_router_update(r, &p, 2), 1); /* the first path to 4 */
 	rp = route_of(r, 2);
 	EXPECT_PATH(&rp, 1, 3, 2);
-	assert_true(topo_set_link(t, 3, 2, 100, 0, false));
+	/* As meshd marks it on the relay's notice: down, figures kept. */
+	topo_set_link_down(t, 3, 2);
+	assert_true(topo_link_cost(t, &p, 3, 2) < 0);
+	topo_set_link_down(t, 3, 99); /* no such gateway: nothing */
 	assert_int_equal(topo_router_update(r, &p, 3), 1);
 	rp = route_of(r, 2);
 	EXPECT_PATH(&rp, 1, 4, 2);

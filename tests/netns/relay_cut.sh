@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# A relay's link to the next hop cut, with meshd on the rig: us-east (1),
+# us-west (2), eu-west (3), the direct link us-east - us-west slowed to
+# 150 ms each way so that both ends route through eu-west, and a ping from
+# us-east's VM to us-west's every 10 ms. Then eu-west - us-west is cut in the
+# WAN emulator:
+#
+#  - eu-west's meshd takes its link to us-west down and says so to its
+#    gateway (link down 2), which drops what it would relay there
+#    (relay_next_down) and tells the source, back along the path (a notice);
+#  - us-east's meshd reads the notice in its next probe dump and leaves the
+#    relay at once, before eu-west's own figures reach it through the
+#    registry (published each second);
+#  - us-west finds its own link to eu-west down and goes direct too;
+#  - loss under LOSS_BOUND_MS, counted from the pings sent.
+set -u
+. "$(dirname "$0")/../rig/rig.sh"
+. "$(dirname "$0")/../lib/scenario.sh"
+
+LOSS_BOUND_MS=${LOSS_BOUND_MS:-500}
+MOVE_BOUND_MS=${MOVE_BOUND_MS:-500}
+PINGS=500 # every 10 ms: the cut 2 s in
+
+hm_init relay_cut
+hm_require_root
+meshd_init
+rig_up 3 1
+meshd_mesh_up
+rig_link 1 2 delay=150ms >/dev/null || hm_fail "cannot slow the direct link"
+hm_check "us-east -> us-west through eu-west" hm_wait_for 20 meshd_route_is 1 10.2.0.2 2 3 2
+hm_check "us-west -> us-east through eu-west" hm_wait_for 20 meshd_route_is 2 10.1.0.2 1 3 2
+VMA=$(rig_vm 1 1)
+# link_is R ID STATE: gateway R's entry for gateway ID says its link is STATE.
+link_is() {
+	hm_ctl "$(rig_gwname "$1")" dump gateways | python3 -c '
+import json, sys
+sys.exit(not any(g["id"] == int(sys.argv[1]) and g["link"] == sys.argv[2]
+                 for g in json.load(sys.stdin)["gateways"]))' "$2" "$3"
+}
+hm_check "eu-west's gateway holds its link to us-west as up" link_is 3 2 up
+drops0=$(rig_counter 3 drops.relay_next_down)
+
+meshd_flow_start cut "$VMA" 10.2.0.2 0.01 "$PINGS"
+sleep 2
+t0=$(now_ms)
+rig_link 3 2 down >/dev/null || hm_fail "cannot cut the link"
+moved=$(meshd_watch_route 1 10.2.0.2 2 2 1 "$t0")
+back=$(meshd_watch_route 2 10.1.0.2 1 1 1 "$t0")
+meshd_flow_end
+sent=$(rig_counter 3 notices_sent) received=$(rig_counter 1 notices_received)
+dropped=$(($(rig_counter 3 drops.relay_next_down) - drops0))
+echo "relay_cut: eu-west - us-west cut: us-east direct after $moved ms, us-west after $back ms;" \
+	"$FLOW_LOST of $FLOW_SENT pings sent lost = $FLOW_LOSS_MS ms of loss, longest gap between" \
+	"answers $FLOW_GAP_MS ms; eu-west dropped $dropped frames for us-west and sent $sent notices," \
+	"us-east received $received" >&2
+grep -h "says its link\|link to gateway 2 down\|link to gateway 3 down" "$HM_TMP"/meshd-*.log >&2
+hm_check "ping sent all $PINGS ($FLOW_SENT)" test "$FLOW_SENT" -eq "$PINGS"
+hm_check "loss under $LOSS_BOUND_MS ms ($FLOW_LOSS_MS ms)" \
+	test "$FLOW_LOSS_MS" -ge 0 -a "$FLOW_LOSS_MS" -lt "$LOSS_BOUND_MS"
+hm_check "us-east left the relay within $MOVE_BOUND_MS ms ($moved ms)" \
+	test "$moved" -ge 0 -a "$moved" -lt "$MOVE_BOUND_MS"
+hm_check "us-west went direct ($back ms)" test "$back" -ge 0
+hm_check "eu-west dropped frames for us-west as relay_next_down ($dropped)" test "$dropped" -gt 0
+hm_check "eu-west told the source ($sent notices)" test "$sent" -gt 0
+hm_check "us-east heard it ($received notices)" test "$received" -gt 0
+hm_check "us-east's meshd acted on the notice" \
+	grep -q "gateway 3 says its link to gateway 2 is down" "$HM_TMP/meshd-$(rig_gwname 1).log"
+hm_check "eu-west's gateway holds its link to us-west as down" link_is 3 2 down
+
+for r in 1 2 3; do
+	hm_check "meshd of $(rig_region_name "$r") exits 0 on SIGTERM" meshd_stop "$r"
+done
+hm_log "passed"
