@@ -14,13 +14,19 @@
 #    relay at once, before eu-west's own figures reach it through the
 #    registry (published each second);
 #  - us-west finds its own link to eu-west down and goes direct too;
-#  - loss under LOSS_BOUND_MS, counted from the pings sent.
+#  - us-east off the relay within MOVE_BOUND_MS of the cut, and loss under
+#    LOSS_BOUND_MS, counted from the pings sent. Measured here: off the relay
+#    after 316 ms (476 under ASan), 470 ms of loss (565); the loss holds what
+#    was in flight on the cut 75 ms leg and what us-west sent back through
+#    eu-west until it found its own link down. The same run without notices
+#    (the source waiting for eu-west's figures through the registry): off the
+#    relay after 1,115 ms, 1,218 ms of loss, which both bounds fail.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/../lib/scenario.sh"
 
-LOSS_BOUND_MS=${LOSS_BOUND_MS:-500}
-MOVE_BOUND_MS=${MOVE_BOUND_MS:-500}
+LOSS_BOUND_MS=${LOSS_BOUND_MS:-900}
+MOVE_BOUND_MS=${MOVE_BOUND_MS:-800}
 PINGS=500 # every 10 ms: the cut 2 s in
 
 hm_init relay_cut
