@@ -144,6 +144,15 @@ meshd_watch_route() {
 	done
 }
 
+# meshd_link_is R ID STATE: gateway R's entry for gateway ID says its link
+# is STATE (up or down, as meshd pushed it).
+meshd_link_is() {
+	hm_ctl "$(rig_gwname "$1")" dump gateways | python3 -c '
+import json, sys
+sys.exit(not any(g["id"] == int(sys.argv[1]) and g["link"] == sys.argv[2]
+                 for g in json.load(sys.stdin)["gateways"]))' "$2" "$3"
+}
+
 # meshd_link_json FROM TO FIELD: one field of a published link, or nothing.
 meshd_link_field() {
 	meshctl --json link show | python3 -c '

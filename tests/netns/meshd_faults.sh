@@ -47,13 +47,6 @@ state() {
 	hm_ctl "$g" dump routes && hm_ctl "$g" dump gateways | sed 's/,"link":"[a-z]*"//g' &&
 		{ wg show "$g" endpoints && wg show "$g" allowed-ips; } | sort
 }
-# link_is R ID STATE: gateway R's entry for gateway ID says its link is STATE.
-link_is() {
-	hm_ctl "$(rig_gwname "$1")" dump gateways | python3 -c '
-import json, sys
-sys.exit(not any(g["id"] == int(sys.argv[1]) and g["link"] == sys.argv[2]
-                 for g in json.load(sys.stdin)["gateways"]))' "$2" "$3"
-}
 save_state() { # TAG
 	local r
 	for r in 1 2 3; do state "$r" >"$HM_TMP/state-$r.$1" || return 1; done
@@ -137,7 +130,7 @@ for r in 2 3; do
 	state "$r" >"$HM_TMP/state-$r.killed"
 	hm_check "$(rig_region_name "$r")'s peers and gateway ids kept" bash -c \
 		"diff <(grep -v '^{\"routes\"' '$HM_TMP/state-$r.before') <(grep -v '^{\"routes\"' '$HM_TMP/state-$r.killed')"
-	hm_check "$(rig_region_name "$r")'s gateway holds its link to us-east as down" link_is "$r" 1 down
+	hm_check "$(rig_region_name "$r")'s gateway holds its link to us-east as down" meshd_link_is "$r" 1 down
 done
 hm_check "us-west -> eu-west still direct" meshd_route_is 2 10.3.0.2 3 3 1
 flow_end "us-east's gateway and meshd killed"

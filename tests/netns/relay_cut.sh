@@ -38,14 +38,7 @@ rig_link 1 2 delay=150ms >/dev/null || hm_fail "cannot slow the direct link"
 hm_check "us-east -> us-west through eu-west" hm_wait_for 20 meshd_route_is 1 10.2.0.2 2 3 2
 hm_check "us-west -> us-east through eu-west" hm_wait_for 20 meshd_route_is 2 10.1.0.2 1 3 2
 VMA=$(rig_vm 1 1)
-# link_is R ID STATE: gateway R's entry for gateway ID says its link is STATE.
-link_is() {
-	hm_ctl "$(rig_gwname "$1")" dump gateways | python3 -c '
-import json, sys
-sys.exit(not any(g["id"] == int(sys.argv[1]) and g["link"] == sys.argv[2]
-                 for g in json.load(sys.stdin)["gateways"]))' "$2" "$3"
-}
-hm_check "eu-west's gateway holds its link to us-west as up" link_is 3 2 up
+hm_check "eu-west's gateway holds its link to us-west as up" meshd_link_is 3 2 up
 drops0=$(rig_counter 3 drops.relay_next_down)
 
 meshd_flow_start cut "$VMA" 10.2.0.2 0.01 "$PINGS"
@@ -73,7 +66,7 @@ hm_check "eu-west told the source ($sent notices)" test "$sent" -gt 0
 hm_check "us-east heard it ($received notices)" test "$received" -gt 0
 hm_check "us-east's meshd acted on the notice" \
 	grep -q "gateway 3 says its link to gateway 2 is down" "$HM_TMP/meshd-$(rig_gwname 1).log"
-hm_check "eu-west's gateway holds its link to us-west as down" link_is 3 2 down
+hm_check "eu-west's gateway holds its link to us-west as down" meshd_link_is 3 2 down
 
 for r in 1 2 3; do
 	hm_check "meshd of $(rig_region_name "$r") exits 0 on SIGTERM" meshd_stop "$r"
