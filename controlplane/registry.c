@@ -137,11 +137,14 @@ static bool unused_gateway(const struct reg_snapshot *s, const void *arg, char *
 int registry_put_gateway(struct registry *r, const struct reg_gateway *g, char *err, size_t errlen)
 {
 	struct reg_write w = {.kind = REG_K_GATEWAY, .check = fits_gateway, .arg = g};
+	struct reg_claims claims;
 	char what[64];
 	int rc;
 
 	if (!reg_gateway_check(g, err, errlen))
 		return -1;
+	reg_claims_of(g, NULL, &claims);
+	w.claims = &claims;
 	snprintf(w.key, sizeof(w.key), "gateways/%s", g->name);
 	snprintf(what, sizeof(what), "gateway %s", g->name);
 	w.what = what;
@@ -158,12 +161,15 @@ int registry_put_gateway(struct registry *r, const struct reg_gateway *g, char *
 int registry_del_gateway(struct registry *r, const char *name, char *err, size_t errlen)
 {
 	struct reg_write w = {.kind = REG_K_GATEWAY, .check = unused_gateway, .arg = name};
+	struct reg_claims claims;
 	char what[64];
 
 	if (!name || strlen(name) >= REG_NAME_LEN || !reg_gateway_name_valid(name)) {
 		reg_err(err, errlen, "gateway name '%.40s' is not valid", name ? name : "(null)");
 		return -1;
 	}
+	reg_claims_of(NULL, name, &claims);
+	w.claims = &claims;
 	snprintf(w.key, sizeof(w.key), "gateways/%s", name);
 	snprintf(what, sizeof(what), "gateway %s", name);
 	w.what = what;

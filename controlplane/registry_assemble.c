@@ -7,14 +7,22 @@
  *      (registry_json.c), check it (registry_rules.c) and match it to its
  *      key; an unreadable entry goes to take_unreadable. A gateway or VM that
  *      fails here keeps the version of the last good snapshot, if it has one.
- *   2. across entries: settle_gateways (by name, records in use first, each
- *      fitting those before it), settle_vms (gateway known and holding the
+ *   2. across entries: settle_gateways (by seniority: ids and public keys
+ *      unique in the order of the gateways' id claims, then each prefix
+ *      against the older claims), settle_vms (gateway known and holding the
  *      address, then addresses unique in one sorted pass), settle_links
  *      (sorted by FROM, TO).
+ *
+ * Seniority is a claim's age (registry_entries.h: reg_claims): its key's
+ * create revision in etcd, its sequence number in the dir back end. Names
+ * never decide a clash between claimed records; a record without its claim
+ * (written around the library) comes after every claimed one, and only
+ * among such records do "in use" and then the name decide.
  *
  * Whatever is left out is one line in the snapshot's problems (where, then
  * why, cut to one short line); nothing stored makes assembly fail.
  */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +75,29 @@ static void problem(struct problems *p, const char *where, const char *fmt, ...)
 	p->v[p->n++] = line;
 }
 
+#define UNCLAIMED LLONG_MAX /* after every claim */
+
 struct gw_item {
 	struct reg_gateway g;
 	const char *where;
 	bool known;        /* in the caller's last good snapshot */
+	long long age_id;  /* seniority of its id claim, the gateway's own */
+	long long age_pfx[REG_MAX_PREFIXES];
+	bool seen[REG_MAX_PREFIXES]; /* prefix claims judged and standing */
+	bool id_seen;
+	bool out;          /* lost a clash: left out whole */
+};
+struct claim_item {
+	char owner[REG_NAME_LEN];
+	char name[REG_CLAIM_LEN];
+	long long age;
+};
+/* One claim of a gateway, in the order claims are judged. */
+struct pfx_item {
+	unsigned gw;       /* a->gws[gw] */
+	unsigned i;        /* its prefixes[i]; REG_MAX_PREFIXES: its id */
+	long long age;
+	struct reg_pfx p;
 };
 struct vm_item {
 	struct reg_vm vm;
@@ -88,19 +115,50 @@ struct assembly {
 	struct gw_item *gws;
 	struct vm_item *vms;
 	struct reg_link *links;
-	unsigned ngw, nvm, nlink;
+	struct claim_item *claims;
+	unsigned ngw, nvm, nlink, nclaim;
 	struct problems pr;
 	struct reg_snapshot *out;
 	char why[400];
 };
 
-/* Of two records that clash, the one already known wins, then the one whose
- * name sorts first: a newcomer never displaces a record in use. */
+static int cmp_age(long long x, long long y)
+{
+	return x < y ? -1 : x > y;
+}
+
+/* Of two gateways that clash, the older id claim wins; between records
+ * without claims, the one already known, then the one whose name sorts
+ * first. */
 static int cmp_gw(const void *a, const void *b)
 {
 	const struct gw_item *x = a, *y = b;
 
+	if (x->age_id != y->age_id)
+		return cmp_age(x->age_id, y->age_id);
 	return x->known != y->known ? y->known - x->known : strcmp(x->g.name, y->g.name);
+}
+
+static int cmp_gw_name(const void *a, const void *b)
+{
+	return strcmp(((const struct reg_gateway *)a)->name, ((const struct reg_gateway *)b)->name);
+}
+
+static int cmp_claim(const void *a, const void *b)
+{
+	const struct claim_item *x = a, *y = b;
+	int c = strcmp(x->owner, y->owner);
+
+	return c ? c : strcmp(x->name, y->name);
+}
+
+static int cmp_pfx(const void *a, const void *b)
+{
+	const struct pfx_item *x = a, *y = b;
+
+	if (x->age != y->age)
+		return cmp_age(x->age, y->age);
+	return x->gw != y->gw ? (x->gw > y->gw) - (x->gw < y->gw) : (x->i > y->i) - (x->i < y->i);
 }
 
 static int cmp_vm(const void *a, const void *b)
@@ -287,9 +345,43 @@ static void take_link(struct assembly *a, const struct reg_entry *e, const char 
 	a->nlink++;
 }
 
+/* A claim's age: etcd's create revision, else (dir) the sequence number its
+ * writer gave it under the lock. */
+static void take_claim(struct assembly *a, const struct reg_entry *e, const char *owner,
+		       const char *name)
+{
+	struct claim_item *c = &a->claims[a->nclaim];
+	char gw[REG_NAME_LEN], what[REG_ADDR_LEN], cn[REG_CLAIM_LEN];
+	unsigned id;
+	long long seq;
+
+	if (!reg_claim_parse(e->value, gw, sizeof(gw), what, sizeof(what), &seq, a->why,
+			     sizeof(a->why))) {
+		problem(&a->pr, e->where, "%s", a->why);
+		return;
+	}
+	if (sscanf(what, "id %u", &id) == 1)
+		reg_claim_name_id(id, cn, sizeof(cn));
+	else if (!reg_claim_name_prefix(what, cn, sizeof(cn)))
+		cn[0] = '\0';
+	if (strcmp(gw, owner) || strcmp(cn, name)) {
+		problem(&a->pr, e->where, "record is %s's claim to '%s', key says %s's %s", gw, what,
+			owner, name);
+		return;
+	}
+	c->age = e->create_revision > 0 ? e->create_revision : seq;
+	if (c->age <= 0) {
+		problem(&a->pr, e->where, "claim without a sequence number: not counted");
+		return;
+	}
+	memcpy(c->owner, owner, sizeof(c->owner));
+	memcpy(c->name, name, sizeof(c->name));
+	a->nclaim++;
+}
+
 static void take_entry(struct assembly *a, const struct reg_entry *e)
 {
-	char n1[REG_VM_NAME_LEN], n2[REG_NAME_LEN];
+	char n1[REG_VM_NAME_LEN], n2[REG_CLAIM_LEN];
 	enum reg_kind k = reg_key_parse(e->key, n1, sizeof(n1), n2, sizeof(n2));
 
 	if (k == REG_K_NONE) {
@@ -315,6 +407,9 @@ static void take_entry(struct assembly *a, const struct reg_entry *e)
 	case REG_K_LINK:
 		take_link(a, e, n1, n2);
 		break;
+	case REG_K_CLAIM:
+		take_claim(a, e, n1, n2);
+		break;
 	case REG_K_NONE:
 		break;
 	}
@@ -322,30 +417,143 @@ static void take_entry(struct assembly *a, const struct reg_entry *e)
 
 /* ---- pass 2: across entries ---- */
 
-/* Gateways by name; each must fit those before it. */
+static long long claim_age(const struct assembly *a, const char *owner, const char *name)
+{
+	struct claim_item key = {0};
+	const struct claim_item *c;
+
+	snprintf(key.owner, sizeof(key.owner), "%s", owner);
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	c = bsearch(&key, a->claims, a->nclaim, sizeof(*a->claims), cmp_claim);
+	return c ? c->age : UNCLAIMED;
+}
+
+static void claim_ages(struct assembly *a, struct gw_item *it)
+{
+	char cn[REG_CLAIM_LEN];
+	unsigned i;
+
+	reg_claim_name_id(it->g.id, cn, sizeof(cn));
+	it->age_id = claim_age(a, it->g.name, cn);
+	for (i = 0; i < it->g.nprefixes && i < REG_MAX_PREFIXES; i++)
+		it->age_pfx[i] = reg_claim_name_prefix(it->g.prefixes[i], cn, sizeof(cn))
+					 ? claim_age(a, it->g.name, cn)
+					 : UNCLAIMED;
+}
+
+static const char *lost_because(const struct assembly *a, long long mine, long long theirs,
+				bool known)
+{
+	if (mine == UNCLAIMED && theirs == UNCLAIMED)
+		return known || !a->last ? "neither is claimed: the other sorts first"
+					 : "neither is claimed: the record in use wins";
+	if (mine == UNCLAIMED)
+		return "it has no claim (written around meshctl)";
+	return "the other's claim is older";
+}
+
+/* Has it a claim that clashes with one of a gateway still in? what says
+ * which, with whose and why the other stands. */
+static const struct gw_item *clash(const struct assembly *a, const struct gw_item *const *in,
+				   unsigned nin, const struct pfx_item *c, char *what, size_t cap)
+{
+	const struct gw_item *it = &a->gws[c->gw];
+	unsigned i, j;
+
+	for (i = 0; i < nin; i++) {
+		const struct gw_item *o = in[i];
+
+		if (o == it || o->out)
+			continue;
+		if (c->i == REG_MAX_PREFIXES) { /* the id claim: the id, and the key with it */
+			if (!o->id_seen)
+				continue;
+			if (o->g.id == it->g.id) {
+				snprintf(what, cap, "id %u is already gateway %s's (%s)", it->g.id, o->g.name,
+					 lost_because(a, c->age, o->age_id, it->known));
+				return o;
+			}
+			if (!memcmp(o->g.public_key, it->g.public_key, sizeof(it->g.public_key))) {
+				snprintf(what, cap, "public key is already gateway %s's (%s)", o->g.name,
+					 lost_because(a, c->age, o->age_id, it->known));
+				return o;
+			}
+			continue;
+		}
+		for (j = 0; j < o->g.nprefixes && j < REG_MAX_PREFIXES; j++) {
+			struct reg_pfx op;
+
+			if (!o->seen[j] || !reg_prefix_parse(o->g.prefixes[j], &op, NULL, 0) ||
+			    !reg_pfx_overlap(&c->p, &op))
+				continue;
+			snprintf(what, cap, "prefix %s overlaps gateway %s's %s (%s)",
+				 it->g.prefixes[c->i], o->g.name, o->g.prefixes[j],
+				 lost_because(a, c->age, o->age_pfx[j], it->known));
+			return o;
+		}
+	}
+	return NULL;
+}
+
+/* Every claim of every gateway, oldest first (id claims stand for the
+ * public key too): a gateway with a claim that clashes with an older one of
+ * a gateway still in is left out whole. The gateways in, by name. */
 static int settle_gateways(struct assembly *a)
 {
 	struct reg_snapshot *out = a->out;
-	unsigned i;
+	const struct gw_item **in = calloc(a->ngw + 1, sizeof(*in));
+	struct pfx_item *v = calloc((size_t)a->ngw * (REG_MAX_PREFIXES + 1) + 1, sizeof(*v));
+	char what[400];
+	unsigned n = 0, nin = 0, i, j;
 
-	qsort(a->gws, a->ngw, sizeof(*a->gws), cmp_gw);
 	out->gateways = calloc(a->ngw + 1, sizeof(*out->gateways));
-	if (!out->gateways)
+	if (!in || !v || !out->gateways) {
+		free(in);
+		free(v);
 		return -1;
+	}
+	qsort(a->claims, a->nclaim, sizeof(*a->claims), cmp_claim);
+	for (i = 0; i < a->ngw; i++)
+		claim_ages(a, &a->gws[i]);
+	qsort(a->gws, a->ngw, sizeof(*a->gws), cmp_gw); /* ties of age: this order */
 	for (i = 0; i < a->ngw; i++) {
 		struct gw_item *it = &a->gws[i];
 
-		if (!reg_gateway_fits(out, &it->g, a->why, sizeof(a->why))) {
-			problem(&a->pr, it->where, "%s; skipped (%s)", a->why,
-				it->known || !a->last ? "the other sorts first"
-						      : "a newcomer: the record in use wins");
+		v[n++] = (struct pfx_item){.gw = i, .i = REG_MAX_PREFIXES, .age = it->age_id};
+		for (j = 0; j < it->g.nprefixes && j < REG_MAX_PREFIXES; j++) {
+			if (!reg_prefix_parse(it->g.prefixes[j], &v[n].p, NULL, 0))
+				continue;
+			v[n].gw = i;
+			v[n].i = j;
+			v[n].age = it->age_pfx[j];
+			n++;
+		}
+		in[nin++] = it;
+	}
+	qsort(v, n, sizeof(*v), cmp_pfx);
+	for (i = 0; i < n; i++) {
+		struct gw_item *it = &a->gws[v[i].gw];
+
+		if (it->out)
+			continue;
+		if (clash(a, in, nin, &v[i], what, sizeof(what))) {
+			it->out = true;
+			problem(&a->pr, it->where, "gateway %s: %s; skipped", it->g.name, what);
 			continue;
 		}
-		out->gateways[out->ngateways++] = it->g;
+		if (v[i].i < REG_MAX_PREFIXES)
+			it->seen[v[i].i] = true;
+		else
+			it->id_seen = true;
 	}
+	for (i = 0; i < a->ngw; i++)
+		if (!a->gws[i].out)
+			out->gateways[out->ngateways++] = a->gws[i].g;
+	qsort(out->gateways, out->ngateways, sizeof(*out->gateways), cmp_gw_name);
+	free(in);
+	free(v);
 	return 0;
 }
-
 /* VMs by name: gateway known and address inside it; then addresses unique,
  * the first by name keeping its address. */
 static int settle_vms(struct assembly *a)
@@ -409,13 +617,14 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 		.gws = calloc(es->n + 1, sizeof(*a.gws)),
 		.vms = calloc(es->n + 1, sizeof(*a.vms)),
 		.links = calloc(es->n + 1, sizeof(*a.links)),
+		.claims = calloc(es->n + 1, sizeof(*a.claims)),
 		.out = out,
 	};
 	unsigned i;
 
 	memset(out, 0, sizeof(*out));
 	reg_policy_default(&out->policy);
-	if (!a.gws || !a.vms || !a.links)
+	if (!a.gws || !a.vms || !a.links || !a.claims)
 		goto nomem;
 	for (i = 0; i < es->n; i++)
 		take_entry(&a, &es->v[i]);
@@ -428,6 +637,7 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 	out->nproblems = a.pr.n;
 	free(a.gws);
 	free(a.vms);
+	free(a.claims);
 	return 0;
 
 nomem:
@@ -437,6 +647,7 @@ nomem:
 	free(a.gws);
 	free(a.vms);
 	free(a.links);
+	free(a.claims);
 	free(out->gateways);
 	free(out->vms);
 	free(out->links);

@@ -3,7 +3,7 @@
  * The embedded registry: one file per key under one directory.
  *
  *   DIR/gateways/NAME.json  DIR/vms/NAME.json  DIR/policy.json
- *   DIR/links/FROM/TO.json  DIR/.lock
+ *   DIR/links/FROM/TO.json  DIR/claims/NAME/CLAIM.json  DIR/.lock
  *
  * Writers hold an exclusive flock on DIR/.lock, write a temp file (".NAME..."
  * in the target's folder, which readers ignore) and rename(2) it over the
@@ -22,12 +22,16 @@
  * the registry): one that another user owns is refused, since its owner
  * could hold it; one with group or other access is narrowed to 0600.
  *
+ * A claim (registry_entries.h: reg_claims) is made with a sequence number
+ * one above the highest stored, under the lock, and never rewritten: that
+ * number is its seniority here, as the create revision is in etcd.
+ *
  * Link records carry expires_unix_ms (put time + lease); readers leave
  * expired ones out, and writers of links remove expired files now and then.
  *
- * The watch is an inotify fd on DIR, DIR/gateways, DIR/vms, DIR/links and
- * each DIR/links/FROM; registry_watch_ack drains it and adds watches for
- * link folders created since.
+ * The watch is an inotify fd on DIR, DIR/gateways, DIR/vms, DIR/links, each
+ * DIR/links/FROM, DIR/claims and each DIR/claims/NAME; registry_watch_ack
+ * drains it and adds watches for such folders created since.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -71,7 +75,7 @@ struct reg_dir {
 	int lockfd;
 	unsigned lock_wait_ms;
 	int ifd;
-	int wd_root, wd_links;
+	int wd_root, wd_links, wd_claims;
 	uint64_t last_gc_ms;
 };
 
@@ -140,7 +144,7 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 		   size_t errlen)
 {
 	(void)r;
-	static const char *const sub[] = {"gateways", "vms", "links"};
+	static const char *const sub[] = {"gateways", "vms", "links", "claims"};
 	struct reg_dir *d;
 	char p[PATH_CAP];
 	size_t n;
@@ -164,10 +168,10 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 	n = strlen(d->path);
 	while (n > 1 && d->path[n - 1] == '/')
 		d->path[--n] = '\0';
-	d->lockfd = d->ifd = d->wd_root = d->wd_links = -1;
+	d->lockfd = d->ifd = d->wd_root = d->wd_links = d->wd_claims = -1;
 	if (mkdir_p(d->path, err, errlen) < 0)
 		goto fail;
-	for (i = 0; i < 3; i++) {
+	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
 		pathf(p, sizeof(p), "%s/%s", d->path, sub[i]);
 		if (mkdir(p, 0755) < 0 && errno != EEXIST) {
 			if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
@@ -310,14 +314,15 @@ static int read_folder(struct reg_dir *d, struct reg_entries *es, const char *fo
 	return rc;
 }
 
-static int read_links(struct reg_dir *d, struct reg_entries *es)
+/* Every DIR/top/A/B.json as key "top/A/B" (links, claims). */
+static int read_two_level(struct reg_dir *d, struct reg_entries *es, const char *top)
 {
 	char dpath[PATH_CAP], folder[300], keyp[300];
 	struct dirent *de;
 	DIR *dir;
 	int rc = 0;
 
-	pathf(dpath, sizeof(dpath), "%s/links", d->path);
+	pathf(dpath, sizeof(dpath), "%s/%s", d->path, top);
 	dir = opendir(dpath);
 	if (!dir)
 		return errno == ENOENT ? 0 : -1;
@@ -326,8 +331,8 @@ static int read_links(struct reg_dir *d, struct reg_entries *es)
 			continue;
 		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
 			continue;
-		pathf(folder, sizeof(folder), "links/%s", de->d_name);
-		pathf(keyp, sizeof(keyp), "links/%s/", de->d_name);
+		pathf(folder, sizeof(folder), "%s/%s", top, de->d_name);
+		pathf(keyp, sizeof(keyp), "%s/%s/", top, de->d_name);
 		if (read_folder(d, es, folder, keyp) < 0) {
 			rc = -1;
 			break;
@@ -347,7 +352,7 @@ static int read_all(struct reg_dir *d, struct reg_entries *es, bool links, char 
 	if (read_folder(d, es, "gateways", "gateways/") < 0 ||
 	    read_folder(d, es, "vms", "vms/") < 0 ||
 	    (stat(path, &st) == 0 && read_record(es, path, "policy") < 0) ||
-	    (links && read_links(d, es) < 0)) {
+	    read_two_level(d, es, "claims") < 0 || (links && read_two_level(d, es, "links") < 0)) {
 		reg_err(err, errlen, "registry %s: read: %s", d->path, strerror(errno));
 		return -1;
 	}
@@ -429,7 +434,7 @@ static void gc_links(struct reg_dir *d, uint64_t now)
 	struct reg_entries es = {0};
 	unsigned i;
 
-	if (read_links(d, &es) < 0) {
+	if (read_two_level(d, &es, "links") < 0) {
 		reg_entries_free(&es);
 		return;
 	}
@@ -444,6 +449,72 @@ static void gc_links(struct reg_dir *d, uint64_t now)
 	reg_entries_free(&es);
 }
 
+/* The highest claim sequence number stored, for the next claim's. */
+static long long claims_max_seq(const struct reg_entries *es)
+{
+	char gw[REG_NAME_LEN], what[REG_ADDR_LEN];
+	long long max = 0, seq;
+	unsigned i;
+
+	for (i = 0; i < es->n; i++)
+		if (!strncmp(es->v[i].key, "claims/", 7) && es->v[i].value &&
+		    reg_claim_parse(es->v[i].value, gw, sizeof(gw), what, sizeof(what), &seq, NULL, 0) &&
+		    seq > max)
+			max = seq;
+	return max;
+}
+
+/* The owner's new claims, before its record is written: made once, with
+ * the next sequence numbers. Under the lock. */
+static int claims_make(struct reg_dir *d, const struct reg_claims *c, const struct reg_entries *es,
+		       char *err, size_t errlen)
+{
+	char folder[PATH_CAP];
+	long long seq = claims_max_seq(es);
+	unsigned i;
+
+	pathf(folder, sizeof(folder), "%s/claims/%s", d->path, c->owner);
+	if (c->n && mkdir(folder, 0755) < 0 && errno != EEXIST) {
+		reg_err(err, errlen, "registry %s: %s", folder, strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < c->n; i++) {
+		char file[200], *text;
+		int rc;
+
+		if (reg_entries_find(es, c->key[i]))
+			continue; /* held already: keeps its age */
+		text = reg_claim_json(c->owner, c->what[i], ++seq);
+		if (!text) {
+			reg_err(err, errlen, "out of memory");
+			return -1;
+		}
+		pathf(file, sizeof(file), "%s.json", strrchr(c->key[i], '/') + 1);
+		rc = write_atomic(folder, file, text, true, err, errlen);
+		free(text);
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The owner's claims it no longer makes, after its record is written. */
+static void claims_drop(struct reg_dir *d, const struct reg_claims *c, const struct reg_entries *es)
+{
+	char prefix[REG_KEY_LEN], folder[PATH_CAP];
+	unsigned i;
+
+	snprintf(prefix, sizeof(prefix), "claims/%s/", c->owner);
+	for (i = 0; i < es->n; i++)
+		if (!strncmp(es->v[i].key, prefix, strlen(prefix)) && !reg_claims_hold(c, es->v[i].key))
+			unlink(es->v[i].where);
+	pathf(folder, sizeof(folder), "%s/claims/%s", d->path, c->owner);
+	if (!c->n)
+		rmdir(folder);
+	else
+		fsync_dir(folder);
+}
+
 static int dir_write(struct registry *r, const struct reg_write *w, char *err, size_t errlen)
 {
 	struct reg_dir *d = r->be;
@@ -451,6 +522,7 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 	const char *slash = strrchr(w->key, '/');
 	char *text = NULL;
 	const char *value = w->value;
+	struct reg_entries es = {0};
 	uint64_t now = reg_now_unix_ms();
 	int rc = -1;
 
@@ -471,28 +543,27 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 	}
 	if (dir_lock(d, err, errlen) < 0)
 		goto out;
-	if (w->check) {
-		struct reg_entries es = {0};
+	if (w->check || w->claims) {
 		struct reg_snapshot s;
-		bool ok;
+		bool ok = true;
 
-		if (read_all(d, &es, false, err, errlen) < 0) {
-			reg_entries_free(&es);
+		if (read_all(d, &es, false, err, errlen) < 0)
 			goto unlock;
+		if (w->check) {
+			if (reg_assemble(&es, true, now, NULL, &s) < 0) {
+				reg_err(err, errlen, "out of memory");
+				goto unlock;
+			}
+			ok = w->check(&s, w->arg, why, sizeof(why));
+			reg_snapshot_free(&s);
 		}
-		if (reg_assemble(&es, true, now, NULL, &s) < 0) {
-			reg_entries_free(&es);
-			reg_err(err, errlen, "out of memory");
-			goto unlock;
-		}
-		reg_entries_free(&es);
-		ok = w->check(&s, w->arg, why, sizeof(why));
-		reg_snapshot_free(&s);
 		if (!ok) {
 			reg_err(err, errlen, "%s", why);
 			goto unlock;
 		}
 	}
+	if (w->claims && value && claims_make(d, w->claims, &es, err, errlen) < 0)
+		goto unlock;
 	if (value) {
 		if (w->kind == REG_K_LINK && mkdir(folder, 0755) < 0 && errno != EEXIST) {
 			reg_err(err, errlen, "registry %s: %s", folder, strerror(errno));
@@ -513,6 +584,8 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 		}
 		fsync_dir(folder);
 	}
+	if (w->claims)
+		claims_drop(d, w->claims, &es);
 	if (w->kind == REG_K_LINK && reg_mono_ms() - d->last_gc_ms >= GC_INTERVAL_MS) {
 		d->last_gc_ms = reg_mono_ms();
 		gc_links(d, now);
@@ -521,6 +594,7 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 unlock:
 	dir_unlock(d);
 out:
+	reg_entries_free(&es);
 	free(text);
 	return rc;
 }
@@ -533,20 +607,21 @@ static int add_watch(struct reg_dir *d, const char *rel)
 	return inotify_add_watch(d->ifd, p, WATCH_MASK);
 }
 
-static void watch_link_folders(struct reg_dir *d)
+/* A watch on each folder DIR/top/A (links, claims). */
+static void watch_subfolders(struct reg_dir *d, const char *top)
 {
 	char p[PATH_CAP], rel[300];
 	struct dirent *de;
 	DIR *dir;
 
-	pathf(p, sizeof(p), "%s/links", d->path);
+	pathf(p, sizeof(p), "%s/%s", d->path, top);
 	dir = opendir(p);
 	if (!dir)
 		return;
 	while ((de = readdir(dir))) {
 		if (de->d_name[0] == '.' || strlen(de->d_name) > 200)
 			continue;
-		pathf(rel, sizeof(rel), "links/%s", de->d_name);
+		pathf(rel, sizeof(rel), "%s/%s", top, de->d_name);
 		add_watch(d, rel); /* fails harmlessly for a non-folder (IN_ONLYDIR) */
 	}
 	closedir(dir);
@@ -565,13 +640,15 @@ static int dir_watch_fd(struct registry *r)
 	add_watch(d, "gateways");
 	add_watch(d, "vms");
 	d->wd_links = add_watch(d, "links");
-	if (d->wd_root < 0 || d->wd_links < 0) {
+	d->wd_claims = add_watch(d, "claims");
+	if (d->wd_root < 0 || d->wd_links < 0 || d->wd_claims < 0) {
 		close(d->ifd);
 		d->ifd = -1;
 		return -1;
 	}
-	/* after the watch on links/: a folder made in between is seen twice at worst */
-	watch_link_folders(d);
+	/* after the watches on the tops: a folder made in between is seen twice at worst */
+	watch_subfolders(d, "links");
+	watch_subfolders(d, "claims");
 	return d->ifd;
 }
 
@@ -593,16 +670,20 @@ static void dir_watch_ack(struct registry *r)
 			if (!(ev->mask & IN_ISDIR) || !(ev->mask & (IN_CREATE | IN_MOVED_TO)) ||
 			    !ev->len || ev->name[0] == '.')
 				continue;
-			if (ev->wd == d->wd_links) {
+			if (ev->wd == d->wd_links || ev->wd == d->wd_claims) {
 				char rel[300];
 
-				pathf(rel, sizeof(rel), "links/%.200s", ev->name);
+				pathf(rel, sizeof(rel), "%s/%.200s",
+				      ev->wd == d->wd_links ? "links" : "claims", ev->name);
 				add_watch(d, rel);
 			} else if (ev->wd == d->wd_root) {
 				/* a top folder made again (by hand) */
 				if (!strcmp(ev->name, "links")) {
 					d->wd_links = add_watch(d, "links");
-					watch_link_folders(d);
+					watch_subfolders(d, "links");
+				} else if (!strcmp(ev->name, "claims")) {
+					d->wd_claims = add_watch(d, "claims");
+					watch_subfolders(d, "claims");
 				} else if (!strcmp(ev->name, "gateways") || !strcmp(ev->name, "vms")) {
 					add_watch(d, ev->name);
 				}

@@ -8,7 +8,10 @@
  *   gateways/NAME          REG_K_GATEWAY  (a gateway name)
  *   vms/NAME               REG_K_VM       (a VM name: '.' allowed)
  *   links/FROM/TO          REG_K_LINK     (two gateway names)
+ *   claims/NAME/CLAIM      REG_K_CLAIM    (a gateway name, a claim name)
  */
+#include <arpa/inet.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -79,6 +82,15 @@ const struct reg_entry *reg_entries_find(const struct reg_entries *es, const cha
 	return NULL;
 }
 
+/* What reg_claim_name_* make: "id-" and digits, or a prefix's characters
+ * with '_' for '/'. */
+static bool claim_name_valid(const char *s)
+{
+	if (!strncmp(s, "id-", 3))
+		return s[3] && strspn(s + 3, "0123456789") == strlen(s + 3);
+	return s[0] && strspn(s, "0123456789abcdef.:_") == strlen(s);
+}
+
 enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *name2,
 			    size_t name2len)
 {
@@ -103,6 +115,18 @@ enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *n
 		strcpy(name, rest);
 		return REG_K_VM;
 	}
+	if (!strncmp(key, "claims/", 7)) {
+		rest = key + 7;
+		slash = strchr(rest, '/');
+		if (!slash || (size_t)(slash - rest) >= namelen ||
+		    (size_t)(slash - rest) >= REG_NAME_LEN || strlen(slash + 1) >= name2len ||
+		    strlen(slash + 1) >= REG_CLAIM_LEN || !claim_name_valid(slash + 1))
+			return REG_K_NONE;
+		memcpy(name, rest, (size_t)(slash - rest));
+		name[slash - rest] = '\0';
+		strcpy(name2, slash + 1);
+		return reg_gateway_name_valid(name) ? REG_K_CLAIM : REG_K_NONE;
+	}
 	if (!strncmp(key, "links/", 6)) {
 		rest = key + 6;
 		slash = strchr(rest, '/');
@@ -123,5 +147,51 @@ enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *n
 bool reg_key_in_layout(const char *key)
 {
 	return !strncmp(key, "gateways/", 9) || !strncmp(key, "vms/", 4) ||
-	       !strncmp(key, "links/", 6) || !strcmp(key, "policy");
+	       !strncmp(key, "links/", 6) || !strncmp(key, "claims/", 7) || !strcmp(key, "policy");
+}
+
+bool reg_claim_name_prefix(const char *prefix, char *out, size_t cap)
+{
+	char text[INET6_ADDRSTRLEN];
+	struct reg_pfx p;
+
+	if (!reg_prefix_parse(prefix, &p, NULL, 0) || !inet_ntop(p.af, p.a, text, sizeof(text)))
+		return false;
+	snprintf(out, cap, "%s_%u", text, p.len);
+	return true;
+}
+
+void reg_claim_name_id(unsigned id, char *out, size_t cap)
+{
+	snprintf(out, cap, "id-%u", id);
+}
+
+void reg_claims_of(const struct reg_gateway *g, const char *name, struct reg_claims *out)
+{
+	char cn[REG_CLAIM_LEN];
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	snprintf(out->owner, sizeof(out->owner), "%s", g ? g->name : name);
+	if (!g)
+		return;
+	reg_claim_name_id(g->id, cn, sizeof(cn));
+	snprintf(out->key[0], REG_KEY_LEN, "claims/%s/%s", g->name, cn);
+	snprintf(out->what[0], REG_ADDR_LEN, "id %u", g->id);
+	out->n = 1;
+	for (i = 0; i < g->nprefixes && i < REG_MAX_PREFIXES; i++) {
+		if (!reg_claim_name_prefix(g->prefixes[i], cn, sizeof(cn)))
+			continue;
+		snprintf(out->key[out->n], REG_KEY_LEN, "claims/%s/%s", g->name, cn);
+		snprintf(out->what[out->n], REG_ADDR_LEN, "%s", g->prefixes[i]);
+		out->n++;
+	}
+}
+
+bool reg_claims_hold(const struct reg_claims *c, const char *key)
+{
+	for (unsigned i = 0; i < c->n; i++)
+		if (!strcmp(c->key[i], key))
+			return true;
+	return false;
 }

@@ -10,9 +10,12 @@
  * /hopmesh/ (paged, all pages at the first page's revision). Writes that
  * need checks across records (gateways, VM puts, gateway deletes) read the
  * store, check (registry_assemble.c, then the write's check), and write in
- * one transaction that holds only if no gateway or VM key was created or
- * changed since that read (and, for a VM, its gateway is still there);
- * otherwise they read and check again.
+ * one transaction that holds only if no gateway, VM or claim key was
+ * created or changed since that read (and, for a VM, its gateway is still
+ * there); otherwise they read and check again. A gateway's transaction also
+ * puts its new claim keys and deletes the ones it gave up; a claim key
+ * already there is left alone, so its create revision stays the claim's
+ * seniority.
  *
  * Links are put under one lease per handle, granted at the first link put
  * with TTL = lease_s (a new lease when lease_s changes) and kept alive by the
@@ -140,8 +143,12 @@ static int add_value(struct reg_entries *es, const char *key, json_t *kv)
 	size_t vlen = 0;
 	int rc;
 
-	if (!jv)
-		return reg_entries_add(es, key, rel, "", 0, NULL, rev);
+	if (!jv) {
+		rc = reg_entries_add(es, key, rel, "", 0, NULL, rev);
+		if (rc == 0)
+			es->v[es->n - 1].create_revision = num(kv, "create_revision");
+		return rc;
+	}
 	if (!json_is_string(jv))
 		rerr = "value is not a string in the answer";
 	else if (json_string_length(jv) / 4 * 3 > REG_MAX_RECORD + 2) /* + padding */
@@ -152,6 +159,8 @@ static int add_value(struct reg_entries *es, const char *key, json_t *kv)
 		rerr = "value contains a NUL byte";
 	rc = reg_entries_add(es, key, rel, rerr ? NULL : val, rerr ? 0 : vlen, rerr, rev);
 	free(val);
+	if (rc == 0)
+		es->v[es->n - 1].create_revision = num(kv, "create_revision");
 	return rc;
 }
 
@@ -310,16 +319,60 @@ static json_t *compare_range_unchanged(const char *rel, long long rev)
 			 "target", "MOD", "result", "LESS", "mod_revision", numstr(rev + 1));
 }
 
+static json_t *op_put(const char *rel, const char *value)
+{
+	char key[REG_KEY_LEN + 16];
+
+	full_key(key, sizeof(key), rel, false);
+	return json_pack("{s:{s:o, s:o}}", "request_put", "key", b64s(key), "value", b64s(value));
+}
+
+static json_t *op_delete(const char *rel)
+{
+	char key[REG_KEY_LEN + 16];
+
+	full_key(key, sizeof(key), rel, false);
+	return json_pack("{s:{s:o}}", "request_delete_range", "key", b64s(key));
+}
+
+/* The claim operations of a gateway's write, after its own operation: the
+ * new claims put, those given up deleted. -1 on no memory. */
+static int claim_ops(json_t *ops, const struct reg_claims *c, const struct reg_entries *es,
+		     bool put)
+{
+	char prefix[REG_KEY_LEN];
+	unsigned i;
+
+	for (i = 0; put && i < c->n; i++) {
+		char *text;
+
+		if (reg_entries_find(es, c->key[i]))
+			continue;
+		text = reg_claim_json(c->owner, c->what[i], 0);
+		if (!text || json_array_append_new(ops, op_put(c->key[i], text))) {
+			free(text);
+			return -1;
+		}
+		free(text);
+	}
+	snprintf(prefix, sizeof(prefix), "claims/%s/", c->owner);
+	for (i = 0; i < es->n; i++)
+		if (!strncmp(es->v[i].key, prefix, strlen(prefix)) &&
+		    !reg_claims_hold(c, es->v[i].key) &&
+		    json_array_append_new(ops, op_delete(es->v[i].key)))
+			return -1;
+	return 0;
+}
+
 static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *err, size_t errlen)
 {
-	char key[REG_KEY_LEN + 16], why[400];
+	char why[400];
 	unsigned attempt;
 
-	full_key(key, sizeof(key), w->key, false);
 	for (attempt = 0; attempt < TXN_TRIES; attempt++) {
 		struct reg_entries es = {0};
 		struct reg_snapshot s;
-		json_t *req, *cmp, *op, *resp;
+		json_t *req, *cmp, *ops, *resp;
 		bool ok;
 		int rc;
 
@@ -342,6 +395,7 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 		cmp = json_array();
 		json_array_append_new(cmp, compare_range_unchanged("gateways/", es.revision));
 		json_array_append_new(cmp, compare_range_unchanged("vms/", es.revision));
+		json_array_append_new(cmp, compare_range_unchanged("claims/", es.revision));
 		if (w->depends_on) {
 			const struct reg_entry *d = reg_entries_find(&es, w->depends_on);
 			char dkey[REG_KEY_LEN + 16];
@@ -352,13 +406,18 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 							     "EQUAL", "mod_revision",
 							     numstr(d ? d->mod_revision : 0)));
 		}
+		ops = json_array();
+		if (ops)
+			json_array_append_new(ops, w->value ? op_put(w->key, w->value) : op_delete(w->key));
+		if (ops && w->claims && claim_ops(ops, w->claims, &es, w->value) < 0) {
+			json_decref(ops);
+			ops = NULL;
+		}
 		reg_entries_free(&es);
-		if (w->value)
-			op = json_pack("{s:{s:o, s:o}}", "request_put", "key", b64s(key), "value",
-				       b64s(w->value));
-		else
-			op = json_pack("{s:{s:o}}", "request_delete_range", "key", b64s(key));
-		req = json_pack("{s:o, s:[o]}", "compare", cmp, "success", op);
+		if (!ops)
+			json_decref(cmp);
+		/* "o" takes both references, on failure too */
+		req = ops ? json_pack("{s:o, s:o}", "compare", cmp, "success", ops) : NULL;
 		if (!req) {
 			reg_err(err, errlen, "out of memory");
 			return -1;

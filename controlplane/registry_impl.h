@@ -28,6 +28,11 @@ struct reg_write {
 	bool (*check)(const struct reg_snapshot *s, const void *arg, char *why, size_t len);
 	const void *arg;
 	const char *depends_on;              /* a key that must stay as read (etcd compares it) */
+	/* Gateways: the owner's claim keys made to be exactly these, in the
+	 * same step. A key already there is kept as it is (its age is the
+	 * claim's seniority); a new one gets the next age; the owner's others
+	 * are deleted. */
+	const struct reg_claims *claims;
 	const char *what;                    /* "gateway eu-1": for error messages */
 };
 

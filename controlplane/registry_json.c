@@ -158,6 +158,24 @@ char *reg_link_json(const struct reg_link *l)
 	return reg_link_json_expiring(l, 0);
 }
 
+char *reg_claim_json(const char *gateway, const char *what, long long seq)
+{
+	json_t *o = json_object();
+	bool ok = o;
+
+	if (ok) {
+		put(o, "gateway", json_string(gateway), &ok);
+		put(o, "claim", json_string(what), &ok);
+		if (seq > 0)
+			put(o, "seq", json_integer(seq), &ok);
+	}
+	if (!ok) {
+		json_decref(o);
+		return NULL;
+	}
+	return dump(o);
+}
+
 /* ---- parsing ---- */
 
 /* Decoding: strict types, strings must fit, fields named like a private key
@@ -401,6 +419,22 @@ bool reg_link_parse(const char *text, struct reg_link *l, long long *expires, ch
 	     get_int(o, "updated_unix_ms", 0, INT64_MAX, &upd, false, why, len) &&
 	     get_int(o, "expires_unix_ms", 0, INT64_MAX, expires, false, why, len);
 	l->updated_unix_ms = (uint64_t)upd;
+	json_decref(o);
+	return ok;
+}
+
+bool reg_claim_parse(const char *text, char *gateway, size_t gwcap, char *what, size_t whatcap,
+		     long long *seq, char *why, size_t len)
+{
+	json_t *o = parse_object(text, why, len);
+	bool ok;
+
+	*seq = 0;
+	if (!o)
+		return false;
+	ok = get_str(o, "gateway", gateway, gwcap, true, why, len) &&
+	     get_str(o, "claim", what, whatcap, true, why, len) &&
+	     get_int(o, "seq", 1, INT64_MAX, seq, false, why, len);
 	json_decref(o);
 	return ok;
 }

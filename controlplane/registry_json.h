@@ -19,6 +19,14 @@
 /* The link record with its expiry (0: none), as the dir back end stores it. */
 char *reg_link_json_expiring(const struct reg_link *l, uint64_t expires_unix_ms);
 
+/* A claim record (registry_entries.h: reg_claims): the gateway and what it
+ * claims ("id 5" or a prefix); seq > 0 adds the dir back end's sequence
+ * number, its seniority there. */
+char *reg_claim_json(const char *gateway, const char *what, long long seq);
+/* seq is 0 when the record has none. */
+bool reg_claim_parse(const char *text, char *gateway, size_t gwcap, char *what, size_t whatcap,
+		     long long *seq, char *why, size_t len);
+
 /* Stored text into a record: true, or false with why (may be NULL). Forms
  * and types only: the record still has to pass its reg_*_check. */
 bool reg_gateway_parse(const char *text, struct reg_gateway *g, char *why, size_t len);

@@ -31,6 +31,7 @@
 
 #include "registry.h"
 #include "registry_codec.h"
+#include "registry_json.h"
 
 static char tmpdir[64];
 static char url[128];
@@ -1139,11 +1140,13 @@ static void test_load_over_last_good(void **state)
 	}
 	reg_snapshot_free(&s);
 
-	/* Without a last good snapshot: the store as it is, name order. */
+	/* Without a last good snapshot the same: eu-1 holds its claims, the
+	 * files written by hand have none, and names do not decide. */
 	load_ok(r, &s);
 	assert_null(find_gw(&s, "us-1"));
-	assert_non_null(find_gw(&s, "aa-over"));
-	assert_null(find_gw(&s, "eu-1"));
+	assert_null(find_gw(&s, "aa-over"));
+	assert_non_null(strstr(problem_with(&s, "gateways/aa-over.json"), "it has no claim"));
+	assert_non_null(find_gw(&s, "eu-1"));
 	assert_int_equal(s.policy.hop_limit, 2);
 	reg_snapshot_free(&s);
 
@@ -1555,6 +1558,138 @@ static void test_watch(void **state)
 	registry_close(r);
 }
 
+static int unlink_rel(const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
+	return unlink(path);
+}
+
+static bool exists(const char *rel)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
+	return stat(path, &st) == 0;
+}
+
+static long long seq_of(const char *rel)
+{
+	char path[1024], buf[512], *p;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	p = strstr(buf, "\"seq\":");
+	assert_non_null(p);
+	return atoll(p + 6);
+}
+
+/* Ownership by seniority: of two records that claim one prefix or one id,
+ * the older claim wins, whatever the names, on write and on every read. */
+static void test_seniority(void **state)
+{
+	static const char *const names[] = {"aaa", "zzz"};
+	unsigned k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct registry *r;
+		struct reg_gateway old = gw(names[k], 6, "10.9.0.0/16"), victim = gw("victim", 5, "10.1.0.0/16");
+		struct reg_gateway take = old, same_id = gw("thief", 5, "10.7.0.0/16");
+		struct reg_snapshot s;
+		long long vseq;
+		char *j, rel[128];
+
+		{
+			char cmd[200];
+
+			snprintf(cmd, sizeof(cmd), "rm -rf %s/reg", tmpdir);
+			assert_int_equal(system(cmd), 0);
+		}
+		r = open_reg();
+		/* the offender's record is the older one: it only edits it later */
+		PUT_OK(registry_put_gateway(r, &old, ERRBUF));
+		PUT_OK(registry_put_gateway(r, &victim, ERRBUF));
+		assert_true(exists("claims/victim/id-5.json"));
+		assert_true(exists("claims/victim/10.1.0.0_16.json"));
+		vseq = seq_of("claims/victim/10.1.0.0_16.json");
+		snprintf(rel, sizeof(rel), "claims/%s/10.9.0.0_16.json", names[k]);
+		assert_true(vseq > seq_of(rel));
+
+		/* through the library: refused on write */
+		snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
+		take.nprefixes = 2;
+		PUT_FAIL(registry_put_gateway(r, &take, ERRBUF), "overlaps gateway victim");
+		PUT_FAIL(registry_put_gateway(r, &same_id, ERRBUF), "id 5 is already gateway victim");
+
+		/* around it (the record rewritten by hand, even with a claim
+		 * file of its own): ignored on read, the victim keeps all */
+		j = reg_gateway_json(&take);
+		snprintf(rel, sizeof(rel), "gateways/%s.json", names[k]);
+		write_file(rel, j);
+		free(j);
+		load_ok(r, &s);
+		assert_null(find_gw(&s, names[k]));
+		assert_non_null(strstr(problem_with(&s, rel), "overlaps gateway victim's 10.1.0.0/16"));
+		assert_non_null(strstr(problem_with(&s, rel), "it has no claim"));
+		assert_memory_equal(find_gw(&s, "victim"), &victim, sizeof(victim));
+		reg_snapshot_free(&s);
+		snprintf(rel, sizeof(rel), "claims/%s/10.1.2.0_24.json", names[k]);
+		j = reg_claim_json(names[k], "10.1.2.0/24", vseq + 100);
+		write_file(rel, j);
+		free(j);
+		load_ok(r, &s);
+		assert_null(find_gw(&s, names[k]));
+		snprintf(rel, sizeof(rel), "gateways/%s.json", names[k]);
+		assert_non_null(strstr(problem_with(&s, rel), "the other's claim is older"));
+		assert_non_null(find_gw(&s, "victim"));
+		reg_snapshot_free(&s);
+
+		/* the victim edits its record: its claims keep their age */
+		PUT_OK(registry_put_gateway(r, &old, ERRBUF)); /* the offender puts itself right */
+		snprintf(victim.endpoint4, sizeof(victim.endpoint4), "192.0.2.99:51820");
+		PUT_OK(registry_put_gateway(r, &victim, ERRBUF));
+		assert_int_equal(seq_of("claims/victim/10.1.0.0_16.json"), vseq);
+		snprintf(rel, sizeof(rel), "claims/%s/10.1.2.0_24.json", names[k]);
+		assert_false(exists(rel)); /* given up with the edit */
+
+		/* a record whose id is taken, by hand: the older id wins */
+		j = reg_gateway_json(&same_id);
+		write_file("gateways/thief.json", j);
+		free(j);
+		load_ok(r, &s);
+		assert_null(find_gw(&s, "thief"));
+		assert_non_null(strstr(problem_with(&s, "gateways/thief.json"), "id 5 is already gateway victim"));
+		assert_non_null(find_gw(&s, "victim"));
+		assert_non_null(find_gw(&s, names[k]));
+		reg_snapshot_free(&s);
+
+		/* a prefix given up and one deleted gateway: their claims go */
+		victim.nprefixes = 1;
+		snprintf(victim.prefixes[0], sizeof(victim.prefixes[0]), "10.1.0.0/17");
+		PUT_OK(registry_put_gateway(r, &victim, ERRBUF));
+		assert_false(exists("claims/victim/10.1.0.0_16.json"));
+		assert_true(seq_of("claims/victim/10.1.0.0_17.json") > vseq);
+		assert_int_equal(unlink_rel("gateways/thief.json"), 0);
+		snprintf(rel, sizeof(rel), "claims/%s", names[k]);
+		PUT_OK(registry_del_gateway(r, names[k], ERRBUF));
+		assert_false(exists(rel));
+		load_ok(r, &s);
+		assert_no_problems(&s);
+		assert_int_equal(s.ngateways, 1);
+		reg_snapshot_free(&s);
+		registry_close(r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1571,6 +1706,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_b64_bad_keys, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_corrupt_entries, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_load_over_last_good, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_seniority, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_public_keys_only, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_unreadable_entries, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_link_expiry, setup_dir, teardown_dir),
