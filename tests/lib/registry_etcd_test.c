@@ -8,6 +8,9 @@
  *   HM_ETCD_DOWN       an endpoint where nothing listens
  *   HM_ETCD_AUTH_URL   an etcd on https (CA: HM_ETCD_TLS_DIR) with authentication on, user root,
  *   HM_ETCD_AUTH_PASS  this password, and simple tokens that expire fast
+ *   HM_ETCD_GW_PASS    the password of the users gw-victim and gw-aaa on it, each in its
+ *                      gateway's role (docs/OPERATIONS.md, "Who may write what"), and of
+ *                      operator, in hopmesh-operator
  *   HM_ETCD_TLS_URL    an etcd on https that wants client certificates,
  *   HM_ETCD_TLS_DIR    with ca.pem, client.pem, client-key.pem, other-ca.pem
  *
@@ -566,6 +569,162 @@ static void test_racing_writers(void **state)
 	assert_int_equal(won, 1);
 }
 
+/* ---- ownership ---- */
+
+static const char *prefix_problem(const struct reg_snapshot *s, const char *what)
+{
+	for (unsigned i = 0; i < s->nproblems; i++)
+		if (strstr(s->problems[i], what))
+			return s->problems[i];
+	return "";
+}
+
+static const struct reg_gateway *find_gw(const struct reg_snapshot *s, const char *name)
+{
+	for (unsigned i = 0; i < s->ngateways; i++)
+		if (!strcmp(s->gateways[i].name, name))
+			return &s->gateways[i];
+	return NULL;
+}
+
+/* Of two records that claim one prefix, the older claim (create revision)
+ * wins whatever the names and whichever record is older; written around
+ * the library, even with a claim key of its own, the newer claim is
+ * ignored on every read. */
+static void test_seniority(void **state)
+{
+	static const char *const names[] = {"aaa", "zzz"};
+	unsigned k;
+
+	(void)state;
+	for (k = 0; k < 2; k++) {
+		struct registry *r = open_plain();
+		struct reg_gateway old = gw(names[k], 6, "10.9.0.0/16"), victim = gw("victim", 5, "10.1.0.0/16");
+		struct reg_gateway take = old;
+		struct reg_snapshot s;
+		char key[128], *j;
+
+		OK(registry_put_gateway(r, &old, ERRBUF));
+		OK(registry_put_gateway(r, &victim, ERRBUF));
+		snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
+		take.nprefixes = 2;
+		FAILS(registry_put_gateway(r, &take, ERRBUF), "overlaps gateway victim");
+
+		j = reg_gateway_json(&take);
+		snprintf(key, sizeof(key), "/hopmesh/gateways/%s", names[k]);
+		etcdctl_put(key, j);
+		free(j);
+		snprintf(key, sizeof(key), "/hopmesh/claims/%s/10.1.2.0_24", names[k]);
+		etcdctl_put(key, "{\"gateway\":\"aaa\",\"claim\":\"10.1.2.0/24\",\"seq\":1}");
+		load_ok(r, &s);
+		assert_null(find_gw(&s, names[k]));
+		assert_non_null(find_gw(&s, "victim"));
+		assert_string_equal(find_gw(&s, "victim")->prefixes[0], "10.1.0.0/16");
+		if (!k) /* the claim key names its gateway right: only its age counts */
+			assert_non_null(strstr(prefix_problem(&s, "/hopmesh/gateways/aaa"),
+					       "the other's claim is older"));
+		reg_snapshot_free(&s);
+
+		/* the victim edits its record: its claim keeps its age */
+		snprintf(victim.endpoint4, sizeof(victim.endpoint4), "192.0.2.99:51820");
+		OK(registry_put_gateway(r, &victim, ERRBUF));
+		load_ok(r, &s);
+		assert_null(find_gw(&s, names[k]));
+		assert_string_equal(find_gw(&s, "victim")->endpoint4, "192.0.2.99:51820");
+		reg_snapshot_free(&s);
+
+		/* deleting a gateway takes its claims with it */
+		OK(registry_put_gateway(r, &old, ERRBUF));
+		OK(registry_del_gateway(r, names[k], ERRBUF));
+		OK(registry_del_gateway(r, "victim", ERRBUF));
+		load_ok(r, &s);
+		assert_int_equal(s.ngateways, 0);
+		assert_int_equal(s.nproblems, 0);
+		reg_snapshot_free(&s);
+		registry_close(r);
+		assert_int_equal(wipe(NULL), 0);
+	}
+}
+
+/* etcdctl as USER on the auth etcd; its exit status. */
+static int etcdctl_as(const char *user, const char *pass, const char *args)
+{
+	char *cmd;
+	int rc;
+
+	assert_true(asprintf(&cmd,
+			     "ETCDCTL_API=3 etcdctl --endpoints=%s --cacert %s/ca.pem --user '%s:%s' %s "
+			     ">/dev/null 2>&1",
+			     env("HM_ETCD_AUTH_URL"), env("HM_ETCD_TLS_DIR"), user, pass, args) > 0);
+	rc = system(cmd);
+	free(cmd);
+	return rc;
+}
+
+/* The roles of docs/OPERATIONS.md: a gateway's credential writes its own
+ * record, claims and links and nothing else; etcd refuses the rest. */
+static void test_roles(void **state)
+{
+	static char ca[512];
+	const char *pw = env("HM_ETCD_GW_PASS");
+	struct reg_options op = {.username = "operator", .password = pw, .ca_file = ca};
+	struct reg_options aaa_o = {.username = "gw-aaa", .password = pw, .ca_file = ca};
+	struct reg_options vic_o = {.username = "gw-victim", .password = pw, .ca_file = ca};
+	struct registry *oper, *aaa, *vic;
+	struct reg_gateway a = gw("aaa", 6, "10.9.0.0/16"), v = gw("victim", 5, "10.1.0.0/16");
+	struct reg_gateway take = a, forged = v;
+	struct reg_link mine = link_rec("aaa", "victim", 3), theirs = link_rec("victim", "aaa", 3);
+	struct reg_snapshot s;
+	char *j, args[1024];
+
+	(void)state;
+	snprintf(ca, sizeof(ca), "%s/ca.pem", env("HM_ETCD_TLS_DIR"));
+	oper = open_url(env("HM_ETCD_AUTH_URL"), &op);
+	aaa = open_url(env("HM_ETCD_AUTH_URL"), &aaa_o);
+	vic = open_url(env("HM_ETCD_AUTH_URL"), &vic_o);
+	OK(registry_put_gateway(oper, &a, ERRBUF));
+	OK(registry_put_gateway(oper, &v, ERRBUF));
+
+	/* another gateway's record, claims or links: refused by etcd */
+	snprintf(forged.endpoint4, sizeof(forged.endpoint4), "198.51.100.1:51820");
+	FAILS(registry_put_gateway(aaa, &forged, ERRBUF), "permission denied");
+	FAILS(registry_del_gateway(aaa, "victim", ERRBUF), "permission denied");
+	FAILS(registry_put_link(aaa, &theirs, 10, ERRBUF), "permission denied");
+	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "del /hopmesh/claims/victim/10.1.0.0_16"), 0);
+	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/gateways/victimx '{}'"), 0);
+	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/policy '{}'"), 0);
+	/* its own: allowed */
+	OK(registry_put_link(aaa, &mine, 10, ERRBUF));
+	snprintf(a.endpoint4, sizeof(a.endpoint4), "198.51.100.2:51820");
+	OK(registry_put_gateway(aaa, &a, ERRBUF));
+
+	/* its own record made to take the victim's prefix: refused on write,
+	 * and ignored on read when written around the library */
+	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
+	take.nprefixes = 2;
+	FAILS(registry_put_gateway(aaa, &take, ERRBUF), "overlaps gateway victim");
+	j = reg_gateway_json(&take);
+	snprintf(args, sizeof(args), "put /hopmesh/gateways/aaa '%s'", j);
+	free(j);
+	assert_int_equal(etcdctl_as("gw-aaa", pw, args), 0);
+	assert_int_equal(etcdctl_as("gw-aaa", pw,
+				    "put /hopmesh/claims/aaa/10.1.2.0_24 "
+				    "'{\"gateway\":\"aaa\",\"claim\":\"10.1.2.0/24\"}'"),
+			 0);
+	load_ok(vic, &s);
+	assert_null(find_gw(&s, "aaa"));
+	assert_string_equal(find_gw(&s, "victim")->prefixes[0], "10.1.0.0/16");
+	assert_non_null(strstr(prefix_problem(&s, "/hopmesh/gateways/aaa"), "the other's claim is older"));
+	reg_snapshot_free(&s);
+
+	OK(registry_put_gateway(aaa, &a, ERRBUF)); /* put right again, by itself */
+	OK(registry_del_gateway(oper, "aaa", ERRBUF));
+	OK(registry_del_gateway(oper, "victim", ERRBUF));
+	registry_close(oper);
+	registry_close(aaa);
+	registry_close(vic);
+}
+
 /* ---- authentication ---- */
 
 static void test_auth(void **state)
@@ -830,9 +989,11 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_lease, wipe),
 		cmocka_unit_test_setup(test_failover, wipe),
 		cmocka_unit_test_setup(test_racing_writers, wipe),
+		cmocka_unit_test_setup(test_seniority, wipe),
 	};
 	const struct CMUnitTest secure[] = {
 		cmocka_unit_test(test_auth),
+		cmocka_unit_test(test_roles),
 		cmocka_unit_test(test_tls),
 	};
 	int rc;

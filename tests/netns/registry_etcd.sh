@@ -10,6 +10,8 @@
 #      watch, lease expiry, failover past a dead endpoint, racing writers,
 #      authentication (tokens that expire and are fetched again) and TLS with
 #      client certificates.
+#      Ownership: a claim's seniority (create revision), and the roles of
+#      scripts/etcd-access.sh (a gateway's user writes only its own keys).
 #   2. The watch across an etcd restart: the stream breaks, the watch fd
 #      wakes, reloads fail while etcd is down, and after it is back the
 #      watch reconnects by itself and wakes on the next change; the monitor
@@ -126,14 +128,22 @@ hm_check "auth etcd up on $AUTH" etcd_wait "$AUTH" --cacert "$TLS/ca.pem"
 hm_check "TLS etcd up on $SECURE" etcd_wait "$SECURE" --cacert "$TLS/ca.pem" \
 	--cert "$TLS/client.pem" --key "$TLS/client-key.pem"
 
-PASS=pw-$RANDOM$RANDOM
-hm_check "authentication enabled" bash -c \
-	"etcdctl --endpoints=$AUTH --cacert $TLS/ca.pem user add root:$PASS >/dev/null &&
-	 etcdctl --endpoints=$AUTH --cacert $TLS/ca.pem auth enable >/dev/null"
+# Authentication and the roles as docs/OPERATIONS.md sets them up, with
+# scripts/etcd-access.sh: an operator, and gateways victim and aaa.
+ACCESS=$(dirname "$0")/../../scripts/etcd-access.sh
+PASS=pw-$RANDOM$RANDOM GWPASS=gw-$RANDOM$RANDOM
+access() { ETCDCTL_ENDPOINTS=$AUTH ETCDCTL_CACERT=$TLS/ca.pem "$ACCESS" "$@"; }
+as_root() { ETCDCTL_USER="root:$PASS" access "$@"; }
+hm_check "authentication enabled" access enable <<<"$PASS"
+hm_check "an operator user" as_root operator operator <<<"$GWPASS"
+hm_check "gateway victim's user" as_root gateway victim gw-victim <<<"$GWPASS"
+hm_check "gateway aaa's user" as_root gateway aaa gw-aaa <<<"$GWPASS"
+hm_check "etcd-access.sh again changes nothing" as_root gateway aaa gw-aaa <<<"$GWPASS"
+hm_check "etcd-access.sh refuses a bad gateway name" bash -c '! "$0" gateway "a/b" u <<<x 2>/dev/null' "$ACCESS"
 
 # ---- 1. the cmocka tests ----
 HM_ETCD_URL=$PLAIN HM_ETCD_DOWN=http://127.0.0.1:$DOWN \
-	HM_ETCD_AUTH_URL=$AUTH HM_ETCD_AUTH_PASS=$PASS \
+	HM_ETCD_AUTH_URL=$AUTH HM_ETCD_AUTH_PASS=$PASS HM_ETCD_GW_PASS=$GWPASS \
 	HM_ETCD_TLS_URL=$SECURE HM_ETCD_TLS_DIR=$TLS \
 	"$TESTER" || hm_fail "registry-etcd-test failed"
 hm_log "ok: registry-etcd-test"
