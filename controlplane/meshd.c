@@ -10,13 +10,16 @@
  *     from the registry;
  *   - recompute the paths (topology/, with hysteresis) and install any that
  *     changed as the gateway's paths (path set);
- * and when the registry changes (its watch fd), when the gateway answers again
- * after a silence (a restarted gateway is empty), or every few seconds anyway:
- *   - load it; on success make the gateway's peers, gateway ids and routes
- *     match it (reconcile.c); on failure keep the last good state and retry:
- *     the registry being down never tears a working tunnel down;
- * every second: publish our links under a lease, render the metrics; and
- * on request, our state to `meshctl status` (meshd_status.c).
+ * and when the registry's thread (meshd_registry.c) posts a load (on a
+ * change, every few seconds, retrying when it failed), when the gateway
+ * answers again after a silence (a restarted gateway is empty), or every few
+ * seconds anyway:
+ *   - make the gateway's peers, gateway ids and routes match the last good
+ *     snapshot (reconcile.c); a failed load keeps it: the registry being
+ *     down never tears a working tunnel down;
+ * every second: hand our links to the registry's thread to publish under a
+ * lease, render the metrics; and on request, our state to `meshctl status`
+ * (meshd_status.c). Nothing here waits on the registry.
  * Under systemd (sd_notify; nothing without NOTIFY_SOCKET): READY=1 after the
  * first registry pass, whether the registry and the gateway answered or not
  * (meshd's job is to wait for them); WATCHDOG=1 from the loop every half
@@ -64,9 +67,8 @@
 #include "gwclient.h"
 #include "meshd.h"
 
-#define RELOAD_EVERY_NS (5 * 1000000000ULL)
+#define RECONCILE_EVERY_NS (5 * 1000000000ULL)
 #define RETRY_EVERY_NS (1000000000ULL)
-#define DEBOUNCE_NS (100 * 1000000ULL)
 #define DEFERRED_EVERY_NS (100 * 1000000ULL)
 
 static uint64_t mono_ns(void)
@@ -150,12 +152,11 @@ static void apply_policy(struct meshd *d)
 	d->policy.hold_ns = d->cfg.hold_ms * 1000000ULL;
 }
 
-static bool reload(struct meshd *d)
+/* A load's result from the registry's thread: fresh (moved in) or NULL with
+ * err. False when it failed (the last good state stays). */
+static bool took_registry(struct meshd *d, struct reg_snapshot *fresh, const char *err)
 {
-	struct reg_snapshot fresh;
-	char err[256];
-
-	if (registry_load_over(d->reg, d->have_snap ? &d->snap : NULL, &fresh, err, sizeof(err))) {
+	if (!fresh) {
 		if (d->registry_up)
 			meshd_log(d, "registry unreachable (%s): keeping the last good state", err);
 		d->registry_up = false;
@@ -166,7 +167,7 @@ static bool reload(struct meshd *d)
 	d->registry_up = true;
 	if (d->have_snap)
 		reg_snapshot_free(&d->snap);
-	d->snap = fresh;
+	d->snap = *fresh;
 	d->have_snap = true;
 	d->self = NULL;
 	for (unsigned i = 0; i < d->snap.ngateways; i++)
@@ -357,37 +358,34 @@ static bool read_probes(struct meshd *d, uint64_t now)
 
 static void publish_links(struct meshd *d)
 {
-	char err[256];
+	struct reg_link *set;
+	unsigned n = 0;
 
 	if (!d->self || !d->registry_up)
 		return;
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
-		struct meshd_link *ml = &d->link[id];
-		struct reg_link l = { 0 };
-		const char *to = NULL;
+	set = calloc(d->snap.ngateways + 1, sizeof(*set));
+	if (!set)
+		return;
+	for (unsigned i = 0; i < d->snap.ngateways; i++) {
+		const struct reg_gateway *g = &d->snap.gateways[i];
+		struct meshd_link *ml = &d->link[g->id];
+		struct reg_link *l = &set[n];
 
-		if (!ml->probed)
+		if (!ml->probed || g->id == d->self_id)
 			continue;
-		for (unsigned i = 0; i < d->snap.ngateways; i++)
-			if (d->snap.gateways[i].id == id)
-				to = d->snap.gateways[i].name;
-		if (!to)
-			continue;
-		snprintf(l.from, sizeof(l.from), "%s", d->self->name);
-		snprintf(l.to, sizeof(l.to), "%s", to);
-		l.rtt_ms = ml->stats.rtt_ms;
-		l.rtt_p50_ms = link_percentile_ms(&ml->stats, 0.5);
-		l.rtt_p90_ms = link_percentile_ms(&ml->stats, 0.9);
-		l.rtt_p99_ms = link_percentile_ms(&ml->stats, 0.99);
-		l.loss = link_loss(&ml->stats, &d->cfg.probe);
-		l.jitter_ms = ml->stats.jitter_ms;
-		l.up = meshd_link_up(d, ml);
-		l.updated_unix_ms = wall_ms();
-		if (registry_put_link(d->reg, &l, d->cfg.link_lease_s, err, sizeof(err))) {
-			meshd_log(d, "publishing links: %s", err);
-			return;
-		}
+		snprintf(l->from, sizeof(l->from), "%s", d->self->name);
+		snprintf(l->to, sizeof(l->to), "%s", g->name);
+		l->rtt_ms = ml->stats.rtt_ms;
+		l->rtt_p50_ms = link_percentile_ms(&ml->stats, 0.5);
+		l->rtt_p90_ms = link_percentile_ms(&ml->stats, 0.9);
+		l->rtt_p99_ms = link_percentile_ms(&ml->stats, 0.99);
+		l->loss = link_loss(&ml->stats, &d->cfg.probe);
+		l->jitter_ms = ml->stats.jitter_ms;
+		l->up = meshd_link_up(d, ml);
+		l->updated_unix_ms = wall_ms();
+		n++;
 	}
+	meshd_registry_publish(d->registry, set, n, d->cfg.link_lease_s);
 }
 
 /* ---- the loop ---- */
@@ -409,10 +407,10 @@ static int run(struct meshd *d)
 {
 	struct epoll_event ev = { .events = EPOLLIN }, events[8];
 	int ep = epoll_create1(EPOLL_CLOEXEC), tfd = timer_open(d->cfg.probe.interval_ms);
-	int wfd = registry_watch_fd(d->reg), nfd, sfd, stfd;
-	uint64_t last_reload = 0, last_publish = 0, reload_due = 1, last_install = 0, last_deferred = 0;
+	int rfd = meshd_registry_fd(d->registry), nfd, sfd, stfd;
+	uint64_t last_reconcile = 0, last_publish = 0, last_install = 0, last_deferred = 0;
 	uint64_t wd_half_ns = 0, last_pet = 0;
-	bool ready = false;
+	bool ready = false, loaded = false;
 	char err[256];
 	sigset_t set;
 
@@ -429,7 +427,7 @@ static int run(struct meshd *d)
 	if (stfd < 0)
 		meshd_log(d, "%s: meshctl status will not see meshd", err);
 	for (int fd, k = 0; k < 5; k++) {
-		fd = k == 0 ? tfd : k == 1 ? wfd : k == 2 ? nfd : k == 3 ? sfd : stfd;
+		fd = k == 0 ? tfd : k == 1 ? rfd : k == 2 ? nfd : k == 3 ? sfd : stfd;
 		if (fd < 0)
 			continue;
 		ev.data.fd = fd;
@@ -443,7 +441,7 @@ static int run(struct meshd *d)
 	for (;;) {
 		int n = epoll_wait(ep, events, 8, -1);
 		uint64_t now = mono_ns(), expirations;
-		bool links_changed = false;
+		bool links_changed = false, reconcile_now = false;
 
 		/* Interrupted (a stop and continue, a debugger): nothing is
 		 * ready, so this is no pass; what is ready is seen at once. */
@@ -468,10 +466,14 @@ static int run(struct meshd *d)
 				return 0;
 			} else if (fd == stfd) {
 				status_serve(d, stfd);
-			} else if (fd == wfd) {
-				registry_watch_ack(d->reg);
-				if (!reload_due)
-					reload_due = now + DEBOUNCE_NS;
+			} else if (fd == rfd) {
+				struct reg_snapshot fresh;
+				int got = meshd_registry_take(d->registry, &fresh, err, sizeof(err));
+
+				if (got) {
+					took_registry(d, got > 0 ? &fresh : NULL, err);
+					loaded = reconcile_now = true;
+				}
 			} else if (fd == nfd) {
 				bool was = d->backbone_up;
 
@@ -483,20 +485,21 @@ static int run(struct meshd *d)
 				links_changed |= read_probes(d, now);
 				/* Back after a silence: most likely a restarted
 				 * gateway with no peers or routes. Now, not at the
-				 * next periodic pass. */
-				if (!was && d->gateway_answered)
-					reload_due = now;
+				 * next periodic pass; and a fresh load after. */
+				if (!was && d->gateway_answered) {
+					reconcile_now = true;
+					meshd_registry_reload(d->registry);
+				}
 			}
 		}
-		/* Registry: on a change (debounced), every few seconds, or to retry. */
-		if ((reload_due && now >= reload_due) || now - last_reload >= RELOAD_EVERY_NS ||
-		    (!d->registry_up && now - last_reload >= RETRY_EVERY_NS) ||
-		    (!d->reconciled_ns && now - last_reload >= RETRY_EVERY_NS)) {
-			reload_due = 0;
-			last_reload = now;
-			if (reload(d) || d->have_snap)
+		/* The gateway made to match: on a load, every few seconds, or
+		 * to retry until it matches. */
+		if (reconcile_now || (loaded && now - last_reconcile >= RECONCILE_EVERY_NS) ||
+		    (loaded && !d->reconciled_ns && now - last_reconcile >= RETRY_EVERY_NS)) {
+			last_reconcile = now;
+			if (d->have_snap)
 				reconcile_all(d, now);
-			if (!ready) {
+			if (!ready && loaded) {
 				ready = true;
 				sd_notifyf(0, "READY=1\nSTATUS=registry %s, gateway %s",
 					   d->registry_up ? "read" : "not read (retrying)",
@@ -545,6 +548,7 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	static struct meshd d;
+	struct registry *reg;
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
@@ -582,12 +586,12 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&d.metrics_lock, NULL);
 	/* Publishing links waits for the dir registry's lock within one probe
 	 * interval at most: a writer stuck on it (or anyone else holding it)
-	 * costs a publication, logged, never the loop that moves traffic. */
+	 * costs a publication, logged, not the next load. */
 	d.cfg.reg.lock_wait_ms = d.cfg.probe.interval_ms;
-	d.reg = registry_open(d.cfg.registry, &d.cfg.reg, err, sizeof(err));
+	reg = registry_open(d.cfg.registry, &d.cfg.reg, err, sizeof(err));
 	d.topo = topo_new(REG_MAX_GATEWAY_ID);
-	if (!d.reg || !d.topo) {
-		fprintf(stderr, "meshd: %s\n", d.reg ? "out of memory" : err);
+	if (!reg || !d.topo) {
+		fprintf(stderr, "meshd: %s\n", reg ? "out of memory" : err);
 		return 1;
 	}
 	topo_policy_default(&d.policy);
@@ -596,13 +600,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "meshd: %s\n", err);
 		return 1;
 	}
+	d.registry = meshd_registry_start(&d, reg, err, sizeof(err));
+	if (!d.registry) {
+		fprintf(stderr, "meshd: %s\n", err);
+		return 1;
+	}
 	rc = run(&d);
+	meshd_registry_stop(d.registry);
 	metrics_stop();
 	topo_router_free(d.router);
 	topo_free(d.topo);
 	if (d.have_snap)
 		reg_snapshot_free(&d.snap);
-	registry_close(d.reg);
+	registry_close(reg);
 	for (unsigned i = 0; i < d.nproblems_seen; i++)
 		free(d.problems_seen[i]);
 	free(d.problems_seen);

@@ -2,7 +2,8 @@
 /*
  * meshd, one per gateway host: internal to controlplane/. The state below is
  * owned by meshd's single loop (meshd.c); the metrics server's thread reads
- * only the text meshd renders for it.
+ * only the text meshd renders for it, and the registry's thread
+ * (meshd_registry.c) hands its results over through a slot of its own.
  */
 #ifndef HOPMESH_MESHD_H
 #define HOPMESH_MESHD_H
@@ -59,7 +60,7 @@ struct meshd_notice {
 
 struct meshd {
 	struct meshd_config cfg;
-	struct registry *reg;
+	struct meshd_registry *registry; /* the registry's I/O (its own thread) */
 	struct reg_snapshot snap;     /* the last good one */
 	bool have_snap;
 	bool registry_up;
@@ -114,6 +115,22 @@ bool reconcile_control(struct meshd *d);
 /* Paths from the topology router, installed whole (path set) where they
  * differ, after the policy's hop limit (hop_limit set). */
 bool install_paths(struct meshd *d);
+
+/* meshd_registry.c: the registry's I/O off the loop. start takes the handle
+ * (closed by the caller after stop). The fd is readable when a load's
+ * result is posted; take gives it: 1 a fresh snapshot moved into out, -1 a
+ * failed load (err), 0 nothing new. publish takes a malloc'd set of links
+ * (a newer set replaces one not yet put). */
+struct meshd_registry;
+struct meshd_registry *meshd_registry_start(struct meshd *d, struct registry *reg, char *err,
+					    size_t errlen);
+int meshd_registry_fd(const struct meshd_registry *m);
+int meshd_registry_take(struct meshd_registry *m, struct reg_snapshot *out, char *err,
+			size_t errlen);
+void meshd_registry_reload(struct meshd_registry *m);
+void meshd_registry_publish(struct meshd_registry *m, struct reg_link *links, unsigned n,
+			    unsigned lease_s);
+void meshd_registry_stop(struct meshd_registry *m);
 
 /* metrics.c */
 bool metrics_start(struct meshd *d, char *err, size_t errlen);

@@ -110,6 +110,8 @@ int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_
 int registry_load_over(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *out,
 		       char *err, size_t errlen);
 void reg_snapshot_free(struct reg_snapshot *s);
+/* A deep copy: 0, or -1 on no memory (out then empty). */
+int reg_snapshot_dup(const struct reg_snapshot *s, struct reg_snapshot *out);
 
 /* Writes: 0, or -1 with err (unreachable, or a record that does not validate:
  * bad key, bad prefix, overlapping prefixes, unknown gateway, duplicate id). */

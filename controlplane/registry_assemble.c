@@ -670,3 +670,40 @@ void reg_snapshot_free(struct reg_snapshot *s)
 	free(s->links);
 	memset(s, 0, sizeof(*s));
 }
+
+static void *dup_array(const void *v, size_t n, size_t size)
+{
+	void *c = malloc(n * size + 1);
+
+	if (c && n)
+		memcpy(c, v, n * size);
+	return c;
+}
+
+int reg_snapshot_dup(const struct reg_snapshot *s, struct reg_snapshot *out)
+{
+	unsigned i;
+
+	memset(out, 0, sizeof(*out));
+	out->policy = s->policy;
+	out->gateways = dup_array(s->gateways, s->ngateways, sizeof(*s->gateways));
+	out->vms = dup_array(s->vms, s->nvms, sizeof(*s->vms));
+	out->links = dup_array(s->links, s->nlinks, sizeof(*s->links));
+	out->problems = calloc(s->nproblems + 1, sizeof(*out->problems));
+	if (!out->gateways || !out->vms || !out->links || !out->problems)
+		goto nomem;
+	out->ngateways = s->ngateways;
+	out->nvms = s->nvms;
+	out->nlinks = s->nlinks;
+	for (i = 0; i < s->nproblems; i++) {
+		out->problems[i] = strdup(s->problems[i]);
+		if (!out->problems[i])
+			goto nomem;
+		out->nproblems++;
+	}
+	return 0;
+nomem:
+	reg_snapshot_free(out);
+	reg_policy_default(&out->policy);
+	return -1;
+}

@@ -19,11 +19,19 @@
 #  - all three are started again (same data): every meshd says the registry
 #    is back, republishes its links, and a change made now (a new prefix for
 #    eu-west) reaches every gateway through the re-established watch.
+#  - etcd slow: the leader (moved to the member first in meshd's endpoints)
+#    stopped with SIGSTOP for 10 s, its connections open and silent, and the
+#    direct link us-east - us-west cut 100 ms into it: us-east's traffic to
+#    us-west moves to the relay through eu-west with under CUT_LOSS_MS of
+#    loss (docs/OPERATIONS.md: 500 ms), as with the registry well: meshd's
+#    loop never waits on the registry.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/../lib/scenario.sh"
 
 OUTAGE_S=${OUTAGE_S:-30}
+CUT_LOSS_MS=500
+CUT_PINGS=500 # every 10 ms: the cut 2 s in, the flow past the 10 s stop
 ETCD_ROUTE_MS=2000
 hm_sanitized "$MESHD" && ETCD_ROUTE_MS=2500
 
@@ -199,6 +207,41 @@ echo "meshd_etcd: established flow us-east -> us-west over $FLOW_S s: $FLOW_SENT
 	"in $FLOW_SPAN_MS ms, $FLOW_LOST lost, longest gap between answers $FLOW_GAP_MS ms, between" \
 	"sends $FLOW_SENDGAP_MS ms (across the leader's death and a ${OUTAGE_S} s registry outage)" >&2
 meshd_flow_checks
+
+# ---- etcd slow: the leader stopped while a backbone link is cut ----
+member_id() { # M: etcd's hex id of member M
+	ip netns exec "$MGMT" etcdctl --endpoints="${ETCD_URL[$1]}" endpoint status -w json 2>/dev/null |
+		python3 -c 'import json, sys; print("%x" % json.load(sys.stdin)[0]["Status"]["header"]["member_id"])'
+}
+now_leader=$(etcd_leader)
+if [ "$now_leader" != "$LEADER" ]; then
+	hm_check "leadership moved to member $LEADER (first in meshd's endpoints)" \
+		ip netns exec "$MGMT" etcdctl --endpoints="${ETCD_URL[$now_leader]}" \
+		move-leader "$(member_id "$LEADER")"
+fi
+leader_is() { [ "$(etcd_leader)" = "$1" ]; }
+hm_check "member $LEADER leads" hm_wait_for 10 leader_is "$LEADER"
+hm_check "us-east -> us-west direct" meshd_route_is 1 10.2.0.2 2 2 1
+meshd_flow_start cut "$VMA" 10.2.0.2 0.01 "$CUT_PINGS"
+sleep 2
+kill -STOP "${ETCD_PID[$LEADER]}"
+stopped=$(now_ms)
+hm_log "etcd member $LEADER, the leader, stopped (SIGSTOP)"
+sleep 0.1
+t0=$(now_ms)
+rig_link 1 2 down >/dev/null || hm_fail "cannot cut the link"
+moved=$(meshd_watch_route 1 10.2.0.2 2 3 2 "$t0")
+sleep $(((10000 - ($(now_ms) - stopped)) / 1000)).5
+kill -CONT "${ETCD_PID[$LEADER]}"
+hm_log "etcd member $LEADER continued after $(($(now_ms) - stopped)) ms"
+meshd_flow_end
+echo "meshd_etcd: etcd leader stopped, link cut: us-east's route through eu-west after $moved ms;" \
+	"$FLOW_LOST of $FLOW_SENT pings sent lost = $FLOW_LOSS_MS ms of loss (bound $CUT_LOSS_MS ms)" >&2
+hm_check "us-east moved to the relay ($moved ms)" test "$moved" -ge 0
+hm_check "ping sent all $CUT_PINGS ($FLOW_SENT)" test "$FLOW_SENT" -eq "$CUT_PINGS"
+hm_check "loss under $CUT_LOSS_MS ms with the leader stopped ($FLOW_LOSS_MS ms)" \
+	test "$FLOW_LOSS_MS" -ge 0 -a "$FLOW_LOSS_MS" -lt "$CUT_LOSS_MS"
+rig_link 1 2 up >/dev/null || hm_fail "cannot heal the link"
 
 for r in 1 2 3; do
 	hm_check "meshd of $(rig_region_name "$r") exits 0 on SIGTERM" meshd_stop "$r"

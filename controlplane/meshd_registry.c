@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: MIT
+/*
+ * meshd's registry I/O, in a thread of its own: the loop that reads probes,
+ * fails over and installs paths never waits on the registry. An etcd member
+ * that accepts connections and then says nothing (stopped, partitioned)
+ * holds a call for the whole timeout, per endpoint; here that delays only
+ * the next snapshot or the next publication of our links.
+ *
+ * The thread's flow, one step at a time:
+ *   - the watch fd (registry_watch_fd) fires: a load is due in DEBOUNCE_NS;
+ *     also every RELOAD_EVERY_NS, every RETRY_EVERY_NS after a failed load,
+ *     and at once when the loop asks (meshd_registry_reload);
+ *   - a load (registry_load_over the thread's own last good snapshot) posts
+ *     its result in one slot, a newer replacing one the loop has not taken,
+ *     and wakes the loop through an eventfd (meshd_registry_fd);
+ *   - links handed over by the loop (meshd_registry_publish: the newest set
+ *     replaces one not yet put) are put, one after another, the first error
+ *     ending the set (logged).
+ * The loop takes a result with meshd_registry_take. The registry handle is
+ * the thread's alone from meshd_registry_start to meshd_registry_stop.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "meshd.h"
+
+#define RELOAD_EVERY_NS (5 * 1000000000ULL)
+#define RETRY_EVERY_NS (1000000000ULL)
+#define DEBOUNCE_NS (100 * 1000000ULL)
+
+struct meshd_registry {
+	struct meshd *d;              /* for its config and meshd_log only */
+	struct registry *reg;
+	pthread_t thread;
+	int wake_loop;                /* eventfd: a result is posted */
+	int wake_thread;              /* eventfd: stop, reload or links */
+
+	pthread_mutex_t mu;           /* guards what follows */
+	bool stop, reload_asked;
+	bool posted, posted_ok;       /* a result the loop has not taken */
+	struct reg_snapshot result;
+	char result_err[256];
+	struct reg_link *links;       /* a set to put, NULL none */
+	unsigned nlinks, lease_s;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void poke(int fd)
+{
+	uint64_t one = 1;
+
+	if (write(fd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		return; /* a full counter is already a wake-up */
+}
+
+static void drain(int fd)
+{
+	uint64_t v;
+
+	while (read(fd, &v, sizeof(v)) > 0)
+		;
+}
+
+static void post(struct meshd_registry *m, const struct reg_snapshot *fresh, const char *err)
+{
+	pthread_mutex_lock(&m->mu);
+	if (m->posted && m->posted_ok)
+		reg_snapshot_free(&m->result);
+	m->posted = true;
+	m->posted_ok = fresh != NULL;
+	if (fresh)
+		m->result = *fresh;
+	snprintf(m->result_err, sizeof(m->result_err), "%s", err ? err : "");
+	pthread_mutex_unlock(&m->mu);
+	poke(m->wake_loop);
+}
+
+/* One load; last: the thread's last good snapshot, replaced on success. */
+static bool load(struct meshd_registry *m, struct reg_snapshot *last, bool *have_last)
+{
+	struct reg_snapshot fresh, copy;
+	char err[256];
+
+	if (registry_load_over(m->reg, *have_last ? last : NULL, &fresh, err, sizeof(err))) {
+		post(m, NULL, err);
+		return false;
+	}
+	if (reg_snapshot_dup(&fresh, &copy) < 0) {
+		reg_snapshot_free(&fresh);
+		post(m, NULL, "out of memory");
+		return false;
+	}
+	if (*have_last)
+		reg_snapshot_free(last);
+	*last = fresh;
+	*have_last = true;
+	post(m, &copy, NULL);
+	return true;
+}
+
+static void publish(struct meshd_registry *m, struct reg_link *links, unsigned n, unsigned lease_s)
+{
+	char err[256];
+
+	for (unsigned i = 0; i < n; i++)
+		if (registry_put_link(m->reg, &links[i], lease_s, err, sizeof(err))) {
+			meshd_log(m->d, "publishing links: %s", err);
+			return;
+		}
+}
+
+static void *thread_main(void *arg)
+{
+	struct meshd_registry *m = arg;
+	struct reg_snapshot last;
+	bool have_last = false, up = false;
+	uint64_t last_load = 0, due = 1; /* load at once */
+	int wfd = registry_watch_fd(m->reg);
+
+	for (;;) {
+		struct pollfd p[2] = {{.fd = m->wake_thread, .events = POLLIN},
+				      {.fd = wfd, .events = POLLIN}};
+		uint64_t now = mono_ns(), next = last_load + (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS);
+		struct reg_link *links = NULL;
+		unsigned nlinks = 0, lease_s = 0;
+		int timeout_ms;
+		bool stop;
+
+		if (due && due < next)
+			next = due;
+		timeout_ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
+		if (poll(p, wfd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
+			usleep(10000);
+		now = mono_ns();
+		if (p[0].revents)
+			drain(m->wake_thread);
+		if (wfd >= 0 && p[1].revents) {
+			registry_watch_ack(m->reg);
+			if (!due)
+				due = now + DEBOUNCE_NS;
+		}
+		pthread_mutex_lock(&m->mu);
+		stop = m->stop;
+		if (m->reload_asked)
+			due = now;
+		m->reload_asked = false;
+		links = m->links;
+		nlinks = m->nlinks;
+		lease_s = m->lease_s;
+		m->links = NULL;
+		pthread_mutex_unlock(&m->mu);
+		if (stop) {
+			free(links);
+			break;
+		}
+		if ((due && now >= due) || now - last_load >= (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS)) {
+			due = 0;
+			last_load = now;
+			up = load(m, &last, &have_last);
+		}
+		/* Links only while the registry answers loads: a dead one would
+		 * hold each put for the whole timeout. */
+		if (links && up)
+			publish(m, links, nlinks, lease_s);
+		free(links);
+	}
+	if (have_last)
+		reg_snapshot_free(&last);
+	return NULL;
+}
+
+struct meshd_registry *meshd_registry_start(struct meshd *d, struct registry *reg, char *err,
+					    size_t errlen)
+{
+	struct meshd_registry *m = calloc(1, sizeof(*m));
+
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->d = d;
+	m->reg = reg;
+	pthread_mutex_init(&m->mu, NULL);
+	m->wake_loop = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	m->wake_thread = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (m->wake_loop < 0 || m->wake_thread < 0 ||
+	    pthread_create(&m->thread, NULL, thread_main, m) != 0) {
+		snprintf(err, errlen, "cannot start the registry thread: %s", strerror(errno));
+		if (m->wake_loop >= 0)
+			close(m->wake_loop);
+		if (m->wake_thread >= 0)
+			close(m->wake_thread);
+		pthread_mutex_destroy(&m->mu);
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+int meshd_registry_fd(const struct meshd_registry *m)
+{
+	return m->wake_loop;
+}
+
+int meshd_registry_take(struct meshd_registry *m, struct reg_snapshot *out, char *err,
+			size_t errlen)
+{
+	int rc = 0;
+
+	drain(m->wake_loop);
+	pthread_mutex_lock(&m->mu);
+	if (m->posted) {
+		rc = m->posted_ok ? 1 : -1;
+		if (m->posted_ok)
+			*out = m->result;
+		snprintf(err, errlen, "%s", m->result_err);
+		memset(&m->result, 0, sizeof(m->result));
+		m->posted = false;
+	}
+	pthread_mutex_unlock(&m->mu);
+	return rc;
+}
+
+void meshd_registry_reload(struct meshd_registry *m)
+{
+	pthread_mutex_lock(&m->mu);
+	m->reload_asked = true;
+	pthread_mutex_unlock(&m->mu);
+	poke(m->wake_thread);
+}
+
+void meshd_registry_publish(struct meshd_registry *m, struct reg_link *links, unsigned n,
+			    unsigned lease_s)
+{
+	pthread_mutex_lock(&m->mu);
+	free(m->links);
+	m->links = links;
+	m->nlinks = n;
+	m->lease_s = lease_s;
+	pthread_mutex_unlock(&m->mu);
+	poke(m->wake_thread);
+}
+
+void meshd_registry_stop(struct meshd_registry *m)
+{
+	if (!m)
+		return;
+	pthread_mutex_lock(&m->mu);
+	m->stop = true;
+	pthread_mutex_unlock(&m->mu);
+	poke(m->wake_thread);
+	pthread_join(m->thread, NULL);
+	if (m->posted && m->posted_ok)
+		reg_snapshot_free(&m->result);
+	free(m->links);
+	close(m->wake_loop);
+	close(m->wake_thread);
+	pthread_mutex_destroy(&m->mu);
+	free(m);
+}
