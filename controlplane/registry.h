@@ -13,6 +13,8 @@
  * Records are JSON, one per key, the same in both (docs/REGISTRY.md):
  *   /hopmesh/gateways/NAME   /hopmesh/vms/NAME   /hopmesh/policy
  *   /hopmesh/links/FROM/TO   (written under a lease: a dead gateway's expire)
+ *   /hopmesh/claims/NAME/... (a gateway's id and prefixes, made with its
+ *                            record: their age settles clashes, never names)
  *
  * Public keys only: no record has a place for a private key, and a record
  * that carries one anyway is refused as corrupt. Entries that do not parse or
@@ -103,10 +105,10 @@ void registry_close(struct registry *r);
 /* Everything, validated. 0, or -1 with err when the registry is unreachable
  * (callers keep their last good state). */
 int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_t errlen);
-/* The same for a reader that holds a last good snapshot (meshd): records in
- * it win clashes with newcomers, and one whose entry turned corrupt keeps its
- * last good version (with a problem line), so that a bad write straight into
- * the store changes nothing in use. */
+/* The same for a reader that holds a last good snapshot (meshd): a record
+ * whose entry turned corrupt keeps its last good version (with a problem
+ * line), and between unclaimed records those in it win, so that a bad write
+ * straight into the store changes nothing in use. */
 int registry_load_over(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *out,
 		       char *err, size_t errlen);
 void reg_snapshot_free(struct reg_snapshot *s);
