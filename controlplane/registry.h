@@ -77,7 +77,7 @@ struct reg_snapshot {
 	struct reg_vm *vms;
 	unsigned nvms;
 	struct reg_policy policy;          /* defaults when none is stored */
-	struct reg_link *links;            /* live ones only: expired are left out */
+	struct reg_link *links;            /* live ones only, sorted by from, to */
 	unsigned nlinks;
 	char **problems;                   /* one line per entry skipped, and why */
 	unsigned nproblems;

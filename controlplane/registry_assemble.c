@@ -117,6 +117,8 @@ struct assembly {
 	struct reg_link *links;
 	struct claim_item *claims;
 	unsigned ngw, nvm, nlink, nclaim;
+	const struct reg_gateway **last_gws; /* last's, by name */
+	const struct reg_vm **last_vms;
 	struct problems pr;
 	struct reg_snapshot *out;
 	char why[400];
@@ -188,20 +190,61 @@ static int cmp_link(const void *a, const void *b)
 	return c ? c : strcmp(x->to, y->to);
 }
 
-static const struct reg_gateway *known_gateway(const struct reg_snapshot *last, const char *name)
+static int cmp_gw_ptr_name(const void *a, const void *b)
 {
-	for (unsigned i = 0; last && i < last->ngateways; i++)
-		if (!strcmp(last->gateways[i].name, name))
-			return &last->gateways[i];
-	return NULL;
+	return strcmp((*(const struct reg_gateway *const *)a)->name,
+		      (*(const struct reg_gateway *const *)b)->name);
 }
 
-static const struct reg_vm *known_vm(const struct reg_snapshot *last, const char *name)
+static int cmp_vm_ptr_name(const void *a, const void *b)
 {
-	for (unsigned i = 0; last && i < last->nvms; i++)
-		if (!strcmp(last->vms[i].name, name))
-			return &last->vms[i];
-	return NULL;
+	return strcmp((*(const struct reg_vm *const *)a)->name, (*(const struct reg_vm *const *)b)->name);
+}
+
+/* last's records by name, for lookups in log time: a large mesh's reload
+ * looks up every record it reads. */
+static int index_last(struct assembly *a)
+{
+	const struct reg_snapshot *l = a->last;
+	unsigned i;
+
+	if (!l)
+		return 0;
+	a->last_gws = calloc(l->ngateways + 1, sizeof(*a->last_gws));
+	a->last_vms = calloc(l->nvms + 1, sizeof(*a->last_vms));
+	if (!a->last_gws || !a->last_vms)
+		return -1;
+	for (i = 0; i < l->ngateways; i++)
+		a->last_gws[i] = &l->gateways[i];
+	for (i = 0; i < l->nvms; i++)
+		a->last_vms[i] = &l->vms[i];
+	qsort(a->last_gws, l->ngateways, sizeof(*a->last_gws), cmp_gw_ptr_name);
+	qsort(a->last_vms, l->nvms, sizeof(*a->last_vms), cmp_vm_ptr_name);
+	return 0;
+}
+
+static const struct reg_gateway *known_gateway(const struct assembly *a, const char *name)
+{
+	struct reg_gateway key, *kp = &key;
+	const struct reg_gateway *const *hit;
+
+	if (!a->last)
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	hit = bsearch(&kp, a->last_gws, a->last->ngateways, sizeof(*a->last_gws), cmp_gw_ptr_name);
+	return hit ? *hit : NULL;
+}
+
+static const struct reg_vm *known_vm(const struct assembly *a, const char *name)
+{
+	struct reg_vm key, *kp = &key;
+	const struct reg_vm *const *hit;
+
+	if (!a->last)
+		return NULL;
+	snprintf(key.name, sizeof(key.name), "%s", name);
+	hit = bsearch(&kp, a->last_vms, a->last->nvms, sizeof(*a->last_vms), cmp_vm_ptr_name);
+	return hit ? *hit : NULL;
 }
 
 /* A stored gateway or VM that no longer reads or validates: its last good
@@ -210,7 +253,7 @@ static const struct reg_vm *known_vm(const struct reg_snapshot *last, const char
  * kept (the item then counts). */
 static bool keep_gateway(struct assembly *a, const char *name, const char *where)
 {
-	const struct reg_gateway *g = known_gateway(a->last, name);
+	const struct reg_gateway *g = known_gateway(a, name);
 	struct gw_item *it = &a->gws[a->ngw];
 
 	if (!g)
@@ -224,7 +267,7 @@ static bool keep_gateway(struct assembly *a, const char *name, const char *where
 
 static bool keep_vm(struct assembly *a, const char *name, const char *where)
 {
-	const struct reg_vm *vm = known_vm(a->last, name);
+	const struct reg_vm *vm = known_vm(a, name);
 	struct vm_item *it = &a->vms[a->nvm];
 
 	if (!vm)
@@ -270,7 +313,7 @@ static void take_gateway(struct assembly *a, const struct reg_entry *e, const ch
 			kept ? KEPT : "");
 		return;
 	}
-	it->known = known_gateway(a->last, name);
+	it->known = known_gateway(a, name);
 	it->where = e->where;
 	a->ngw++;
 }
@@ -297,7 +340,7 @@ static void take_vm(struct assembly *a, const struct reg_entry *e, const char *n
 		return;
 	}
 	reg_addr_parse(it->vm.address, &it->addr);
-	it->known = known_vm(a->last, name);
+	it->known = known_vm(a, name);
 	it->where = e->where;
 	a->nvm++;
 }
@@ -624,7 +667,7 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 
 	memset(out, 0, sizeof(*out));
 	reg_policy_default(&out->policy);
-	if (!a.gws || !a.vms || !a.links || !a.claims)
+	if (!a.gws || !a.vms || !a.links || !a.claims || index_last(&a) < 0)
 		goto nomem;
 	for (i = 0; i < es->n; i++)
 		take_entry(&a, &es->v[i]);
@@ -638,6 +681,8 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 	free(a.gws);
 	free(a.vms);
 	free(a.claims);
+	free(a.last_gws);
+	free(a.last_vms);
 	return 0;
 
 nomem:
@@ -648,6 +693,8 @@ nomem:
 	free(a.vms);
 	free(a.links);
 	free(a.claims);
+	free(a.last_gws);
+	free(a.last_vms);
 	free(out->gateways);
 	free(out->vms);
 	free(out->links);

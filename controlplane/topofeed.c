@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A registry snapshot into topology/ (topofeed.h). */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "topofeed.h"
@@ -24,12 +26,22 @@ bool topofeed_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double
 	return true;
 }
 
+static int cmp_link(const void *a, const void *b)
+{
+	const struct reg_link *x = a, *y = b;
+	int c = strcmp(x->from, y->from);
+
+	return c ? c : strcmp(x->to, y->to);
+}
+
+/* A snapshot's links are sorted by FROM, TO (registry.h). */
 static const struct reg_link *link_between(const struct reg_snapshot *s, const char *from, const char *to)
 {
-	for (unsigned k = 0; k < s->nlinks; k++)
-		if (!strcmp(s->links[k].from, from) && !strcmp(s->links[k].to, to))
-			return &s->links[k];
-	return NULL;
+	struct reg_link key;
+
+	snprintf(key.from, sizeof(key.from), "%s", from);
+	snprintf(key.to, sizeof(key.to), "%s", to);
+	return bsearch(&key, s->links, s->nlinks, sizeof(*s->links), cmp_link);
 }
 
 void topofeed_registry(struct topofeed *f, struct topo *t, const struct reg_snapshot *s, uint16_t own)
