@@ -43,6 +43,7 @@
  *   link_holddown_loss_pct = 20  # and probe loss under this over it
  *   publish_interval_ms = 1000   # links to the registry
  *   link_lease_s = 5             # and how long they live there
+ *   registry_compact_s = 60      # etcd history kept (lowest id compacts)
  *   hold_ms = 1000               # a better path must stay better this long
  *   [etcd]                       # optional: ca_file, cert_file, key_file,
  *                                # username, password, timeout_ms

@@ -31,6 +31,7 @@ struct meshd_config {
 	unsigned publish_interval_ms;
 	unsigned hold_ms;             /* hysteresis: a better path waits this long */
 	unsigned link_lease_s;
+	unsigned registry_compact_s;  /* etcd history kept, and how often it is cut */
 	struct reg_options reg;
 	char ca_file[256], cert_file[256], key_file[256], username[64], password[128];
 };

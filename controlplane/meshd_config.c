@@ -120,6 +120,8 @@ static const char *set_meshd(struct meshd_config *c, const char *k, const char *
 		return number(v, 100, 60000, &c->publish_interval_ms) ? NULL : "100-60000";
 	if (!strcmp(k, "hold_ms"))
 		return number(v, 0, 600000, &c->hold_ms) ? NULL : "0-600000";
+	if (!strcmp(k, "registry_compact_s"))
+		return number(v, 5, 86400, &c->registry_compact_s) ? NULL : "5-86400";
 	if (!strcmp(k, "link_lease_s"))
 		return number(v, 2, 3600, &c->link_lease_s) ? NULL : "2-3600";
 	return "unknown key";
@@ -172,6 +174,7 @@ bool meshd_config_load(struct meshd_config *c, const char *path, char *err, size
 	link_params_default(&c->probe);
 	c->publish_interval_ms = 1000;
 	c->link_lease_s = 5;
+	c->registry_compact_s = 60;
 	c->hold_ms = 1000;
 	if (!f || fstat(fileno(f), &st) < 0) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));

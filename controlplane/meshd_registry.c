@@ -15,7 +15,12 @@
  *     and wakes the loop through an eventfd (meshd_registry_fd);
  *   - links handed over by the loop (meshd_registry_publish: the newest set
  *     replaces one not yet put) are put, one after another, the first error
- *     ending the set (logged).
+ *     ending the set (logged);
+ *   - every registry_compact_s (config), the meshd of the gateway with the lowest id in
+ *     the registry (one per mesh, no election needed beyond the snapshot
+ *     everyone reads) compacts etcd to the revision it read one period
+ *     before: etcd keeps that much history and stops growing with the
+ *     link puts (tests/netns/registry_etcd.sh, the soak).
  * The loop takes a result with meshd_registry_take. The registry handle is
  * the thread's alone from meshd_registry_start to meshd_registry_stop.
  */
@@ -123,12 +128,33 @@ static void publish(struct meshd_registry *m, struct reg_link *links, unsigned n
 		}
 }
 
+/* Are we the one to compact: the lowest id in the registry? */
+static bool compactor(const struct meshd_registry *m, const struct reg_snapshot *s)
+{
+	const struct reg_gateway *low = NULL;
+
+	for (unsigned i = 0; i < s->ngateways; i++)
+		if (!low || s->gateways[i].id < low->id)
+			low = &s->gateways[i];
+	return low && !strcmp(low->name, m->d->cfg.gateway);
+}
+
+static void compact(struct meshd_registry *m, const struct reg_snapshot *last, long long *before)
+{
+	char err[256];
+
+	if (*before && compactor(m, last) && registry_compact(m->reg, *before, err, sizeof(err)))
+		meshd_log(m->d, "compacting the registry to revision %lld: %s", *before, err);
+	*before = last->revision;
+}
+
 static void *thread_main(void *arg)
 {
 	struct meshd_registry *m = arg;
 	struct reg_snapshot last;
 	bool have_last = false, up = false;
-	uint64_t last_load = 0, due = 1; /* load at once */
+	uint64_t last_load = 0, due = 1, last_compact = mono_ns(); /* load at once */
+	long long compact_to = 0;
 	int wfd = registry_watch_fd(m->reg);
 
 	for (;;) {
@@ -177,6 +203,11 @@ static void *thread_main(void *arg)
 		if (links && up)
 			publish(m, links, nlinks, lease_s);
 		free(links);
+		if (up && have_last &&
+		    now - last_compact >= m->d->cfg.registry_compact_s * 1000000000ULL) {
+			last_compact = now;
+			compact(m, &last, &compact_to);
+		}
 	}
 	if (have_last)
 		reg_snapshot_free(&last);

@@ -104,6 +104,8 @@ int registry_load_over(struct registry *r, const struct reg_snapshot *last, stru
 		reg_err(err, errlen, "out of memory");
 		rc = -1;
 	}
+	if (rc == 0)
+		out->revision = es.revision;
 	reg_entries_free(&es);
 	return rc;
 }
@@ -249,6 +251,18 @@ int registry_put_link(struct registry *r, const struct reg_link *l, unsigned lea
 	snprintf(what, sizeof(what), "link %s -> %s", l->from, l->to);
 	w.what = what;
 	return do_write(r, &w, err, errlen);
+}
+
+int registry_compact(struct registry *r, long long revision, char *err, size_t errlen)
+{
+	int rc = 0;
+
+	if (!r->ops->compact || revision <= 0)
+		return 0;
+	pthread_mutex_lock(&r->mu);
+	rc = r->ops->compact(r, revision, err, errlen);
+	pthread_mutex_unlock(&r->mu);
+	return rc;
 }
 
 int registry_watch_fd(struct registry *r)

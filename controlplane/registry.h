@@ -81,6 +81,7 @@ struct reg_snapshot {
 	unsigned nlinks;
 	char **problems;                   /* one line per entry skipped, and why */
 	unsigned nproblems;
+	long long revision;                /* etcd: the store's revision read; dir: 0 */
 };
 
 struct reg_options {
@@ -126,6 +127,11 @@ int registry_put_policy(struct registry *r, const struct reg_policy *p, char *er
  * put again: gateways refresh theirs every second or so. */
 int registry_put_link(struct registry *r, const struct reg_link *l, unsigned lease_s, char *err,
 		      size_t errlen);
+
+/* etcd: drops the history of every key older than revision (a snapshot's
+ * revision, read a while ago: watchers that far behind reload anyway). A
+ * revision compacted already is no error. dir: nothing to do, 0. */
+int registry_compact(struct registry *r, long long revision, char *err, size_t errlen);
 
 /* Change notification: the fd becomes readable when the registry may have
  * changed (or, for etcd, when the watch broke and a reload is due);

@@ -733,6 +733,7 @@ int reg_snapshot_dup(const struct reg_snapshot *s, struct reg_snapshot *out)
 
 	memset(out, 0, sizeof(*out));
 	out->policy = s->policy;
+	out->revision = s->revision;
 	out->gateways = dup_array(s->gateways, s->ngateways, sizeof(*s->gateways));
 	out->vms = dup_array(s->vms, s->nvms, sizeof(*s->vms));
 	out->links = dup_array(s->links, s->nlinks, sizeof(*s->links));

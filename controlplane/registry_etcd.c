@@ -512,6 +512,24 @@ static int etcd_write(struct registry *r, const struct reg_write *w, char *err, 
 	return rc;
 }
 
+static int etcd_compact(struct registry *r, long long revision, char *err, size_t errlen)
+{
+	struct reg_etcd *e = r->be;
+	json_t *req = json_pack("{s:o}", "revision", numstr(revision)), *resp;
+	int rc;
+
+	if (!req) {
+		reg_err(err, errlen, "out of memory");
+		return -1;
+	}
+	rc = etcd_http_call(e->http, "/v3/kv/compaction", req, &resp, err, errlen);
+	json_decref(req);
+	json_decref(resp);
+	if (rc < 0 && strstr(err, "has been compacted"))
+		return 0; /* another did it first */
+	return rc;
+}
+
 /* ---- watch ---- */
 
 static void signal_change(struct reg_etcd *e)
@@ -669,5 +687,6 @@ const struct reg_ops reg_etcd_ops = {
 	.watch_fd = etcd_watch_fd,
 	.watch_ack = etcd_watch_ack,
 	.close = etcd_close,
+	.compact = etcd_compact,
 	.expiry = false,
 };

@@ -42,6 +42,7 @@ struct reg_ops {
 	int (*watch_fd)(struct registry *r);
 	void (*watch_ack)(struct registry *r);
 	void (*close)(struct registry *r);
+	int (*compact)(struct registry *r, long long revision, char *err, size_t errlen); /* may be NULL */
 	bool expiry;                         /* links carry expires_unix_ms */
 };
 

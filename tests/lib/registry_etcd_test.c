@@ -16,6 +16,9 @@
  *
  * "registry-etcd-test" runs the cmocka tests; "registry-etcd-test cluster"
  * the one on a 3-member cluster (HM_ETCD_CLUSTER, see there);
+ * "registry-etcd-test links URL GATEWAYS SECONDS" publishes the links of a
+ * full mesh of GATEWAYS gateways every second, as their meshds would, for
+ * the soak test;
  * "registry-etcd-test watch URL SECONDS" prints a line per wake-up of the
  * watch fd and per reload, for the script's restart test, and ends early and
  * cleanly (registry_close, so a sanitizer build checks for leaks) on SIGTERM.
@@ -715,6 +718,10 @@ static void test_roles(void **state)
 	assert_null(find_gw(&s, "aaa"));
 	assert_string_equal(find_gw(&s, "victim")->prefixes[0], "10.1.0.0/16");
 	assert_non_null(strstr(prefix_problem(&s, "/hopmesh/gateways/aaa"), "the other's claim is older"));
+	/* the compacting meshd uses its gateway's user: etcd lets it */
+	assert_true(s.revision > 0);
+	OK(registry_compact(vic, s.revision, ERRBUF));
+	OK(registry_compact(aaa, s.revision - 1, ERRBUF)); /* compacted already: no error */
 	reg_snapshot_free(&s);
 
 	OK(registry_put_gateway(aaa, &a, ERRBUF)); /* put right again, by itself */
@@ -979,6 +986,47 @@ static int watch_monitor(const char *endpoints, unsigned seconds)
 	return 0;
 }
 
+/* The links of a full mesh of n gateways, put once a second for seconds,
+ * one handle per gateway (each meshd has its own lease). */
+static int publish_links(const char *endpoints, unsigned n, unsigned seconds)
+{
+	struct registry **r = calloc(n + 1, sizeof(*r));
+	uint64_t end = now_ms() + seconds * 1000ull, next = now_ms();
+	char err[512];
+	unsigned i, j, puts = 0;
+
+	if (!r)
+		return 1;
+	for (i = 0; i < n; i++)
+		r[i] = open_url(endpoints, NULL);
+	while (now_ms() < end) {
+		for (i = 0; i < n; i++)
+			for (j = 0; j < n; j++) {
+				struct reg_link l;
+				char a[16], b[16];
+
+				if (i == j)
+					continue;
+				snprintf(a, sizeof(a), "gw-%u", i + 1);
+				snprintf(b, sizeof(b), "gw-%u", j + 1);
+				l = link_rec(a, b, 10 + (double)((puts + j) % 50) / 10);
+				if (registry_put_link(r[i], &l, 5, err, sizeof(err))) {
+					fprintf(stderr, "links: %s\n", err);
+					return 1;
+				}
+				puts++;
+			}
+		next += 1000;
+		if (next > now_ms())
+			usleep((useconds_t)(next - now_ms()) * 1000);
+	}
+	for (i = 0; i < n; i++)
+		registry_close(r[i]);
+	free(r);
+	printf("links: %u puts in %u s\n", puts, seconds);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest plain[] = {
@@ -1002,13 +1050,17 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cluster_member_dies),
 	};
 
+	if (argc == 5 && !strcmp(argv[1], "links"))
+		return publish_links(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "watch"))
 		return watch_monitor(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "cluster"))
 		return cmocka_run_group_tests_name("registry etcd cluster", cluster, NULL, NULL) ? 1 : 0;
 	if (argc != 1) {
-		fprintf(stderr, "usage: %s [cluster] | %s watch ENDPOINTS SECONDS\n", argv[0],
-			argv[0]);
+		fprintf(stderr,
+			"usage: %s [cluster] | %s watch ENDPOINTS SECONDS | %s links ENDPOINTS "
+			"GATEWAYS SECONDS\n",
+			argv[0], argv[0], argv[0]);
 		return 2;
 	}
 	rc = cmocka_run_group_tests_name("registry etcd", plain, NULL, NULL);

@@ -21,6 +21,9 @@
 #   3. A 3-member cluster: the leader, which is also the member the client
 #      talks to, is killed; the client's loads, writes, lease and watch go on
 #      through the other two.
+#   4. Soak: two etcds under the link puts of a 10-gateway mesh for 90 s,
+#      one of them compacted by a meshd: its space in use stays flat, the
+#      other's grows.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -264,4 +267,60 @@ fi
 hm_forget "${CPID[$LEADER]}" # gone: cleanup must not signal that PID
 [ "$rc" -eq 0 ] || hm_fail "registry-etcd-test cluster failed"
 hm_log "ok: registry-etcd-test cluster"
+for m in c1 c2 c3; do
+	[ "$m" = "$LEADER" ] || hm_stop "${CPID[$m]}"
+done
+
+# ---- 4. soak: etcd's size under link puts, with and without meshd ----
+# Two etcds take the same load (the links of a full mesh of SOAK_GW
+# gateways, put every second); on the second, a meshd whose gateway has the
+# lowest id compacts every SOAK_COMPACT_S. The space in use in the first
+# grows all along; in the second it stays flat once compaction has begun.
+SOAK_S=90 SOAK_GW=10 SOAK_COMPACT_S=10 # the first sample (30 s) after the first compaction (20 s)
+S1=$(free_port) S1P=$(free_port) S2=$(free_port) S2P=$(free_port)
+etcd_start soak-plain "http://127.0.0.1:$S1" "$S1P"
+SOAK1_PID=$ETCD_PID
+etcd_start soak-meshd "http://127.0.0.1:$S2" "$S2P"
+SOAK2_PID=$ETCD_PID
+hm_check "soak etcd without compaction up" etcd_wait "http://127.0.0.1:$S1"
+hm_check "soak etcd with meshd up" etcd_wait "http://127.0.0.1:$S2"
+MESHD=$HM_BUILD/controlplane/meshd
+[ -x "$MESHD" ] || hm_fail "no $MESHD (build first, or set HOPMESH_BUILD)"
+hm_check "gateway gw-1 (id 1) in the second" "$MESHCTL" --registry "etcd:http://127.0.0.1:$S2" \
+	gateway add gw-1 --id 1 --public-key "$KEY" --endpoint 192.0.2.1:51820 --prefix 10.1.0.0/24
+# meshd with no gateway behind it: its registry thread runs all the same.
+printf '%s\n' "[meshd]" "gateway = gw-1" "registry = etcd:http://127.0.0.1:$S2" \
+	"interface = hm-soak-none" "control = $HM_TMP/no-gateway.ctl" \
+	"registry_compact_s = $SOAK_COMPACT_S" >"$HM_TMP/soak-meshd.conf"
+"$MESHD" -c "$HM_TMP/soak-meshd.conf" >"$HM_TMP/soak-meshd.log" 2>&1 &
+SOAK_MESHD=$!
+HM_PIDS+=("$SOAK_MESHD")
+"$TESTER" links "http://127.0.0.1:$S1" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak1.out" 2>&1 &
+L1=$!
+"$TESTER" links "http://127.0.0.1:$S2" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak2.out" 2>&1 &
+L2=$!
+HM_PIDS+=("$L1" "$L2")
+in_use() { # URL: etcd's dbSizeInUse, bytes
+	etcdctl --endpoints="$1" endpoint status -w json | python3 -c '
+import json, sys; print(json.load(sys.stdin)[0]["Status"]["dbSizeInUse"])'
+}
+declare -a U1 U2
+for i in 1 2 3; do
+	sleep $((SOAK_S / 3))
+	U1[i]=$(in_use "http://127.0.0.1:$S1") U2[i]=$(in_use "http://127.0.0.1:$S2")
+	hm_log "soak at $((i * SOAK_S / 3)) s: in use ${U1[i]} bytes without compaction, ${U2[i]} with meshd's"
+done
+wait "$L1" && wait "$L2" || hm_fail "the link publishers failed (soak1.out, soak2.out)"
+hm_forget "$L1"
+hm_forget "$L2"
+hm_check "without compaction etcd grows (${U1[1]} -> ${U1[3]} bytes)" test "${U1[3]}" -ge $((U1[1] * 2))
+# Flat: what is kept is the last SOAK_COMPACT_S to 2 x SOAK_COMPACT_S of
+# history, so it moves between samples; it must not grow like the other.
+hm_check "with meshd compacting it stays flat (${U2[1]} -> ${U2[3]} bytes: at most +50 %, and a fifth of the other's growth)" \
+	test "${U2[3]}" -le $((U2[1] * 3 / 2)) -a $((U2[3] - U2[1])) -le $(((U1[3] - U1[1]) / 5))
+hm_check "meshd compacted without an error" bash -c '! grep -q "compacting the registry" "$0"' \
+	"$HM_TMP/soak-meshd.log"
+hm_check "the soak's meshd exits 0 on SIGTERM" stop_clean "$SOAK_MESHD" "$HM_TMP/soak-meshd.log"
+hm_stop "$SOAK1_PID"
+hm_stop "$SOAK2_PID"
 echo "registry_etcd: all passed"
