@@ -8,8 +8,10 @@
 #   operator USER        role hopmesh-operator: reads and writes all of
 #                        /hopmesh/ (meshctl)
 #   gateway NAME USER    role hopmesh-gw-NAME: reads all of /hopmesh/, writes
-#                        only gateway NAME's record, its claims and its links
-#                        (that gateway's meshd)
+#                        only gateway NAME's links (that gateway's meshd). Its
+#                        record and claims are configuration, the operators':
+#                        a gateway's credential could otherwise claim prefixes
+#                        not yet given out, ahead of the operators
 #   enable ROOTPASS      adds user root and turns authentication on (once)
 #
 # etcdctl takes where and as whom from its environment, as usual:
@@ -58,9 +60,7 @@ gateway)
 	role=hopmesh-gw-$2
 	quiet_ok etcdctl role add "$role"
 	etcdctl role grant-permission "$role" --prefix=true read /hopmesh/ >/dev/null
-	# the record is one key: not a prefix, or "eu-1" would also write "eu-10"
-	etcdctl role grant-permission "$role" readwrite "/hopmesh/gateways/$2" >/dev/null
-	etcdctl role grant-permission "$role" --prefix=true readwrite "/hopmesh/claims/$2/" >/dev/null
+	# the trailing slash: "eu-1" must not also write "eu-10"'s links
 	etcdctl role grant-permission "$role" --prefix=true readwrite "/hopmesh/links/$2/" >/dev/null
 	user_with_role "$3" "$role"
 	;;

@@ -665,7 +665,8 @@ static int etcdctl_as(const char *user, const char *pass, const char *args)
 }
 
 /* The roles of docs/OPERATIONS.md: a gateway's credential writes its own
- * record, claims and links and nothing else; etcd refuses the rest. */
+ * links and nothing else (its record and claims are the operators'); etcd
+ * refuses the rest. */
 static void test_roles(void **state)
 {
 	static char ca[512];
@@ -696,21 +697,23 @@ static void test_roles(void **state)
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "del /hopmesh/claims/victim/10.1.0.0_16"), 0);
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/gateways/victimx '{}'"), 0);
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/policy '{}'"), 0);
-	/* its own: allowed */
-	OK(registry_put_link(aaa, &mine, 10, ERRBUF));
-	snprintf(a.endpoint4, sizeof(a.endpoint4), "198.51.100.2:51820");
-	OK(registry_put_gateway(aaa, &a, ERRBUF));
-
-	/* its own record made to take the victim's prefix: refused on write,
-	 * and ignored on read when written around the library */
+	/* its own record and claims are configuration: the operators' */
 	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
 	take.nprefixes = 2;
-	FAILS(registry_put_gateway(aaa, &take, ERRBUF), "overlaps gateway victim");
+	FAILS(registry_put_gateway(aaa, &take, ERRBUF), "permission denied");
+	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/claims/aaa/10.2.0.0_16 '{}'"), 0);
+	/* its own links: allowed */
+	OK(registry_put_link(aaa, &mine, 10, ERRBUF));
+
+	/* aaa's record made to take the victim's prefix, by an operator:
+	 * refused on write, and ignored on read when written around the
+	 * library (with a claim key of its own) */
+	FAILS(registry_put_gateway(oper, &take, ERRBUF), "overlaps gateway victim");
 	j = reg_gateway_json(&take);
 	snprintf(args, sizeof(args), "put /hopmesh/gateways/aaa '%s'", j);
 	free(j);
-	assert_int_equal(etcdctl_as("gw-aaa", pw, args), 0);
-	assert_int_equal(etcdctl_as("gw-aaa", pw,
+	assert_int_equal(etcdctl_as("operator", pw, args), 0);
+	assert_int_equal(etcdctl_as("operator", pw,
 				    "put /hopmesh/claims/aaa/10.1.2.0_24 "
 				    "'{\"gateway\":\"aaa\",\"claim\":\"10.1.2.0/24\"}'"),
 			 0);
@@ -724,7 +727,7 @@ static void test_roles(void **state)
 	OK(registry_compact(aaa, s.revision - 1, ERRBUF)); /* compacted already: no error */
 	reg_snapshot_free(&s);
 
-	OK(registry_put_gateway(aaa, &a, ERRBUF)); /* put right again, by itself */
+	OK(registry_put_gateway(oper, &a, ERRBUF)); /* put right again */
 	OK(registry_del_gateway(oper, "aaa", ERRBUF));
 	OK(registry_del_gateway(oper, "victim", ERRBUF));
 	registry_close(oper);

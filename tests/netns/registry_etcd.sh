@@ -11,7 +11,7 @@
 #      authentication (tokens that expire and are fetched again) and TLS with
 #      client certificates.
 #      Ownership: a claim's seniority (create revision), and the roles of
-#      scripts/etcd-access.sh (a gateway's user writes only its own keys).
+#      scripts/etcd-access.sh (a gateway's user writes only its own links).
 #   2. The watch across an etcd restart: the stream breaks, the watch fd
 #      wakes, reloads fail while etcd is down, and after it is back the
 #      watch reconnects by itself and wakes on the next change; the monitor
