@@ -676,7 +676,7 @@ static void test_roles(void **state)
 	struct reg_options vic_o = {.username = "gw-victim", .password = pw, .ca_file = ca};
 	struct registry *oper, *aaa, *vic;
 	struct reg_gateway a = gw("aaa", 6, "10.9.0.0/16"), v = gw("victim", 5, "10.1.0.0/16");
-	struct reg_gateway take = a, forged = v;
+	struct reg_gateway take = a, forged = v, moved;
 	struct reg_link mine = link_rec("aaa", "victim", 3), theirs = link_rec("victim", "aaa", 3);
 	struct reg_snapshot s;
 	char *j, args[1024];
@@ -698,9 +698,11 @@ static void test_roles(void **state)
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/gateways/victimx '{}'"), 0);
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/policy '{}'"), 0);
 	/* its own record and claims are configuration: the operators' */
+	moved = a;
+	snprintf(moved.endpoint4, sizeof(moved.endpoint4), "198.51.100.2:51820");
+	FAILS(registry_put_gateway(aaa, &moved, ERRBUF), "permission denied");
 	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
 	take.nprefixes = 2;
-	FAILS(registry_put_gateway(aaa, &take, ERRBUF), "permission denied");
 	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/claims/aaa/10.2.0.0_16 '{}'"), 0);
 	/* its own links: allowed */
 	OK(registry_put_link(aaa, &mine, 10, ERRBUF));

@@ -22,8 +22,8 @@
 #      talks to, is killed; the client's loads, writes, lease and watch go on
 #      through the other two.
 #   4. Soak: two etcds under the link puts of a 10-gateway mesh for 90 s,
-#      one of them compacted by a meshd: its space in use stays flat, the
-#      other's grows.
+#      one of them compacted by a meshd: its space in use stays flat (moving
+#      with the history kept), the other's grows.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -315,9 +315,10 @@ hm_forget "$L1"
 hm_forget "$L2"
 hm_check "without compaction etcd grows (${U1[1]} -> ${U1[3]} bytes)" test "${U1[3]}" -ge $((U1[1] * 2))
 # Flat: what is kept is the last SOAK_COMPACT_S to 2 x SOAK_COMPACT_S of
-# history, so it moves between samples; it must not grow like the other.
-hm_check "with meshd compacting it stays flat (${U2[1]} -> ${U2[3]} bytes: at most +50 %, and a fifth of the other's growth)" \
-	test "${U2[3]}" -le $((U2[1] * 3 / 2)) -a $((U2[3] - U2[1])) -le $(((U1[3] - U1[1]) / 5))
+# history (and etcd's file frees pages lazily), so it moves between samples
+# (0.32-0.57 MB seen); it must not grow like the other.
+hm_check "with meshd compacting it stays flat (${U2[1]} -> ${U2[3]} bytes: under a fifth of the other's growth, a third of its size)" \
+	test $(((U2[3] - U2[1]) * 5)) -le $((U1[3] - U1[1])) -a $((U2[3] * 3)) -le "${U1[3]}"
 hm_check "meshd compacted without an error" bash -c '! grep -q "compacting the registry" "$0"' \
 	"$HM_TMP/soak-meshd.log"
 hm_check "the soak's meshd exits 0 on SIGTERM" stop_clean "$SOAK_MESHD" "$HM_TMP/soak-meshd.log"
