@@ -2039,7 +2039,8 @@ static void report(FILE *f, struct results *const *rs, unsigned n, int argc, cha
 				const struct prow *p = &rs[i]->rows[r];
 				double mn, mx, cpu;
 
-				if (p->phase == PH_MAIN || !p->runs)
+				/* the route phases only: the relay phase has its table */
+				if ((p->phase != PH_R10 && p->phase != PH_R1M) || !p->runs)
 					continue;
 				cpu = median_of(p->cpu, p->runs, &mn, &mx);
 				fprintf(f, "| %u | %u | %s | %.0f | %.0f – %.0f | %.2f | %.3f | %.2f |\n",
