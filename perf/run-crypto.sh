@@ -13,21 +13,13 @@
 # The raw results also stay in perf/results/crypto.md.
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
+. "$(dirname "$0")/lib.sh"
+perf_build_dir "$@"
+shift "$perf_shift"
 
 out=perf/results/crypto.md
 
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build"
-fi
-ninja -C "$build" perf/bench_crypto
+perf_build perf/bench_crypto
 
 mkdir -p perf/results
 "$build/perf/bench_crypto" --out "$out" "$@"

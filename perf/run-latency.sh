@@ -27,14 +27,9 @@
 # spinning workers would load the machine for the others).
 set -u
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
+. "$(dirname "$0")/lib.sh"
+perf_build_dir "$@"
+shift "$perf_shift"
 runs=5 seconds=20 doc=1
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -48,10 +43,7 @@ if [ "$(id -u)" != 0 ]; then
 	echo "run-latency.sh: needs root (network namespaces)" >&2
 	exit 1
 fi
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build" || exit 1
-fi
-ninja -C "$build" || exit 1
+perf_build || exit 1
 export HOPMESH_BUILD=$root/$build
 [ "${build#/}" = "$build" ] || HOPMESH_BUILD=$build
 

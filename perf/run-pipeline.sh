@@ -16,14 +16,9 @@
 # also stay in perf/results/pipeline.md.
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
+. "$(dirname "$0")/lib.sh"
+perf_build_dir "$@"
+shift "$perf_shift"
 
 out=perf/results/pipeline.md
 
@@ -32,10 +27,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build"
-fi
-ninja -C "$build" perf/bench_pipeline
+perf_build perf/bench_pipeline
 
 mkdir -p perf/results
 "$build/perf/bench_pipeline" --workers 1,2 --out "$out" "$@"

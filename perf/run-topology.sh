@@ -15,21 +15,13 @@
 # stays in perf/results/topology.md.
 set -eu
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-cd "$root"
-
-build=build
-if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
-	build=$1
-	shift
-fi
+. "$(dirname "$0")/lib.sh"
+perf_build_dir "$@"
+shift "$perf_shift"
 
 out=perf/results/topology.md
 
-if [ ! -f "$build/build.ninja" ]; then
-	meson setup "$build"
-fi
-ninja -C "$build" perf/bench_topology
+perf_build perf/bench_topology
 
 mkdir -p perf/results
 "$build/perf/bench_topology" --out "$out" "$@"

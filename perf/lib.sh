@@ -1,0 +1,26 @@
+# SPDX-License-Identifier: MIT
+# What every perf/run-*.sh does first (POSIX sh, sourced): to the
+# repository root ($root), the build directory from the first argument when
+# it is not an option ($build, default "build"; $perf_shift says whether the
+# caller shifts it off), and a target built in it, the directory set up with
+# meson when it is new.
+#
+#   . "$(dirname "$0")/lib.sh"
+#   perf_build_dir "$@"; shift "$perf_shift"
+#   perf_build perf/bench_x
+root=$(cd "$(dirname "$0")/.." && pwd) || exit 1
+cd "$root" || exit 1
+
+perf_build_dir() {
+	build=build perf_shift=0
+	if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then
+		build=$1 perf_shift=1
+	fi
+}
+
+perf_build() {
+	if [ ! -f "$build/build.ninja" ]; then
+		meson setup "$build" || return 1
+	fi
+	ninja -C "$build" "$@"
+}
