@@ -104,17 +104,24 @@ documents() {
 	fi
 }
 keys() { grep -o 'strcmp(k, "[a-z_0-9]*")' "$1" | sed 's/.*"\(.*\)".*/\1/' | sort -u; }
-keys "$src/dataplane/config.c" | documents hopmesh-gw "config keys"
-keys "$src/controlplane/meshd_config.c" | documents meshd "config keys"
+# documents runs in this shell (fed by process substitution, not a pipe):
+# its failures must reach the exit status.
+documents hopmesh-gw "config keys" < <(keys "$src/dataplane/config.c")
+documents meshd "config keys" < <(keys "$src/controlplane/meshd_config.c")
 ctl=$root$bindir/hopmesh-ctl
 # The commands --help lists: "route add", "dump routes", "version", ...
-"$ctl" --help | awk -F '  +' '/^commands:/ { f = 1; next } f && /^$/ { exit }
-	f && /^  [a-z]/ { n = split($2, w, " "); print (n > 1 && w[2] ~ /^[a-z]+$/) ? w[1] " " w[2] : w[1] }' |
-	documents hopmesh-ctl commands
+ctl_commands() {
+	"$ctl" --help | awk -F '  +' '/^commands:/ { f = 1; next } f && /^$/ { exit }
+	f && /^  [a-z]/ { n = split($2, w, " "); print (n > 1 && w[2] ~ /^[a-z]+$/) ? w[1] " " w[2] : w[1] }'
+}
+documents hopmesh-ctl commands < <(ctl_commands)
 # meshctl's usage: each "command [subcommand]" it lists.
-"$root$bindir/meshctl" --help 2>&1 |
-	grep -oE '(^  |\| )(gateway|vm|link|route|trace|policy|status|help)( (add|del|list|show|set))?' |
-	sed 's/^[ |]*//' | sort -u | documents meshctl commands
+meshctl_commands() {
+	"$root$bindir/meshctl" --help 2>&1 |
+		grep -oE '(^  |\| )(gateway|vm|link|route|trace|policy|status|help)( (add|del|list|show|set))?' |
+		sed 's/^[ |]*//' | sort -u
+}
+documents meshctl commands < <(meshctl_commands)
 
 # ---- the completions ----
 
