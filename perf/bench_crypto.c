@@ -84,19 +84,12 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median_of(const double *v, unsigned n, double *min, double *max)
 {
 	double s[MAX_RUNS];
 
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), bench_cmp_double);
 	if (min)
 		*min = s[0];
 	if (max)

@@ -225,13 +225,6 @@ static void calibrate_tsc(void)
 	tsc_hz = r[1];
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 static double median_of(const double *v, unsigned n, double *min, double *max)
 {
 	double s[MAX_RUNS];
@@ -244,7 +237,7 @@ static double median_of(const double *v, unsigned n, double *min, double *max)
 		return 0;
 	}
 	memcpy(s, v, n * sizeof(*s));
-	qsort(s, n, sizeof(*s), cmp_double);
+	qsort(s, n, sizeof(*s), bench_cmp_double);
 	if (min)
 		*min = s[0];
 	if (max)

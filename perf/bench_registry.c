@@ -28,21 +28,6 @@
 #include "registry_json.h"
 #include "topofeed.h"
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 static void add(struct reg_entries *es, const char *key, char *json, long long rev)
 {
 	if (!json || reg_entries_add(es, key, key, json, strlen(json), NULL, rev) < 0) {
@@ -111,7 +96,7 @@ struct row {
 
 static void stats(double *x, unsigned n, double out[3])
 {
-	qsort(x, n, sizeof(*x), cmp_double);
+	qsort(x, n, sizeof(*x), bench_cmp_double);
 	out[0] = x[n / 2];
 	out[1] = x[0];
 	out[2] = x[n - 1];
@@ -138,15 +123,15 @@ static void run_row(struct row *r, unsigned runs)
 	}
 	for (k = 0; k < runs; k++) {
 		struct topofeed feed = {0};
-		uint64_t t0 = now_ns(), t1;
+		uint64_t t0 = bench_now_ns(), t1;
 
 		if (reg_assemble(&es, false, 0, &last, &s) < 0)
 			exit(1);
-		t1 = now_ns();
+		t1 = bench_now_ns();
 		a[k] = (double)(t1 - t0) / 1e6;
-		t0 = now_ns();
+		t0 = bench_now_ns();
 		topofeed_registry(&feed, t, &s, 1);
-		f[k] = (double)(now_ns() - t0) / 1e6;
+		f[k] = (double)(bench_now_ns() - t0) / 1e6;
 		reg_snapshot_free(&s);
 	}
 	stats(a, runs, r->assemble_ms);

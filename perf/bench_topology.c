@@ -39,21 +39,6 @@ static double rnd_unit(void)
 	return (double)(rnd() >> 11) / 9007199254740992.0;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return (x > y) - (x < y);
-}
-
 struct mesh {
 	struct topo *t;
 	unsigned n;
@@ -146,14 +131,14 @@ static void bench(struct mesh *m, struct row *row, unsigned runs, unsigned updat
 
 			mesh_sample(m);
 			clock += 100000000ULL; /* 100 ms between updates */
-			t0 = now_ns();
+			t0 = bench_now_ns();
 			topo_router_update(r, &p, clock);
-			t1 = now_ns();
+			t1 = bench_now_ns();
 			total += t1 - t0;
 		}
 		per_run[run] = (double)total / updates;
 	}
-	qsort(per_run, runs, sizeof(*per_run), cmp_double);
+	qsort(per_run, runs, sizeof(*per_run), bench_cmp_double);
 	row->median_ns = runs % 2 ? per_run[runs / 2] : (per_run[runs / 2 - 1] + per_run[runs / 2]) / 2;
 	row->min_ns = per_run[0];
 	row->max_ns = per_run[runs - 1];
