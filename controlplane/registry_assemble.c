@@ -92,8 +92,9 @@ struct claim_item {
 	char name[REG_CLAIM_LEN];
 	long long age;
 };
-/* One claim of a gateway, in the order claims are judged. */
-struct pfx_item {
+/* One claim of a gateway (its id or a prefix), in the order claims are
+ * judged. */
+struct judged_claim {
 	unsigned gw;       /* a->gws[gw] */
 	unsigned i;        /* its prefixes[i]; REG_MAX_PREFIXES: its id */
 	long long age;
@@ -154,9 +155,9 @@ static int cmp_claim(const void *a, const void *b)
 	return c ? c : strcmp(x->name, y->name);
 }
 
-static int cmp_pfx(const void *a, const void *b)
+static int cmp_judged(const void *a, const void *b)
 {
-	const struct pfx_item *x = a, *y = b;
+	const struct judged_claim *x = a, *y = b;
 
 	if (x->age != y->age)
 		return cmp_age(x->age, y->age);
@@ -497,14 +498,14 @@ static const char *lost_because(const struct assembly *a, long long mine, long l
 
 /* Has it a claim that clashes with one of a gateway still in? what says
  * which, with whose and why the other stands. */
-static const struct gw_item *clash(const struct assembly *a, const struct gw_item *const *in,
-				   unsigned nin, const struct pfx_item *c, char *what, size_t cap)
+static const struct gw_item *clash(const struct assembly *a, const struct judged_claim *c,
+				   char *what, size_t cap)
 {
 	const struct gw_item *it = &a->gws[c->gw];
 	unsigned i, j;
 
-	for (i = 0; i < nin; i++) {
-		const struct gw_item *o = in[i];
+	for (i = 0; i < a->ngw; i++) {
+		const struct gw_item *o = &a->gws[i];
 
 		if (o == it || o->out)
 			continue;
@@ -544,14 +545,12 @@ static const struct gw_item *clash(const struct assembly *a, const struct gw_ite
 static int settle_gateways(struct assembly *a)
 {
 	struct reg_snapshot *out = a->out;
-	const struct gw_item **in = calloc(a->ngw + 1, sizeof(*in));
-	struct pfx_item *v = calloc((size_t)a->ngw * (REG_MAX_PREFIXES + 1) + 1, sizeof(*v));
+	struct judged_claim *v = calloc((size_t)a->ngw * (REG_MAX_PREFIXES + 1) + 1, sizeof(*v));
 	char what[400];
-	unsigned n = 0, nin = 0, i, j;
+	unsigned n = 0, i, j;
 
 	out->gateways = calloc(a->ngw + 1, sizeof(*out->gateways));
-	if (!in || !v || !out->gateways) {
-		free(in);
+	if (!v || !out->gateways) {
 		free(v);
 		return -1;
 	}
@@ -562,7 +561,7 @@ static int settle_gateways(struct assembly *a)
 	for (i = 0; i < a->ngw; i++) {
 		struct gw_item *it = &a->gws[i];
 
-		v[n++] = (struct pfx_item){.gw = i, .i = REG_MAX_PREFIXES, .age = it->age_id};
+		v[n++] = (struct judged_claim){.gw = i, .i = REG_MAX_PREFIXES, .age = it->age_id};
 		for (j = 0; j < it->g.nprefixes && j < REG_MAX_PREFIXES; j++) {
 			if (!reg_prefix_parse(it->g.prefixes[j], &v[n].p, NULL, 0))
 				continue;
@@ -571,15 +570,14 @@ static int settle_gateways(struct assembly *a)
 			v[n].age = it->age_pfx[j];
 			n++;
 		}
-		in[nin++] = it;
 	}
-	qsort(v, n, sizeof(*v), cmp_pfx);
+	qsort(v, n, sizeof(*v), cmp_judged);
 	for (i = 0; i < n; i++) {
 		struct gw_item *it = &a->gws[v[i].gw];
 
 		if (it->out)
 			continue;
-		if (clash(a, in, nin, &v[i], what, sizeof(what))) {
+		if (clash(a, &v[i], what, sizeof(what))) {
 			it->out = true;
 			problem(&a->pr, it->where, "gateway %s: %s; skipped", it->g.name, what);
 			continue;
@@ -593,7 +591,6 @@ static int settle_gateways(struct assembly *a)
 		if (!a->gws[i].out)
 			out->gateways[out->ngateways++] = a->gws[i].g;
 	qsort(out->gateways, out->ngateways, sizeof(*out->gateways), cmp_gw_name);
-	free(in);
 	free(v);
 	return 0;
 }
