@@ -72,7 +72,7 @@
 #define RETRY_EVERY_NS (1000000000ULL)
 #define DEFERRED_EVERY_NS (100 * 1000000ULL)
 
-static uint64_t mono_ns(void)
+uint64_t meshd_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -441,7 +441,7 @@ static int run(struct meshd *d)
 		wd_half_ns = 0;
 	for (;;) {
 		int n = epoll_wait(ep, events, 8, -1);
-		uint64_t now = mono_ns(), expirations;
+		uint64_t now = meshd_mono_ns(), expirations;
 		bool links_changed = false, reconcile_now = false;
 
 		/* Interrupted (a stop and continue, a debugger): nothing is

@@ -109,6 +109,8 @@ static inline bool meshd_link_up(const struct meshd *d, const struct meshd_link 
 }
 
 void meshd_log(struct meshd *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* CLOCK_MONOTONIC in ns: meshd's one clock for intervals. */
+uint64_t meshd_mono_ns(void);
 
 /* reconcile.c: make the gateway match the registry (diffs, never events). */
 bool reconcile_peers(struct meshd *d);

@@ -56,14 +56,6 @@ struct meshd_registry {
 	unsigned nlinks, lease_s;
 };
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static void poke(int fd)
 {
 	uint64_t one = 1;
@@ -153,14 +145,14 @@ static void *thread_main(void *arg)
 	struct meshd_registry *m = arg;
 	struct reg_snapshot last;
 	bool have_last = false, up = false;
-	uint64_t last_load = 0, due = 1, last_compact = mono_ns(); /* load at once */
+	uint64_t last_load = 0, due = 1, last_compact = meshd_mono_ns(); /* load at once */
 	long long compact_to = 0;
 	int wfd = registry_watch_fd(m->reg);
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = m->wake_thread, .events = POLLIN},
 				      {.fd = wfd, .events = POLLIN}};
-		uint64_t now = mono_ns(), next = last_load + (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS);
+		uint64_t now = meshd_mono_ns(), next = last_load + (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS);
 		struct reg_link *links = NULL;
 		unsigned nlinks = 0, lease_s = 0;
 		int timeout_ms;
@@ -171,7 +163,7 @@ static void *thread_main(void *arg)
 		timeout_ms = next <= now ? 0 : (int)((next - now + 999999) / 1000000);
 		if (poll(p, wfd >= 0 ? 2 : 1, timeout_ms) < 0 && errno != EINTR)
 			usleep(10000);
-		now = mono_ns();
+		now = meshd_mono_ns();
 		if (p[0].revents)
 			drain(m->wake_thread);
 		if (wfd >= 0 && p[1].revents) {

@@ -83,14 +83,6 @@ static struct client clients[MAX_CLIENTS];
 static unsigned nclients;
 static int set_fd = -1, listen_fd = -1, sweep_fd = -1;
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
-
 static bool watch(int fd, uint32_t events, uint32_t tag, int op)
 {
 	struct epoll_event ev = { .events = events, .data.u32 = tag };
@@ -410,7 +402,7 @@ static void sweep(const struct meshd *d, uint64_t now)
 void status_serve(struct meshd *d, int fd)
 {
 	struct epoll_event ev[MAX_CLIENTS + 2];
-	uint64_t now = mono_ns();
+	uint64_t now = meshd_mono_ns();
 	int n = epoll_wait(fd, ev, MAX_CLIENTS + 2, 0);
 
 	for (int i = 0; i < n; i++) {
