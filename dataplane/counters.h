@@ -55,6 +55,9 @@
 	_(PROBE_WRONG_SOURCE, "probe_reply_wrong_source", "probe reply not from its gateway's overlay address") \
 	_(PROBE_UNKNOWN_SEQ, "probe_reply_unknown_seq", "probe reply to no probe we have outstanding") \
 	_(PROBE_DUPLICATE, "probe_reply_duplicate", "probe reply to a probe already answered")   \
+	_(LSA_MALFORMED, "lsa_malformed", "link-state advertisement out of form or range")         \
+	_(LSA_WRONG_SOURCE, "lsa_wrong_source", "link-state advertisement not from the gateway it names, through its session") \
+	_(LSA_STALE, "lsa_stale", "link-state advertisement no newer than the one kept")          \
 	_(VM_SPOOFED_SOURCE, "vm_spoofed_source", "VM packet from an address not given to this gateway's VMs")
 
 enum gw_drop {
@@ -81,6 +84,7 @@ struct counters {
 	uint64_t icmp_sent;
 	uint64_t notices_sent;     /* as a relay: next hop unreachable, to a source */
 	uint64_t notices_received; /* as a source, from a relay on one of our paths */
+	uint64_t lsas_sent, lsas_received; /* link-state parts (lsa.c) */
 	uint64_t hops[HOP_BUCKETS]; /* delivered packets by backbone hops (index = hops) */
 } __rte_cache_aligned;
 

@@ -17,6 +17,7 @@
 #include "ctl.h"
 #include "gateway.h"
 #include "lcore_io.h"
+#include "lsa.h"
 #include "neigh.h"
 #include "probe.h"
 #include "routes.h"
@@ -57,6 +58,8 @@ static void sum_counters(struct gateway *gw, struct counters *out)
 		out->icmp_sent += rd(&in[k]->icmp_sent);
 		out->notices_sent += rd(&in[k]->notices_sent);
 		out->notices_received += rd(&in[k]->notices_received);
+		out->lsas_sent += rd(&in[k]->lsas_sent);
+		out->lsas_received += rd(&in[k]->lsas_received);
 		for (unsigned h = 0; h < HOP_BUCKETS; h++)
 			out->hops[h] += rd(&in[k]->hops[h]);
 	}
@@ -111,9 +114,11 @@ static char *ctl_counters_json(struct gateway *gw)
 		    ",\"keepalives_received\":%" PRIu64 ",\"handshakes_received\":%" PRIu64
 		    ",\"relayed\":%" PRIu64 ",\"handed_off\":%" PRIu64 ",\"icmp_sent\":%" PRIu64
 		    ",\"notices_sent\":%" PRIu64 ",\"notices_received\":%" PRIu64
+		    ",\"lsas_sent\":%" PRIu64 ",\"lsas_received\":%" PRIu64
 		    ",\"delivered_by_hops\":[",
 		gw->workers, c.encrypted, c.decrypted, c.keepalives_received, c.handshakes_received,
-		c.relayed, c.handed_off, c.icmp_sent, c.notices_sent, c.notices_received);
+		c.relayed, c.handed_off, c.icmp_sent, c.notices_sent, c.notices_received, c.lsas_sent,
+		c.lsas_received);
 	for (unsigned h = 0; h < HOP_BUCKETS; h++)
 		textbuf_printf(&b, "%s%" PRIu64, h ? "," : "", c.hops[h]);
 	/* How the work spreads over the workers. */
@@ -200,6 +205,26 @@ static void ctl_command(struct ctl_conn *c, char *line)
 			textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 			free(json);
 		}
+	} else if (!strcmp(cmd, "lsa") && arg && !strcmp(arg, "dump")) {
+		char *since = strtok(NULL, " \t"), *end = NULL;
+		unsigned long long n = since ? strtoull(since, &end, 10) : 0;
+
+		if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
+			textbuf_printf(&c->out, "{\"error\":\"usage: lsa dump [SINCE]\"}\n");
+		} else {
+			json = lsa_dump_json(c->gw, n, mono_ns());
+			textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+			free(json);
+		}
+	} else if (!strcmp(cmd, "lsa")) {
+		char *hex = arg && !strcmp(arg, "send") ? strtok(NULL, " \t") : NULL;
+
+		if (!hex || strtok(NULL, " \t"))
+			snprintf(reply, sizeof(reply), "{\"error\":\"usage: lsa send HEX | lsa dump [SINCE]\"}");
+		else
+			lsa_send_command(c->gw, hex, reply, sizeof(reply), mono_ns());
+		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))
+			textbuf_printf(&c->out, "%s\n", reply);
 	} else if (!strcmp(cmd, "probe")) {
 		char *argv[4];
 		int argc = 0;

@@ -21,6 +21,7 @@
 #include "lcore_io.h"
 #include "mainlcore.h"
 #include "neigh.h"
+#include "lsa.h"
 #include "probe.h"
 #include "routes.h"
 #include "worker.h"
@@ -149,7 +150,7 @@ bool gateway_setup(struct gateway *gw, const uint8_t key[WG_KEY_LEN])
 			rte_strerror(rte_errno));
 		return false;
 	}
-	if (!probe_setup(gw)) {
+	if (!probe_setup(gw) || !lsa_setup(gw)) {
 		fprintf(stderr, "%s: out of memory for probes\n", gw->cfg.name);
 		return false;
 	}
@@ -203,6 +204,7 @@ void gateway_teardown(struct gateway *gw)
 	}
 	routes_free(gw->routes);
 	probe_free(gw);
+	lsa_free(gw);
 	if (gw->main_lc)
 		wg_crypto_free(gw->main_lc->crypto);
 	for (unsigned w = 0; w < gw->workers; w++)

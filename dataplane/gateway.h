@@ -42,6 +42,7 @@
 
 struct lcore_ctx;
 struct neigh_table;
+struct lsa_store;
 struct probes;
 struct routes;
 struct rte_mempool;
@@ -90,6 +91,7 @@ struct gateway {
 	struct lcore_ctx *worker_lc[MAX_WORKERS];
 	unsigned workers;
 	struct probes *probes;
+	struct lsa_store *lsas;
 	uint64_t started_ns;
 };
 

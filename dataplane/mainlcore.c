@@ -10,7 +10,7 @@
  *       queues taking turns, handshakes first, each within a budget), by reason:
  *       handshakes -> tunnels/ (wg_device_handshake_rx*); ARP, ND, neighbours
  *       -> neigh.c; ICMP, fragments -> icmp.c; staged -> the peer's queue;
- *       our overlay address -> probe.c
+ *       our overlay address -> overlay.c (probes, LSAs)
  *     main_lcore_tick(), every TICK_MS: tunnels/ timers, routes_maintain(),
  *       probe_tick(), neighbour priming and upkeep, RCU reclamation
  *     systemd (sd_notify; nothing without NOTIFY_SOCKET): READY=1 once the
@@ -43,6 +43,7 @@
 #include "lcore_io.h"
 #include "mainlcore.h"
 #include "neigh.h"
+#include "overlay.h"
 #include "probe.h"
 #include "routes.h"
 #include "sock.h"
@@ -243,7 +244,7 @@ static void slow_input(struct gateway *gw, struct rte_mbuf *m, unsigned backlog,
 		icmp_fragment_input(gw, m, now);
 		break;
 	case SLOW_OVERLAY:
-		probe_input(gw, m, meta->src_gw, now);
+		overlay_input(gw, m, meta->src_gw, now);
 		break;
 	case SLOW_NOTICE:
 		probe_notice_input(gw, m, meta->src_gw, now);

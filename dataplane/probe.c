@@ -9,8 +9,8 @@
  * samples; meshd reads the new ones with "probe dump SINCE" and keeps the
  * statistics (EWMA, percentiles, loss window, jitter, BFD-like up/down).
  *
- * The same path delivers packets addressed to the gateway's own overlay
- * address from remote VMs: it answers ICMP echo there too, through the tunnel.
+ * Probes are datagrams between overlay addresses (overlay.c builds them and
+ * hands us those that arrive at our probe port).
  *
  * A relay that cannot reach the next gateway of one of our paths says so
  * (ingress.c, underlay_send_notice()); what relays said is kept here too, one
@@ -31,12 +31,12 @@
 #include "gateway.h"
 #include "icmp.h"
 #include "lcore_io.h"
+#include "overlay.h"
 #include "probe.h"
 #include "textbuf.h"
 #include "routes.h"
 #include "underlay.h"
 
-#define PROBE_PORT 51821
 #define PROBE_MAGIC 0x484d5052 /* "HMPR" */
 #define PROBE_REQUEST 0
 #define PROBE_REPLY 1
@@ -104,57 +104,6 @@ void probe_free(struct gateway *gw)
 	rte_free(gw->probes);
 }
 
-/* An IPv4 (or, without IPv4 overlays, IPv6) UDP datagram between overlays. */
-static struct rte_mbuf *build(struct gateway *gw, const struct gw_entry *to,
-			      const struct probe_msg *msg)
-{
-	const struct port_config *vm = &gw->cfg.port[PORT_VM];
-	bool v4 = vm->address.s_addr && to->overlay4.s_addr;
-	unsigned l3 = v4 ? sizeof(struct rte_ipv4_hdr) : sizeof(struct rte_ipv6_hdr);
-	struct rte_mbuf *m;
-	struct rte_udp_hdr *udp;
-	uint8_t *p;
-
-	if (!v4 && (IN6_IS_ADDR_UNSPECIFIED(&vm->address6) || IN6_IS_ADDR_UNSPECIFIED(&to->overlay6)))
-		return NULL;
-	if (!(m = rte_pktmbuf_alloc(gw->pool)))
-		return NULL;
-	p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(l3 + sizeof(*udp) + sizeof(*msg)));
-	if (!p) {
-		rte_pktmbuf_free(m);
-		return NULL;
-	}
-	udp = (struct rte_udp_hdr *)(p + l3);
-	udp->src_port = udp->dst_port = rte_cpu_to_be_16(PROBE_PORT);
-	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(sizeof(*udp) + sizeof(*msg)));
-	udp->dgram_cksum = 0;
-	memcpy(udp + 1, msg, sizeof(*msg));
-	if (v4) {
-		struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)p;
-
-		memset(ip, 0, sizeof(*ip));
-		ip->version_ihl = RTE_IPV4_VHL_DEF;
-		ip->total_length = rte_cpu_to_be_16((uint16_t)(l3 + sizeof(*udp) + sizeof(*msg)));
-		ip->time_to_live = 64;
-		ip->next_proto_id = IPPROTO_UDP;
-		ip->src_addr = vm->address.s_addr;
-		ip->dst_addr = to->overlay4.s_addr;
-		ip->hdr_checksum = rte_ipv4_cksum(ip);
-	} else {
-		struct rte_ipv6_hdr *ip6 = (struct rte_ipv6_hdr *)p;
-
-		memset(ip6, 0, sizeof(*ip6));
-		ip6->vtc_flow = rte_cpu_to_be_32(6u << 28);
-		ip6->payload_len = udp->dgram_len;
-		ip6->proto = IPPROTO_UDP;
-		ip6->hop_limits = 64;
-		memcpy(ip6->src_addr, vm->address6.s6_addr, 16);
-		memcpy(ip6->dst_addr, to->overlay6.s6_addr, 16);
-		udp->dgram_cksum = rte_ipv6_udptcp_cksum(ip6, udp);
-	}
-	return m;
-}
-
 void probe_tick(struct gateway *gw, uint64_t now)
 {
 	struct probes *pr = gw->probes;
@@ -182,7 +131,7 @@ void probe_tick(struct gateway *gw, uint64_t now)
 			continue;
 		seq = ((uint32_t)rte_rand() & ~(uint32_t)(OUTSTANDING - 1)) | slot;
 		msg.seq = rte_cpu_to_be_32(seq);
-		if (!(m = build(gw, e, &msg)))
+		if (!(m = overlay_udp_build(gw, e, PROBE_PORT, &msg, sizeof(msg))))
 			continue;
 		/* Overwrites the probe sent OUTSTANDING intervals ago: lost. */
 		l->pending[slot] = (struct probe_pending){ .sent_ns = now, .seq = seq };
@@ -193,8 +142,8 @@ void probe_tick(struct gateway *gw, uint64_t now)
 
 /* Why a reply that arrived through the session of gateway src_gw is refused,
  * or 0 if it counts; then *sent_ns is when we sent its probe. */
-static unsigned reply_refusal(struct gateway *gw, const uint8_t *ip, const struct probe_msg *msg,
-			      uint16_t src_gw, uint64_t *sent_ns)
+static unsigned reply_refusal(struct gateway *gw, const struct overlay_dgram *d,
+			      const struct probe_msg *msg, uint16_t src_gw, uint64_t *sent_ns)
 {
 	struct gw_entry *e = routes_gateway(gw->routes, src_gw);
 	uint32_t seq = rte_be_to_cpu_32(msg->seq);
@@ -203,8 +152,7 @@ static unsigned reply_refusal(struct gateway *gw, const uint8_t *ip, const struc
 	/* The gateway it names, and whose session it came through. */
 	if (!e || rte_be_to_cpu_16(msg->src_gw) != src_gw)
 		return GW_DROP_PROBE_WRONG_SESSION;
-	if ((ip[0] >> 4) == 4 ? !e->overlay4.s_addr || memcmp(ip + 12, &e->overlay4, 4)
-			      : IN6_IS_ADDR_UNSPECIFIED(&e->overlay6) || memcmp(ip + 8, &e->overlay6, 16))
+	if (!overlay_from(e, d))
 		return GW_DROP_PROBE_WRONG_SOURCE;
 	p = &gw->probes->link[src_gw].pending[seq % OUTSTANDING];
 	if (!p->sent_ns || p->seq != seq)
@@ -216,29 +164,26 @@ static unsigned reply_refusal(struct gateway *gw, const uint8_t *ip, const struc
 	return 0;
 }
 
-/* A decrypted packet for our own overlay address, from gateway src_gw (0: a
- * peer with no gateway id). */
-void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now)
+/* A datagram to our probe port, through gateway src_gw's session (0: a peer
+ * with no gateway id). */
+void probe_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgram *d,
+		 uint16_t src_gw, uint64_t now)
 {
-	uint8_t *ip = rte_pktmbuf_mtod(m, uint8_t *);
-	bool v4 = (ip[0] >> 4) == 4;
-	unsigned l3 = v4 ? (ip[0] & 0xfu) * 4 : sizeof(struct rte_ipv6_hdr);
-	uint8_t proto = v4 ? ip[9] : ip[6];
-	uint32_t len = rte_pktmbuf_pkt_len(m);
-	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + l3);
-	struct probe_msg *msg = (struct probe_msg *)(udp + 1);
+	uint8_t *ip = d->ip;
+	bool v4 = d->v4;
+	struct rte_udp_hdr *udp = d->udp;
+	struct probe_msg *msg = (struct probe_msg *)d->payload;
 	struct gw_entry *e = routes_gateway(gw->routes, src_gw);
 	struct wg_peer *peer = e ? atomic_load(&e->peer) : NULL;
 
-	if (proto != IPPROTO_UDP || len < l3 + sizeof(*udp) + sizeof(*msg) ||
-	    udp->dst_port != rte_cpu_to_be_16(PROBE_PORT) || msg->magic != rte_cpu_to_be_32(PROBE_MAGIC)) {
-		icmp_overlay_echo(gw, m, now); /* a remote VM pinging us, or dropped there */
+	if (d->len < sizeof(*msg) || msg->magic != rte_cpu_to_be_32(PROBE_MAGIC)) {
+		icmp_overlay_echo(gw, m, now); /* dropped there, as any other UDP */
 		return;
 	}
 	if (msg->kind == PROBE_REPLY) {
 		struct probe_link *l;
 		uint64_t sent_ns = 0, rtt;
-		unsigned refused = reply_refusal(gw, ip, msg, src_gw, &sent_ns);
+		unsigned refused = reply_refusal(gw, d, msg, src_gw, &sent_ns);
 
 		if (refused) {
 			lcore_drop(gw->main_lc, m, refused);

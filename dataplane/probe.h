@@ -10,12 +10,18 @@
 #include <rte_mbuf.h>
 
 struct gateway;
+struct overlay_dgram;
 struct probes;
+
+#define PROBE_PORT 51821
 
 bool probe_setup(struct gateway *gw);
 void probe_free(struct gateway *gw);
 void probe_tick(struct gateway *gw, uint64_t now);
-void probe_input(struct gateway *gw, struct rte_mbuf *m, uint16_t src_gw, uint64_t now);
+/* A datagram to PROBE_PORT at our overlay address (overlay.c), through gateway
+ * src_gw's session. Consumes m. */
+void probe_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgram *d,
+		 uint16_t src_gw, uint64_t now);
 /* A relay's notice (m at its struct relay_notice, underlay.h) that its link to
  * a gateway is down, from relay from: kept with the probes, which meshd reads
  * every interval, so that it avoids that link at once. Consumes m. */

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A link-state advertisement (LSA) on the wire: what one gateway's meshd says
+ * of its own links, carried between gateways inside their WireGuard sessions
+ * (docs/PROTOCOL.md "Link state"). meshd builds it (controlplane/meshd_lsa.c),
+ * the gateway sends it and keeps what it receives (dataplane/lsa.c). All
+ * fields big-endian; no pointer, no padding.
+ *
+ * An origin's links are cut into parts of at most LSA_LINKS_MAX links; each
+ * part is one UDP datagram, sent and replaced on its own. Every part of one
+ * advertisement carries the same seq: the origin's wall clock in ns when it
+ * was made, kept strictly increasing by the origin.
+ */
+#ifndef HOPMESH_LSA_WIRE_H
+#define HOPMESH_LSA_WIRE_H
+
+#include <stdint.h>
+
+#define LSA_PORT 51822
+#define LSA_MAGIC 0x484d4c53u /* "HMLS" */
+#define LSA_VERSION 1
+/* 20 + 48 x 26 = 1268 bytes: with an IPv6 and a UDP header it fits the
+ * smallest inner MTU, a relayed path's 1388 bytes. */
+#define LSA_LINKS_MAX 48
+/* ceil(4094 / 48): every other gateway of the largest mesh. */
+#define LSA_PARTS_MAX 86
+#define LSA_LIFETIME_MAX_S 3600
+
+struct lsa_hdr {
+	uint32_t magic;
+	uint8_t version;
+	uint8_t part;        /* 0 .. nparts - 1 */
+	uint8_t nparts;      /* 1 .. LSA_PARTS_MAX */
+	uint8_t nlinks;      /* 0 .. LSA_LINKS_MAX */
+	uint16_t origin;     /* the gateway whose links these are, 1-4095 */
+	uint16_t lifetime_s; /* forgotten this long after it came, unless renewed */
+	uint64_t seq;
+} __attribute__((packed));
+
+#define LSA_LINK_UP 0x01
+
+struct lsa_link {
+	uint16_t to;         /* 1-4095, not the origin */
+	uint8_t flags;       /* LSA_LINK_UP; the rest sent as 0, ignored */
+	uint8_t reserved;
+	uint32_t rtt_us;     /* EWMA */
+	uint32_t p50_us, p90_us, p99_us;
+	uint32_t jitter_us;
+	uint16_t loss;       /* loss x 65535 */
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct lsa_hdr) == 20, "lsa_hdr is 20 bytes");
+_Static_assert(sizeof(struct lsa_link) == 26, "lsa_link is 26 bytes");
+
+#define LSA_BYTES_MAX (sizeof(struct lsa_hdr) + LSA_LINKS_MAX * sizeof(struct lsa_link))
+
+#endif
