@@ -355,20 +355,6 @@ static int vm_del(struct mc_ctx *c, int argc, char **argv)
 
 /* ---- links, routes, trace ---- */
 
-static int link_show(struct mc_ctx *c, int argc, char **argv)
-{
-	struct reg_snapshot s;
-
-	(void)argv;
-	if (no_arguments("link show", argc))
-		return 2;
-	if (!load(c, &s))
-		return 1;
-	c->out->links(&s);
-	reg_snapshot_free(&s);
-	return 0;
-}
-
 /* --from GW and --run-dir DIR anywhere in the arguments; the rest stay in
  * order. False with a usage error said. */
 static bool take_options(int *argc, char **argv, const char **from, const char **run_dir)
@@ -389,6 +375,22 @@ static bool take_options(int *argc, char **argv, const char **from, const char *
 		*argc -= 2;
 	}
 	return true;
+}
+
+static int link_show(struct mc_ctx *c, int argc, char **argv)
+{
+	const char *from = NULL, *run_dir = mc_run_dir();
+	struct mc_links l;
+
+	if (!take_options(&argc, argv, &from, &run_dir))
+		return 2;
+	if (no_arguments("link show", argc))
+		return 2;
+	if (mc_links_read(&l, from, run_dir))
+		return 1;
+	c->out->links(&l);
+	mc_links_free(&l);
+	return 0;
 }
 
 static int route_show(struct mc_ctx *c, int argc, char **argv)
@@ -492,9 +494,10 @@ static const struct subcommand {
 	{ "vm add", vm_add, "NAME --address A --gateway G", "add or replace a VM", true },
 	{ "vm del", vm_del, "NAME", "remove a VM", true },
 	{ "vm list", vm_list, "", "the VMs", true },
-	{ "link show", link_show, "", "the link measurements the meshds publish", true },
+	{ "link show", link_show, "[--from GW] [--run-dir DIR]",
+	  "every link a meshd on this host routes on: its own, and the others' as they advertised them", false },
 	{ "route show", route_show, "[--from GW] [--run-dir DIR]",
-	  "the path each gateway holds to every other, read from it, beside meshd's choice and the registry's best", true },
+	  "the path each gateway holds to every other, read from it, beside meshd's choice and the computed best", true },
 	{ "trace", trace, "ADDRESS [--from GW] [--run-dir DIR]",
 	  "the path a packet to ADDRESS takes now, hop by hop, as the gateways hold it", true },
 	{ "policy show", policy_show, "", "hop limit, residency, loss penalty", true },

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "lsdb.h"
 #include "registry.h"
 #include "topology.h"
 
@@ -55,11 +56,12 @@ struct mc_route {
 	bool source_routed;           /* installed names every hop (else relays use their own) */
 	bool chosen_known, chosen_reachable;
 	struct mc_path chosen;
-	bool reachable;               /* the registry recomputation */
+	bool computed_known;          /* a meshd's links were read to compute on */
+	bool reachable;               /* the computed best */
 	struct topo_path path;
 	/* installed differs from meshd's choice (mark '*') or from the
-	 * registry's best (mark '~'); false when either side is unknown. */
-	bool differs_chosen, differs_registry;
+	 * computed best (mark '~'); false when either side is unknown. */
+	bool differs_chosen, differs_computed;
 	/* trace: the hops a packet takes, each gateway's installed path
 	 * followed (source routing: the source's alone); walk_unknown when a
 	 * relay's could not be read, walk_loop when it came back. */
@@ -67,8 +69,19 @@ struct mc_route {
 	bool walk_unknown, walk_loop;
 };
 
+/* The links one meshd routes on, as its socket's "links" said: the reply
+ * (doc, printed by link show) and the same links as a database (db, what
+ * route show computes on). */
+struct mc_links {
+	json_t *doc;
+	const char *source;   /* the gateway whose meshd answered */
+	struct lsdb db;
+};
+
 struct mc_routes {
 	const struct reg_snapshot *s;
+	struct mc_links links;        /* what the best paths are computed on */
+	char links_why[512];          /* why there are none (links.doc NULL) */
 	struct topo_policy pol;
 	struct mc_route *r;
 	unsigned n;
@@ -83,7 +96,7 @@ struct mc_printer {
 	void (*deleted)(const char *kind, const char *name);
 	void (*gateways)(const struct reg_snapshot *s);
 	void (*vms)(const struct reg_snapshot *s);
-	void (*links)(const struct reg_snapshot *s);
+	void (*links)(const struct mc_links *l);
 	void (*routes)(const struct mc_routes *rs);
 	void (*trace)(const struct mc_routes *rs, const char *address, const struct reg_gateway *dst);
 	void (*policy)(const struct reg_policy *p);
@@ -112,10 +125,16 @@ static inline const char *mc_run_dir(void)
 /* meshctl_status.c */
 int mc_status(struct mc_ctx *c, int argc, char **argv);
 
-/* meshctl_routes.c: route show and trace. rs->r from `from` (every gateway
- * if NULL) to `dst` (every other if NULL), each filled from the gateways'
- * views read in run_dir and the registry's recomputation; 0 or a failure
- * said. mc_routes_free releases what it holds. */
+/* meshctl_routes.c: the links the meshd of gateway `from` (NULL: the first
+ * by name in run_dir that answers) routes on; 0 or a failure said.
+ * mc_links_free releases them. */
+int mc_links_read(struct mc_links *l, const char *from, const char *run_dir);
+void mc_links_free(struct mc_links *l);
+/* route show and trace. rs->r from `from` (every gateway if NULL) to `dst`
+ * (every other if NULL), each filled from the gateways' views read in
+ * run_dir and the best path computed here on the links of from's meshd (or
+ * the first that answers); 0 or a failure said. mc_routes_free releases
+ * what it holds. */
 int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const char *from,
 		   const struct reg_gateway *dst, const char *run_dir);
 void mc_routes_free(struct mc_routes *rs);
@@ -141,15 +160,11 @@ static inline const struct reg_gateway *mc_gw_by_id(const struct reg_snapshot *s
 	return NULL;
 }
 
-/* The published link from gateway id a to gateway id b, or NULL. */
-static inline const struct reg_link *mc_link_of(const struct reg_snapshot *s, unsigned a, unsigned b)
+/* The link from gateway id a to gateway id b that route show computed on,
+ * or NULL. */
+static inline const struct lsdb_link *mc_link_of(const struct mc_routes *rs, unsigned a, unsigned b)
 {
-	const struct reg_gateway *ga = mc_gw_by_id(s, a), *gb = mc_gw_by_id(s, b);
-
-	for (unsigned i = 0; ga && gb && i < s->nlinks; i++)
-		if (!strcmp(s->links[i].from, ga->name) && !strcmp(s->links[i].to, gb->name))
-			return &s->links[i];
-	return NULL;
+	return lsdb_find(&rs->links.db, (uint16_t)a, (uint16_t)b, NULL);
 }
 
 #endif

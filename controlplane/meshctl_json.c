@@ -60,13 +60,9 @@ static void vms(const struct reg_snapshot *s)
 	emit(json_pack("{s:o}", "vms", a));
 }
 
-static void links(const struct reg_snapshot *s)
+static void links(const struct mc_links *l)
 {
-	json_t *a = json_array();
-
-	for (unsigned i = 0; i < s->nlinks; i++)
-		json_array_append_new(a, parsed(reg_link_json(&s->links[i])));
-	emit(json_pack("{s:o}", "links", a));
+	emit(json_pack("{s:s,s:O}", "source", l->source, "links", json_object_get(l->doc, "links")));
 }
 
 /* ---- route show, trace ---- */
@@ -88,13 +84,14 @@ static json_t *names_json(const struct reg_snapshot *s, const struct mc_path *p)
 	return a;
 }
 
-/* Each backbone hop of p with the registry's measurement of its link. */
-static json_t *links_json(const struct reg_snapshot *s, const struct mc_path *p)
+/* Each backbone hop of p with the measurement of its link computed on. */
+static json_t *links_json(const struct mc_routes *rs, const struct mc_path *p)
 {
+	const struct reg_snapshot *s = rs->s;
 	json_t *hops = json_array();
 
 	for (unsigned h = 0; h + 1 < p->n; h++) {
-		const struct reg_link *l = mc_link_of(s, p->gw[h], p->gw[h + 1]);
+		const struct lsdb_link *l = mc_link_of(rs, p->gw[h], p->gw[h + 1]);
 
 		json_array_append_new(hops, json_pack("{s:s,s:s,s:f,s:f,s:b}", "from", gw_name(s, p->gw[h]),
 						      "to", gw_name(s, p->gw[h + 1]), "rtt_ms", l ? l->rtt_ms : 0.0,
@@ -135,13 +132,15 @@ static json_t *best_json(const struct mc_routes *rs, const struct mc_route *r)
 {
 	struct mc_path p = { .n = 0 };
 
+	if (!r->computed_known)
+		return json_pack("{s:b,s:s}", "known", 0, "why", rs->links_why);
 	if (!r->reachable)
-		return json_pack("{s:b}", "reachable", 0);
+		return json_pack("{s:b,s:b}", "known", 1, "reachable", 0);
 	for (unsigned h = 0; h <= r->path.hops && h < MC_MAX_PATH; h++)
 		p.gw[p.n++] = r->path.gw[h];
-	return json_pack("{s:b,s:i,s:s,s:f,s:o,s:o}", "reachable", 1, "hops", (int)r->path.hops, "via",
-			 via_of(rs->s, &p), "cost_ms", r->path.cost, "path", names_json(rs->s, &p), "links",
-			 links_json(rs->s, &p));
+	return json_pack("{s:b,s:b,s:i,s:s,s:f,s:o,s:o}", "known", 1, "reachable", 1, "hops",
+			 (int)r->path.hops, "via", via_of(rs->s, &p), "cost_ms", r->path.cost, "path",
+			 names_json(rs->s, &p), "links", links_json(rs, &p));
 }
 
 /* The parts of a route both commands show. */
@@ -149,8 +148,8 @@ static json_t *route_json(const struct mc_routes *rs, const struct mc_route *r)
 {
 	return json_pack("{s:s,s:s,s:o,s:o,s:o,s:b,s:b}", "from", r->from->name, "to", r->to->name,
 			 "installed", installed_json(rs, r), "meshd_choice", chosen_json(rs, r),
-			 "registry_best", best_json(rs, r), "differs_from_meshd", r->differs_chosen,
-			 "differs_from_registry", r->differs_registry);
+			 "computed_best", best_json(rs, r), "differs_from_meshd", r->differs_chosen,
+			 "differs_from_computed", r->differs_computed);
 }
 
 static json_t *unknown_json(const struct mc_routes *rs)
@@ -165,14 +164,21 @@ static json_t *unknown_json(const struct mc_routes *rs)
 	return a;
 }
 
+/* The gateway whose meshd's links the best paths were computed on. */
+static json_t *computed_on(const struct mc_routes *rs)
+{
+	return rs->links.source ? json_string(rs->links.source) : json_null();
+}
+
 static void routes(const struct mc_routes *rs)
 {
 	json_t *all = json_array();
 
 	for (unsigned i = 0; i < rs->n; i++)
 		json_array_append_new(all, route_json(rs, &rs->r[i]));
-	emit(json_pack("{s:s,s:i,s:b,s:o,s:o}", "run_dir", rs->run_dir, "hop_limit", (int)rs->pol.hop_limit,
-		       "residency", rs->pol.residency, "routes", all, "unknown", unknown_json(rs)));
+	emit(json_pack("{s:s,s:i,s:b,s:o,s:o,s:o}", "run_dir", rs->run_dir, "hop_limit", (int)rs->pol.hop_limit,
+		       "residency", rs->pol.residency, "computed_on", computed_on(rs), "routes", all, "unknown",
+		       unknown_json(rs)));
 }
 
 static void trace(const struct mc_routes *rs, const char *address, const struct reg_gateway *dst)
@@ -185,11 +191,11 @@ static void trace(const struct mc_routes *rs, const char *address, const struct 
 
 		json_object_set_new(e, "taken", json_pack("{s:b,s:b,s:i,s:o,s:o}", "known", !r->walk_unknown,
 			"reaches", !r->walk_unknown && !r->walk_loop, "hops", (int)r->walk.hops,
-			"gateways", names_json(rs->s, &r->walk), "path", links_json(rs->s, &r->walk)));
+			"gateways", names_json(rs->s, &r->walk), "path", links_json(rs, &r->walk)));
 		json_array_append_new(all, e);
 	}
-	emit(json_pack("{s:s,s:s,s:s,s:o,s:o}", "address", address, "gateway", dst->name, "run_dir",
-		       rs->run_dir, "paths", all, "unknown", unknown_json(rs)));
+	emit(json_pack("{s:s,s:s,s:s,s:o,s:o,s:o}", "address", address, "gateway", dst->name, "run_dir",
+		       rs->run_dir, "computed_on", computed_on(rs), "paths", all, "unknown", unknown_json(rs)));
 }
 
 static void policy(const struct reg_policy *p)

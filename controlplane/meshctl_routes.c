@@ -12,11 +12,15 @@
  *                  registry gateway gets what answered for its id, or
  *                  nothing and the reason: it is then shown as unknown, never
  *                  filled in with a computed path;
+ *   links_find:    the links one meshd routes on ("links" on its socket:
+ *                  its own and its link-state database's), as the reply and
+ *                  as a database: link show prints the reply, route show
+ *                  computes on the database;
  *   fill_route:    per (from, to): the installed path, meshd's choice, the
- *                  registry's best path recomputed here (topology/, as
- *                  meshd's router but with no hysteresis: it can disagree
- *                  with the gateways for as long as meshd holds a path), and
- *                  whether the installed differs from either;
+ *                  best path computed here on the source's meshd's links
+ *                  (topology/, as meshd's router but with no hysteresis: it
+ *                  can disagree with the gateways for as long as meshd holds
+ *                  a path), and whether the installed differs from either;
  *   walk:          for trace, the hops a packet takes: the source's installed
  *                  path when it names every hop (source routing), else each
  *                  gateway's own installed next hop in turn, as relays then
@@ -212,7 +216,7 @@ static bool same_path(const struct mc_route *r, const struct mc_path *p)
 }
 
 static void fill_route(struct mc_route *r, const struct mc_gw_view *v, const struct reg_gateway *to,
-		       const struct topo *t, const struct topo_policy *pol)
+		       const struct topo *t, const struct topo_policy *pol, bool computed)
 {
 	json_t *e;
 	struct mc_path intent, best;
@@ -220,7 +224,8 @@ static void fill_route(struct mc_route *r, const struct mc_gw_view *v, const str
 	r->from = v->gw;
 	r->to = to;
 	r->view = v;
-	r->reachable = topo_best_path(t, pol, v->gw->id, to->id, &r->path);
+	r->computed_known = computed;
+	r->reachable = computed && topo_best_path(t, pol, v->gw->id, to->id, &r->path);
 	r->installed_state = MC_UNKNOWN;
 	if (v->installed_read) {
 		r->installed_state = MC_NONE;
@@ -254,7 +259,7 @@ static void fill_route(struct mc_route *r, const struct mc_gw_view *v, const str
 		for (unsigned h = 0; h < best.n; h++)
 			best.gw[h] = r->path.gw[h];
 	}
-	r->differs_registry = r->installed_state != MC_UNKNOWN && !same_path(r, &best);
+	r->differs_computed = computed && r->installed_state != MC_UNKNOWN && !same_path(r, &best);
 }
 
 static struct mc_gw_view *view_by_id(struct mc_routes *rs, unsigned id)
@@ -309,6 +314,117 @@ static void walk(struct mc_routes *rs, struct mc_route *r)
 	w->hops = w->n - 1;
 }
 
+static int cmp_to_id(const void *a, const void *b)
+{
+	const struct lsdb_link *x = a, *y = b;
+
+	return x->to < y->to ? -1 : x->to > y->to;
+}
+
+/* The reply's links as a database: per origin, ascending, in parts. */
+static bool links_db(struct mc_links *l)
+{
+	json_t *a = json_object_get(l->doc, "links"), *e;
+	struct lsdb_link *by = calloc(REG_MAX_GATEWAY_ID, sizeof(*by));
+	size_t i;
+
+	if (!by)
+		return false;
+	for (unsigned from = 1; from <= REG_MAX_GATEWAY_ID; from++) {
+		unsigned n = 0;
+
+		json_array_foreach(a, i, e) {
+			json_int_t to = json_integer_value(json_object_get(e, "to_id"));
+
+			if (json_integer_value(json_object_get(e, "from_id")) != from || to < 1 ||
+			    to > REG_MAX_GATEWAY_ID || n == REG_MAX_GATEWAY_ID)
+				continue;
+			by[n++] = (struct lsdb_link){
+				.to = (uint16_t)to,
+				.up = json_is_true(json_object_get(e, "up")),
+				.rtt_ms = json_number_value(json_object_get(e, "rtt_ms")),
+				.p50_ms = json_number_value(json_object_get(e, "rtt_p50_ms")),
+				.p90_ms = json_number_value(json_object_get(e, "rtt_p90_ms")),
+				.p99_ms = json_number_value(json_object_get(e, "rtt_p99_ms")),
+				.jitter_ms = json_number_value(json_object_get(e, "jitter_ms")),
+				.loss = json_number_value(json_object_get(e, "loss")),
+			};
+		}
+		if (!n)
+			continue;
+		qsort(by, n, sizeof(*by), cmp_to_id);
+		for (unsigned k = 0, parts = (n + LSA_LINKS_MAX - 1) / LSA_LINKS_MAX; k < parts; k++)
+			lsdb_put(&l->db, (uint16_t)from, 1, k, parts, by + k * LSA_LINKS_MAX,
+				 n - k * LSA_LINKS_MAX < LSA_LINKS_MAX ? n - k * LSA_LINKS_MAX : LSA_LINKS_MAX, 0,
+				 UINT64_MAX / 2, 0);
+	}
+	free(by);
+	return true;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The first meshd in run_dir, by name, that answers "links" (from's only,
+ * if from is not NULL); false with err if none. */
+static bool links_find(struct mc_links *l, const char *from, const char *run_dir, char *err,
+		       size_t errlen)
+{
+	char **names, path[512];
+	unsigned n = socket_names(run_dir, &names);
+
+	memset(l, 0, sizeof(*l));
+	err[0] = '\0';
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	for (unsigned i = 0; i < n && !l->doc; i++) {
+		snprintf(path, sizeof(path), "%s/%s.meshd", run_dir, names[i]);
+		if (access(path, F_OK))
+			continue;
+		l->doc = ask(path, "links", err, errlen);
+		if (l->doc && from && strcmp(json_string_value(json_object_get(l->doc, "gateway")) ?: "", from)) {
+			json_decref(l->doc);
+			l->doc = NULL;
+		}
+	}
+	for (unsigned i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	if (!l->doc) {
+		if (from)
+			snprintf(err, errlen, "no meshd of gateway %s answered in %s", from, run_dir);
+		else if (!err[0])
+			snprintf(err, errlen, "no meshd answered in %s", run_dir);
+		return false;
+	}
+	if (!json_is_array(json_object_get(l->doc, "links")) || !links_db(l)) {
+		snprintf(err, errlen, "the meshd's reply to links holds no link list");
+		mc_links_free(l);
+		return false;
+	}
+	l->source = json_string_value(json_object_get(l->doc, "gateway"));
+	return true;
+}
+
+int mc_links_read(struct mc_links *l, const char *from, const char *run_dir)
+{
+	char err[512];
+
+	if (!links_find(l, from, run_dir, err, sizeof(err)))
+		return mc_fail("%s (the links are in the meshds' memory, not in the registry)", err);
+	return 0;
+}
+
+void mc_links_free(struct mc_links *l)
+{
+	json_decref(l->doc);
+	lsdb_clear(&l->db);
+	l->doc = NULL;
+	l->source = NULL;
+}
+
 int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const char *from,
 		   const struct reg_gateway *dst, const char *run_dir)
 {
@@ -327,9 +443,14 @@ int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const cha
 		mc_routes_free(rs);
 		return mc_fail("%s", "out of memory");
 	}
-	/* The graph as the registry's links describe it, fed as meshd's is. */
+	/* The graph as from's meshd holds it (else any meshd's), fed as
+	 * meshd's is; with none, the computed best is unknown. */
+	if (!links_find(&rs->links, from, run_dir, rs->links_why, sizeof(rs->links_why)) &&
+	    (!from || !links_find(&rs->links, NULL, run_dir, rs->links_why, sizeof(rs->links_why))))
+		rs->links.doc = NULL;
 	topofeed_policy(s, &rs->pol);
-	topofeed_registry(&feed, t, s, 0);
+	topofeed_gateways(&feed, t, s);
+	topofeed_lsdb(t, s, &rs->links.db, 0);
 	na = read_answers(run_dir, &a);
 	for (unsigned i = 0; i < s->ngateways; i++)
 		view_of(&rs->views[rs->nviews++], &s->gateways[i], a, na, run_dir);
@@ -349,7 +470,7 @@ int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const cha
 			if (b == v->gw || (dst && b != dst))
 				continue;
 			v->used = true;
-			fill_route(&rs->r[rs->n], v, b, t, &rs->pol);
+			fill_route(&rs->r[rs->n], v, b, t, &rs->pol, rs->links.doc != NULL);
 			if (dst)
 				walk(rs, &rs->r[rs->n]);
 			rs->n++;
@@ -367,6 +488,7 @@ void mc_routes_free(struct mc_routes *rs)
 	}
 	free(rs->views);
 	free(rs->r);
+	mc_links_free(&rs->links);
 	rs->views = NULL;
 	rs->r = NULL;
 	rs->n = rs->nviews = 0;

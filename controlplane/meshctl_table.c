@@ -49,17 +49,27 @@ static void vms(const struct reg_snapshot *s)
 		printf("%-32s %-40s %s\n", s->vms[i].name, s->vms[i].address, s->vms[i].gateway);
 }
 
-static void links(const struct reg_snapshot *s)
+static double real_of(json_t *o, const char *key)
 {
-	printf("%-16s %-16s %-5s %9s %9s %9s %9s %7s %9s\n", "FROM", "TO", "STATE", "RTT ms", "p50", "p90",
-	       "p99", "LOSS", "JITTER ms");
-	for (unsigned i = 0; i < s->nlinks; i++) {
-		const struct reg_link *l = &s->links[i];
+	return json_number_value(json_object_get(o, key));
+}
 
-		printf("%-16s %-16s %-5s %9.1f %9.1f %9.1f %9.1f %6.1f%% %9.2f\n", l->from, l->to,
-		       l->up ? "up" : "DOWN", l->rtt_ms, l->rtt_p50_ms, l->rtt_p90_ms, l->rtt_p99_ms,
-		       l->loss * 100, l->jitter_ms);
-	}
+static void links(const struct mc_links *l)
+{
+	json_t *e;
+	size_t i;
+
+	printf("%-16s %-16s %-5s %9s %9s %9s %9s %7s %9s %7s\n", "FROM", "TO", "STATE", "RTT ms", "p50", "p90",
+	       "p99", "LOSS", "JITTER ms", "AGE s");
+	json_array_foreach(json_object_get(l->doc, "links"), i, e)
+		printf("%-16s %-16s %-5s %9.1f %9.1f %9.1f %9.1f %6.1f%% %9.2f %7.1f\n",
+		       json_string_value(json_object_get(e, "from")) ?: "?",
+		       json_string_value(json_object_get(e, "to")) ?: "?",
+		       json_is_true(json_object_get(e, "up")) ? "up" : "DOWN", real_of(e, "rtt_ms"),
+		       real_of(e, "rtt_p50_ms"), real_of(e, "rtt_p90_ms"), real_of(e, "rtt_p99_ms"), real_of(e, "loss") * 100,
+		       real_of(e, "jitter_ms"), real_of(e, "age_ms") / 1000);
+	printf("\nAs the meshd of %s holds them: its own links as it measures them (age 0), the\n"
+	       "others' as their meshds last advertised them (AGE: since that arrived).\n", l->source);
 }
 
 /* ---- route show, trace ---- */
@@ -84,7 +94,7 @@ static const char *path_text(const struct reg_snapshot *s, const struct mc_path 
 	return buf;
 }
 
-static void registry_path(const struct mc_route *r, struct mc_path *p)
+static void computed_path(const struct mc_route *r, struct mc_path *p)
 {
 	p->n = 0;
 	p->cost_ms = r->path.cost;
@@ -95,7 +105,7 @@ static void registry_path(const struct mc_route *r, struct mc_path *p)
 
 static const char *mark_of(const struct mc_route *r)
 {
-	return r->differs_chosen ? (r->differs_registry ? "*~" : "*") : r->differs_registry ? "~" : "";
+	return r->differs_chosen ? (r->differs_computed ? "*~" : "*") : r->differs_computed ? "~" : "";
 }
 
 /* The gateways whose paths could not be read, and why. */
@@ -119,11 +129,11 @@ static void routes(const struct mc_routes *rs)
 	bool marked = false;
 
 	printf("%-14s %-14s %-2s %-22s %4s  %-22s %8s  %-22s %8s\n", "FROM", "TO", "", "INSTALLED", "HOPS",
-	       "MESHD CHOSE", "COST ms", "REGISTRY BEST", "COST ms");
+	       "MESHD CHOSE", "COST ms", "COMPUTED BEST", "COST ms");
 	for (unsigned i = 0; i < rs->n; i++) {
 		const struct mc_route *r = &rs->r[i];
 		char b1[96], b2[96], b3[96], hops[8] = "?", c1[16] = "?", c2[16] = "-";
-		const char *inst = "?", *chose = "?", *best = "unreachable";
+		const char *inst = "?", *chose = "?", *best = r->computed_known ? "unreachable" : "?";
 		struct mc_path reg;
 
 		if (r->installed_state == MC_NONE)
@@ -139,7 +149,7 @@ static void routes(const struct mc_routes *rs)
 			snprintf(c1, sizeof(c1), "%.1f", r->chosen.cost_ms);
 		}
 		if (r->reachable) {
-			registry_path(r, &reg);
+			computed_path(r, &reg);
 			best = path_text(rs->s, &reg, b3, sizeof(b3));
 			snprintf(c2, sizeof(c2), "%.1f", r->path.cost);
 		}
@@ -150,23 +160,28 @@ static void routes(const struct mc_routes *rs)
 	printf("\nINSTALLED: the path the gateway holds, read from it now (through its meshd, else\n"
 	       "its control socket) in %s.\n"
 	       "MESHD CHOSE: its meshd's choice, which moves only when a better path stays better.\n"
-	       "REGISTRY BEST: recomputed here from the registry's measurements, without that\n"
-	       "hold: it may differ while meshd holds a path.\n", rs->run_dir);
+	       "COMPUTED BEST: computed here, without that hold, on the links the meshd of %s\n"
+	       "holds (meshctl link show): it may differ while meshd holds a path.\n", rs->run_dir,
+	       rs->links.source ? rs->links.source : "(none answered)");
+	if (!rs->links.source)
+		printf("? computed best unknown: %s\n", rs->links_why);
 	if (marked)
-		printf("* installed differs from meshd's choice   ~ installed differs from the registry's best\n");
+		printf("* installed differs from meshd's choice   ~ installed differs from the computed best\n");
 	unknown_views(rs);
 }
 
-static void hop_lines(const struct reg_snapshot *s, const struct mc_path *p)
+static void hop_lines(const struct mc_routes *rs, const struct mc_path *p)
 {
+	const struct reg_snapshot *s = rs->s;
+
 	for (unsigned h = 0; h + 1 < p->n; h++) {
-		const struct reg_link *l = mc_link_of(s, p->gw[h], p->gw[h + 1]);
+		const struct lsdb_link *l = mc_link_of(rs, p->gw[h], p->gw[h + 1]);
 
 		if (l)
 			printf("    %u. %-14s -> %-14s rtt %7.1f ms  loss %5.1f%%\n", h + 1, gw_name(s, p->gw[h]),
 			       gw_name(s, p->gw[h + 1]), l->rtt_ms, l->loss * 100);
 		else
-			printf("    %u. %-14s -> %-14s (no measurement published)\n", h + 1, gw_name(s, p->gw[h]),
+			printf("    %u. %-14s -> %-14s (no measurement held)\n", h + 1, gw_name(s, p->gw[h]),
 			       gw_name(s, p->gw[h + 1]));
 	}
 }
@@ -194,16 +209,17 @@ static void trace(const struct mc_routes *rs, const char *address, const struct 
 			printf("  from %s: %u backbone hop%s, as the gateways hold them%s\n", r->from->name, w->hops,
 			       w->hops == 1 ? "" : "s", w->hops > rs->pol.hop_limit
 			       ? " (more than the hop limit: dropped on the way)" : "");
-		hop_lines(rs->s, w);
-		registry_path(r, &reg);
+		hop_lines(rs, w);
+		computed_path(r, &reg);
 		marked |= *mark_of(r) != '\0';
-		printf("    %-2s meshd chose: %s; registry best: %s\n", mark_of(r),
+		printf("    %-2s meshd chose: %s; computed best: %s\n", mark_of(r),
 		       !r->chosen_known ? "?" : !r->chosen_reachable ? "no path (direct)"
 					       : path_text(rs->s, &r->chosen, b1, sizeof(b1)),
-		       r->reachable ? path_text(rs->s, &reg, b2, sizeof(b2)) : "unreachable");
+		       r->reachable ? path_text(rs->s, &reg, b2, sizeof(b2))
+				    : r->computed_known ? "unreachable" : "?");
 	}
 	if (marked)
-		printf("\n* installed differs from meshd's choice   ~ installed differs from the registry's best\n");
+		printf("\n* installed differs from meshd's choice   ~ installed differs from the computed best\n");
 	unknown_views(rs);
 }
 

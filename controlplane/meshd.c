@@ -7,7 +7,10 @@
  * Its loop, every probe interval (50 ms by default):
  *   - read the gateway's probe results, update each link's statistics
  *     (links.c) and feed them to the topology with the other gateways' links
- *     from the registry;
+ *     as their LSAs said (meshd_lsa.c: read from the gateway, which receives
+ *     them);
+ *   - send our own links to every other gateway's meshd as an LSA when they
+ *     changed, and every publish interval anyway (meshd_lsa.c);
  *   - recompute the paths (topology/, with hysteresis) and install any that
  *     changed as the gateway's paths (path set);
  * and when the registry's thread (meshd_registry.c) posts a load (on a
@@ -17,9 +20,10 @@
  *   - make the gateway's peers, gateway ids and routes match the last good
  *     snapshot (reconcile.c); a failed load keeps it: the registry being
  *     down never tears a working tunnel down;
- * every second: hand our links to the registry's thread to publish under a
- * lease, render the metrics; and on request, our state to `meshctl status`
- * (meshd_status.c). Nothing here waits on the registry.
+ * every second: render the metrics; and on request, our state to `meshctl
+ * status` and our link-state database to `meshctl link show`
+ * (meshd_status.c). Nothing here waits on the registry, and nothing of ours
+ * is written to it: it holds configuration only.
  * Under systemd (sd_notify; nothing without NOTIFY_SOCKET): READY=1 after the
  * first registry pass, whether the registry and the gateway answered or not
  * (meshd's job is to wait for them); WATCHDOG=1 from the loop every half
@@ -41,8 +45,8 @@
  *   link_holddown_max_ms = 8000  # doubled per flap up to this,
  *   link_flap_halflife_ms = 30000 # the flap count halving this often,
  *   link_holddown_loss_pct = 20  # and probe loss under this over it
- *   publish_interval_ms = 1000   # links to the registry
- *   link_lease_s = 5             # and how long they live there
+ *   publish_interval_ms = 1000   # our LSA sent again at least this often
+ *   link_lease_s = 5             # and kept by the other meshds this long
  *   registry_compact_s = 60      # etcd history kept (lowest id compacts)
  *   hold_ms = 1000               # a better path must stay better this long
  *   [etcd]                       # optional: ca_file, cert_file, key_file,
@@ -80,14 +84,6 @@ uint64_t meshd_mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 void meshd_log(struct meshd *d, const char *fmt, ...)
 {
 	va_list ap;
@@ -121,7 +117,7 @@ static void log_new_problems(struct meshd *d)
 }
 
 /* Our own links, as we measure them now (every tick); the other gateways'
- * come from the registry on each reload (topofeed.c, as meshctl's). */
+ * come from their LSAs (meshd_lsa.c). */
 static void feed_own_links(struct meshd *d)
 {
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
@@ -136,7 +132,7 @@ static void feed_own_links(struct meshd *d)
 }
 
 /* Links relays said are down, out of our paths until NOTICE_HOLD_NS has
- * passed (a registry feed after that decides by the relay's figures). */
+ * passed (the relay's LSA decides after that). */
 static void feed_notices(struct meshd *d)
 {
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
@@ -191,8 +187,8 @@ static bool took_registry(struct meshd *d, struct reg_snapshot *fresh, const cha
 }
 
 /* At start a path through a relay can look best only because our own
- * direct link has not answered yet while the others' links are already in
- * the registry; within the switch margins it would then stay for good. So
+ * direct link has not answered yet while the others' links are already
+ * advertised; within the switch margins it would then stay for good. So
  * no routing (traffic goes direct) until we have measured a link to every
  * gateway of the registry, or for WARMUP_NS at most. */
 #define WARMUP_NS (3 * 1000000000ULL)
@@ -219,7 +215,8 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 		return;
 	if (reconcile_peers(d) && reconcile_control(d))
 		d->reconciled_ns = now;
-	topofeed_registry(&d->feed, d->topo, &d->snap, d->self_id);
+	topofeed_gateways(&d->feed, d->topo, &d->snap);
+	topofeed_lsdb(d->topo, &d->snap, &d->lsdb, d->self_id);
 	feed_own_links(d);
 	feed_notices(d);
 	if (d->router && routing_ready(d, now)) {
@@ -357,38 +354,6 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	return changed;
 }
 
-static void publish_links(struct meshd *d)
-{
-	struct reg_link *set;
-	unsigned n = 0;
-
-	if (!d->self || !d->registry_up)
-		return;
-	set = calloc(d->snap.ngateways + 1, sizeof(*set));
-	if (!set)
-		return;
-	for (unsigned i = 0; i < d->snap.ngateways; i++) {
-		const struct reg_gateway *g = &d->snap.gateways[i];
-		struct meshd_link *ml = &d->link[g->id];
-		struct reg_link *l = &set[n];
-
-		if (!ml->probed || g->id == d->self_id)
-			continue;
-		snprintf(l->from, sizeof(l->from), "%s", d->self->name);
-		snprintf(l->to, sizeof(l->to), "%s", g->name);
-		l->rtt_ms = ml->stats.rtt_ms;
-		l->rtt_p50_ms = link_percentile_ms(&ml->stats, 0.5);
-		l->rtt_p90_ms = link_percentile_ms(&ml->stats, 0.9);
-		l->rtt_p99_ms = link_percentile_ms(&ml->stats, 0.99);
-		l->loss = link_loss(&ml->stats, &d->cfg.probe);
-		l->jitter_ms = ml->stats.jitter_ms;
-		l->up = meshd_link_up(d, ml);
-		l->updated_unix_ms = wall_ms();
-		n++;
-	}
-	meshd_registry_publish(d->registry, set, n, d->cfg.link_lease_s);
-}
-
 /* ---- the loop ---- */
 
 static int timer_open(unsigned interval_ms)
@@ -409,7 +374,7 @@ static int run(struct meshd *d)
 	struct epoll_event ev = { .events = EPOLLIN }, events[8];
 	int ep = epoll_create1(EPOLL_CLOEXEC), tfd = timer_open(d->cfg.probe.interval_ms);
 	int rfd = meshd_registry_fd(d->registry), nfd, sfd, stfd;
-	uint64_t last_reconcile = 0, last_publish = 0, last_install = 0, last_deferred = 0;
+	uint64_t last_reconcile = 0, last_render = 0, last_install = 0, last_deferred = 0;
 	uint64_t wd_half_ns = 0, last_pet = 0;
 	bool ready = false, loaded = false;
 	char err[256];
@@ -484,6 +449,7 @@ static int run(struct meshd *d)
 				bool was = d->gateway_answered;
 
 				links_changed |= read_probes(d, now);
+				links_changed |= meshd_lsa_read(d, now);
 				/* Back after a silence: most likely a restarted
 				 * gateway with no peers or routes. Now, not at the
 				 * next periodic pass; and a fresh load after. */
@@ -515,6 +481,7 @@ static int run(struct meshd *d)
 			reconcile_all(d, now);
 			continue;
 		}
+		meshd_lsa_originate(d, now);
 		if (!d->router)
 			continue;
 		/* Paths: at once when a link changed state, else every 100 ms. */
@@ -528,9 +495,8 @@ static int run(struct meshd *d)
 				last_install = now;
 			}
 		}
-		if (now - last_publish >= d->cfg.publish_interval_ms * 1000000ULL) {
-			last_publish = now;
-			publish_links(d);
+		if (now - last_render >= 1000000000ULL) {
+			last_render = now;
 			metrics_render(d);
 		}
 	}
@@ -542,8 +508,9 @@ static void usage(FILE *f)
 		   "  -c, --config FILE  the config file (docs/OPERATIONS.md)\n"
 		   "  -h, --help         this text\n"
 		   "meshd keeps the local gateway's peers, gateway ids, routes and paths as the\n"
-		   "registry says, measures its links and publishes them; `meshctl status` reads\n"
-		   "its state on the socket beside the gateway's control socket.\n");
+		   "registry says, measures its links and advertises them to the other meshds;\n"
+		   "`meshctl status` and `meshctl link show` read its state on the socket beside\n"
+		   "the gateway's control socket.\n");
 }
 
 int main(int argc, char **argv)
@@ -585,10 +552,6 @@ int main(int argc, char **argv)
 	sigaddset(&set, SIGTERM);
 	sigprocmask(SIG_BLOCK, &set, NULL);
 	pthread_mutex_init(&d.metrics_lock, NULL);
-	/* Publishing links waits for the dir registry's lock within one probe
-	 * interval at most: a writer stuck on it (or anyone else holding it)
-	 * costs a publication, logged, not the next load. */
-	d.cfg.reg.lock_wait_ms = d.cfg.probe.interval_ms;
 	reg = registry_open(d.cfg.registry, &d.cfg.reg, err, sizeof(err));
 	d.topo = topo_new(REG_MAX_GATEWAY_ID);
 	if (!reg || !d.topo) {
@@ -619,5 +582,7 @@ int main(int argc, char **argv)
 	free(d.problems_seen);
 	free(d.metrics_text);
 	free(d.peers);
+	free(d.lsa_sent);
+	lsdb_clear(&d.lsdb);
 	return rc;
 }

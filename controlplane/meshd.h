@@ -15,6 +15,7 @@
 
 #include "gwclient.h"
 #include "links.h"
+#include "lsdb.h"
 #include "registry.h"
 #include "topofeed.h"
 #include "topology.h"
@@ -28,9 +29,9 @@ struct meshd_config {
 	char backbone_interface[32];  /* watched by netlink; "" none */
 	bool underlay6;               /* peers' IPv6 endpoints first */
 	struct link_params probe;
-	unsigned publish_interval_ms;
+	unsigned publish_interval_ms; /* our LSA sent again at least this often */
 	unsigned hold_ms;             /* hysteresis: a better path waits this long */
-	unsigned link_lease_s;
+	unsigned link_lease_s;        /* and kept by the others this long */
 	unsigned registry_compact_s;  /* etcd history kept, and how often it is cut */
 	struct reg_options reg;
 	char ca_file[256], cert_file[256], key_file[256], username[64], password[128];
@@ -56,7 +57,7 @@ struct meshd_notice {
 };
 
 /* How long a notice keeps a link out of our paths: until the relay's own
- * figures, published through the registry each second, have caught up. */
+ * LSA, sent at once when its link goes down, has surely reached us. */
 #define NOTICE_HOLD_NS (3000 * 1000000ULL)
 
 struct meshd {
@@ -81,6 +82,15 @@ struct meshd {
 	struct topo_policy policy;
 	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
 	struct meshd_notice notice[REG_MAX_GATEWAY_ID + 1];
+	/* The other gateways' links (meshd_lsa.c), and what we last sent of
+	 * ours. */
+	struct lsdb lsdb;
+	bool lsa_held[REG_MAX_GATEWAY_ID + 1]; /* to log changes only */
+	uint64_t lsa_dump_seq;        /* the newest part read from the gateway */
+	uint64_t lsa_seq;             /* of our last LSA */
+	uint64_t lsa_sent_ns;
+	struct lsdb_link *lsa_sent;
+	unsigned nlsa_sent;
 	bool backbone_up;
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */
@@ -119,11 +129,18 @@ bool reconcile_control(struct meshd *d);
  * differ, after the policy's hop limit (hop_limit set). */
 bool install_paths(struct meshd *d);
 
+/* meshd_lsa.c: our links out to the other meshds, theirs in (lsdb, topo).
+ * read returns true if what an origin advertises changed. */
+void meshd_lsa_originate(struct meshd *d, uint64_t now);
+/* Our links as we route on them and advertise them now, ascending by id,
+ * into out (room for REG_MAX_GATEWAY_ID); how many. */
+unsigned meshd_lsa_own(const struct meshd *d, struct lsdb_link *out);
+bool meshd_lsa_read(struct meshd *d, uint64_t now);
+
 /* meshd_registry.c: the registry's I/O off the loop. start takes the handle
  * (closed by the caller after stop). The fd is readable when a load's
  * result is posted; take gives it: 1 a fresh snapshot moved into out, -1 a
- * failed load (err), 0 nothing new. publish takes a malloc'd set of links
- * (a newer set replaces one not yet put). */
+ * failed load (err), 0 nothing new. */
 struct meshd_registry;
 struct meshd_registry *meshd_registry_start(struct meshd *d, struct registry *reg, char *err,
 					    size_t errlen);
@@ -131,8 +148,6 @@ int meshd_registry_fd(const struct meshd_registry *m);
 int meshd_registry_take(struct meshd_registry *m, struct reg_snapshot *out, char *err,
 			size_t errlen);
 void meshd_registry_reload(struct meshd_registry *m);
-void meshd_registry_publish(struct meshd_registry *m, struct reg_link *links, unsigned n,
-			    unsigned lease_s);
 void meshd_registry_stop(struct meshd_registry *m);
 
 /* metrics.c */

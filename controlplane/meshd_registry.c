@@ -4,7 +4,8 @@
  * fails over and installs paths never waits on the registry. An etcd member
  * that accepts connections and then says nothing (stopped, partitioned)
  * holds a call for the whole timeout, per endpoint; here that delays only
- * the next snapshot or the next publication of our links.
+ * the next snapshot (meshd writes nothing to the registry but compactions:
+ * links travel between the meshds, meshd_lsa.c).
  *
  * The thread's flow, one step at a time:
  *   - the watch fd (registry_watch_fd) fires: a load is due in DEBOUNCE_NS;
@@ -13,14 +14,11 @@
  *   - a load (registry_load_over the thread's own last good snapshot) posts
  *     its result in one slot, a newer replacing one the loop has not taken,
  *     and wakes the loop through an eventfd (meshd_registry_fd);
- *   - links handed over by the loop (meshd_registry_publish: the newest set
- *     replaces one not yet put) are put, one after another, the first error
- *     ending the set (logged);
  *   - every registry_compact_s (config), the meshd of the gateway with the lowest id in
  *     the registry (one per mesh, no election needed beyond the snapshot
  *     everyone reads) compacts etcd to the revision it read one period
  *     before: etcd keeps that much history and stops growing with the
- *     link puts (tests/netns/registry_etcd.sh, the soak).
+ *     writes (tests/netns/registry_etcd.sh, the soak).
  * The loop takes a result with meshd_registry_take. The registry handle is
  * the thread's alone from meshd_registry_start to meshd_registry_stop.
  */
@@ -45,15 +43,13 @@ struct meshd_registry {
 	struct registry *reg;
 	pthread_t thread;
 	int wake_loop;                /* eventfd: a result is posted */
-	int wake_thread;              /* eventfd: stop, reload or links */
+	int wake_thread;              /* eventfd: stop or reload */
 
 	pthread_mutex_t mu;           /* guards what follows */
 	bool stop, reload_asked;
 	bool posted, posted_ok;       /* a result the loop has not taken */
 	struct reg_snapshot result;
 	char result_err[256];
-	struct reg_link *links;       /* a set to put, NULL none */
-	unsigned nlinks, lease_s;
 };
 
 static void poke(int fd)
@@ -109,17 +105,6 @@ static bool load(struct meshd_registry *m, struct reg_snapshot *last, bool *have
 	return true;
 }
 
-static void publish(struct meshd_registry *m, struct reg_link *links, unsigned n, unsigned lease_s)
-{
-	char err[256];
-
-	for (unsigned i = 0; i < n; i++)
-		if (registry_put_link(m->reg, &links[i], lease_s, err, sizeof(err))) {
-			meshd_log(m->d, "publishing links: %s", err);
-			return;
-		}
-}
-
 /* Are we the one to compact: the lowest id in the registry? */
 static bool compactor(const struct meshd_registry *m, const struct reg_snapshot *s)
 {
@@ -153,8 +138,6 @@ static void *thread_main(void *arg)
 		struct pollfd p[2] = {{.fd = m->wake_thread, .events = POLLIN},
 				      {.fd = wfd, .events = POLLIN}};
 		uint64_t now = meshd_mono_ns(), next = last_load + (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS);
-		struct reg_link *links = NULL;
-		unsigned nlinks = 0, lease_s = 0;
 		int timeout_ms;
 		bool stop;
 
@@ -176,25 +159,14 @@ static void *thread_main(void *arg)
 		if (m->reload_asked)
 			due = now;
 		m->reload_asked = false;
-		links = m->links;
-		nlinks = m->nlinks;
-		lease_s = m->lease_s;
-		m->links = NULL;
 		pthread_mutex_unlock(&m->mu);
-		if (stop) {
-			free(links);
+		if (stop)
 			break;
-		}
 		if ((due && now >= due) || now - last_load >= (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS)) {
 			due = 0;
 			last_load = now;
 			up = load(m, &last, &have_last);
 		}
-		/* Links only while the registry answers loads: a dead one would
-		 * hold each put for the whole timeout. */
-		if (links && up)
-			publish(m, links, nlinks, lease_s);
-		free(links);
 		if (up && have_last &&
 		    now - last_compact >= m->d->cfg.registry_compact_s * 1000000000ULL) {
 			last_compact = now;
@@ -266,18 +238,6 @@ void meshd_registry_reload(struct meshd_registry *m)
 	poke(m->wake_thread);
 }
 
-void meshd_registry_publish(struct meshd_registry *m, struct reg_link *links, unsigned n,
-			    unsigned lease_s)
-{
-	pthread_mutex_lock(&m->mu);
-	free(m->links);
-	m->links = links;
-	m->nlinks = n;
-	m->lease_s = lease_s;
-	pthread_mutex_unlock(&m->mu);
-	poke(m->wake_thread);
-}
-
 void meshd_registry_stop(struct meshd_registry *m)
 {
 	if (!m)
@@ -289,7 +249,6 @@ void meshd_registry_stop(struct meshd_registry *m)
 	pthread_join(m->thread, NULL);
 	if (m->posted && m->posted_ok)
 		reg_snapshot_free(&m->result);
-	free(m->links);
 	close(m->wake_loop);
 	close(m->wake_thread);
 	pthread_mutex_destroy(&m->mu);

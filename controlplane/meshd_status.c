@@ -14,8 +14,12 @@
  *                 nothing, or reads nothing, costs the loop nothing;
  *                 request lines in the control socket's framing
  *                 (docs/CONTROL.md), so gw_ctl_get speaks it: "status" -> the
- *                 document below, "version" -> {"protocol":1,"meshd":NAME},
- *                 anything else an error;
+ *                 document below, "links" -> every link meshd routes on
+ *                 (its own and its link-state database's: {"gateway","id",
+ *                 "links":[{"from","from_id","to","to_id","up","rtt_ms",
+ *                 "rtt_p50_ms","rtt_p90_ms","rtt_p99_ms","loss","jitter_ms",
+ *                 "updated_unix_ms","age_ms"}]}), "version" ->
+ *                 {"protocol":1,"meshd":NAME}, anything else an error;
  *   status_close: the clients and the socket file go with meshd.
  *
  * A client has CLIENT_MS from its connection to the last byte of its replies
@@ -236,6 +240,51 @@ static json_t *installed_json(const struct meshd *d, char *err, size_t errlen)
 	return a;
 }
 
+static json_t *lsdb_link_json(const struct meshd *d, unsigned from, const struct lsdb_link *l,
+			      uint64_t updated_unix_ms, uint64_t age_ms)
+{
+	return json_pack("{s:s,s:i,s:s,s:i,s:b,s:f,s:f,s:f,s:f,s:f,s:f,s:I,s:I}", "from", name_of(d, from),
+		"from_id", (int)from, "to", name_of(d, l->to), "to_id", (int)l->to, "up", l->up,
+		"rtt_ms", l->rtt_ms, "rtt_p50_ms", l->p50_ms, "rtt_p90_ms", l->p90_ms, "rtt_p99_ms", l->p99_ms,
+		"loss", l->loss, "jitter_ms", l->jitter_ms, "updated_unix_ms", (json_int_t)updated_unix_ms,
+		"age_ms", (json_int_t)age_ms);
+}
+
+/* Every link meshd routes on: ours as measured now, then each other
+ * gateway's as its last LSA said (updated: when its meshd made it; age:
+ * since it arrived). */
+static char *links_text(const struct meshd *d)
+{
+	struct lsdb_link *own = calloc(REG_MAX_GATEWAY_ID, sizeof(*own));
+	uint64_t now = meshd_mono_ns();
+	struct timespec ts;
+	json_t *a = json_array(), *j;
+	unsigned n;
+	char *s;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = own && d->self_id ? meshd_lsa_own(d, own) : 0;
+	for (unsigned i = 0; a && i < n; i++)
+		json_array_append_new(a, lsdb_link_json(d, d->self_id, &own[i],
+			(uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000, 0));
+	free(own);
+	for (unsigned id = 1; a && id <= REG_MAX_GATEWAY_ID; id++) {
+		const struct lsdb_origin *o = d->lsdb.origin[id];
+
+		for (unsigned p = 0; o && p < LSA_PARTS_MAX; p++) {
+			const struct lsdb_part *k = o->part[p];
+
+			for (unsigned i = 0; k && i < k->n; i++)
+				json_array_append_new(a, lsdb_link_json(d, id, &k->link[i], k->seq / 1000000,
+					now > k->heard_ns ? (now - k->heard_ns) / 1000000 : 0));
+		}
+	}
+	j = a ? json_pack("{s:s,s:i,s:o}", "gateway", d->cfg.gateway, "id", (int)d->self_id, "links", a) : NULL;
+	s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return s;
+}
+
 static char *status_text(const struct meshd *d)
 {
 	json_t *j = json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:b,s:b,s:o,s:o}", "gateway", d->cfg.gateway,
@@ -262,11 +311,15 @@ static void answer(const struct meshd *d, struct textbuf *out, const char *line)
 	if (!strcmp(line, "status") && (s = status_text(d))) {
 		textbuf_printf(out, "%s\n", s);
 		free(s);
+	} else if (!strcmp(line, "links") && (s = links_text(d))) {
+		textbuf_printf(out, "%s\n", s);
+		free(s);
 	} else if (!strcmp(line, "version")) {
 		textbuf_printf(out, "{\"protocol\":1,\"meshd\":\"%s\"}\n", d->cfg.gateway);
 	} else {
 		textbuf_printf(out, "{\"error\":\"%s\"}\n",
-			       strcmp(line, "status") ? "unknown request: status or version" : "out of memory");
+			       strcmp(line, "status") && strcmp(line, "links")
+				       ? "unknown request: status, links or version" : "out of memory");
 	}
 }
 

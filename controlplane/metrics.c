@@ -174,6 +174,27 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 	}
 }
 
+/* The other gateways' link state: how old the newest part of each origin's
+ * LSA is (a healthy one is younger than publish_interval_ms). */
+static void lsdb_metrics(struct textbuf *t, const struct meshd *d)
+{
+	uint64_t now = meshd_mono_ns();
+
+	header(t, "hopmesh_link_state_age_seconds", "gauge",
+	       "Time since the newest part of each other gateway's link-state advertisement arrived.");
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		const struct lsdb_origin *o = d->lsdb.origin[id];
+		uint64_t heard = 0;
+
+		for (unsigned p = 0; o && p < LSA_PARTS_MAX; p++)
+			if (o->part[p] && o->part[p]->heard_ns > heard)
+				heard = o->part[p]->heard_ns;
+		if (o)
+			textbuf_printf(t, "hopmesh_link_state_age_seconds{origin=\"%s\"} %.3f\n", name_of(d, id),
+				       now > heard ? (double)(now - heard) / 1e9 : 0);
+	}
+}
+
 static void route_metrics(struct textbuf *t, const struct meshd *d)
 {
 	header(t, "hopmesh_route_hops", "gauge", "Backbone hops of the path in use to each gateway.");
@@ -259,6 +280,12 @@ static void gateway_metrics(struct textbuf *t, const struct meshd *d)
 	    json_integer_value(json_object_get(j, "notices_sent")));
 	textbuf_printf(t, "hopmesh_gateway_relay_notices_total{direction=\"received\"} %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(j, "notices_received")));
+	header(t, "hopmesh_gateway_lsas_total", "counter",
+	       "Link-state advertisement parts: sent to other gateways, received and kept.");
+	textbuf_printf(t, "hopmesh_gateway_lsas_total{direction=\"sent\"} %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(json_object_get(j, "lsas_sent")));
+	textbuf_printf(t, "hopmesh_gateway_lsas_total{direction=\"received\"} %" JSON_INTEGER_FORMAT "\n",
+	    json_integer_value(json_object_get(j, "lsas_received")));
 	json_decref(j);
 }
 
@@ -274,6 +301,7 @@ void metrics_render(struct meshd *d)
 	header(&t, "hopmesh_gateway_up", "gauge", "1 if the local gateway answers on its sockets.");
 	textbuf_printf(&t, "hopmesh_gateway_up %d\n", d->gateway_up);
 	link_metrics(&t, d);
+	lsdb_metrics(&t, d);
 	route_metrics(&t, d);
 	peer_metrics(&t, d);
 	gateway_metrics(&t, d);

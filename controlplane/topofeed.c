@@ -1,9 +1,5 @@
 // SPDX-License-Identifier: MIT
-/* A registry snapshot into topology/ (topofeed.h). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
+/* A registry snapshot and a link-state database into topology/ (topofeed.h). */
 #include "topofeed.h"
 
 void topofeed_policy(const struct reg_snapshot *s, struct topo_policy *p)
@@ -26,25 +22,7 @@ bool topofeed_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double
 	return true;
 }
 
-static int cmp_link(const void *a, const void *b)
-{
-	const struct reg_link *x = a, *y = b;
-	int c = strcmp(x->from, y->from);
-
-	return c ? c : strcmp(x->to, y->to);
-}
-
-/* A snapshot's links are sorted by FROM, TO (registry.h). */
-static const struct reg_link *link_between(const struct reg_snapshot *s, const char *from, const char *to)
-{
-	struct reg_link key;
-
-	snprintf(key.from, sizeof(key.from), "%s", from);
-	snprintf(key.to, sizeof(key.to), "%s", to);
-	return bsearch(&key, s->links, s->nlinks, sizeof(*s->links), cmp_link);
-}
-
-void topofeed_registry(struct topofeed *f, struct topo *t, const struct reg_snapshot *s, uint16_t own)
+void topofeed_gateways(struct topofeed *f, struct topo *t, const struct reg_snapshot *s)
 {
 	bool now_present[REG_MAX_GATEWAY_ID + 1] = { false };
 
@@ -57,23 +35,27 @@ void topofeed_registry(struct topofeed *f, struct topo *t, const struct reg_snap
 			topo_remove_gateway(t, (uint16_t)id);
 		f->present[id] = now_present[id];
 	}
-	/* Links between the gateways present: as published, or gone. */
-	for (unsigned i = 0; i < s->ngateways; i++) {
-		const struct reg_gateway *a = &s->gateways[i];
+}
 
-		if (a->id == own)
+void topofeed_origin(struct topo *t, const struct reg_snapshot *s, const struct lsdb *db,
+		     uint16_t origin)
+{
+	for (unsigned j = 0; j < s->ngateways; j++) {
+		uint16_t to = s->gateways[j].id;
+		const struct lsdb_link *l;
+
+		if (to == origin)
 			continue;
-		for (unsigned j = 0; j < s->ngateways; j++) {
-			const struct reg_gateway *b = &s->gateways[j];
-			const struct reg_link *l;
-
-			if (a->id == b->id)
-				continue;
-			l = link_between(s, a->name, b->name);
-			if (!l)
-				topo_remove_link(t, a->id, b->id);
-			else
-				topofeed_link(t, a->id, b->id, l->rtt_ms, l->loss, l->up, l->jitter_ms);
-		}
+		if (!(l = lsdb_find(db, origin, to, NULL)))
+			topo_remove_link(t, origin, to);
+		else
+			topofeed_link(t, origin, to, l->rtt_ms, l->loss, l->up, l->jitter_ms);
 	}
+}
+
+void topofeed_lsdb(struct topo *t, const struct reg_snapshot *s, const struct lsdb *db, uint16_t own)
+{
+	for (unsigned i = 0; i < s->ngateways; i++)
+		if (s->gateways[i].id != own)
+			topofeed_origin(t, s, db, s->gateways[i].id);
 }

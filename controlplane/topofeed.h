@@ -1,15 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The one adapter from a registry snapshot to topology/: meshd feeds its
- * graph with it on every reload, meshctl builds the graph of `route show` and
- * `trace` with it, so both see the same graph from the same registry.
+ * The one adapter to topology/ from a registry snapshot (the gateways and
+ * the policy) and a link-state database (the links, lsdb.h): meshd feeds its
+ * graph with it, meshctl builds the graph of `route show` with it from the
+ * database a meshd holds, so both see the same graph.
  *
  *   topofeed_policy:   the registry's policy as a topo_policy (hold time 0:
  *                      meshd sets its own from its config; the hop limit
  *                      at most TOPOFEED_MAX_HOPS);
- *   topofeed_registry: every gateway with its zone, gateways gone removed,
- *                      and every published link between two of them, set
- *                      or removed (topofeed_link);
+ *   topofeed_gateways: every gateway with its zone, gateways gone removed;
+ *   topofeed_origin:   one gateway's links to every other gateway of the
+ *                      snapshot, as advertised (topofeed_link), or removed
+ *                      where it advertised none; topofeed_lsdb: every
+ *                      origin's;
  *   topofeed_link:     one measured link: its RTT, loss, state and jitter, or
  *                      removed if topology/ refuses the figures (an RTT
  *                      beyond its range), so an older figure is never left in
@@ -21,6 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lsdb.h"
 #include "registry.h"
 #include "topology.h"
 
@@ -35,9 +39,12 @@ struct topofeed {
  * could not send. */
 #define TOPOFEED_MAX_HOPS 4
 void topofeed_policy(const struct reg_snapshot *s, struct topo_policy *p);
+void topofeed_gateways(struct topofeed *f, struct topo *t, const struct reg_snapshot *s);
+void topofeed_origin(struct topo *t, const struct reg_snapshot *s, const struct lsdb *db,
+		     uint16_t origin);
 /* own: a gateway whose links the caller feeds from its own measurements
  * (meshd's), left alone here; 0 for none. */
-void topofeed_registry(struct topofeed *f, struct topo *t, const struct reg_snapshot *s, uint16_t own);
+void topofeed_lsdb(struct topo *t, const struct reg_snapshot *s, const struct lsdb *db, uint16_t own);
 /* Returns false if the link was refused (and so removed). */
 bool topofeed_link(struct topo *t, uint16_t a, uint16_t b, double rtt_ms, double loss, bool up,
 		   double jitter_ms);

@@ -153,9 +153,10 @@ sys.exit(not any(g["id"] == int(sys.argv[1]) and g["link"] == sys.argv[2]
                  for g in json.load(sys.stdin)["gateways"]))' "$2" "$3"
 }
 
-# meshd_link_json FROM TO FIELD: one field of a published link, or nothing.
+# meshd_link_field FROM TO FIELD: one field of link FROM -> TO as FROM's meshd
+# holds it (its own measurement), or nothing.
 meshd_link_field() {
-	meshctl --json link show | python3 -c '
+	meshctl --json link show --from "$(rig_region_name "$1")" | python3 -c '
 import json, sys
 a, b, f = sys.argv[1:]
 for l in json.load(sys.stdin)["links"]:
@@ -163,24 +164,28 @@ for l in json.load(sys.stdin)["links"]:
         print(l[f])' "$(rig_region_name "$1")" "$(rig_region_name "$2")" "$3"
 }
 
-# meshd_links_settled N: every ordered pair of the first N regions has a
-# published link, up, with an RTT within 10 % + 5 ms of the emulated one and
-# loss under 5 % (one meshctl call: it is polled).
+# meshd_links_settled N: in the link-state database of every meshd of the
+# first N regions, every ordered pair of them has a link, up, with an RTT
+# within 10 % + 5 ms of the emulated one and loss under 5 % (one meshctl call
+# per meshd: it is polled).
 meshd_links_settled() {
-	local want
+	local want r
 	want=$("$HM_WANEMCTL" "$RIG_SOCK" show | python3 -c '
 import json, sys
 d = {(p["src"], p["dst"]): p["delay_ms"] for p in json.load(sys.stdin)["pairs"]}
 r = sys.argv[1:]
 print(" ".join("%s %s %g" % (a, b, d[a, b] + d[b, a]) for a in r for b in r if a != b))' \
 		"${RIG_REGIONS[@]:0:$1}") || return 1
-	# shellcheck disable=SC2086 # want: FROM TO RTT triplets, words
-	meshctl --json link show | meshd_links_close $want
+	for ((r = 1; r <= $1; r++)); do
+		# shellcheck disable=SC2086 # want: FROM TO RTT triplets, words
+		meshctl --json link show --from "$(rig_region_name "$r")" | meshd_links_close $want || return 1
+	done
 }
 
-# meshd_link_close A B RTT_MS: A's published link to B is up, RTT close.
+# meshd_link_close A B RTT_MS [VIEW]: A's link to B is up, RTT close, as the
+# meshd of region VIEW (default A) holds it.
 meshd_link_close() {
-	meshctl --json link show |
+	meshctl --json link show --from "$(rig_region_name "${4:-$1}")" |
 		meshd_links_close "$(rig_region_name "$1")" "$(rig_region_name "$2")" "$3"
 }
 

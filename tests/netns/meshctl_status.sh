@@ -204,7 +204,7 @@ for k, r in rs.items():
     assert i["path"][0] == k[0] and i["path"][-1] == k[1], r
     assert m["known"] and m["reachable"] and m["path"] == i["path"], r
     assert not r["differs_from_meshd"], r
-    assert r["registry_best"]["reachable"], r
+    assert r["computed_best"]["reachable"], r
 e = rs["us-east", "eu-west"]
 assert e["installed"]["path"] == ["us-east", "us-west", "eu-west"] and e["installed"]["hops"] == 2, e
 PY
@@ -255,7 +255,7 @@ import json, sys
 r = {x["to"]: x for x in json.load(open(sys.argv[1]))["routes"]}["us-east"]
 sys.exit(not (r["installed"]["path"] == ["us-west", "eu-west", "us-east"] and
               r["installed"]["hops"] == 2 and r["meshd_choice"]["path"] == ["us-west", "us-east"] and
-              r["differs_from_meshd"] and r["differs_from_registry"]))
+              r["differs_from_meshd"] and r["differs_from_computed"]))
 PY
 }
 marked_table() {
@@ -309,7 +309,7 @@ rs = {r["to"]: r for r in d["routes"]}
 w = rs["us-west"]
 assert w["installed"]["known"] and w["installed"]["read_from"] == sys.argv[2], w
 assert w["installed"]["path"] == ["us-east", "eu-west", "us-west"] and w["installed"]["hops"] == 2, w
-assert not w["meshd_choice"]["known"] and not w["differs_from_meshd"] and w["differs_from_registry"], w
+assert not w["meshd_choice"]["known"] and not w["differs_from_meshd"] and w["differs_from_computed"], w
 assert [u["gateway"] for u in d["unknown"]] == ["us-east"], d["unknown"]
 assert d["unknown"][0]["installed_read"] and not d["unknown"][0]["meshd_read"], d["unknown"]
 PY

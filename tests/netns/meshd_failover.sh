@@ -80,7 +80,7 @@ grep -h 'link to gateway' "$HM_TMP"/meshd-*.log >&2
 # every probe interval; with it, whichever path is in use stays.
 rig_link 1 2 delay=50ms >/dev/null && rig_link 1 3 delay=20ms >/dev/null &&
 	rig_link 2 3 delay=30ms >/dev/null || hm_fail "cannot set the delays"
-settled_equal() { meshd_link_close 1 2 100 && meshd_link_close 1 3 40 && meshd_link_close 3 2 60; }
+settled_equal() { meshd_link_close 1 2 100 && meshd_link_close 1 3 40 && meshd_link_close 3 2 60 1; }
 hm_check "links settle at 100, 40 and 60 ms" hm_wait_for 20 settled_equal
 sleep 3 # past the hold time: the route in use is settled
 route12=$(meshd_route 1 10.2.0.2) && route21=$(meshd_route 2 10.1.0.2) || hm_fail "no routes"

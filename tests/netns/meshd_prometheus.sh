@@ -161,6 +161,10 @@ NDROPS=$(hm_ctl "$(rig_gwname 1)" counters | python3 -c 'import json, sys; print
 	hm_fail "no counters from us-east's gateway"
 prom_expect "drops: all $NDROPS reasons the gateway counts" 10 'hopmesh_gateway_drops_total' \
 	"len(s) == $NDROPS > 0 and all(k.startswith('reason=') for k in s)"
+prom_expect "link state: both other gateways' LSAs, renewed within 2 s" 10 hopmesh_link_state_age_seconds \
+	"sorted(s) == ['origin=eu-west', 'origin=us-west'] and max(s.values()) < 2"
+prom_expect "LSA parts sent and received" 10 'hopmesh_gateway_lsas_total > 0' \
+	"sorted(s) == ['direction=received', 'direction=sent']"
 prom_expect "registry and gateway up" 10 'hopmesh_registry_up + hopmesh_gateway_up' "s == {'': 2}"
 
 # A delay change shows in the scraped RTT, and a slow direct link moves

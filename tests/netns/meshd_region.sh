@@ -102,12 +102,12 @@ import json, sys
 d = json.load(open(sys.argv[1]))
 assert d["hop_limit"] == 2 and len(d["routes"]) == 6 and d["unknown"] == [], d
 for r in d["routes"]:
-    i, m, b = r["installed"], r["meshd_choice"], r["registry_best"]
+    i, m, b = r["installed"], r["meshd_choice"], r["computed_best"]
     assert i["known"] and i["hops"] == 1 and i["path"] == [r["from"], r["to"]], r
     assert m["known"] and m["hops"] == 1 and m["path"] == i["path"], r
     assert not r["differs_from_meshd"], r
     assert b["reachable"] and len(b["links"]) == b["hops"] and all(l["up"] for l in b["links"]), r
-    assert r["differs_from_registry"] == (b["path"] != i["path"]), r
+    assert r["differs_from_computed"] == (b["path"] != i["path"]), r
 PY
 
 # A new delay shows in the published RTT. us-east - eu-west at 150 ms each

@@ -11,16 +11,17 @@
 #    gateway (link down 2), which drops what it would relay there
 #    (relay_next_down) and tells the source, back along the path (a notice);
 #  - us-east's meshd reads the notice in its next probe dump and leaves the
-#    relay at once, before eu-west's own figures reach it through the
-#    registry (published each second);
+#    relay at once; eu-west's LSA, sent when its meshd takes the link down,
+#    confirms it (docs/PROTOCOL.md "Link state");
 #  - us-west finds its own link to eu-west down and goes direct too;
 #  - us-east off the relay within MOVE_BOUND_MS of the cut, and loss under
 #    LOSS_BOUND_MS, counted from the pings sent. Measured here: off the relay
 #    after 316 ms (476 under ASan), 470 ms of loss (565); the loss holds what
 #    was in flight on the cut 75 ms leg and what us-west sent back through
-#    eu-west until it found its own link down. The same run without notices
-#    (the source waiting for eu-west's figures through the registry): off the
-#    relay after 1,115 ms, 1,218 ms of loss, which both bounds fail.
+#    eu-west until it found its own link down. The same run without notices,
+#    when link figures still went through the registry (published each
+#    second): off the relay after 1,115 ms, 1,218 ms of loss, which both
+#    bounds fail.
 set -u
 . "$(dirname "$0")/../rig/rig.sh"
 . "$(dirname "$0")/../lib/scenario.sh"

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Link state between the meshds (docs/PROTOCOL.md "Link state"): our links
+ * go out as an LSA through our gateway, and what the other gateways' meshds
+ * advertised comes back from it, into the link-state database that the
+ * topology is fed from. The registry carries no measurement.
+ *
+ *   meshd_lsa_originate: every pass; sends our links ("lsa send", one line
+ *                        per part) when one came or went or changed state
+ *                        (at once), when a figure moved by more than
+ *                        FIGURE_SLACK (at most every MIN_GAP_NS), and every
+ *                        publish interval anyway, so that the others' copies
+ *                        never outlive their lifetime (link_lease_s);
+ *   meshd_lsa_read:      every pass; the parts that arrived since the last
+ *                        read ("lsa dump SINCE") into the database, parts past
+ *                        their lifetime out of it, and each origin that
+ *                        changed fed to the topology again.
+ *
+ * seq is the wall clock in ns, kept strictly increasing: a restarted meshd
+ * is newer than its previous life without remembering it.
+ */
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <arpa/inet.h>
+#include <jansson.h>
+
+#include "gwclient.h"
+#include "meshd.h"
+#include "textbuf.h"
+
+#define MIN_GAP_NS (100 * 1000000ULL)
+
+static uint64_t wall_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* ---- ours ---- */
+
+static uint32_t us_of(double ms)
+{
+	double us = ms * 1000.0;
+
+	return !(us > 0) ? 0 : us >= 4294967295.0 ? UINT32_MAX : (uint32_t)(us + 0.5);
+}
+
+unsigned meshd_lsa_own(const struct meshd *d, struct lsdb_link *out)
+{
+	unsigned n = 0;
+
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		const struct meshd_link *ml = &d->link[id];
+
+		if (!ml->probed || id == d->self_id)
+			continue;
+		out[n++] = (struct lsdb_link){
+			.to = (uint16_t)id,
+			.up = meshd_link_up(d, ml),
+			.rtt_ms = ml->stats.rtt_ms,
+			.p50_ms = link_percentile_ms(&ml->stats, 0.5),
+			.p90_ms = link_percentile_ms(&ml->stats, 0.9),
+			.p99_ms = link_percentile_ms(&ml->stats, 0.99),
+			.jitter_ms = ml->stats.jitter_ms,
+			.loss = link_loss(&ml->stats, &d->cfg.probe),
+		};
+	}
+	return n;
+}
+
+/* A figure moved enough to tell: 5 % or 0.5 ms of RTT, a point of loss.
+ * The router's switch margins are wider, so what it would act on is sent. */
+static bool moved(const struct lsdb_link *a, const struct lsdb_link *b)
+{
+	double slack = fmax(0.5, 0.05 * b->rtt_ms);
+
+	return fabs(a->rtt_ms - b->rtt_ms) > slack || fabs(a->loss - b->loss) > 0.01;
+}
+
+/* 2: a link came, went or changed state; 1: a figure moved; 0: neither. */
+static int compare(const struct lsdb_link *now, unsigned n, const struct lsdb_link *sent, unsigned m)
+{
+	int r = 0;
+
+	if (n != m)
+		return 2;
+	for (unsigned i = 0; i < n; i++) {
+		if (now[i].to != sent[i].to || now[i].up != sent[i].up)
+			return 2;
+		if (moved(&now[i], &sent[i]))
+			r = 1;
+	}
+	return r;
+}
+
+static void put_hex(struct textbuf *b, const void *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	const uint8_t *u = p;
+	char two[2];
+
+	for (size_t i = 0; i < n; i++) {
+		two[0] = digits[u[i] >> 4];
+		two[1] = digits[u[i] & 15];
+		textbuf_append(b, two, 2);
+	}
+}
+
+/* One "lsa send" line per part of links[0..n). */
+static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n, uint64_t seq,
+		      struct textbuf *b)
+{
+	unsigned nparts = n ? (n + LSA_LINKS_MAX - 1) / LSA_LINKS_MAX : 1;
+
+	for (unsigned p = 0; p < nparts; p++) {
+		unsigned first = p * LSA_LINKS_MAX, k = n - first < LSA_LINKS_MAX ? n - first : LSA_LINKS_MAX;
+		struct lsa_hdr h = {
+			.magic = htonl(LSA_MAGIC),
+			.version = LSA_VERSION,
+			.part = (uint8_t)p,
+			.nparts = (uint8_t)nparts,
+			.nlinks = (uint8_t)(n ? k : 0),
+			.origin = htons(d->self_id),
+			.lifetime_s = htons((uint16_t)d->cfg.link_lease_s),
+			.seq = htobe64(seq),
+		};
+
+		textbuf_printf(b, "lsa send ");
+		put_hex(b, &h, sizeof(h));
+		for (unsigned i = 0; n && i < k; i++) {
+			const struct lsdb_link *l = &links[first + i];
+			struct lsa_link w = {
+				.to = htons(l->to),
+				.flags = l->up ? LSA_LINK_UP : 0,
+				.rtt_us = htonl(us_of(l->rtt_ms)),
+				.p50_us = htonl(us_of(l->p50_ms)),
+				.p90_us = htonl(us_of(l->p90_ms)),
+				.p99_us = htonl(us_of(l->p99_ms)),
+				.jitter_us = htonl(us_of(l->jitter_ms)),
+				.loss = htons((uint16_t)lround(fmin(fmax(l->loss, 0), 1) * 65535)),
+			};
+
+			put_hex(b, &w, sizeof(w));
+		}
+		textbuf_printf(b, "\n");
+	}
+	return !b->failed;
+}
+
+void meshd_lsa_originate(struct meshd *d, uint64_t now)
+{
+	struct lsdb_link *links;
+	struct textbuf b = { 0 };
+	char err[256];
+	unsigned n;
+	int change;
+
+	if (!d->self_id || !d->gateway_up || !(links = calloc(REG_MAX_GATEWAY_ID, sizeof(*links))))
+		return;
+	n = meshd_lsa_own(d, links);
+	change = compare(links, n, d->lsa_sent, d->nlsa_sent);
+	if (!(change == 2 || now - d->lsa_sent_ns >= d->cfg.publish_interval_ms * 1000000ULL ||
+	      (change == 1 && now - d->lsa_sent_ns >= MIN_GAP_NS))) {
+		free(links);
+		return;
+	}
+	d->lsa_seq = wall_ns() > d->lsa_seq ? wall_ns() : d->lsa_seq + 1;
+	if (!lsa_lines(d, links, n, d->lsa_seq, &b) || gw_ctl(d->cfg.control, b.s, NULL, NULL, err,
+							       sizeof(err))) {
+		/* The gateway is away (its loop says so) or refused: next pass. */
+		free(b.s);
+		free(links);
+		return;
+	}
+	free(b.s);
+	free(d->lsa_sent);
+	d->lsa_sent = links;
+	d->nlsa_sent = n;
+	d->lsa_sent_ns = now;
+}
+
+/* ---- theirs ---- */
+
+static double ms_of(json_t *v)
+{
+	return (double)json_integer_value(v) / 1000.0;
+}
+
+/* One part of a dump into the database: 1 if it changed what we hold. */
+static int read_part(struct meshd *d, json_t *part, uint64_t now)
+{
+	struct lsdb_link links[LSA_LINKS_MAX];
+	json_int_t origin = json_integer_value(json_object_get(part, "origin"));
+	json_int_t age = json_integer_value(json_object_get(part, "age_ms"));
+	json_int_t life = json_integer_value(json_object_get(part, "lifetime_s"));
+	json_t *a = json_object_get(part, "links"), *l;
+	size_t i, n = json_array_size(a);
+
+	if (origin < 1 || origin > REG_MAX_GATEWAY_ID || origin == d->self_id || age < 0 || life < 1 ||
+	    n > LSA_LINKS_MAX)
+		return 0;
+	json_array_foreach(a, i, l) {
+		if (json_array_size(l) != 8)
+			return 0;
+		links[i] = (struct lsdb_link){
+			.to = (uint16_t)json_integer_value(json_array_get(l, 0)),
+			.up = json_integer_value(json_array_get(l, 1)) != 0,
+			.rtt_ms = ms_of(json_array_get(l, 2)),
+			.p50_ms = ms_of(json_array_get(l, 3)),
+			.p90_ms = ms_of(json_array_get(l, 4)),
+			.p99_ms = ms_of(json_array_get(l, 5)),
+			.jitter_ms = ms_of(json_array_get(l, 6)),
+			.loss = (double)json_integer_value(json_array_get(l, 7)) / 65535.0,
+		};
+	}
+	return lsdb_put(&d->lsdb, (uint16_t)origin,
+			(uint64_t)json_integer_value(json_object_get(part, "seq")),
+			(unsigned)json_integer_value(json_object_get(part, "part")),
+			(unsigned)json_integer_value(json_object_get(part, "parts")), links, (unsigned)n,
+			now - (uint64_t)age * 1000000ULL, (uint64_t)life * 1000000000ULL, now) > 0;
+}
+
+bool meshd_lsa_read(struct meshd *d, uint64_t now)
+{
+	bool changed[REG_MAX_GATEWAY_ID + 1] = { false }, any = false;
+	char req[48], err[256], *reply;
+	json_t *j, *part;
+	size_t i;
+
+	snprintf(req, sizeof(req), "lsa dump %" PRIu64, d->lsa_dump_seq);
+	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	j = reply ? json_loads(reply, 0, NULL) : NULL;
+	free(reply);
+	if (j && json_is_array(json_object_get(j, "lsas"))) {
+		d->lsa_dump_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
+		json_array_foreach(json_object_get(j, "lsas"), i, part)
+			if (read_part(d, part, now))
+				changed[json_integer_value(json_object_get(part, "origin"))] = true;
+	}
+	json_decref(j);
+	lsdb_expire(&d->lsdb, now, changed);
+	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		bool held = d->lsdb.origin[id] != NULL;
+
+		if (!changed[id])
+			continue;
+		any = true;
+		/* Said on each change only: a gateway whose meshd is gone, or
+		 * that no path reaches, is silent for good. */
+		if (held != d->lsa_held[id])
+			meshd_log(d, held ? "link state from gateway %u" :
+				  "no link state from gateway %u within its lifetime: its links are out of our graph", id);
+		d->lsa_held[id] = held;
+		if (d->have_snap)
+			topofeed_origin(d->topo, &d->snap, &d->lsdb, (uint16_t)id);
+	}
+	return any;
+}
