@@ -11,6 +11,13 @@ sockets where the source is forged, plain UDP sockets otherwise.
       address), one every millisecond or so. Half the stamps are our CLOCK_MONOTONIC less
       1 ms, half less 5 s: a gateway that took its RTT from the stamp (the
       same clock on one host) would see about 1 ms and 5 s.
+  vmforge.py lsas DST COUNT GW TO [SRC]
+      COUNT forged link-state advertisements (UDP 51822 -> DST:51822, the
+      wire format of docs/PROTOCOL.md "Link state": one part, origin GW, a
+      link to gateway TO, up, RTT 1 ms, no loss, seq the wall clock in ns)
+      from SRC (default: the VM's own address). A gateway that took them
+      would route through GW to TO as if that link were the best in the
+      mesh.
   vmforge.py udp SRC DST PORT COUNT
       COUNT datagrams from SRC (any address: raw socket for IPv4, an IPv6
       address must be on an interface) to DST:PORT, payload "vmforge SRC".
@@ -31,6 +38,8 @@ from rawpkt import ipv4_udp
 
 PROBE_PORT = 51821
 PROBE_MAGIC = 0x484D5052
+LSA_PORT = 51822
+LSA_MAGIC = 0x484D4C53
 
 
 def own_address(dst):
@@ -48,6 +57,18 @@ def probe_replies(dst, count, gw, src=None):
         msg += struct.pack("<Q", stamp)  # the gateway's own byte order (x86)
         raw.sendto(ipv4_udp(src, dst, PROBE_PORT, PROBE_PORT, msg), (dst, 0))
         time.sleep(0.001)
+
+
+def lsas(dst, count, gw, to, src=None):
+    src = src or own_address(dst)
+    raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+    for _ in range(count):
+        # header: magic, version, part, nparts, nlinks, origin, lifetime_s, seq
+        msg = struct.pack("!IBBBBHHQ", LSA_MAGIC, 1, 0, 1, 1, gw, 60, time.time_ns())
+        # link: to, flags (up), reserved, rtt, p50, p90, p99, jitter (us), loss
+        msg += struct.pack("!HBBIIIIIH", to, 1, 0, 1000, 1000, 1000, 1000, 0, 0)
+        raw.sendto(ipv4_udp(src, dst, LSA_PORT, LSA_PORT, msg), (dst, 0))
+        time.sleep(0.002)
 
 
 def udp(src, dst, port, count):
@@ -90,6 +111,8 @@ def count(port, seconds):
 def main(argv):
     if len(argv) in (5, 6) and argv[1] == "probe-replies":
         probe_replies(argv[2], int(argv[3]), int(argv[4]), argv[5] if len(argv) > 5 else None)
+    elif len(argv) in (6, 7) and argv[1] == "lsas":
+        lsas(argv[2], int(argv[3]), int(argv[4]), int(argv[5]), argv[6] if len(argv) > 6 else None)
     elif len(argv) == 6 and argv[1] == "udp":
         udp(argv[2], argv[3], int(argv[4]), int(argv[5]))
     elif len(argv) == 4 and argv[1] == "stop":

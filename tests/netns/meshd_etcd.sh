@@ -20,7 +20,8 @@
 #    meshd holds all 6 links, advertised during the outage;
 #  - all three are started again (same data): every meshd says the registry
 #    is back, and a change made now (a new prefix for eu-west) reaches every
-#    gateway through the re-established watch.
+#    gateway through the re-established watch;
+#  - idle for 10 s: etcd's revision does not move (no meshd writes to it).
 #  - etcd slow: the leader (moved to the member first in meshd's endpoints)
 #    stopped with SIGSTOP for 10 s, its connections open and silent, and the
 #    direct link us-east - us-west cut 100 ms into it: us-east's traffic to
@@ -205,6 +206,18 @@ hm_check "the new prefix is routed on us-east" hm_wait_for 10 meshd_route_is 1 1
 hm_check "and on us-west" hm_wait_for 10 meshd_route_is 2 10.33.0.9 3
 echo "meshd_etcd: members back: a change routed on every gateway after" \
 	"$(($(now_ms) - t1)) ms" >&2
+
+# ---- idle: the meshds write nothing (links go between them) ----
+etcd_revision() {
+	ip netns exec "$MGMT" etcdctl --endpoints="$ALL_URLS" endpoint status -w json | python3 -c '
+import json, sys
+print(max(s["Status"]["header"]["revision"] for s in json.load(sys.stdin)))'
+}
+rev0=$(etcd_revision) || hm_fail "no revision from etcd"
+sleep 10
+rev1=$(etcd_revision) || hm_fail "no revision from etcd"
+echo "meshd_etcd: idle with 3 meshds: $((rev1 - rev0)) etcd writes in 10 s" >&2
+hm_check "no etcd write in 10 s of idle ($((rev1 - rev0)))" test $((rev1 - rev0)) -eq 0
 
 # ---- the flow ----
 meshd_flow_end
