@@ -432,6 +432,34 @@ static void show_probes(json_t *r)
 	table_print(&n, "");
 }
 
+/* The other gateways' link-state advertisements kept: one row per link. */
+static void show_lsas(json_t *r)
+{
+	struct table t = { .cols = 8,
+			   .head = { "ORIGIN", "PART", "AGE", "TO", "STATE", "RTT ms", "LOSS", "SEQ" },
+			   .right = { true, false, true, true, false, true, true, true } };
+	json_t *lsas = json_object_get(r, "lsas"), *p, *l;
+	size_t i, k;
+	char b[8][32];
+
+	printf("parts kept: %zu (newest numbered %lld)\n", json_array_size(lsas), (long long)num(r, "seq"));
+	if (!json_array_size(lsas))
+		return;
+	json_array_foreach(lsas, i, p) {
+		snprintf(b[1], sizeof(b[1]), "%lld/%lld", (long long)num(p, "part") + 1, (long long)num(p, "parts"));
+		snprintf(b[2], sizeof(b[2]), "%lld ms", (long long)num(p, "age_ms"));
+		snprintf(b[7], sizeof(b[7]), "%lld", (long long)num(p, "seq"));
+		json_array_foreach(json_object_get(p, "links"), k, l) {
+			snprintf(b[5], sizeof(b[5]), "%.1f", json_integer_value(json_array_get(l, 2)) / 1e3);
+			snprintf(b[6], sizeof(b[6]), "%.1f%%", json_integer_value(json_array_get(l, 7)) * 100.0 / 65535);
+			table_row(&t, u64s(b[0], num(p, "origin")), b[1], b[2],
+				  u64s(b[3], json_integer_value(json_array_get(l, 0))),
+				  json_integer_value(json_array_get(l, 1)) ? "up" : "DOWN", b[5], b[6], b[7]);
+		}
+	}
+	table_print(&t, "");
+}
+
 /* ---- the commands of protocol v1 ---- */
 
 struct command {
@@ -466,6 +494,8 @@ static const struct command commands[] = {
 	{ "dump", "gateways", 0, 0, "", show_gateways, "every gateway, its peer and path" },
 	{ "probe", "interval", 1, 1, " MS", NULL, "link probes every MS ms (0 off, 10-60000)" },
 	{ "probe", "dump", 0, 1, " [SINCE]", show_probes, "probe counts, the RTT samples kept (numbered above SINCE), relays' notices" },
+	{ "lsa", "dump", 0, 1, " [SINCE]", show_lsas, "the other gateways' link-state advertisements kept (those after SINCE)" },
+	{ "lsa", "send", 1, 1, " HEX", NULL, "send one part of our link-state advertisement to every bound gateway (meshd's)" },
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 
