@@ -35,10 +35,16 @@ struct topo_search {
 
 struct topo {
 	unsigned max;
-	unsigned n1;                           /* max + 1: the matrices' stride */
+	unsigned n1;                           /* max + 1: the id-indexed arrays' size */
 	uint8_t *present;
 	char (*zone)[TOPO_ZONE_LEN];
-	/* Links, row a column b (a->b), n1 * n1 each. */
+	/* Each gateway ever set has a slot, 1..nslots (0: none), which indexes
+	 * the link matrices: they grow with the gateways, not with max. */
+	uint16_t *slot;                        /* by id, n1 */
+	uint16_t *id_of;                       /* by slot, cap + 1 */
+	unsigned nslots, cap;
+	/* Links, row slot(a) column slot(b) (a->b), (cap + 1)^2 each; row and
+	 * column 0 (no slot) are never usable. */
 	uint8_t *usable;                       /* set, and up */
 	double *rtt_ms;
 	double *loss;
@@ -59,9 +65,11 @@ struct topo_params {
 };
 void topo_params_from(struct topo_params *out, const struct topo_policy *p);
 
+/* The cell of link a->b (ids). An id without a slot gives row or column 0,
+ * which no link is ever set in. */
 static inline size_t topo_idx(const struct topo *t, unsigned a, unsigned b)
 {
-	return (size_t)a * t->n1 + b;
+	return (size_t)t->slot[a] * (t->cap + 1) + t->slot[b];
 }
 
 static inline bool topo_valid_id(const struct topo *t, unsigned id)

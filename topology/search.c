@@ -74,7 +74,7 @@ static inline __attribute__((always_inline)) void relax_row(const struct topo *t
 {
 	const unsigned u = s->fr_id[f];
 	const double base = s->fr_cost[f];
-	const size_t row = topo_idx(t, u, 0);
+	const size_t row = (size_t)t->slot[u] * (t->cap + 1);
 	const uint8_t *ok = t->usable + row;
 	const double *rtt = t->rtt_ms + row;
 	const double *loss = t->loss + row;
@@ -82,14 +82,15 @@ static inline __attribute__((always_inline)) void relax_row(const struct topo *t
 	double *cost = s->cost;
 	uint16_t *pred = s->pred;
 
-	for (unsigned v = 1; v <= t->max; v++) {
+	for (unsigned k = 1; k <= t->nslots; k++) {
+		const unsigned v = t->id_of[k];
 		double c;
 
-		if (!ok[v] || v == src)
+		if (!ok[k] || v == src)
 			continue;
 		if (masked && !mask[v])
 			continue;
-		c = base + topo_cost_of(rtt[v], loss[v], penalty);
+		c = base + topo_cost_of(rtt[k], loss[k], penalty);
 		if (c < cost[v]) {
 			if (!pred[v])
 				s->changed[s->nchanged++] = (uint16_t)v;
@@ -105,7 +106,7 @@ static inline __attribute__((always_inline)) void relax_row(const struct topo *t
 void topo_search_run(const struct topo *t, struct topo_search *s, unsigned src, unsigned hop_limit,
 		     double penalty, bool masked)
 {
-	const size_t row = topo_idx(t, src, 0);
+	const size_t row = (size_t)t->slot[src] * (t->cap + 1);
 
 	for (unsigned v = 0; v < s->n1; v++)
 		s->cost[v] = INFINITY;
@@ -113,10 +114,12 @@ void topo_search_run(const struct topo *t, struct topo_search *s, unsigned src, 
 	s->nchanged = 0;
 
 	/* Level 1: the direct links. */
-	for (unsigned v = 1; v <= t->max; v++) {
-		if (!t->usable[row + v] || v == src || (masked && !s->mask[v]))
+	for (unsigned k = 1; k <= t->nslots; k++) {
+		const unsigned v = t->id_of[k];
+
+		if (!t->usable[row + k] || v == src || (masked && !s->mask[v]))
 			continue;
-		s->cost[v] = topo_cost_of(t->rtt_ms[row + v], t->loss[row + v], penalty);
+		s->cost[v] = topo_cost_of(t->rtt_ms[row + k], t->loss[row + k], penalty);
 		s->hops[v] = 1;
 		s->path[v][0] = (uint16_t)src;
 		s->path[v][1] = (uint16_t)v;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * The mesh as a graph: gateways 1..max with their residency zone, and the
- * measured directed links between them, held in dense n1 x n1 matrices (the
- * mesh is a full mesh, and nothing may be allocated after topo_new). Link and
- * path costs under a policy.
+ * measured directed links between them, held in dense matrices over the
+ * gateways set so far (the mesh is a full mesh): each gateway gets a slot
+ * the first time it is set, and the matrices double when the slots run out,
+ * so their size follows the mesh's, not the largest id. Link and path costs
+ * under a policy.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -35,10 +37,61 @@ void topo_params_from(struct topo_params *out, const struct topo_policy *p)
 	out->residency = p->residency;
 }
 
+#define FIRST_CAP 16u
+
+/* Room for twice the slots (FIRST_CAP at first, max at most): the matrices
+ * made again at the new stride, what they held copied row by row. */
+static bool grow(struct topo *t)
+{
+	unsigned cap = t->cap ? 2 * t->cap : FIRST_CAP;
+	size_t old = (size_t)t->cap + 1, now, cells;
+	uint8_t *usable;
+	double *rtt, *loss, *jitter;
+	uint16_t *id_of;
+
+	if (cap > t->max)
+		cap = t->max;
+	now = (size_t)cap + 1;
+	cells = now * now;
+	usable = calloc(cells, sizeof(*usable));
+	rtt = calloc(cells, sizeof(*rtt));
+	loss = calloc(cells, sizeof(*loss));
+	jitter = calloc(cells, sizeof(*jitter));
+	id_of = calloc(now, sizeof(*id_of));
+	if (!usable || !rtt || !loss || !jitter || !id_of) {
+		free(usable);
+		free(rtt);
+		free(loss);
+		free(jitter);
+		free(id_of);
+		return false;
+	}
+	for (size_t r = 0; t->usable && r < old; r++) {
+		memcpy(usable + r * now, t->usable + r * old, old * sizeof(*usable));
+		memcpy(rtt + r * now, t->rtt_ms + r * old, old * sizeof(*rtt));
+		memcpy(loss + r * now, t->loss + r * old, old * sizeof(*loss));
+		memcpy(jitter + r * now, t->jitter_ms + r * old, old * sizeof(*jitter));
+	}
+	if (t->id_of)
+		memcpy(id_of, t->id_of, old * sizeof(*id_of));
+	free(t->usable);
+	free(t->rtt_ms);
+	free(t->loss);
+	free(t->jitter_ms);
+	free(t->id_of);
+	t->usable = usable;
+	t->rtt_ms = rtt;
+	t->loss = loss;
+	t->jitter_ms = jitter;
+	t->id_of = id_of;
+	t->cap = cap;
+	return true;
+}
+
 struct topo *topo_new(unsigned max_gateways)
 {
 	struct topo *t;
-	size_t n1, cells;
+	size_t n1;
 
 	if (max_gateways < 1 || max_gateways > UINT16_MAX)
 		return NULL;
@@ -46,18 +99,13 @@ struct topo *topo_new(unsigned max_gateways)
 	if (!t)
 		return NULL;
 	n1 = (size_t)max_gateways + 1;
-	cells = n1 * n1;
 	t->max = max_gateways;
 	t->n1 = (unsigned)n1;
 	t->present = calloc(n1, sizeof(*t->present));
 	t->zone = calloc(n1, sizeof(*t->zone));
-	t->usable = calloc(cells, sizeof(*t->usable));
-	t->rtt_ms = calloc(cells, sizeof(*t->rtt_ms));
-	t->loss = calloc(cells, sizeof(*t->loss));
-	t->jitter_ms = calloc(cells, sizeof(*t->jitter_ms));
+	t->slot = calloc(n1, sizeof(*t->slot));
 	t->scratch = topo_search_new(t->n1);
-	if (!t->present || !t->zone || !t->usable || !t->rtt_ms || !t->loss || !t->jitter_ms ||
-	    !t->scratch) {
+	if (!t->present || !t->zone || !t->slot || !t->scratch || !grow(t)) {
 		topo_free(t);
 		return NULL;
 	}
@@ -73,6 +121,8 @@ void topo_free(struct topo *t)
 	free(t->jitter_ms);
 	free(t->rtt_ms);
 	free(t->usable);
+	free(t->id_of);
+	free(t->slot);
 	free(t->zone);
 	free(t->present);
 	free(t);
@@ -89,6 +139,12 @@ bool topo_set_gateway(struct topo *t, uint16_t id, const char *zone)
 	len = strlen(zone);
 	if (len >= TOPO_ZONE_LEN)
 		return false; /* cut short, two zones could become one */
+	if (!t->slot[id]) {
+		if (t->nslots == t->cap && !grow(t))
+			return false;
+		t->slot[id] = (uint16_t)++t->nslots;
+		t->id_of[t->nslots] = id;
+	}
 	memset(t->zone[id], 0, TOPO_ZONE_LEN);
 	memcpy(t->zone[id], zone, len);
 	t->present[id] = 1;
@@ -101,9 +157,10 @@ void topo_remove_gateway(struct topo *t, uint16_t id)
 		return;
 	t->present[id] = 0;
 	memset(t->zone[id], 0, TOPO_ZONE_LEN);
-	for (unsigned o = 1; o <= t->max; o++) {
-		t->usable[topo_idx(t, id, o)] = 0;
-		t->usable[topo_idx(t, o, id)] = 0;
+	/* Its slot stays its own: a gateway that comes back takes it again. */
+	for (unsigned s = 1; t->slot[id] && s <= t->nslots; s++) {
+		t->usable[topo_idx(t, id, t->id_of[s])] = 0;
+		t->usable[topo_idx(t, t->id_of[s], id)] = 0;
 	}
 }
 

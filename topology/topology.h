@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * topology: the mesh as a graph and the paths through it. Pure: no I/O, no
- * clock of its own (time is a parameter), no allocation after setup except in
- * topo_new/topo_router_new.
+ * clock of its own (time is a parameter); memory is allocated in
+ * topo_new/topo_router_new and when a gateway set for the first time needs
+ * room (topo_set_gateway), so the graph's size follows the mesh's.
  *
  * Gateways are numbered 1..max (the registry's gateway ids). Links are
  * directed (a->b measured by a); a path from src to dst is src, zero or more
@@ -36,7 +37,8 @@ void topo_policy_default(struct topo_policy *p);
 struct topo;
 struct topo *topo_new(unsigned max_gateways);
 void topo_free(struct topo *t);
-/* Add or update a gateway; zone "" is none. Returns false if id is 0 or > max. */
+/* Add or update a gateway; zone "" is none. Returns false if id is 0 or > max,
+ * or if there is no memory for a gateway never set before. */
 bool topo_set_gateway(struct topo *t, uint16_t id, const char *zone);
 void topo_remove_gateway(struct topo *t, uint16_t id); /* and its links */
 /* The measured link from a to b. A link never set, or set down, is unusable. */

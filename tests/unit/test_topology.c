@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
+#include <malloc.h>
 
 #include "topology.h"
 
@@ -1197,6 +1198,49 @@ static void test_router_jitter_margin(void **state)
 	}
 }
 
+/* The graph grows with the gateways set, not with max: 40 gateways with ids
+ * up to 4095 take well under 2 MB (a matrix per 4095 x 4095 would take
+ * 419 MB), and what was set survives each growth of the matrices. */
+static void test_growth(void **state)
+{
+	struct mallinfo2 before = mallinfo2(), after;
+	struct topo *t = topo_new(4095);
+	struct topo_policy p;
+	struct topo_path path;
+	uint16_t a = 4095, b = 1;
+
+	(void)state;
+	assert_non_null(t);
+	topo_policy_default(&p);
+	assert_true(topo_set_gateway(t, a, "") && topo_set_gateway(t, b, ""));
+	assert_true(topo_set_link(t, a, b, 100, 0, true));
+	assert_true(topo_set_link_jitter(t, a, b, 3));
+	/* 38 relays, ids 3900 down to 3530: the matrices grow twice. */
+	for (unsigned k = 0; k < 38; k++) {
+		uint16_t x = (uint16_t)(3900 - 10 * k);
+
+		assert_true(topo_set_gateway(t, x, ""));
+		assert_true(topo_set_link(t, a, x, 10, 0, true));
+		assert_true(topo_set_link(t, x, b, 10 + k, 0, true));
+	}
+	assert_true(fabs(topo_link_cost(t, &p, a, b) - 100) < 1e-9);
+	assert_true(topo_best_path(t, &p, a, b, &path));
+	assert_int_equal(path.hops, 2);
+	assert_int_equal(path.gw[1], 3900);
+	assert_true(fabs(path.cost - 20) < 1e-9);
+	after = mallinfo2();
+	assert_true(after.uordblks + after.hblkhd - before.uordblks - before.hblkhd < 2u << 20);
+	/* A relay removed takes its links with it; the next best is found. */
+	topo_remove_gateway(t, 3900);
+	assert_true(topo_link_cost(t, &p, a, 3900) < 0);
+	assert_true(topo_best_path(t, &p, a, b, &path));
+	assert_int_equal(path.gw[1], 3890);
+	/* Back: its slot again, its links to be set again. */
+	assert_true(topo_set_gateway(t, 3900, ""));
+	assert_true(topo_link_cost(t, &p, a, 3900) < 0);
+	topo_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1208,6 +1252,7 @@ int main(void)
 		cmocka_unit_test(test_residency),
 		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_remove),
+		cmocka_unit_test(test_growth),
 		cmocka_unit_test(test_brute_force),
 		cmocka_unit_test(test_loop_freedom),
 		cmocka_unit_test(test_router_hold),
