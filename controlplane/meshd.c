@@ -583,6 +583,7 @@ int main(int argc, char **argv)
 	free(d.metrics_text);
 	free(d.peers);
 	free(d.lsa_sent);
+	free(d.lsa_now);
 	lsdb_clear(&d.lsdb);
 	return rc;
 }

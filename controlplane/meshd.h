@@ -89,8 +89,9 @@ struct meshd {
 	uint64_t lsa_dump_seq;        /* the newest part read from the gateway */
 	uint64_t lsa_seq;             /* of our last LSA */
 	uint64_t lsa_sent_ns;
-	struct lsdb_link *lsa_sent;
+	struct lsdb_link *lsa_sent;   /* nlsa_sent of them */
 	unsigned nlsa_sent;
+	struct lsdb_link *lsa_now;    /* scratch: ours as they are now */
 	bool backbone_up;
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */

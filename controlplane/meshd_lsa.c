@@ -156,32 +156,36 @@ static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n
 
 void meshd_lsa_originate(struct meshd *d, uint64_t now)
 {
-	struct lsdb_link *links;
 	struct textbuf b = { 0 };
+	struct lsdb_link *swap;
 	char err[256];
 	unsigned n;
 	int change;
 
-	if (!d->self_id || !d->gateway_up || !(links = calloc(REG_MAX_GATEWAY_ID, sizeof(*links))))
+	/* Two sets, each with room for every gateway, made once: this runs
+	 * every pass. */
+	if (!d->lsa_sent && !(d->lsa_sent = calloc(REG_MAX_GATEWAY_ID, sizeof(*d->lsa_sent))))
 		return;
-	n = meshd_lsa_own(d, links);
-	change = compare(links, n, d->lsa_sent, d->nlsa_sent);
+	if (!d->lsa_now && !(d->lsa_now = calloc(REG_MAX_GATEWAY_ID, sizeof(*d->lsa_now))))
+		return;
+	if (!d->self_id || !d->gateway_up)
+		return;
+	n = meshd_lsa_own(d, d->lsa_now);
+	change = compare(d->lsa_now, n, d->lsa_sent, d->nlsa_sent);
 	if (!(change == 2 || now - d->lsa_sent_ns >= d->cfg.publish_interval_ms * 1000000ULL ||
-	      (change == 1 && now - d->lsa_sent_ns >= MIN_GAP_NS))) {
-		free(links);
+	      (change == 1 && now - d->lsa_sent_ns >= MIN_GAP_NS)))
 		return;
-	}
 	d->lsa_seq = wall_ns() > d->lsa_seq ? wall_ns() : d->lsa_seq + 1;
-	if (!lsa_lines(d, links, n, d->lsa_seq, &b) || gw_ctl(d->cfg.control, b.s, NULL, NULL, err,
-							       sizeof(err))) {
+	if (!lsa_lines(d, d->lsa_now, n, d->lsa_seq, &b) ||
+	    gw_ctl(d->cfg.control, b.s, NULL, NULL, err, sizeof(err))) {
 		/* The gateway is away (its loop says so) or refused: next pass. */
 		free(b.s);
-		free(links);
 		return;
 	}
 	free(b.s);
-	free(d->lsa_sent);
-	d->lsa_sent = links;
+	swap = d->lsa_sent;
+	d->lsa_sent = d->lsa_now;
+	d->lsa_now = swap;
 	d->nlsa_sent = n;
 	d->lsa_sent_ns = now;
 }
