@@ -43,7 +43,7 @@
 	_(RELAY_LOOP, "relay_loop", "relay path names a gateway twice, or leads back where it came from") \
 	_(RELAY_MALFORMED, "relay_malformed", "relay header of another version, or its hop or path impossible") \
 	_(RELAY_NOT_FOR_US, "relay_not_for_us", "relay header whose current hop names another gateway") \
-	_(RELAY_UNREACHABLE, "relay_unreachable", "relay with no peer or endpoint for the next gateway named") \
+	_(RELAY_UNREACHABLE, "relay_unreachable", "relay with no peer, endpoint or key for the next gateway named: the source is told") \
 	_(RELAY_NEXT_DOWN, "relay_next_down", "relay whose link to the next gateway named is down: the source is told") \
 	_(RELAY_UNKNOWN_HOP, "relay_unknown_hop", "relay frame whose previous hop is no gateway we share a key with") \
 	_(RELAY_WRONG_SOURCE, "relay_wrong_source", "relay frame from another address than its previous hop's endpoint") \

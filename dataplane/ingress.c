@@ -14,14 +14,15 @@
  *         source -> main lcore); a relay on its path -> relay_forward() to
  *         the next gateway the header names (never by our own path table),
  *         undecrypted, with the hop advanced and our tag for the next hop,
- *         on through underlay_encap(); our link to it down (meshd's word) ->
- *         a notice to the source instead (underlay_send_notice())
+ *         on through underlay_encap(); no peer, endpoint or key for it, or
+ *         our link to it down (meshd's word) -> a notice to the source
+ *         instead (underlay_send_notice())
  *       handshakes -> main lcore
  *       data: session_owner(): ours -> the burst; another worker's -> its
  *         hand-off ring; no one's -> claim_decrypt(), at once
  *     wg_decrypt_burst(): index, AEAD, replay window, cryptokey check
  *     finish() -> deliver(): ECN, our overlay address -> main lcore (probes,
- *       ping); hop_spend_ttl(), neigh_output(): Ethernet to the VM
+ *       LSAs, ping); hop_spend_ttl(), neigh_output(): Ethernet to the VM
  *     tx burst on the VM port (worker.c, lcore_tx_flush())
  *
  * A session's replay window has one writer, the worker that owns the session:
@@ -287,9 +288,11 @@ static void relay_forward(struct lcore_ctx *lc, struct rte_mbuf *m, const struct
 	struct gw_entry *e = routes_gateway(lc->gw->routes, next_gw);
 	struct wg_endpoint next;
 
-	/* No key: the next gateway would drop what we send as forged. */
+	/* No peer, endpoint or key for it (no key: the next gateway would drop
+	 * what we send as forged): the source is told at once, as below. */
 	if (!key || !path_gateway_endpoint(lc->gw, next_gw, &next)) {
-		lcore_drop(lc, m, GW_DROP_RELAY_UNREACHABLE);
+		COUNT(&lc->counters, drop[GW_DROP_RELAY_UNREACHABLE], 1);
+		underlay_send_notice(lc, m, r, next_gw);
 		return;
 	}
 	/* Our link to it is down (meshd's word): what we send is lost, and

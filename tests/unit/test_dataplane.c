@@ -605,10 +605,6 @@ static void test_relay_drops(void **state)
 		nothing_queued();
 		wg_peer_set_endpoint(src, &ep);
 	}
-
-	/* The next gateway named is one we have no peer for. */
-	relay_dropped(GW_DROP_RELAY_UNREACHABLE, 1, 4, 3, SELF_ID, NOPEER_ID, FAR_ID);
-	relay_dropped(GW_DROP_RELAY_UNREACHABLE, 2, 4, 3, 3, SELF_ID, 77);
 }
 
 /* A relay forwards to the next gateway the header names, with the hop
@@ -1286,6 +1282,27 @@ static void test_relay_next_down(void **state)
 	backbone_in(0, from_backbone(PREV_IP, 51820, frame, sizeof(frame)));
 	assert_int_equal(drops(0, GW_DROP_RELAY_BAD_TAG), before + 1);
 	nothing_queued();
+
+	/* The next gateway named is one we have no peer for (or none we know):
+	 * dropped, and the source told, as when our link to it is down. */
+	{
+		uint16_t q1[] = { SELF_ID, NOPEER_ID, FAR_ID }, q2[] = { 3, SELF_ID, 77 };
+
+		before = drops(0, GW_DROP_RELAY_UNREACHABLE);
+		sent = lc->counters.notices_sent;
+		rte_delay_ms(NOTICE_EVERY_MS + 1);
+		relay_header(&r, 1, 4, 3, q1);
+		relay_in(&r);
+		notice_sent_to(PREV_IP, SRC_ID, 1, NOPEER_ID);
+		rte_delay_ms(NOTICE_EVERY_MS + 1);
+		relay_header(&r, 2, 4, 3, q2);
+		relay_in(&r);
+		notice_sent_to(R3_IP, 3, 2, 77);
+		assert_int_equal(drops(0, GW_DROP_RELAY_UNREACHABLE), before + 2);
+		assert_int_equal(lc->counters.notices_sent, sent + 2);
+		nothing_queued();
+		rte_delay_ms(NOTICE_EVERY_MS + 1);
+	}
 }
 
 /* The TTL of a VM's packet is spent for every relay of the path, and an
