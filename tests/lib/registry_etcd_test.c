@@ -16,9 +16,8 @@
  *
  * "registry-etcd-test" runs the cmocka tests; "registry-etcd-test cluster"
  * the one on a 3-member cluster (HM_ETCD_CLUSTER, see there);
- * "registry-etcd-test links URL GATEWAYS SECONDS" publishes the links of a
- * full mesh of GATEWAYS gateways every second, as their meshds would, for
- * the soak test;
+ * "registry-etcd-test churn URL WRITES_PER_S SECONDS" adds and deletes VM
+ * records at that rate, as an operator's meshctl would, for the soak test;
  * "registry-etcd-test watch URL SECONDS" prints a line per wake-up of the
  * watch fd and per reload, for the script's restart test, and ends early and
  * cleanly (registry_close, so a sanitizer build checks for leaks) on SIGTERM.
@@ -991,44 +990,54 @@ static int watch_monitor(const char *endpoints, unsigned seconds)
 	return 0;
 }
 
-/* The links of a full mesh of n gateways, put once a second for seconds,
- * one handle per gateway (each meshd has its own lease). */
-static int publish_links(const char *endpoints, unsigned n, unsigned seconds)
+/* Configuration churn, as an operator's meshctl makes it: VM records added
+ * and deleted through the registry, wps writes a second for seconds, behind
+ * a gateway of the churn's own (put first). At most CHURN_VMS VMs at a time,
+ * so the store stays the same size and only etcd's history grows. */
+#define CHURN_VMS 50
+
+static int churn(const char *endpoints, unsigned wps, unsigned seconds)
 {
-	struct registry **r = calloc(n + 1, sizeof(*r));
-	uint64_t end = now_ms() + seconds * 1000ull, next = now_ms();
-	char err[512];
-	unsigned i, j, puts = 0;
+	struct registry *r = open_url(endpoints, NULL);
+	struct reg_gateway g = gw("churn", REG_MAX_GATEWAY_ID, "10.255.0.0/16");
+	uint64_t start = now_ms(), end = start + seconds * 1000ull;
+	unsigned added = 0, removed = 0, writes = 0;
+	char err[512], name[REG_VM_NAME_LEN];
 
-	if (!r)
+	if (!wps || registry_put_gateway(r, &g, err, sizeof(err))) {
+		fprintf(stderr, "churn: %s\n", wps ? err : "WRITES_PER_S must be > 0");
+		registry_close(r);
 		return 1;
-	for (i = 0; i < n; i++)
-		r[i] = open_url(endpoints, NULL);
+	}
 	while (now_ms() < end) {
-		for (i = 0; i < n; i++)
-			for (j = 0; j < n; j++) {
-				struct reg_link l;
-				char a[16], b[16];
+		uint64_t next = start + (writes + 1) * 1000ull / wps;
+		int rc;
 
-				if (i == j)
-					continue;
-				snprintf(a, sizeof(a), "gw-%u", i + 1);
-				snprintf(b, sizeof(b), "gw-%u", j + 1);
-				l = link_rec(a, b, 10 + (double)((puts + j) % 50) / 10);
-				if (registry_put_link(r[i], &l, 5, err, sizeof(err))) {
-					fprintf(stderr, "links: %s\n", err);
-					return 1;
-				}
-				puts++;
-			}
-		next += 1000;
+		if (added - removed < CHURN_VMS) {
+			char addr[REG_ADDR_LEN];
+			struct reg_vm v;
+
+			snprintf(name, sizeof(name), "vm-%u.churn.soak.example", added);
+			snprintf(addr, sizeof(addr), "10.255.%u.%u", added / 250 % 256, added % 250 + 1);
+			v = vm(name, addr, "churn");
+			rc = registry_put_vm(r, &v, err, sizeof(err));
+			added++;
+		} else {
+			snprintf(name, sizeof(name), "vm-%u.churn.soak.example", removed);
+			rc = registry_del_vm(r, name, err, sizeof(err));
+			removed++;
+		}
+		if (rc) {
+			fprintf(stderr, "churn: %s\n", err);
+			registry_close(r);
+			return 1;
+		}
+		writes++;
 		if (next > now_ms())
 			usleep((useconds_t)(next - now_ms()) * 1000);
 	}
-	for (i = 0; i < n; i++)
-		registry_close(r[i]);
-	free(r);
-	printf("links: %u puts in %u s\n", puts, seconds);
+	registry_close(r);
+	printf("%u writes in %u s\n", writes, seconds);
 	return 0;
 }
 
@@ -1055,16 +1064,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cluster_member_dies),
 	};
 
-	if (argc == 5 && !strcmp(argv[1], "links"))
-		return publish_links(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "churn"))
+		return churn(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "watch"))
 		return watch_monitor(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "cluster"))
 		return cmocka_run_group_tests_name("registry etcd cluster", cluster, NULL, NULL) ? 1 : 0;
 	if (argc != 1) {
 		fprintf(stderr,
-			"usage: %s [cluster] | %s watch ENDPOINTS SECONDS | %s links ENDPOINTS "
-			"GATEWAYS SECONDS\n",
+			"usage: %s [cluster] | %s watch ENDPOINTS SECONDS | %s churn ENDPOINTS "
+			"WRITES_PER_S SECONDS\n",
 			argv[0], argv[0], argv[0]);
 		return 2;
 	}

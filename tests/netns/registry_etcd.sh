@@ -21,9 +21,10 @@
 #   3. A 3-member cluster: the leader, which is also the member the client
 #      talks to, is killed; the client's loads, writes, lease and watch go on
 #      through the other two.
-#   4. Soak: two etcds under the link puts of a 10-gateway mesh for 90 s,
-#      one of them compacted by a meshd: its space in use stays flat (moving
-#      with the history kept), the other's grows.
+#   4. Soak: two etcds under the same configuration churn for 90 s (VM
+#      records added and deleted, 90 writes a second), one of them compacted
+#      by a meshd: its space in use stays flat (moving with the history
+#      kept), the other's grows.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -271,12 +272,14 @@ for m in c1 c2 c3; do
 	[ "$m" = "$LEADER" ] || hm_stop "${CPID[$m]}"
 done
 
-# ---- 4. soak: etcd's size under link puts, with and without meshd ----
-# Two etcds take the same load (the links of a full mesh of SOAK_GW
-# gateways, put every second); on the second, a meshd whose gateway has the
+# ---- 4. soak: etcd's size under configuration churn, with and without meshd ----
+# Two etcds take the same load (SOAK_WPS writes a second through the
+# registry, VM records added and deleted as an operator's meshctl would:
+# the rate of the link puts of a 10-gateway mesh that meshds made before
+# links left the registry); on the second, a meshd whose gateway has the
 # lowest id compacts every SOAK_COMPACT_S. The space in use in the first
 # grows all along; in the second it stays flat once compaction has begun.
-SOAK_S=90 SOAK_GW=10 SOAK_COMPACT_S=10 # the first sample (30 s) after the first compaction (20 s)
+SOAK_S=90 SOAK_WPS=90 SOAK_COMPACT_S=10 # the first sample (30 s) after the first compaction (20 s)
 S1=$(free_port) S1P=$(free_port) S2=$(free_port) S2P=$(free_port)
 etcd_start soak-plain "http://127.0.0.1:$S1" "$S1P"
 SOAK1_PID=$ETCD_PID
@@ -295,9 +298,9 @@ printf '%s\n' "[meshd]" "gateway = gw-1" "registry = etcd:http://127.0.0.1:$S2" 
 "$MESHD" -c "$HM_TMP/soak-meshd.conf" >"$HM_TMP/soak-meshd.log" 2>&1 &
 SOAK_MESHD=$!
 HM_PIDS+=("$SOAK_MESHD")
-"$TESTER" links "http://127.0.0.1:$S1" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak1.out" 2>&1 &
+"$TESTER" churn "http://127.0.0.1:$S1" "$SOAK_WPS" "$SOAK_S" >"$HM_TMP/soak1.out" 2>&1 &
 L1=$!
-"$TESTER" links "http://127.0.0.1:$S2" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak2.out" 2>&1 &
+"$TESTER" churn "http://127.0.0.1:$S2" "$SOAK_WPS" "$SOAK_S" >"$HM_TMP/soak2.out" 2>&1 &
 L2=$!
 HM_PIDS+=("$L1" "$L2")
 in_use() { # URL: etcd's dbSizeInUse, bytes
@@ -310,7 +313,8 @@ for i in 1 2 3; do
 	U1[i]=$(in_use "http://127.0.0.1:$S1") U2[i]=$(in_use "http://127.0.0.1:$S2")
 	hm_log "soak at $((i * SOAK_S / 3)) s: in use ${U1[i]} bytes without compaction, ${U2[i]} with meshd's"
 done
-wait "$L1" && wait "$L2" || hm_fail "the link publishers failed (soak1.out, soak2.out)"
+wait "$L1" && wait "$L2" || hm_fail "the churn writers failed (soak1.out, soak2.out)"
+hm_log "churn without compaction: $(cat "$HM_TMP/soak1.out"); with meshd's: $(cat "$HM_TMP/soak2.out")"
 hm_forget "$L1"
 hm_forget "$L2"
 hm_check "without compaction etcd grows (${U1[1]} -> ${U1[3]} bytes)" test "${U1[3]}" -ge $((U1[1] * 2))
