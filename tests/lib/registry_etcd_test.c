@@ -663,12 +663,25 @@ static int etcdctl_as(const char *user, const char *pass, const char *args)
 	return rc;
 }
 
-/* The roles of docs/OPERATIONS.md: a gateway's credential writes its own
- * links and nothing else (its record and claims are the operators'); etcd
- * refuses the rest. */
+/* The roles of docs/OPERATIONS.md: a gateway's credential reads /hopmesh/
+ * and writes nothing at all (records, claims, VMs and policy are the
+ * operators', and meshd writes nothing but compactions); etcd refuses every
+ * write. An operator's record that takes another's prefix is refused on
+ * write and ignored on read. */
 static void test_roles(void **state)
 {
 	static char ca[512];
+	static const char *const refused[] = {
+		"put /hopmesh/gateways/victimx '{}'",
+		"put /hopmesh/policy '{}'",
+		"put /hopmesh/vms/web '{}'",
+		"put /hopmesh/claims/aaa/10.2.0.0_16 '{}'",   /* its own claims */
+		"del /hopmesh/claims/victim/10.1.0.0_16",     /* another's */
+		"put /hopmesh/links/aaa/victim '{}'",          /* an earlier version's links */
+		"put /hopmesh/anything '{}'",
+		"del --prefix /hopmesh/",
+		"put /elsewhere '{}'",
+	};
 	const char *pw = env("HM_ETCD_GW_PASS");
 	struct reg_options op = {.username = "operator", .password = pw, .ca_file = ca};
 	struct reg_options aaa_o = {.username = "gw-aaa", .password = pw, .ca_file = ca};
@@ -676,9 +689,11 @@ static void test_roles(void **state)
 	struct registry *oper, *aaa, *vic;
 	struct reg_gateway a = gw("aaa", 6, "10.9.0.0/16"), v = gw("victim", 5, "10.1.0.0/16");
 	struct reg_gateway take = a, forged = v, moved;
-	struct reg_link mine = link_rec("aaa", "victim", 3), theirs = link_rec("victim", "aaa", 3);
+	struct reg_vm web = vm("web", "10.9.0.5", "aaa"), db = vm("db", "10.9.0.6", "aaa");
+	struct reg_policy pol;
 	struct reg_snapshot s;
 	char *j, args[1024];
+	unsigned i;
 
 	(void)state;
 	snprintf(ca, sizeof(ca), "%s/ca.pem", env("HM_ETCD_TLS_DIR"));
@@ -687,28 +702,42 @@ static void test_roles(void **state)
 	vic = open_url(env("HM_ETCD_AUTH_URL"), &vic_o);
 	OK(registry_put_gateway(oper, &a, ERRBUF));
 	OK(registry_put_gateway(oper, &v, ERRBUF));
+	OK(registry_put_vm(oper, &web, ERRBUF));
 
-	/* another gateway's record, claims or links: refused by etcd */
+	/* through the library: another's record, its own, VMs, policy */
 	snprintf(forged.endpoint4, sizeof(forged.endpoint4), "198.51.100.1:51820");
 	FAILS(registry_put_gateway(aaa, &forged, ERRBUF), "permission denied");
 	FAILS(registry_del_gateway(aaa, "victim", ERRBUF), "permission denied");
-	FAILS(registry_put_link(aaa, &theirs, 10, ERRBUF), "permission denied");
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "del /hopmesh/claims/victim/10.1.0.0_16"), 0);
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/gateways/victimx '{}'"), 0);
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/policy '{}'"), 0);
-	/* its own record and claims are configuration: the operators' */
 	moved = a;
 	snprintf(moved.endpoint4, sizeof(moved.endpoint4), "198.51.100.2:51820");
 	FAILS(registry_put_gateway(aaa, &moved, ERRBUF), "permission denied");
-	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
-	take.nprefixes = 2;
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/claims/aaa/10.2.0.0_16 '{}'"), 0);
-	/* its own links: allowed */
-	OK(registry_put_link(aaa, &mine, 10, ERRBUF));
+	FAILS(registry_del_gateway(vic, "victim", ERRBUF), "permission denied");
+	FAILS(registry_put_vm(aaa, &db, ERRBUF), "permission denied");
+	FAILS(registry_del_vm(aaa, "web", ERRBUF), "permission denied");
+	reg_policy_default(&pol);
+	pol.hop_limit = 3;
+	FAILS(registry_put_policy(aaa, &pol, ERRBUF), "permission denied");
+	/* around it, with etcdctl: any key, its own claims, anything at all */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!etcdctl_as("gw-aaa", pw, refused[i]))
+			fail_msg("gw-aaa may: etcdctl %s", refused[i]);
+	/* reading is allowed: all of it, as the operators wrote it */
+	load_ok(aaa, &s);
+	assert_int_equal(s.nproblems, 0);
+	assert_int_equal(s.ngateways, 2);
+	assert_memory_equal(find_gw(&s, "aaa"), &a, sizeof(a));
+	assert_memory_equal(find_gw(&s, "victim"), &v, sizeof(v));
+	assert_int_equal(s.nvms, 1);
+	assert_string_equal(s.vms[0].address, "10.9.0.5");
+	assert_int_equal(s.policy.hop_limit, 2);
+	reg_snapshot_free(&s);
+	OK(registry_del_vm(oper, "web", ERRBUF));
 
 	/* aaa's record made to take the victim's prefix, by an operator:
 	 * refused on write, and ignored on read when written around the
 	 * library (with a claim key of its own) */
+	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
+	take.nprefixes = 2;
 	FAILS(registry_put_gateway(oper, &take, ERRBUF), "overlaps gateway victim");
 	j = reg_gateway_json(&take);
 	snprintf(args, sizeof(args), "put /hopmesh/gateways/aaa '%s'", j);

@@ -11,7 +11,9 @@
 #      authentication (tokens that expire and are fetched again) and TLS with
 #      client certificates.
 #      Ownership: a claim's seniority (create revision), and the roles of
-#      scripts/etcd-access.sh (a gateway's user writes only its own links).
+#      scripts/etcd-access.sh (a gateway's user reads and compacts, and may
+#      write nothing; a role an earlier version made, which wrote the
+#      gateway's links, is made read-only by running the script again).
 #   2. The watch across an etcd restart: the stream breaks, the watch fd
 #      wakes, reloads fail while etcd is down, and after it is back the
 #      watch reconnects by itself and wakes on the next change; the monitor
@@ -143,6 +145,22 @@ hm_check "an operator user" as_root operator operator <<<"$GWPASS"
 hm_check "gateway victim's user" as_root gateway victim gw-victim <<<"$GWPASS"
 hm_check "gateway aaa's user" as_root gateway aaa gw-aaa <<<"$GWPASS"
 hm_check "etcd-access.sh again changes nothing" as_root gateway aaa gw-aaa <<<"$GWPASS"
+# writes_nothing ROLE: etcd's listing of the role has no key range under
+# "KV Write:".
+writes_nothing() {
+	local w
+	w=$(ETCDCTL_ENDPOINTS=$AUTH ETCDCTL_CACERT=$TLS/ca.pem ETCDCTL_USER="root:$PASS" \
+		etcdctl role get "$1" | sed -n '/^KV Write:/,$p') || return 1
+	[ -n "$w" ] && ! grep -q '\[' <<<"$w"
+}
+hm_check "a gateway's role writes nothing" writes_nothing hopmesh-gw-victim
+# aaa's role as earlier versions made it (meshd put its links): run again,
+# the script revokes that write (test_roles then checks etcd refuses it)
+hm_check "aaa's role as an earlier version made it" env ETCDCTL_ENDPOINTS="$AUTH" \
+	ETCDCTL_CACERT="$TLS/ca.pem" ETCDCTL_USER="root:$PASS" etcdctl role grant-permission \
+	hopmesh-gw-aaa --prefix=true readwrite /hopmesh/links/aaa/
+hm_check "etcd-access.sh again revokes its write" as_root gateway aaa gw-aaa <<<"$GWPASS"
+hm_check "aaa's role writes nothing now" writes_nothing hopmesh-gw-aaa
 hm_check "etcd-access.sh refuses a bad gateway name" bash -c '! "$0" gateway "a/b" u <<<x 2>/dev/null' "$ACCESS"
 
 # ---- 1. the cmocka tests ----
