@@ -6,10 +6,10 @@
 # with data dirs of this run; every etcd is ended by its PID on exit, failure
 # or interrupt. Needs no root.
 #
-#   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries,
-#      watch, lease expiry, failover past a dead endpoint, racing writers,
-#      authentication (tokens that expire and are fetched again) and TLS with
-#      client certificates.
+#   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries
+#      (an earlier version's links/ keys ignored), watch, failover past a dead
+#      endpoint, racing writers, authentication (tokens that expire and are
+#      fetched again) and TLS with client certificates.
 #      Ownership: a claim's seniority (create revision), and the roles of
 #      scripts/etcd-access.sh (a gateway's user reads and compacts, and may
 #      write nothing; a role an earlier version made, which wrote the
@@ -21,8 +21,8 @@
 #   2b. meshctl against the TLS etcd (CA, client certificate) and the one
 #      with authentication (user, password from the environment).
 #   3. A 3-member cluster: the leader, which is also the member the client
-#      talks to, is killed; the client's loads, writes, lease and watch go on
-#      through the other two.
+#      talks to, is killed; the client's loads, writes and watch go on through
+#      the other two.
 #   4. Soak: two etcds under the same configuration churn for 90 s (VM
 #      records added and deleted, 90 writes a second), one of them compacted
 #      by a meshd: its space in use stays flat (moving with the history
