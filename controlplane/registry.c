@@ -100,7 +100,7 @@ int registry_load_over(struct registry *r, const struct reg_snapshot *last, stru
 	pthread_mutex_lock(&r->mu);
 	rc = r->ops->load(r, &es, err, errlen);
 	pthread_mutex_unlock(&r->mu);
-	if (rc == 0 && reg_assemble(&es, r->ops->expiry, reg_now_unix_ms(), last, out) < 0) {
+	if (rc == 0 && reg_assemble(&es, last, out) < 0) {
 		reg_err(err, errlen, "out of memory");
 		rc = -1;
 	}
@@ -232,25 +232,6 @@ int registry_put_policy(struct registry *r, const struct reg_policy *p, char *er
 	rc = do_write(r, &w, err, errlen);
 	free((char *)w.value);
 	return rc;
-}
-
-int registry_put_link(struct registry *r, const struct reg_link *l, unsigned lease_s, char *err,
-		      size_t errlen)
-{
-	struct reg_write w = {.kind = REG_K_LINK, .link = l, .lease_s = lease_s};
-	char what[96];
-
-	if (!reg_link_check(l, err, errlen))
-		return -1;
-	if (lease_s < 1 || lease_s > 86400) {
-		reg_err(err, errlen, "link %s -> %s: lease %u s out of range 1..86400", l->from, l->to,
-			lease_s);
-		return -1;
-	}
-	snprintf(w.key, sizeof(w.key), "links/%s/%s", l->from, l->to);
-	snprintf(what, sizeof(what), "link %s -> %s", l->from, l->to);
-	w.what = what;
-	return do_write(r, &w, err, errlen);
 }
 
 int registry_compact(struct registry *r, long long revision, char *err, size_t errlen)

@@ -1,20 +1,24 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The service registry: gateways, VMs, policy and link measurements, behind
- * one interface with two back ends:
+ * The service registry: the mesh's configuration (gateways, VMs, policy, and
+ * the claims that settle who owns what), behind one interface with two back
+ * ends:
  *
  *   dir:/var/lib/hopmesh/registry          embedded: files in one directory,
  *                                          safe under concurrent writers (lock
  *                                          plus atomic rename), watched with
  *                                          inotify
  *   etcd:http://10.0.0.1:2379,http://...   etcd v3 through its JSON gateway,
- *                                          with watch and leases
+ *                                          with watch
  *
  * Records are JSON, one per key, the same in both (docs/REGISTRY.md):
  *   /hopmesh/gateways/NAME   /hopmesh/vms/NAME   /hopmesh/policy
- *   /hopmesh/links/FROM/TO   (written under a lease: a dead gateway's expire)
  *   /hopmesh/claims/NAME/... (a gateway's id and prefixes, made with its
  *                            record: their age settles clashes, never names)
+ *
+ * Link measurements are not in the registry: they travel between the meshds
+ * (docs/PROTOCOL.md, "Link state"). Keys outside this layout, such as the
+ * links/FROM/TO an earlier version wrote, are ignored.
  *
  * Public keys only: no record has a place for a private key, and a record
  * that carries one anyway is refused as corrupt. Entries that do not parse or
@@ -61,24 +65,12 @@ struct reg_policy {
 	double loss_penalty_ms;            /* see topology.h; default 1000 */
 };
 
-struct reg_link {
-	char from[REG_NAME_LEN], to[REG_NAME_LEN];
-	double rtt_ms;                     /* EWMA */
-	double rtt_p50_ms, rtt_p90_ms, rtt_p99_ms;
-	double loss;                       /* 0..1, over the sliding window */
-	double jitter_ms;
-	bool up;
-	uint64_t updated_unix_ms;
-};
-
 struct reg_snapshot {
 	struct reg_gateway *gateways;
 	unsigned ngateways;
 	struct reg_vm *vms;
 	unsigned nvms;
 	struct reg_policy policy;          /* defaults when none is stored */
-	struct reg_link *links;            /* live ones only, sorted by from, to */
-	unsigned nlinks;
 	char **problems;                   /* one line per entry skipped, and why */
 	unsigned nproblems;
 	long long revision;                /* etcd: the store's revision read; dir: 0 */
@@ -123,10 +115,6 @@ int registry_del_gateway(struct registry *r, const char *name, char *err, size_t
 int registry_put_vm(struct registry *r, const struct reg_vm *vm, char *err, size_t errlen);
 int registry_del_vm(struct registry *r, const char *name, char *err, size_t errlen);
 int registry_put_policy(struct registry *r, const struct reg_policy *p, char *err, size_t errlen);
-/* A link measurement that expires lease_s seconds after its last put, unless
- * put again: gateways refresh theirs every second or so. */
-int registry_put_link(struct registry *r, const struct reg_link *l, unsigned lease_s, char *err,
-		      size_t errlen);
 
 /* etcd: drops the history of every key older than revision (a snapshot's
  * revision, read a while ago: watchers that far behind reload anyway). A
@@ -145,9 +133,6 @@ bool reg_gateway_check(const struct reg_gateway *g, char *why, size_t len);
 bool reg_vm_check(const struct reg_vm *vm, char *why, size_t len);
 bool reg_policy_check(const struct reg_policy *p, char *why, size_t len);
 void reg_policy_default(struct reg_policy *p);
-/* A link: names valid and different, figures finite and >= 0, loss 0..1.
- * (Added: registry_put_link applies it, and the loader to stored links.) */
-bool reg_link_check(const struct reg_link *l, char *why, size_t len);
 /* Across records: ids unique, prefixes not overlapping, VMs inside their
  * gateway's prefixes. Checks candidate against the snapshot (as if added). */
 bool reg_gateway_fits(const struct reg_snapshot *s, const struct reg_gateway *g, char *why, size_t len);
@@ -157,6 +142,5 @@ bool reg_vm_fits(const struct reg_snapshot *s, const struct reg_vm *vm, char *wh
 char *reg_gateway_json(const struct reg_gateway *g);
 char *reg_vm_json(const struct reg_vm *vm);
 char *reg_policy_json(const struct reg_policy *p);
-char *reg_link_json(const struct reg_link *l);
 
 #endif

@@ -3,15 +3,16 @@
  * Snapshot assembly (registry_assemble.h). reg_assemble runs in two passes:
  *
  *   1. each entry on its own, by the kind its key names (take_entry):
- *      take_gateway, take_vm, take_policy, take_link parse the value
+ *      take_gateway, take_vm, take_policy, take_claim parse the value
  *      (registry_json.c), check it (registry_rules.c) and match it to its
  *      key; an unreadable entry goes to take_unreadable. A gateway or VM that
  *      fails here keeps the version of the last good snapshot, if it has one.
+ *      A key outside the layout (an earlier version's links/FROM/TO, say)
+ *      is passed over; a bad name inside it is a problem.
  *   2. across entries: settle_gateways (by seniority: ids and public keys
  *      unique in the order of the gateways' id claims, then each prefix
  *      against the older claims), settle_vms (gateway known and holding the
- *      address, then addresses unique in one sorted pass), settle_links
- *      (sorted by FROM, TO).
+ *      address, then addresses unique in one sorted pass).
  *
  * Seniority is a claim's age (registry_entries.h: reg_claims): its key's
  * create revision in etcd, its sequence number in the dir back end. Names
@@ -111,13 +112,10 @@ struct vm_item {
 /* One assembly under way: the inputs, what pass 1 took, the problems. */
 struct assembly {
 	const struct reg_snapshot *last;   /* may be NULL */
-	bool expiry;
-	uint64_t now_unix_ms;
 	struct gw_item *gws;
 	struct vm_item *vms;
-	struct reg_link *links;
 	struct claim_item *claims;
-	unsigned ngw, nvm, nlink, nclaim;
+	unsigned ngw, nvm, nclaim;
 	const struct reg_gateway **last_gws; /* last's, by name */
 	const struct reg_vm **last_vms;
 	struct problems pr;
@@ -181,14 +179,6 @@ static int cmp_vm_addr(const void *a, const void *b)
 	if (!c)
 		c = cmp_vm(*x, *y);
 	return c;
-}
-
-static int cmp_link(const void *a, const void *b)
-{
-	const struct reg_link *x = a, *y = b;
-	int c = strcmp(x->from, y->from);
-
-	return c ? c : strcmp(x->to, y->to);
 }
 
 static int cmp_gw_ptr_name(const void *a, const void *b)
@@ -362,33 +352,6 @@ static void take_policy(struct assembly *a, const struct reg_entry *e)
 	a->out->policy = p;
 }
 
-static void take_link(struct assembly *a, const struct reg_entry *e, const char *from,
-		      const char *to)
-{
-	struct reg_link *l = &a->links[a->nlink];
-	long long exp;
-
-	if (!reg_link_parse(e->value, l, &exp, a->why, sizeof(a->why)) ||
-	    !reg_link_check(l, a->why, sizeof(a->why))) {
-		problem(&a->pr, e->where, "%s", a->why);
-		return;
-	}
-	if (strcmp(l->from, from) || strcmp(l->to, to)) {
-		problem(&a->pr, e->where, "record is link %s -> %s, key says %s -> %s", l->from,
-			l->to, from, to);
-		return;
-	}
-	if (a->expiry) {
-		if (exp < 0) {
-			problem(&a->pr, e->where, "link without expires_unix_ms");
-			return;
-		}
-		if ((uint64_t)exp <= a->now_unix_ms)
-			return; /* expired: left out, not a problem */
-	}
-	a->nlink++;
-}
-
 /* A claim's age: etcd's create revision, else (dir) the sequence number its
  * writer gave it under the lock. */
 static void take_claim(struct assembly *a, const struct reg_entry *e, const char *owner,
@@ -447,9 +410,6 @@ static void take_entry(struct assembly *a, const struct reg_entry *e)
 		break;
 	case REG_K_POLICY:
 		take_policy(a, e);
-		break;
-	case REG_K_LINK:
-		take_link(a, e, n1, n2);
 		break;
 	case REG_K_CLAIM:
 		take_claim(a, e, n1, n2);
@@ -638,25 +598,13 @@ static int settle_vms(struct assembly *a)
 	return 0;
 }
 
-/* Links need nothing across entries: sorted, they are the snapshot's. */
-static void settle_links(struct assembly *a)
-{
-	qsort(a->links, a->nlink, sizeof(*a->links), cmp_link);
-	a->out->links = a->links;
-	a->out->nlinks = a->nlink;
-	a->links = NULL;
-}
-
-int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms,
-		 const struct reg_snapshot *last, struct reg_snapshot *out)
+int reg_assemble(const struct reg_entries *es, const struct reg_snapshot *last,
+		 struct reg_snapshot *out)
 {
 	struct assembly a = {
 		.last = last,
-		.expiry = expiry,
-		.now_unix_ms = now_unix_ms,
 		.gws = calloc(es->n + 1, sizeof(*a.gws)),
 		.vms = calloc(es->n + 1, sizeof(*a.vms)),
-		.links = calloc(es->n + 1, sizeof(*a.links)),
 		.claims = calloc(es->n + 1, sizeof(*a.claims)),
 		.out = out,
 	};
@@ -664,13 +612,12 @@ int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms
 
 	memset(out, 0, sizeof(*out));
 	reg_policy_default(&out->policy);
-	if (!a.gws || !a.vms || !a.links || !a.claims || index_last(&a) < 0)
+	if (!a.gws || !a.vms || !a.claims || index_last(&a) < 0)
 		goto nomem;
 	for (i = 0; i < es->n; i++)
 		take_entry(&a, &es->v[i]);
 	if (settle_gateways(&a) < 0 || settle_vms(&a) < 0)
 		goto nomem;
-	settle_links(&a);
 	if (a.pr.nomem)
 		goto nomem;
 	out->problems = a.pr.v;
@@ -688,13 +635,11 @@ nomem:
 	free(a.pr.v);
 	free(a.gws);
 	free(a.vms);
-	free(a.links);
 	free(a.claims);
 	free(a.last_gws);
 	free(a.last_vms);
 	free(out->gateways);
 	free(out->vms);
-	free(out->links);
 	memset(out, 0, sizeof(*out));
 	reg_policy_default(&out->policy);
 	return -1;
@@ -711,7 +656,6 @@ void reg_snapshot_free(struct reg_snapshot *s)
 	free(s->problems);
 	free(s->gateways);
 	free(s->vms);
-	free(s->links);
 	memset(s, 0, sizeof(*s));
 }
 
@@ -733,13 +677,11 @@ int reg_snapshot_dup(const struct reg_snapshot *s, struct reg_snapshot *out)
 	out->revision = s->revision;
 	out->gateways = dup_array(s->gateways, s->ngateways, sizeof(*s->gateways));
 	out->vms = dup_array(s->vms, s->nvms, sizeof(*s->vms));
-	out->links = dup_array(s->links, s->nlinks, sizeof(*s->links));
 	out->problems = calloc(s->nproblems + 1, sizeof(*out->problems));
-	if (!out->gateways || !out->vms || !out->links || !out->problems)
+	if (!out->gateways || !out->vms || !out->problems)
 		goto nomem;
 	out->ngateways = s->ngateways;
 	out->nvms = s->nvms;
-	out->nlinks = s->nlinks;
 	for (i = 0; i < s->nproblems; i++) {
 		out->problems[i] = strdup(s->problems[i]);
 		if (!out->problems[i])

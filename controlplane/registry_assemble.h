@@ -6,21 +6,17 @@
 #ifndef HOPMESH_REGISTRY_ASSEMBLE_H
 #define HOPMESH_REGISTRY_ASSEMBLE_H
 
-#include <stdbool.h>
-#include <stdint.h>
-
 #include "registry.h"
 #include "registry_entries.h"
 
 /* Builds a snapshot out of what was read: each entry parsed and checked,
  * then across entries (gateways by the seniority of their claims, oldest
  * first: one whose id, key or prefix clashes with an older claim is skipped
- * whole; VMs outside their gateway or with a taken address are skipped),
- * links whose expires_unix_ms is past left out when expiry is true (dir back
- * end). A gateway or VM of last whose entry turned corrupt keeps last's
- * version; between unclaimed records, those in last win. last may be NULL.
- * Never fails but on memory. */
-int reg_assemble(const struct reg_entries *es, bool expiry, uint64_t now_unix_ms,
-		 const struct reg_snapshot *last, struct reg_snapshot *out);
+ * whole; VMs outside their gateway or with a taken address are skipped). A
+ * gateway or VM of last whose entry turned corrupt keeps last's version;
+ * between unclaimed records, those in last win. last may be NULL. Never
+ * fails but on memory. */
+int reg_assemble(const struct reg_entries *es, const struct reg_snapshot *last,
+		 struct reg_snapshot *out);
 
 #endif

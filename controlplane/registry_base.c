@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Error text and clocks for every layer of the registry (registry_base.h).
- * reg_err formats one line into the caller's buffer; the clocks are
- * CLOCK_REALTIME for stored times and CLOCK_MONOTONIC for intervals.
+ * Error text and the clock for every layer of the registry
+ * (registry_base.h). reg_err formats one line into the caller's buffer;
+ * reg_mono_ms reads CLOCK_MONOTONIC, for intervals.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -19,14 +19,6 @@ void reg_err(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-uint64_t reg_now_unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 uint64_t reg_mono_ms(void)

@@ -3,15 +3,17 @@
  * The embedded registry: one file per key under one directory.
  *
  *   DIR/gateways/NAME.json  DIR/vms/NAME.json  DIR/policy.json
- *   DIR/links/FROM/TO.json  DIR/claims/NAME/CLAIM.json  DIR/.lock
+ *   DIR/claims/NAME/CLAIM.json  DIR/.lock
+ *
+ * Nothing else in DIR is read or watched: DIR/links/, where an earlier
+ * version kept link measurements, is left alone.
  *
  * Writers hold an exclusive flock on DIR/.lock, write a temp file (".NAME..."
  * in the target's folder, which readers ignore) and rename(2) it over the
- * record, so a reader never sees a partial record; gateways, VMs and policy
- * are fsync'd (file and folder) before the lock is released, link records
- * are not (they are rewritten every second and expire anyway). Checks across
- * records (prefix overlap, unique ids, a VM's gateway) read the store under
- * the same lock, so two writers cannot both pass them with clashing records.
+ * record, so a reader never sees a partial record; every record is fsync'd
+ * (file and folder) before the lock is released. Checks across records
+ * (prefix overlap, unique ids, a VM's gateway) read the store under the same
+ * lock, so two writers cannot both pass them with clashing records.
  *
  * registry_load takes no lock: every write is one record replaced by one
  * rename(2), so what a reader sees is always a state some sequence of whole
@@ -26,12 +28,9 @@
  * one above the highest stored, under the lock, and never rewritten: that
  * number is its seniority here, as the create revision is in etcd.
  *
- * Link records carry expires_unix_ms (put time + lease); readers leave
- * expired ones out, and writers of links remove expired files now and then.
- *
- * The watch is an inotify fd on DIR, DIR/gateways, DIR/vms, DIR/links, each
- * DIR/links/FROM, DIR/claims and each DIR/claims/NAME; registry_watch_ack
- * drains it and adds watches for such folders created since.
+ * The watch is an inotify fd on DIR, DIR/gateways, DIR/vms, DIR/claims and
+ * each DIR/claims/NAME; registry_watch_ack drains it and adds watches for
+ * such folders created since.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -50,7 +49,6 @@
 #include "registry_impl.h"
 #include "registry_json.h"
 
-#define GC_INTERVAL_MS 30000
 #define LOCK_POLL_MS 2
 #define LOCK_WAIT_MS 10000 /* when the caller gives none */
 #define WATCH_MASK                                                                             \
@@ -75,8 +73,7 @@ struct reg_dir {
 	int lockfd;
 	unsigned lock_wait_ms;
 	int ifd;
-	int wd_root, wd_links, wd_claims;
-	uint64_t last_gc_ms;
+	int wd_root, wd_claims;
 };
 
 static int mkdir_p(const char *path, char *err, size_t errlen)
@@ -144,7 +141,7 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 		   size_t errlen)
 {
 	(void)r;
-	static const char *const sub[] = {"gateways", "vms", "links", "claims"};
+	static const char *const sub[] = {"gateways", "vms", "claims"};
 	struct reg_dir *d;
 	char p[PATH_CAP];
 	size_t n;
@@ -168,7 +165,7 @@ void *reg_dir_open(struct registry *r, const char *path, const struct reg_option
 	n = strlen(d->path);
 	while (n > 1 && d->path[n - 1] == '/')
 		d->path[--n] = '\0';
-	d->lockfd = d->ifd = d->wd_root = d->wd_links = d->wd_claims = -1;
+	d->lockfd = d->ifd = d->wd_root = d->wd_claims = -1;
 	if (mkdir_p(d->path, err, errlen) < 0)
 		goto fail;
 	for (i = 0; i < sizeof(sub) / sizeof(sub[0]); i++) {
@@ -314,7 +311,7 @@ static int read_folder(struct reg_dir *d, struct reg_entries *es, const char *fo
 	return rc;
 }
 
-/* Every DIR/top/A/B.json as key "top/A/B" (links, claims). */
+/* Every DIR/top/A/B.json as key "top/A/B" (claims). */
 static int read_two_level(struct reg_dir *d, struct reg_entries *es, const char *top)
 {
 	char dpath[PATH_CAP], folder[300], keyp[300];
@@ -342,8 +339,7 @@ static int read_two_level(struct reg_dir *d, struct reg_entries *es, const char 
 	return rc;
 }
 
-static int read_all(struct reg_dir *d, struct reg_entries *es, bool links, char *err,
-		    size_t errlen)
+static int read_all(struct reg_dir *d, struct reg_entries *es, char *err, size_t errlen)
 {
 	char path[PATH_CAP];
 	struct stat st;
@@ -352,7 +348,7 @@ static int read_all(struct reg_dir *d, struct reg_entries *es, bool links, char 
 	if (read_folder(d, es, "gateways", "gateways/") < 0 ||
 	    read_folder(d, es, "vms", "vms/") < 0 ||
 	    (stat(path, &st) == 0 && read_record(es, path, "policy") < 0) ||
-	    read_two_level(d, es, "claims") < 0 || (links && read_two_level(d, es, "links") < 0)) {
+	    read_two_level(d, es, "claims") < 0) {
 		reg_err(err, errlen, "registry %s: read: %s", d->path, strerror(errno));
 		return -1;
 	}
@@ -363,7 +359,7 @@ static int dir_load(struct registry *r, struct reg_entries *out, char *err, size
 {
 	struct reg_dir *d = r->be;
 
-	return read_all(d, out, true, err, errlen);
+	return read_all(d, out, err, errlen);
 }
 
 static int fsync_dir(const char *path)
@@ -377,9 +373,10 @@ static int fsync_dir(const char *path)
 	return rc;
 }
 
-/* Writes text to folder/file through a temp file and rename(2). */
-static int write_atomic(const char *folder, const char *file, const char *text, bool durable,
-			char *err, size_t errlen)
+/* Writes text to folder/file through a temp file and rename(2), fsync'd:
+ * the file, then the folder. */
+static int write_atomic(const char *folder, const char *file, const char *text, char *err,
+			size_t errlen)
 {
 	char tmp[PATH_CAP], path[PATH_CAP];
 	size_t n = strlen(text), off = 0;
@@ -406,7 +403,7 @@ static int write_atomic(const char *folder, const char *file, const char *text, 
 	}
 	if (write(fd, "\n", 1) != 1)
 		goto fail;
-	if (durable && fsync(fd) < 0)
+	if (fsync(fd) < 0)
 		goto fail;
 	if (close(fd) < 0) {
 		fd = -1;
@@ -415,7 +412,7 @@ static int write_atomic(const char *folder, const char *file, const char *text, 
 	fd = -1;
 	if (rename(tmp, path) < 0)
 		goto fail;
-	if (durable && fsync_dir(folder) < 0) {
+	if (fsync_dir(folder) < 0) {
 		reg_err(err, errlen, "write %s: fsync of the folder: %s", path, strerror(errno));
 		return -1;
 	}
@@ -426,27 +423,6 @@ fail:
 		close(fd);
 	unlink(tmp);
 	return -1;
-}
-
-/* Removes link files that expired; under the exclusive lock. */
-static void gc_links(struct reg_dir *d, uint64_t now)
-{
-	struct reg_entries es = {0};
-	unsigned i;
-
-	if (read_two_level(d, &es, "links") < 0) {
-		reg_entries_free(&es);
-		return;
-	}
-	for (i = 0; i < es.n; i++) {
-		struct reg_link l;
-		long long exp;
-
-		if (es.v[i].value && reg_link_parse(es.v[i].value, &l, &exp, NULL, 0) && exp >= 0 &&
-		    (uint64_t)exp <= now)
-			unlink(es.v[i].where);
-	}
-	reg_entries_free(&es);
 }
 
 /* The highest claim sequence number stored, for the next claim's. */
@@ -490,7 +466,7 @@ static int claims_make(struct reg_dir *d, const struct reg_claims *c, const stru
 			return -1;
 		}
 		pathf(file, sizeof(file), "%s.json", strrchr(c->key[i], '/') + 1);
-		rc = write_atomic(folder, file, text, true, err, errlen);
+		rc = write_atomic(folder, file, text, err, errlen);
 		free(text);
 		if (rc < 0)
 			return -1;
@@ -520,10 +496,7 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 	struct reg_dir *d = r->be;
 	char folder[PATH_CAP], file[200], why[400];
 	const char *slash = strrchr(w->key, '/');
-	char *text = NULL;
-	const char *value = w->value;
 	struct reg_entries es = {0};
-	uint64_t now = reg_now_unix_ms();
 	int rc = -1;
 
 	if (w->kind == REG_K_POLICY) {
@@ -533,24 +506,16 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 		pathf(folder, sizeof(folder), "%s/%.*s", d->path, (int)(slash - w->key), w->key);
 		pathf(file, sizeof(file), "%s.json", slash + 1);
 	}
-	if (w->kind == REG_K_LINK) {
-		text = reg_link_json_expiring(w->link, now + (uint64_t)w->lease_s * 1000);
-		if (!text) {
-			reg_err(err, errlen, "%s: cannot encode", w->what);
-			return -1;
-		}
-		value = text;
-	}
 	if (dir_lock(d, err, errlen) < 0)
-		goto out;
+		return -1;
 	if (w->check || w->claims) {
 		struct reg_snapshot s;
 		bool ok = true;
 
-		if (read_all(d, &es, false, err, errlen) < 0)
+		if (read_all(d, &es, err, errlen) < 0)
 			goto unlock;
 		if (w->check) {
-			if (reg_assemble(&es, true, now, NULL, &s) < 0) {
+			if (reg_assemble(&es, NULL, &s) < 0) {
 				reg_err(err, errlen, "out of memory");
 				goto unlock;
 			}
@@ -562,14 +527,10 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 			goto unlock;
 		}
 	}
-	if (w->claims && value && claims_make(d, w->claims, &es, err, errlen) < 0)
+	if (w->claims && w->value && claims_make(d, w->claims, &es, err, errlen) < 0)
 		goto unlock;
-	if (value) {
-		if (w->kind == REG_K_LINK && mkdir(folder, 0755) < 0 && errno != EEXIST) {
-			reg_err(err, errlen, "registry %s: %s", folder, strerror(errno));
-			goto unlock;
-		}
-		if (write_atomic(folder, file, value, w->kind != REG_K_LINK, err, errlen) < 0)
+	if (w->value) {
+		if (write_atomic(folder, file, w->value, err, errlen) < 0)
 			goto unlock;
 	} else {
 		char path[PATH_CAP];
@@ -586,16 +547,10 @@ static int dir_write(struct registry *r, const struct reg_write *w, char *err, s
 	}
 	if (w->claims)
 		claims_drop(d, w->claims, &es);
-	if (w->kind == REG_K_LINK && reg_mono_ms() - d->last_gc_ms >= GC_INTERVAL_MS) {
-		d->last_gc_ms = reg_mono_ms();
-		gc_links(d, now);
-	}
 	rc = 0;
 unlock:
 	dir_unlock(d);
-out:
 	reg_entries_free(&es);
-	free(text);
 	return rc;
 }
 
@@ -607,7 +562,7 @@ static int add_watch(struct reg_dir *d, const char *rel)
 	return inotify_add_watch(d->ifd, p, WATCH_MASK);
 }
 
-/* A watch on each folder DIR/top/A (links, claims). */
+/* A watch on each folder DIR/top/A (claims). */
 static void watch_subfolders(struct reg_dir *d, const char *top)
 {
 	char p[PATH_CAP], rel[300];
@@ -639,15 +594,13 @@ static int dir_watch_fd(struct registry *r)
 	d->wd_root = add_watch(d, "");
 	add_watch(d, "gateways");
 	add_watch(d, "vms");
-	d->wd_links = add_watch(d, "links");
 	d->wd_claims = add_watch(d, "claims");
-	if (d->wd_root < 0 || d->wd_links < 0 || d->wd_claims < 0) {
+	if (d->wd_root < 0 || d->wd_claims < 0) {
 		close(d->ifd);
 		d->ifd = -1;
 		return -1;
 	}
-	/* after the watches on the tops: a folder made in between is seen twice at worst */
-	watch_subfolders(d, "links");
+	/* after the watch on the top: a folder made in between is seen twice at worst */
 	watch_subfolders(d, "claims");
 	return d->ifd;
 }
@@ -670,18 +623,14 @@ static void dir_watch_ack(struct registry *r)
 			if (!(ev->mask & IN_ISDIR) || !(ev->mask & (IN_CREATE | IN_MOVED_TO)) ||
 			    !ev->len || ev->name[0] == '.')
 				continue;
-			if (ev->wd == d->wd_links || ev->wd == d->wd_claims) {
+			if (ev->wd == d->wd_claims) {
 				char rel[300];
 
-				pathf(rel, sizeof(rel), "%s/%.200s",
-				      ev->wd == d->wd_links ? "links" : "claims", ev->name);
+				pathf(rel, sizeof(rel), "claims/%.200s", ev->name);
 				add_watch(d, rel);
 			} else if (ev->wd == d->wd_root) {
 				/* a top folder made again (by hand) */
-				if (!strcmp(ev->name, "links")) {
-					d->wd_links = add_watch(d, "links");
-					watch_subfolders(d, "links");
-				} else if (!strcmp(ev->name, "claims")) {
+				if (!strcmp(ev->name, "claims")) {
 					d->wd_claims = add_watch(d, "claims");
 					watch_subfolders(d, "claims");
 				} else if (!strcmp(ev->name, "gateways") || !strcmp(ev->name, "vms")) {
@@ -710,5 +659,4 @@ const struct reg_ops reg_dir_ops = {
 	.watch_fd = dir_watch_fd,
 	.watch_ack = dir_watch_ack,
 	.close = dir_close,
-	.expiry = true,
 };

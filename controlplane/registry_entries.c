@@ -7,8 +7,10 @@
  *   policy                 REG_K_POLICY
  *   gateways/NAME          REG_K_GATEWAY  (a gateway name)
  *   vms/NAME               REG_K_VM       (a VM name: '.' allowed)
- *   links/FROM/TO          REG_K_LINK     (two gateway names)
  *   claims/NAME/CLAIM      REG_K_CLAIM    (a gateway name, a claim name)
+ *
+ * Anything else is outside the layout, links/FROM/TO of an earlier version
+ * included (link measurements travel between the meshds now).
  */
 #include <arpa/inet.h>
 #include <stdio.h>
@@ -127,27 +129,13 @@ enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *n
 		strcpy(name2, slash + 1);
 		return reg_gateway_name_valid(name) ? REG_K_CLAIM : REG_K_NONE;
 	}
-	if (!strncmp(key, "links/", 6)) {
-		rest = key + 6;
-		slash = strchr(rest, '/');
-		if (!slash || (size_t)(slash - rest) >= namelen ||
-		    (size_t)(slash - rest) >= REG_NAME_LEN || strlen(slash + 1) >= name2len ||
-		    strlen(slash + 1) >= REG_NAME_LEN)
-			return REG_K_NONE;
-		memcpy(name, rest, (size_t)(slash - rest));
-		name[slash - rest] = '\0';
-		strcpy(name2, slash + 1);
-		if (!reg_gateway_name_valid(name) || !reg_gateway_name_valid(name2))
-			return REG_K_NONE;
-		return REG_K_LINK;
-	}
 	return REG_K_NONE;
 }
 
 bool reg_key_in_layout(const char *key)
 {
 	return !strncmp(key, "gateways/", 9) || !strncmp(key, "vms/", 4) ||
-	       !strncmp(key, "links/", 6) || !strncmp(key, "claims/", 7) || !strcmp(key, "policy");
+	       !strncmp(key, "claims/", 7) || !strcmp(key, "policy");
 }
 
 bool reg_claim_name_prefix(const char *prefix, char *out, size_t cap)

@@ -13,7 +13,7 @@
 
 #include "registry.h"
 
-#define REG_KEY_LEN 160               /* "links/FROM/TO" and friends */
+#define REG_KEY_LEN 160               /* "claims/NAME/CLAIM" and friends */
 #define REG_CLAIM_LEN 64              /* a claim's name: "id-5", "10.1.0.0_16" */
 #define REG_MAX_CLAIMS (REG_MAX_PREFIXES + 1)
 
@@ -22,14 +22,13 @@ enum reg_kind {
 	REG_K_GATEWAY,
 	REG_K_VM,
 	REG_K_POLICY,
-	REG_K_LINK,
 	REG_K_CLAIM,
 };
 
 /* One stored record as a back end read it. */
 struct reg_entry {
 	char *where;            /* for problem lines: file path or etcd key */
-	char *key;              /* relative: gateways/N, vms/N, policy, links/F/T */
+	char *key;              /* relative: gateways/N, vms/N, policy, claims/N/C */
 	char *value;            /* JSON text; NULL when it could not be read */
 	char *read_error;       /* why value is NULL */
 	long long mod_revision; /* etcd; 0 in the dir back end */
@@ -49,9 +48,8 @@ int reg_entries_add(struct reg_entries *es, const char *where, const char *key, 
 void reg_entries_free(struct reg_entries *es);
 const struct reg_entry *reg_entries_find(const struct reg_entries *es, const char *key);
 
-/* Kind of a relative key and its names (name2: a link's TO, a claim's
- * name); REG_K_NONE for keys outside the layout or with a name that is not
- * valid. */
+/* Kind of a relative key and its names (name2: a claim's name); REG_K_NONE
+ * for keys outside the layout or with a name that is not valid. */
 enum reg_kind reg_key_parse(const char *key, char *name, size_t namelen, char *name2,
 			    size_t name2len);
 /* Does key lie in one of the layout's folders (so a bad name there is worth

@@ -1,28 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
  * The registry on etcd v3: its JSON API (range, put, deleterange, txn,
- * lease, watch) spoken over etcd_http.c, which carries the requests
+ * compaction, watch) spoken over etcd_http.c, which carries the requests
  * (endpoints and failover, TLS, authentication).
  *
  * Keys are REG_PREFIX + the relative key (/hopmesh/gateways/NAME, ...), the
  * values the records' JSON; the API carries both in base64
  * (registry_codec.c) and int64 figures as strings. Reads are one range over
- * /hopmesh/ (paged, all pages at the first page's revision). Writes that
- * need checks across records (gateways, VM puts, gateway deletes) read the
- * store, check (registry_assemble.c, then the write's check), and write in
- * one transaction that holds only if no gateway, VM or claim key was
- * created or changed since that read (and, for a VM, its gateway is still
- * there); otherwise they read and check again. A gateway's transaction also
- * puts its new claim keys and deletes the ones it gave up; a claim key
- * already there is left alone, so its create revision stays the claim's
- * seniority.
- *
- * Links are put under one lease per handle, granted at the first link put
- * with TTL = lease_s (a new lease when lease_s changes) and kept alive by the
- * puts themselves: a put refreshes the lease when it was last refreshed
- * min(1 s, lease_s / 3) ago or more. A process that stops putting, or dies,
- * lets the lease run out, and etcd deletes its links. A lease etcd no longer
- * knows is granted again.
+ * /hopmesh/ (paged, all pages at the first page's revision); keys under it
+ * outside the layout, such as an earlier version's links/FROM/TO (put under
+ * leases, so gone seconds after the meshd that put them stops), are read and
+ * passed over by assembly. Writes that need checks across records
+ * (gateways, VM puts, gateway deletes) read the store, check
+ * (registry_assemble.c, then the write's check), and write in one
+ * transaction that holds only if no gateway, VM or claim key was created or
+ * changed since that read (and, for a VM, its gateway is still there);
+ * otherwise they read and check again. A gateway's transaction also puts its
+ * new claim keys and deletes the ones it gave up; a claim key already there
+ * is left alone, so its create revision stays the claim's seniority.
  *
  * The watch (started by the first registry_watch_fd) is a stream
  * (etcd_stream_run) of /v3/watch in a thread of its own: each event, each
@@ -54,10 +49,6 @@
 
 struct reg_etcd {
 	struct etcd_http *http;
-
-	long long lease_id;
-	unsigned lease_ttl;
-	uint64_t lease_refreshed_ms;
 
 	int efd;
 	bool thread_started;
@@ -252,61 +243,6 @@ static int etcd_load(struct registry *r, struct reg_entries *out, char *err, siz
 	return etcd_range(r->be, out, err, errlen);
 }
 
-/* ---- leases ---- */
-
-static int lease_grant(struct reg_etcd *e, unsigned ttl, char *err, size_t errlen)
-{
-	json_t *req = json_object(), *resp;
-	int rc;
-
-	json_object_set_new(req, "TTL", json_integer(ttl));
-	rc = etcd_http_call(e->http, "/v3/lease/grant", req, &resp, err, errlen);
-	json_decref(req);
-	if (rc < 0)
-		return -1;
-	e->lease_id = num(resp, "ID");
-	if (!e->lease_id) {
-		reg_err(err, errlen, "etcd: lease grant: %s", etcd_http_answer_error(resp, "no lease id"));
-		json_decref(resp);
-		return -1;
-	}
-	json_decref(resp);
-	e->lease_ttl = ttl;
-	e->lease_refreshed_ms = reg_mono_ms();
-	return 0;
-}
-
-/* A lease of ttl seconds that is alive now: granted, kept alive or
- * granted again. */
-static int lease_ensure(struct reg_etcd *e, unsigned ttl, char *err, size_t errlen)
-{
-	uint64_t now = reg_mono_ms(), every = ttl * 1000ull / 3;
-
-	if (every > 1000)
-		every = 1000;
-	if (e->lease_id && e->lease_ttl == ttl) {
-		json_t *req, *resp;
-		int rc;
-
-		if (now - e->lease_refreshed_ms < every)
-			return 0;
-		req = json_object();
-		json_object_set_new(req, "ID", numstr(e->lease_id));
-		rc = etcd_http_call(e->http, "/v3/lease/keepalive", req, &resp, err, errlen);
-		json_decref(req);
-		if (rc < 0)
-			return -1;
-		if (num(json_object_get(resp, "result"), "TTL") > 0) {
-			json_decref(resp);
-			e->lease_refreshed_ms = now;
-			return 0;
-		}
-		json_decref(resp); /* expired: etcd removed it and its keys */
-	}
-	e->lease_id = 0;
-	return lease_grant(e, ttl, err, errlen);
-}
-
 /* ---- writes ---- */
 
 static json_t *compare_range_unchanged(const char *rel, long long rev)
@@ -380,7 +316,7 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 			reg_entries_free(&es);
 			return -1;
 		}
-		if (reg_assemble(&es, false, 0, NULL, &s) < 0) {
+		if (reg_assemble(&es, NULL, &s) < 0) {
 			reg_entries_free(&es);
 			reg_err(err, errlen, "out of memory");
 			return -1;
@@ -445,14 +381,12 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 	return -1;
 }
 
-static int put_plain(struct reg_etcd *e, const char *key, const char *value, long long lease,
-		     char *err, size_t errlen)
+static int put_plain(struct reg_etcd *e, const char *key, const char *value, char *err,
+		     size_t errlen)
 {
 	json_t *req = json_pack("{s:o, s:o}", "key", b64s(key), "value", b64s(value)), *resp;
 	int rc;
 
-	if (req && lease)
-		json_object_set_new(req, "lease", numstr(lease));
 	if (!req) {
 		reg_err(err, errlen, "out of memory");
 		return -1;
@@ -471,29 +405,8 @@ static int etcd_write(struct registry *r, const struct reg_write *w, char *err, 
 	if (w->check)
 		return write_checked(e, w, err, errlen);
 	full_key(key, sizeof(key), w->key, false);
-	if (w->kind == REG_K_LINK) {
-		char *text = reg_link_json(w->link), lerr[512] = "";
-		int rc = -1, tries;
-
-		if (!text) {
-			reg_err(err, errlen, "%s: cannot encode", w->what);
-			return -1;
-		}
-		for (tries = 0; tries < 2; tries++) {
-			rc = lease_ensure(e, w->lease_s, lerr, sizeof(lerr));
-			if (rc == 0)
-				rc = put_plain(e, key, text, e->lease_id, lerr, sizeof(lerr));
-			if (rc == 0 || !strstr(lerr, "lease not found"))
-				break;
-			e->lease_id = 0; /* expired between keepalive and put */
-		}
-		free(text);
-		if (rc < 0)
-			reg_err(err, errlen, "%s", lerr);
-		return rc;
-	}
 	if (w->value)
-		return put_plain(e, key, w->value, 0, err, errlen);
+		return put_plain(e, key, w->value, err, errlen);
 
 	json_t *req = json_pack("{s:o}", "key", b64s(key)), *resp;
 	int rc;
@@ -672,8 +585,6 @@ static void etcd_close(struct registry *r)
 		etcd_stream_stop(e->stream);
 		pthread_join(e->thread, NULL);
 	}
-	/* The lease is left to run out, not revoked: a restarting process's
-	 * links stay visible for lease_s. */
 	etcd_stream_free(e->stream);
 	etcd_http_close(e->http);
 	if (e->efd >= 0)
@@ -688,5 +599,4 @@ const struct reg_ops reg_etcd_ops = {
 	.watch_ack = etcd_watch_ack,
 	.close = etcd_close,
 	.compact = etcd_compact,
-	.expiry = false,
 };

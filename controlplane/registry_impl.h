@@ -21,8 +21,6 @@ struct reg_write {
 	enum reg_kind kind;
 	char key[REG_KEY_LEN];               /* relative, as above */
 	const char *value;                   /* JSON; NULL deletes the key */
-	const struct reg_link *link;         /* links: the back end encodes */
-	unsigned lease_s;                    /* links */
 	/* When set, checked against the current gateways and VMs as one step
 	 * with the write (the dir back end's lock, an etcd transaction). */
 	bool (*check)(const struct reg_snapshot *s, const void *arg, char *why, size_t len);
@@ -43,7 +41,6 @@ struct reg_ops {
 	void (*watch_ack)(struct registry *r);
 	void (*close)(struct registry *r);
 	int (*compact)(struct registry *r, long long revision, char *err, size_t errlen); /* may be NULL */
-	bool expiry;                         /* links carry expires_unix_ms */
 };
 
 struct registry {

@@ -15,6 +15,7 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -119,43 +120,6 @@ char *reg_policy_json(const struct reg_policy *p)
 		return NULL;
 	}
 	return dump(o);
-}
-
-char *reg_link_json_expiring(const struct reg_link *l, uint64_t expires_unix_ms)
-{
-	json_t *o = json_object();
-	bool ok = o != NULL;
-	const double v[] = {l->rtt_ms, l->rtt_p50_ms, l->rtt_p90_ms, l->rtt_p99_ms, l->loss,
-			    l->jitter_ms};
-	unsigned i;
-
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++)
-		if (!isfinite(v[i]))
-			ok = false;
-	if (ok) {
-		put(o, "from", json_stringn(l->from, strnlen(l->from, sizeof(l->from))), &ok);
-		put(o, "to", json_stringn(l->to, strnlen(l->to, sizeof(l->to))), &ok);
-		put(o, "rtt_ms", real(l->rtt_ms), &ok);
-		put(o, "rtt_p50_ms", real(l->rtt_p50_ms), &ok);
-		put(o, "rtt_p90_ms", real(l->rtt_p90_ms), &ok);
-		put(o, "rtt_p99_ms", real(l->rtt_p99_ms), &ok);
-		put(o, "loss", real(l->loss), &ok);
-		put(o, "jitter_ms", real(l->jitter_ms), &ok);
-		put(o, "up", json_boolean(l->up), &ok);
-		put(o, "updated_unix_ms", json_integer((json_int_t)l->updated_unix_ms), &ok);
-		if (expires_unix_ms)
-			put(o, "expires_unix_ms", json_integer((json_int_t)expires_unix_ms), &ok);
-	}
-	if (!ok) {
-		json_decref(o);
-		return NULL;
-	}
-	return dump(o);
-}
-
-char *reg_link_json(const struct reg_link *l)
-{
-	return reg_link_json_expiring(l, 0);
 }
 
 char *reg_claim_json(const char *gateway, const char *what, long long seq)
@@ -392,33 +356,6 @@ bool reg_policy_parse(const char *text, struct reg_policy *p, char *why, size_t 
 	     get_bool(o, "residency", &p->residency, why, len) &&
 	     get_num(o, "loss_penalty_ms", &p->loss_penalty_ms, why, len);
 	p->hop_limit = (unsigned)hops;
-	json_decref(o);
-	return ok;
-}
-
-bool reg_link_parse(const char *text, struct reg_link *l, long long *expires, char *why,
-		    size_t len)
-{
-	json_t *o = parse_object(text, why, len);
-	long long upd = 0;
-	bool ok;
-
-	memset(l, 0, sizeof(*l));
-	*expires = -1;
-	if (!o)
-		return false;
-	ok = get_str(o, "from", l->from, sizeof(l->from), true, why, len) &&
-	     get_str(o, "to", l->to, sizeof(l->to), true, why, len) &&
-	     get_num(o, "rtt_ms", &l->rtt_ms, why, len) &&
-	     get_num(o, "rtt_p50_ms", &l->rtt_p50_ms, why, len) &&
-	     get_num(o, "rtt_p90_ms", &l->rtt_p90_ms, why, len) &&
-	     get_num(o, "rtt_p99_ms", &l->rtt_p99_ms, why, len) &&
-	     get_num(o, "loss", &l->loss, why, len) &&
-	     get_num(o, "jitter_ms", &l->jitter_ms, why, len) &&
-	     get_bool(o, "up", &l->up, why, len) &&
-	     get_int(o, "updated_unix_ms", 0, INT64_MAX, &upd, false, why, len) &&
-	     get_int(o, "expires_unix_ms", 0, INT64_MAX, expires, false, why, len);
-	l->updated_unix_ms = (uint64_t)upd;
 	json_decref(o);
 	return ok;
 }

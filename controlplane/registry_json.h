@@ -1,23 +1,18 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Records in JSON, one object per record (docs/REGISTRY.md). The writers of
- * gateway, VM, policy and link records are public (registry.h: reg_*_json);
- * here are the parsers and the link record with its expiry, which only the
- * library uses.
+ * gateway, VM and policy records are public (registry.h: reg_*_json); here
+ * are the parsers and the claim record, which only the library uses.
  */
 #ifndef HOPMESH_REGISTRY_JSON_H
 #define HOPMESH_REGISTRY_JSON_H
 
 #include <stdbool.h>
 #include <stddef.h>
-#include <stdint.h>
 
 #include "registry.h"
 
 #define REG_MAX_RECORD (64 * 1024) /* larger stored values are refused */
-
-/* The link record with its expiry (0: none), as the dir back end stores it. */
-char *reg_link_json_expiring(const struct reg_link *l, uint64_t expires_unix_ms);
 
 /* A claim record (registry_entries.h: reg_claims): the gateway and what it
  * claims ("id 5" or a prefix); seq > 0 adds the dir back end's sequence
@@ -33,8 +28,5 @@ bool reg_gateway_parse(const char *text, struct reg_gateway *g, char *why, size_
 bool reg_vm_parse(const char *text, struct reg_vm *vm, char *why, size_t len);
 /* Absent fields keep the defaults (reg_policy_default). */
 bool reg_policy_parse(const char *text, struct reg_policy *p, char *why, size_t len);
-/* expires is -1 when the record has no expires_unix_ms. */
-bool reg_link_parse(const char *text, struct reg_link *l, long long *expires, char *why,
-		    size_t len);
 
 #endif

@@ -2,9 +2,9 @@
 /*
  * The rules of records (registry.h, registry_rules.h), in two steps:
  *
- *   one record    reg_gateway_check, reg_vm_check, reg_policy_check,
- *                 reg_link_check: every field in its form and range
- *                 (registry_syntax.c judges the forms), strings terminated
+ *   one record    reg_gateway_check, reg_vm_check, reg_policy_check: every
+ *                 field in its form and range (registry_syntax.c judges the
+ *                 forms), strings terminated
  *   across them   reg_gateway_fits, reg_vm_fits (and reg_vm_fits_gateway,
  *                 reg_gateway_unused): a candidate against a snapshot, as if
  *                 added: ids and keys unique, prefixes apart, each VM inside
@@ -167,37 +167,6 @@ void reg_policy_default(struct reg_policy *p)
 	p->hop_limit = 2;
 	p->residency = false;
 	p->loss_penalty_ms = 1000;
-}
-
-bool reg_link_check(const struct reg_link *l, char *why, size_t len)
-{
-	const double v[] = {l->rtt_ms, l->rtt_p50_ms, l->rtt_p90_ms, l->rtt_p99_ms, l->jitter_ms};
-	static const char *const names[] = {"rtt_ms", "rtt_p50_ms", "rtt_p90_ms", "rtt_p99_ms",
-					    "jitter_ms"};
-	unsigned i;
-
-	CHECK_TERM(l->from, "link from");
-	CHECK_TERM(l->to, "link to");
-	if (!reg_gateway_name_valid(l->from) || !reg_gateway_name_valid(l->to)) {
-		WHY("link %s -> %s: gateway names are not valid", l->from, l->to);
-		return false;
-	}
-	if (!strcmp(l->from, l->to)) {
-		WHY("link %s -> %s: a link joins two different gateways", l->from, l->to);
-		return false;
-	}
-	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
-		if (!isfinite(v[i]) || v[i] < 0) {
-			WHY("link %s -> %s: %s %g must be a number >= 0", l->from, l->to, names[i],
-			    v[i]);
-			return false;
-		}
-	}
-	if (!isfinite(l->loss) || l->loss < 0 || l->loss > 1) {
-		WHY("link %s -> %s: loss %g out of range 0..1", l->from, l->to, l->loss);
-		return false;
-	}
-	return true;
 }
 
 /* ---- checks across records ---- */

@@ -132,7 +132,7 @@ static void run_row(struct row *r, unsigned runs)
 	}
 	make(&es, r->g, r->v);
 	make_links(&db, r->g);
-	if (reg_assemble(&es, false, 0, NULL, &last) < 0 || last.ngateways != r->g ||
+	if (reg_assemble(&es, NULL, &last) < 0 || last.ngateways != r->g ||
 	    last.nvms != r->v) {
 		fprintf(stderr, "bench_registry: the snapshot is not what was made (%u/%u)\n",
 			last.ngateways, last.nvms);
@@ -142,7 +142,7 @@ static void run_row(struct row *r, unsigned runs)
 		struct topofeed feed = {0};
 		uint64_t t0 = bench_now_ns(), t1;
 
-		if (reg_assemble(&es, false, 0, &last, &s) < 0)
+		if (reg_assemble(&es, &last, &s) < 0)
 			exit(1);
 		t1 = bench_now_ns();
 		a[k] = (double)(t1 - t0) / 1e6;

@@ -7,8 +7,9 @@
 #
 #   operator USER        role hopmesh-operator: reads and writes all of
 #                        /hopmesh/ (meshctl)
-#   gateway NAME USER    role hopmesh-gw-NAME: reads all of /hopmesh/, writes
-#                        only gateway NAME's links (that gateway's meshd). Its
+#   gateway NAME USER    role hopmesh-gw-NAME: reads all of /hopmesh/ and
+#                        writes nothing (that gateway's meshd, which only
+#                        reads and compacts; etcd lets any user compact). Its
 #                        record and claims are configuration, the operators':
 #                        a gateway's credential could otherwise claim prefixes
 #                        not yet given out, ahead of the operators
@@ -17,7 +18,9 @@
 # etcdctl takes where and as whom from its environment, as usual:
 # ETCDCTL_ENDPOINTS, ETCDCTL_CACERT, ETCDCTL_USER=root:PASSWORD. The new
 # user's password is read from standard input (never an argument: arguments
-# are in ps). Running it again is harmless: what exists is kept.
+# are in ps). Running it again is harmless: what exists is kept, but for the
+# write on /hopmesh/links/NAME/ that earlier versions gave a gateway's role
+# (meshd put its links there), which it revokes.
 set -euo pipefail
 export ETCDCTL_API=3
 
@@ -27,13 +30,14 @@ usage() {
 	exit 2
 }
 
-# quiet_ok CMD...: runs it; "already exists" is success.
+# quiet_ok CMD...: runs it; "already exists" (made before) and "is not
+# granted" (never granted, or revoked before) are success.
 quiet_ok() {
 	local out
 	if out=$("$@" 2>&1); then
 		return 0
 	fi
-	grep -q "already exists" <<<"$out" && return 0
+	grep -qE "already exists|permission is not granted" <<<"$out" && return 0
 	echo "$out" >&2
 	return 1
 }
@@ -60,8 +64,8 @@ gateway)
 	role=hopmesh-gw-$2
 	quiet_ok etcdctl role add "$role"
 	etcdctl role grant-permission "$role" --prefix=true read /hopmesh/ >/dev/null
-	# the trailing slash: "eu-1" must not also write "eu-10"'s links
-	etcdctl role grant-permission "$role" --prefix=true readwrite "/hopmesh/links/$2/" >/dev/null
+	# links are no longer in the registry: an earlier version's grant goes
+	quiet_ok etcdctl role revoke-permission "$role" --prefix=true "/hopmesh/links/$2/"
 	user_with_role "$3" "$role"
 	;;
 enable)

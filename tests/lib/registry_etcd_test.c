@@ -16,9 +16,8 @@
  *
  * "registry-etcd-test" runs the cmocka tests; "registry-etcd-test cluster"
  * the one on a 3-member cluster (HM_ETCD_CLUSTER, see there);
- * "registry-etcd-test links URL GATEWAYS SECONDS" publishes the links of a
- * full mesh of GATEWAYS gateways every second, as their meshds would, for
- * the soak test;
+ * "registry-etcd-test churn URL WRITES_PER_S SECONDS" adds and deletes VM
+ * records at that rate, as an operator's meshctl would, for the soak test;
  * "registry-etcd-test watch URL SECONDS" prints a line per wake-up of the
  * watch fd and per reload, for the script's restart test, and ends early and
  * cleanly (registry_close, so a sanitizer build checks for leaks) on SIGTERM.
@@ -130,19 +129,6 @@ static struct reg_vm vm(const char *name, const char *addr, const char *gateway)
 	return v;
 }
 
-static struct reg_link link_rec(const char *from, const char *to, double rtt)
-{
-	struct reg_link l;
-
-	memset(&l, 0, sizeof(l));
-	snprintf(l.from, sizeof(l.from), "%s", from);
-	snprintf(l.to, sizeof(l.to), "%s", to);
-	l.rtt_ms = rtt;
-	l.up = true;
-	l.updated_unix_ms = 1700000000000ull;
-	return l;
-}
-
 #define OK(call)                                                                               \
 	do {                                                                                   \
 		char e_[512] = "";                                                             \
@@ -176,17 +162,6 @@ static bool readable(int fd, int ms)
 	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
 }
 
-static unsigned nlinks_now(struct registry *r)
-{
-	struct reg_snapshot s;
-	unsigned n;
-
-	load_ok(r, &s);
-	n = s.nlinks;
-	reg_snapshot_free(&s);
-	return n;
-}
-
 /* ---- plain etcd ---- */
 
 static void test_put_load_del(void **state)
@@ -195,12 +170,11 @@ static void test_put_load_del(void **state)
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16"), g2 = gw("us-1", 2, "fd00:2::/48");
 	struct reg_vm v = vm("web.eu", "10.1.0.5", "eu-1");
 	struct reg_policy p = {.hop_limit = 4, .residency = true, .loss_penalty_ms = 10};
-	struct reg_link l = link_rec("eu-1", "us-1", 12.5);
 	struct reg_snapshot s;
 
 	(void)state;
 	load_ok(r, &s);
-	assert_int_equal(s.ngateways + s.nvms + s.nlinks + s.nproblems, 0);
+	assert_int_equal(s.ngateways + s.nvms + s.nproblems, 0);
 	assert_int_equal(s.policy.hop_limit, 2);
 	reg_snapshot_free(&s);
 
@@ -208,7 +182,6 @@ static void test_put_load_del(void **state)
 	OK(registry_put_gateway(r, &g2, ERRBUF));
 	OK(registry_put_vm(r, &v, ERRBUF));
 	OK(registry_put_policy(r, &p, ERRBUF));
-	OK(registry_put_link(r, &l, 30, ERRBUF));
 	load_ok(r, &s);
 	assert_int_equal(s.nproblems, 0);
 	assert_int_equal(s.ngateways, 2);
@@ -218,8 +191,6 @@ static void test_put_load_del(void **state)
 	assert_memory_equal(&s.vms[0], &v, sizeof(v));
 	assert_int_equal(s.policy.hop_limit, 4);
 	assert_true(s.policy.residency);
-	assert_int_equal(s.nlinks, 1);
-	assert_true(s.links[0].rtt_ms == 12.5);
 	reg_snapshot_free(&s);
 
 	/* the checks across records hold here too */
@@ -280,7 +251,9 @@ static const char *problem_of(const struct reg_snapshot *s, const char *key)
 
 /* Entries put corrupt straight into etcd are reported, one line each, and
  * the rest loads: bad JSON, secrets, clashes, bytes that are not text,
- * values over the record limit, keys outside the layout or of any length. */
+ * values over the record limit, keys outside the layout or of any length.
+ * An earlier version's links/FROM/TO, outside the layout now, are neither
+ * read nor a problem, whatever they hold. */
 static void test_corrupt(void **state)
 {
 	struct registry *r = open_plain();
@@ -302,10 +275,18 @@ static void test_corrupt(void **state)
 		    "{\"name\":\"zz\",\"id\":8,\"region\":\"x\",\"public_key\":"
 		    "\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAE=\",\"endpoint4\":\"192.0.2.1:1\","
 		    "\"prefixes\":[\"10.1.2.0/24\"]}");
-	etcdctl_put("/hopmesh/links/eu-1/us-1",
-		    "{\"from\":\"eu-1\",\"to\":\"us-1\",\"wg\":{\"PresharedKey\":\"x\"}}");
+	etcdctl_put("/hopmesh/vms/wg",
+		    "{\"name\":\"wg\",\"address\":\"10.1.0.7\",\"gateway\":\"eu-1\","
+		    "\"wg\":{\"PresharedKey\":\"x\"}}");
 	etcdctl_put("/hopmesh/vms/array", "[1,2]");
 	etcdctl_put("/hopmesh/vms/BAD", "{}");
+	etcdctl_put("/hopmesh/vms/a/b", "{}"); /* deeper than the layout */
+	/* an earlier version's links: good, corrupt, with a secret, too deep */
+	etcdctl_put("/hopmesh/links/eu-1/us-1",
+		    "{\"from\":\"eu-1\",\"to\":\"us-1\",\"rtt_ms\":12.5,\"up\":true}");
+	etcdctl_put("/hopmesh/links/us-1/eu-1", "{\"from\":");
+	etcdctl_put("/hopmesh/links/eu-1/ap-1",
+		    "{\"from\":\"eu-1\",\"to\":\"ap-1\",\"wg\":{\"PresharedKey\":\"x\"}}");
 	etcdctl_put("/hopmesh/links/a/b/c", "{}");
 	etcdctl_put_bytes("/hopmesh/vms/nul", "{\"name\":\0\"nul\"}", 15);
 	etcdctl_put_bytes("/hopmesh/vms/latin1", "{\"name\":\"caf\xe9\"}", 14);
@@ -337,10 +318,10 @@ static void test_corrupt(void **state)
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/gateways/trunc"), "bad JSON"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/gateways/leaky"), "private key field"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/gateways/zz"), "overlaps gateway eu-1"));
-	assert_non_null(strstr(problem_of(&s, "/hopmesh/links/eu-1/us-1"), "private key field"));
+	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/wg"), "private key field"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/array"), "not a JSON object"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/BAD"), "bad key"));
-	assert_non_null(strstr(problem_of(&s, "/hopmesh/links/a/b/c"), "bad key"));
+	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/a/b"), "bad key"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/nul"), "NUL byte"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/vms/latin1"), "bad JSON"));
 	assert_non_null(strstr(problem_of(&s, "/hopmesh/policy"), "default policy"));
@@ -353,7 +334,8 @@ static void test_corrupt(void **state)
 	assert_memory_equal(&s.gateways[0], &g, sizeof(g));
 	assert_int_equal(s.nvms, 1);
 	assert_memory_equal(&s.vms[0], &v, sizeof(v));
-	assert_int_equal(s.nlinks, 0);
+	for (i = 0; i < s.nproblems; i++)
+		assert_null(strstr(s.problems[i], "/hopmesh/links/"));
 	assert_int_equal(s.policy.hop_limit, 2);
 	reg_snapshot_free(&s);
 
@@ -448,49 +430,6 @@ static void test_watch(void **state)
 	registry_close(r);
 }
 
-/* Links live on their handle's lease: kept alive by puts, gone when the
- * puts stop. */
-static void test_lease(void **state)
-{
-	struct registry *a = open_plain(), *reader = open_plain();
-	struct reg_link l1 = link_rec("eu-1", "us-1", 1), l2 = link_rec("eu-1", "ap-1", 2);
-	uint64_t t0, gone;
-	int i;
-
-	(void)state;
-	OK(registry_put_link(a, &l1, 2, ERRBUF));
-	OK(registry_put_link(a, &l2, 2, ERRBUF));
-	assert_int_equal(nlinks_now(reader), 2);
-	/* put l1 every 0.5 s for 5 s, well past the 2 s lease: both stay
-	 * (one lease per handle) */
-	for (i = 0; i < 10; i++) {
-		usleep(500 * 1000);
-		l1.rtt_ms = i;
-		OK(registry_put_link(a, &l1, 2, ERRBUF));
-		assert_int_equal(nlinks_now(reader), 2);
-	}
-	/* stop: the lease runs out and etcd deletes both */
-	t0 = now_ms();
-	while (nlinks_now(reader) && now_ms() - t0 < 10000)
-		usleep(100 * 1000);
-	gone = now_ms() - t0;
-	print_message("  links gone %llu ms after the last put (lease 2 s)\n",
-		      (unsigned long long)gone);
-	assert_int_equal(nlinks_now(reader), 0);
-	assert_true(gone >= 1000);
-
-	/* the same handle puts again: a new lease is granted */
-	OK(registry_put_link(a, &l1, 2, ERRBUF));
-	assert_int_equal(nlinks_now(reader), 1);
-	/* a dead process's links go with its lease */
-	registry_close(a);
-	t0 = now_ms();
-	while (nlinks_now(reader) && now_ms() - t0 < 10000)
-		usleep(100 * 1000);
-	assert_int_equal(nlinks_now(reader), 0);
-	registry_close(reader);
-}
-
 /* The first endpoint is down: every call moves on to the next. */
 static void test_failover(void **state)
 {
@@ -498,20 +437,22 @@ static void test_failover(void **state)
 	char eps[512];
 	struct registry *r, *plain = open_plain();
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
-	struct reg_link l = link_rec("eu-1", "us-1", 3);
+	struct reg_policy p;
 	struct reg_snapshot s;
 	uint64_t t0;
 	int fd;
 
 	(void)state;
+	reg_policy_default(&p);
+	p.hop_limit = 3;
 	snprintf(eps, sizeof(eps), "%s,%s", env("HM_ETCD_DOWN"), env("HM_ETCD_URL"));
 	r = open_url(eps, &o);
 	t0 = now_ms();
 	OK(registry_put_gateway(r, &g, ERRBUF));
-	OK(registry_put_link(r, &l, 10, ERRBUF));
+	OK(registry_put_policy(r, &p, ERRBUF));
 	load_ok(r, &s);
 	assert_int_equal(s.ngateways, 1);
-	assert_int_equal(s.nlinks, 1);
+	assert_int_equal(s.policy.hop_limit, 3);
 	reg_snapshot_free(&s);
 	print_message("  3 calls with the first endpoint down: %llu ms\n",
 		      (unsigned long long)(now_ms() - t0));
@@ -664,12 +605,25 @@ static int etcdctl_as(const char *user, const char *pass, const char *args)
 	return rc;
 }
 
-/* The roles of docs/OPERATIONS.md: a gateway's credential writes its own
- * links and nothing else (its record and claims are the operators'); etcd
- * refuses the rest. */
+/* The roles of docs/OPERATIONS.md: a gateway's credential reads /hopmesh/
+ * and writes nothing at all (records, claims, VMs and policy are the
+ * operators', and meshd writes nothing but compactions); etcd refuses every
+ * write. An operator's record that takes another's prefix is refused on
+ * write and ignored on read. */
 static void test_roles(void **state)
 {
 	static char ca[512];
+	static const char *const refused[] = {
+		"put /hopmesh/gateways/victimx '{}'",
+		"put /hopmesh/policy '{}'",
+		"put /hopmesh/vms/web '{}'",
+		"put /hopmesh/claims/aaa/10.2.0.0_16 '{}'",   /* its own claims */
+		"del /hopmesh/claims/victim/10.1.0.0_16",     /* another's */
+		"put /hopmesh/links/aaa/victim '{}'",          /* an earlier version's links */
+		"put /hopmesh/anything '{}'",
+		"del --prefix /hopmesh/",
+		"put /elsewhere '{}'",
+	};
 	const char *pw = env("HM_ETCD_GW_PASS");
 	struct reg_options op = {.username = "operator", .password = pw, .ca_file = ca};
 	struct reg_options aaa_o = {.username = "gw-aaa", .password = pw, .ca_file = ca};
@@ -677,9 +631,11 @@ static void test_roles(void **state)
 	struct registry *oper, *aaa, *vic;
 	struct reg_gateway a = gw("aaa", 6, "10.9.0.0/16"), v = gw("victim", 5, "10.1.0.0/16");
 	struct reg_gateway take = a, forged = v, moved;
-	struct reg_link mine = link_rec("aaa", "victim", 3), theirs = link_rec("victim", "aaa", 3);
+	struct reg_vm web = vm("web", "10.9.0.5", "aaa"), db = vm("db", "10.9.0.6", "aaa");
+	struct reg_policy pol;
 	struct reg_snapshot s;
 	char *j, args[1024];
+	unsigned i;
 
 	(void)state;
 	snprintf(ca, sizeof(ca), "%s/ca.pem", env("HM_ETCD_TLS_DIR"));
@@ -688,28 +644,42 @@ static void test_roles(void **state)
 	vic = open_url(env("HM_ETCD_AUTH_URL"), &vic_o);
 	OK(registry_put_gateway(oper, &a, ERRBUF));
 	OK(registry_put_gateway(oper, &v, ERRBUF));
+	OK(registry_put_vm(oper, &web, ERRBUF));
 
-	/* another gateway's record, claims or links: refused by etcd */
+	/* through the library: another's record, its own, VMs, policy */
 	snprintf(forged.endpoint4, sizeof(forged.endpoint4), "198.51.100.1:51820");
 	FAILS(registry_put_gateway(aaa, &forged, ERRBUF), "permission denied");
 	FAILS(registry_del_gateway(aaa, "victim", ERRBUF), "permission denied");
-	FAILS(registry_put_link(aaa, &theirs, 10, ERRBUF), "permission denied");
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "del /hopmesh/claims/victim/10.1.0.0_16"), 0);
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/gateways/victimx '{}'"), 0);
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/policy '{}'"), 0);
-	/* its own record and claims are configuration: the operators' */
 	moved = a;
 	snprintf(moved.endpoint4, sizeof(moved.endpoint4), "198.51.100.2:51820");
 	FAILS(registry_put_gateway(aaa, &moved, ERRBUF), "permission denied");
-	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
-	take.nprefixes = 2;
-	assert_int_not_equal(etcdctl_as("gw-aaa", pw, "put /hopmesh/claims/aaa/10.2.0.0_16 '{}'"), 0);
-	/* its own links: allowed */
-	OK(registry_put_link(aaa, &mine, 10, ERRBUF));
+	FAILS(registry_del_gateway(vic, "victim", ERRBUF), "permission denied");
+	FAILS(registry_put_vm(aaa, &db, ERRBUF), "permission denied");
+	FAILS(registry_del_vm(aaa, "web", ERRBUF), "permission denied");
+	reg_policy_default(&pol);
+	pol.hop_limit = 3;
+	FAILS(registry_put_policy(aaa, &pol, ERRBUF), "permission denied");
+	/* around it, with etcdctl: any key, its own claims, anything at all */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+		if (!etcdctl_as("gw-aaa", pw, refused[i]))
+			fail_msg("gw-aaa may: etcdctl %s", refused[i]);
+	/* reading is allowed: all of it, as the operators wrote it */
+	load_ok(aaa, &s);
+	assert_int_equal(s.nproblems, 0);
+	assert_int_equal(s.ngateways, 2);
+	assert_memory_equal(find_gw(&s, "aaa"), &a, sizeof(a));
+	assert_memory_equal(find_gw(&s, "victim"), &v, sizeof(v));
+	assert_int_equal(s.nvms, 1);
+	assert_string_equal(s.vms[0].address, "10.9.0.5");
+	assert_int_equal(s.policy.hop_limit, 2);
+	reg_snapshot_free(&s);
+	OK(registry_del_vm(oper, "web", ERRBUF));
 
 	/* aaa's record made to take the victim's prefix, by an operator:
 	 * refused on write, and ignored on read when written around the
 	 * library (with a claim key of its own) */
+	snprintf(take.prefixes[1], sizeof(take.prefixes[1]), "10.1.2.0/24");
+	take.nprefixes = 2;
 	FAILS(registry_put_gateway(oper, &take, ERRBUF), "overlaps gateway victim");
 	j = reg_gateway_json(&take);
 	snprintf(args, sizeof(args), "put /hopmesh/gateways/aaa '%s'", j);
@@ -748,7 +718,6 @@ static void test_auth(void **state)
 	struct reg_options none = {.ca_file = ca};
 	struct registry *r, *w, *anon, *bad;
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
-	struct reg_link l = link_rec("eu-1", "us-1", 3);
 	struct reg_snapshot s;
 	int fd;
 
@@ -761,10 +730,8 @@ static void test_auth(void **state)
 	FAILS(registry_put_gateway(anon, &g, ERRBUF), "user name is empty");
 	FAILS(registry_put_gateway(bad, &g, ERRBUF), "authentication");
 	OK(registry_put_gateway(r, &g, ERRBUF));
-	OK(registry_put_link(r, &l, 10, ERRBUF));
 	load_ok(r, &s);
 	assert_int_equal(s.ngateways, 1);
-	assert_int_equal(s.nlinks, 1);
 	reg_snapshot_free(&s);
 
 	fd = registry_watch_fd(w);
@@ -864,8 +831,8 @@ static void settle(struct registry *r, int fd, int quiet_ms, uint64_t max_ms)
  * HM_ETCD_CLUSTER: the three members' URLs, the first being the leader;
  * HM_ETCD_CLUSTER_LEADER_PID: its PID (started by the script, for this test
  * to end). A handle on all three keeps working when the member it talks to,
- * the leader, is killed: loads and writes go on through the others, its
- * links' lease lives on, and its watch reconnects and reports changes.
+ * the leader, is killed: loads and writes go on through the others, and its
+ * watch reconnects and reports changes.
  */
 static void test_cluster_member_dies(void **state)
 {
@@ -874,7 +841,7 @@ static void test_cluster_member_dies(void **state)
 	struct reg_options o = {.timeout_ms = 1000};
 	struct registry *r = open_url(eps, &o), *w = open_url(eps, &o), *other;
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
-	struct reg_link l = link_rec("eu-1", "us-1", 5);
+	struct reg_policy p;
 	struct reg_snapshot s;
 	uint64_t t0, took;
 	int fd, i;
@@ -883,8 +850,8 @@ static void test_cluster_member_dies(void **state)
 	assert_true(leader > 1);
 	/* the others only: a second client that does not know the dead one */
 	other = open_url(strchr(eps, ',') + 1, &o);
+	reg_policy_default(&p);
 	OK(registry_put_gateway(r, &g, ERRBUF));
-	OK(registry_put_link(r, &l, 3, ERRBUF));
 	fd = registry_watch_fd(w);
 	assert_true(fd >= 0);
 	settle(w, fd, 500, 10000);
@@ -910,14 +877,8 @@ static void test_cluster_member_dies(void **state)
 	print_message("  first write %llu ms after the kill (%d retries)\n",
 		      (unsigned long long)(now_ms() - t0), i);
 
-	/* the lease is kept alive through the survivors, past its 3 s */
-	for (i = 0; i < 10; i++) {
-		OK(registry_put_link(r, &l, 3, ERRBUF));
-		usleep(500 * 1000);
-	}
 	load_within(other, &s, 1000);
 	assert_int_equal(s.ngateways, 2);
-	assert_int_equal(s.nlinks, 1);
 	reg_snapshot_free(&s);
 
 	/* the watch moved to a live member: quiet now, and a change wakes it */
@@ -938,7 +899,8 @@ static void test_cluster_member_dies(void **state)
 	for (i = 0; i < 5; i++) {
 		load_within(r, &s, 0);
 		reg_snapshot_free(&s);
-		OK(registry_put_link(r, &l, 3, ERRBUF));
+		p.hop_limit = (unsigned)i + 1;
+		OK(registry_put_policy(r, &p, ERRBUF));
 	}
 	registry_close(r);
 	registry_close(w);
@@ -991,44 +953,54 @@ static int watch_monitor(const char *endpoints, unsigned seconds)
 	return 0;
 }
 
-/* The links of a full mesh of n gateways, put once a second for seconds,
- * one handle per gateway (each meshd has its own lease). */
-static int publish_links(const char *endpoints, unsigned n, unsigned seconds)
+/* Configuration churn, as an operator's meshctl makes it: VM records added
+ * and deleted through the registry, wps writes a second for seconds, behind
+ * a gateway of the churn's own (put first). At most CHURN_VMS VMs at a time,
+ * so the store stays the same size and only etcd's history grows. */
+#define CHURN_VMS 50
+
+static int churn(const char *endpoints, unsigned wps, unsigned seconds)
 {
-	struct registry **r = calloc(n + 1, sizeof(*r));
-	uint64_t end = now_ms() + seconds * 1000ull, next = now_ms();
-	char err[512];
-	unsigned i, j, puts = 0;
+	struct registry *r = open_url(endpoints, NULL);
+	struct reg_gateway g = gw("churn", REG_MAX_GATEWAY_ID, "10.255.0.0/16");
+	uint64_t start = now_ms(), end = start + seconds * 1000ull;
+	unsigned added = 0, removed = 0, writes = 0;
+	char err[512], name[REG_VM_NAME_LEN];
 
-	if (!r)
+	if (!wps || registry_put_gateway(r, &g, err, sizeof(err))) {
+		fprintf(stderr, "churn: %s\n", wps ? err : "WRITES_PER_S must be > 0");
+		registry_close(r);
 		return 1;
-	for (i = 0; i < n; i++)
-		r[i] = open_url(endpoints, NULL);
+	}
 	while (now_ms() < end) {
-		for (i = 0; i < n; i++)
-			for (j = 0; j < n; j++) {
-				struct reg_link l;
-				char a[16], b[16];
+		uint64_t next = start + (writes + 1) * 1000ull / wps;
+		int rc;
 
-				if (i == j)
-					continue;
-				snprintf(a, sizeof(a), "gw-%u", i + 1);
-				snprintf(b, sizeof(b), "gw-%u", j + 1);
-				l = link_rec(a, b, 10 + (double)((puts + j) % 50) / 10);
-				if (registry_put_link(r[i], &l, 5, err, sizeof(err))) {
-					fprintf(stderr, "links: %s\n", err);
-					return 1;
-				}
-				puts++;
-			}
-		next += 1000;
+		if (added - removed < CHURN_VMS) {
+			char addr[REG_ADDR_LEN];
+			struct reg_vm v;
+
+			snprintf(name, sizeof(name), "vm-%u.churn.soak.example", added);
+			snprintf(addr, sizeof(addr), "10.255.%u.%u", added / 250 % 256, added % 250 + 1);
+			v = vm(name, addr, "churn");
+			rc = registry_put_vm(r, &v, err, sizeof(err));
+			added++;
+		} else {
+			snprintf(name, sizeof(name), "vm-%u.churn.soak.example", removed);
+			rc = registry_del_vm(r, name, err, sizeof(err));
+			removed++;
+		}
+		if (rc) {
+			fprintf(stderr, "churn: %s\n", err);
+			registry_close(r);
+			return 1;
+		}
+		writes++;
 		if (next > now_ms())
 			usleep((useconds_t)(next - now_ms()) * 1000);
 	}
-	for (i = 0; i < n; i++)
-		registry_close(r[i]);
-	free(r);
-	printf("links: %u puts in %u s\n", puts, seconds);
+	registry_close(r);
+	printf("%u writes in %u s\n", writes, seconds);
 	return 0;
 }
 
@@ -1039,7 +1011,6 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_corrupt, wipe),
 		cmocka_unit_test_setup(test_paging, wipe),
 		cmocka_unit_test_setup(test_watch, wipe),
-		cmocka_unit_test_setup(test_lease, wipe),
 		cmocka_unit_test_setup(test_failover, wipe),
 		cmocka_unit_test_setup(test_racing_writers, wipe),
 		cmocka_unit_test_setup(test_seniority, wipe),
@@ -1055,16 +1026,16 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_cluster_member_dies),
 	};
 
-	if (argc == 5 && !strcmp(argv[1], "links"))
-		return publish_links(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
+	if (argc == 5 && !strcmp(argv[1], "churn"))
+		return churn(argv[2], (unsigned)atoi(argv[3]), (unsigned)atoi(argv[4]));
 	if (argc == 4 && !strcmp(argv[1], "watch"))
 		return watch_monitor(argv[2], (unsigned)atoi(argv[3]));
 	if (argc == 2 && !strcmp(argv[1], "cluster"))
 		return cmocka_run_group_tests_name("registry etcd cluster", cluster, NULL, NULL) ? 1 : 0;
 	if (argc != 1) {
 		fprintf(stderr,
-			"usage: %s [cluster] | %s watch ENDPOINTS SECONDS | %s links ENDPOINTS "
-			"GATEWAYS SECONDS\n",
+			"usage: %s [cluster] | %s watch ENDPOINTS SECONDS | %s churn ENDPOINTS "
+			"WRITES_PER_S SECONDS\n",
 			argv[0], argv[0], argv[0]);
 		return 2;
 	}

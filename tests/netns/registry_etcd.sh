@@ -6,12 +6,14 @@
 # with data dirs of this run; every etcd is ended by its PID on exit, failure
 # or interrupt. Needs no root.
 #
-#   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries,
-#      watch, lease expiry, failover past a dead endpoint, racing writers,
-#      authentication (tokens that expire and are fetched again) and TLS with
-#      client certificates.
+#   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries
+#      (an earlier version's links/ keys ignored), watch, failover past a dead
+#      endpoint, racing writers, authentication (tokens that expire and are
+#      fetched again) and TLS with client certificates.
 #      Ownership: a claim's seniority (create revision), and the roles of
-#      scripts/etcd-access.sh (a gateway's user writes only its own links).
+#      scripts/etcd-access.sh (a gateway's user reads and compacts, and may
+#      write nothing; a role an earlier version made, which wrote the
+#      gateway's links, is made read-only by running the script again).
 #   2. The watch across an etcd restart: the stream breaks, the watch fd
 #      wakes, reloads fail while etcd is down, and after it is back the
 #      watch reconnects by itself and wakes on the next change; the monitor
@@ -19,11 +21,12 @@
 #   2b. meshctl against the TLS etcd (CA, client certificate) and the one
 #      with authentication (user, password from the environment).
 #   3. A 3-member cluster: the leader, which is also the member the client
-#      talks to, is killed; the client's loads, writes, lease and watch go on
-#      through the other two.
-#   4. Soak: two etcds under the link puts of a 10-gateway mesh for 90 s,
-#      one of them compacted by a meshd: its space in use stays flat (moving
-#      with the history kept), the other's grows.
+#      talks to, is killed; the client's loads, writes and watch go on through
+#      the other two.
+#   4. Soak: two etcds under the same configuration churn for 90 s (VM
+#      records added and deleted, 90 writes a second), one of them compacted
+#      by a meshd: its space in use stays flat (moving with the history
+#      kept), the other's grows.
 set -u
 . "$(dirname "$0")/../lib/netns.sh"
 
@@ -142,6 +145,22 @@ hm_check "an operator user" as_root operator operator <<<"$GWPASS"
 hm_check "gateway victim's user" as_root gateway victim gw-victim <<<"$GWPASS"
 hm_check "gateway aaa's user" as_root gateway aaa gw-aaa <<<"$GWPASS"
 hm_check "etcd-access.sh again changes nothing" as_root gateway aaa gw-aaa <<<"$GWPASS"
+# writes_nothing ROLE: etcd's listing of the role has no key range under
+# "KV Write:".
+writes_nothing() {
+	local w
+	w=$(ETCDCTL_ENDPOINTS=$AUTH ETCDCTL_CACERT=$TLS/ca.pem ETCDCTL_USER="root:$PASS" \
+		etcdctl role get "$1" | sed -n '/^KV Write:/,$p') || return 1
+	[ -n "$w" ] && ! grep -q '\[' <<<"$w"
+}
+hm_check "a gateway's role writes nothing" writes_nothing hopmesh-gw-victim
+# aaa's role as earlier versions made it (meshd put its links): run again,
+# the script revokes that write (test_roles then checks etcd refuses it)
+hm_check "aaa's role as an earlier version made it" env ETCDCTL_ENDPOINTS="$AUTH" \
+	ETCDCTL_CACERT="$TLS/ca.pem" ETCDCTL_USER="root:$PASS" etcdctl role grant-permission \
+	hopmesh-gw-aaa --prefix=true readwrite /hopmesh/links/aaa/
+hm_check "etcd-access.sh again revokes its write" as_root gateway aaa gw-aaa <<<"$GWPASS"
+hm_check "aaa's role writes nothing now" writes_nothing hopmesh-gw-aaa
 hm_check "etcd-access.sh refuses a bad gateway name" bash -c '! "$0" gateway "a/b" u <<<x 2>/dev/null' "$ACCESS"
 
 # ---- 1. the cmocka tests ----
@@ -271,12 +290,14 @@ for m in c1 c2 c3; do
 	[ "$m" = "$LEADER" ] || hm_stop "${CPID[$m]}"
 done
 
-# ---- 4. soak: etcd's size under link puts, with and without meshd ----
-# Two etcds take the same load (the links of a full mesh of SOAK_GW
-# gateways, put every second); on the second, a meshd whose gateway has the
+# ---- 4. soak: etcd's size under configuration churn, with and without meshd ----
+# Two etcds take the same load (SOAK_WPS writes a second through the
+# registry, VM records added and deleted as an operator's meshctl would:
+# the rate of the link puts of a 10-gateway mesh that meshds made before
+# links left the registry); on the second, a meshd whose gateway has the
 # lowest id compacts every SOAK_COMPACT_S. The space in use in the first
 # grows all along; in the second it stays flat once compaction has begun.
-SOAK_S=90 SOAK_GW=10 SOAK_COMPACT_S=10 # the first sample (30 s) after the first compaction (20 s)
+SOAK_S=90 SOAK_WPS=90 SOAK_COMPACT_S=10 # the first sample (30 s) after the first compaction (20 s)
 S1=$(free_port) S1P=$(free_port) S2=$(free_port) S2P=$(free_port)
 etcd_start soak-plain "http://127.0.0.1:$S1" "$S1P"
 SOAK1_PID=$ETCD_PID
@@ -295,9 +316,9 @@ printf '%s\n' "[meshd]" "gateway = gw-1" "registry = etcd:http://127.0.0.1:$S2" 
 "$MESHD" -c "$HM_TMP/soak-meshd.conf" >"$HM_TMP/soak-meshd.log" 2>&1 &
 SOAK_MESHD=$!
 HM_PIDS+=("$SOAK_MESHD")
-"$TESTER" links "http://127.0.0.1:$S1" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak1.out" 2>&1 &
+"$TESTER" churn "http://127.0.0.1:$S1" "$SOAK_WPS" "$SOAK_S" >"$HM_TMP/soak1.out" 2>&1 &
 L1=$!
-"$TESTER" links "http://127.0.0.1:$S2" "$SOAK_GW" "$SOAK_S" >"$HM_TMP/soak2.out" 2>&1 &
+"$TESTER" churn "http://127.0.0.1:$S2" "$SOAK_WPS" "$SOAK_S" >"$HM_TMP/soak2.out" 2>&1 &
 L2=$!
 HM_PIDS+=("$L1" "$L2")
 in_use() { # URL: etcd's dbSizeInUse, bytes
@@ -310,7 +331,8 @@ for i in 1 2 3; do
 	U1[i]=$(in_use "http://127.0.0.1:$S1") U2[i]=$(in_use "http://127.0.0.1:$S2")
 	hm_log "soak at $((i * SOAK_S / 3)) s: in use ${U1[i]} bytes without compaction, ${U2[i]} with meshd's"
 done
-wait "$L1" && wait "$L2" || hm_fail "the link publishers failed (soak1.out, soak2.out)"
+wait "$L1" && wait "$L2" || hm_fail "the churn writers failed (soak1.out, soak2.out)"
+hm_log "churn without compaction: $(cat "$HM_TMP/soak1.out"); with meshd's: $(cat "$HM_TMP/soak2.out")"
 hm_forget "$L1"
 hm_forget "$L2"
 hm_check "without compaction etcd grows (${U1[1]} -> ${U1[3]} bytes)" test "${U1[3]}" -ge $((U1[1] * 2))

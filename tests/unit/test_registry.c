@@ -4,8 +4,8 @@
  * a temp dir, no root: put/load/del of every record type, the validation
  * rules one by one with good and bad inputs, checks across records, corrupt
  * files written directly (skipped and reported while everything else loads),
- * link expiry, concurrent writers in several processes, and the inotify
- * watch fd; and the base64 codec (registry_codec.h), against the decoder it
+ * an earlier version's link files left alone, concurrent writers in several
+ * processes, and the inotify watch fd; and the base64 codec (registry_codec.h), against the decoder it
  * replaced. The etcd back end is tested against a real etcd by
  * tests/netns/registry_etcd.sh.
  */
@@ -96,6 +96,30 @@ static void write_file(const char *rel, const char *text)
 	fclose(f);
 }
 
+static int unlink_rel(const char *rel)
+{
+	char path[1024];
+
+	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
+	return unlink(path);
+}
+
+static bool exists(const char *rel)
+{
+	char path[1024];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
+	return stat(path, &st) == 0;
+}
+
+static bool readable(int fd, int ms)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
+}
+
 static void key_of(uint8_t key[32], unsigned seed)
 {
 	unsigned i;
@@ -133,24 +157,6 @@ static struct reg_vm vm(const char *name, const char *addr, const char *gateway)
 	snprintf(v.address, sizeof(v.address), "%s", addr);
 	snprintf(v.gateway, sizeof(v.gateway), "%s", gateway);
 	return v;
-}
-
-static struct reg_link link_rec(const char *from, const char *to, double rtt)
-{
-	struct reg_link l;
-
-	memset(&l, 0, sizeof(l));
-	snprintf(l.from, sizeof(l.from), "%s", from);
-	snprintf(l.to, sizeof(l.to), "%s", to);
-	l.rtt_ms = rtt;
-	l.rtt_p50_ms = rtt;
-	l.rtt_p90_ms = rtt + 1;
-	l.rtt_p99_ms = rtt + 2;
-	l.loss = 0.25;
-	l.jitter_ms = 0.5;
-	l.up = true;
-	l.updated_unix_ms = 1700000000123ull;
-	return l;
 }
 
 #define PUT_OK(call)                                                                           \
@@ -246,7 +252,6 @@ static void test_roundtrip(void **state)
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16"), g2 = gw("us-1", 2, "10.2.0.0/16");
 	struct reg_vm v = vm("web-1.eu", "10.1.2.3", "eu-1");
 	struct reg_policy p = {.hop_limit = 3, .residency = true, .loss_penalty_ms = 250.5};
-	struct reg_link l = link_rec("eu-1", "us-1", 42.125);
 	struct reg_snapshot s;
 
 	(void)state;
@@ -259,7 +264,7 @@ static void test_roundtrip(void **state)
 
 	/* empty registry: defaults */
 	load_ok(r, &s);
-	assert_int_equal(s.ngateways + s.nvms + s.nlinks, 0);
+	assert_int_equal(s.ngateways + s.nvms, 0);
 	assert_int_equal(s.policy.hop_limit, 2);
 	assert_false(s.policy.residency);
 	assert_true(s.policy.loss_penalty_ms == 1000);
@@ -270,7 +275,6 @@ static void test_roundtrip(void **state)
 	PUT_OK(registry_put_gateway(r, &g2, ERRBUF));
 	PUT_OK(registry_put_vm(r, &v, ERRBUF));
 	PUT_OK(registry_put_policy(r, &p, ERRBUF));
-	PUT_OK(registry_put_link(r, &l, 30, ERRBUF));
 
 	load_ok(r, &s);
 	assert_no_problems(&s);
@@ -283,15 +287,6 @@ static void test_roundtrip(void **state)
 	assert_int_equal(s.policy.hop_limit, 3);
 	assert_true(s.policy.residency);
 	assert_true(s.policy.loss_penalty_ms == 250.5);
-	assert_int_equal(s.nlinks, 1);
-	assert_string_equal(s.links[0].from, "eu-1");
-	assert_string_equal(s.links[0].to, "us-1");
-	assert_true(s.links[0].rtt_ms == 42.125);
-	assert_true(s.links[0].rtt_p99_ms == 44.125);
-	assert_true(s.links[0].loss == 0.25);
-	assert_true(s.links[0].jitter_ms == 0.5);
-	assert_true(s.links[0].up);
-	assert_true(s.links[0].updated_unix_ms == 1700000000123ull);
 	reg_snapshot_free(&s);
 
 	/* replace, then delete */
@@ -310,7 +305,6 @@ static void test_roundtrip(void **state)
 	assert_int_equal(s.ngateways, 1);
 	assert_string_equal(s.gateways[0].region, "us-east");
 	assert_int_equal(s.nvms, 0);
-	assert_int_equal(s.nlinks, 1);
 	reg_snapshot_free(&s);
 	registry_close(r);
 }
@@ -320,7 +314,6 @@ static void test_json_format(void **state)
 	struct reg_gateway g = gw("eu-1", 7, "10.1.0.0/16");
 	struct reg_vm v = vm("db.eu", "fd00::5", "eu-1");
 	struct reg_policy p;
-	struct reg_link l = link_rec("a", "b", 1.5);
 	char *j;
 
 	(void)state;
@@ -340,13 +333,6 @@ static void test_json_format(void **state)
 	j = reg_policy_json(&p);
 	assert_string_equal(j, "{\"hop_limit\":2,\"residency\":false,\"loss_penalty_ms\":1000.0}");
 	free(j);
-	j = reg_link_json(&l);
-	assert_string_equal(j, "{\"from\":\"a\",\"to\":\"b\",\"rtt_ms\":1.5,\"rtt_p50_ms\":1.5,"
-			       "\"rtt_p90_ms\":2.5,\"rtt_p99_ms\":3.5,\"loss\":0.25,\"jitter_ms\":0.5,"
-			       "\"up\":true,\"updated_unix_ms\":1700000000123}");
-	free(j);
-	l.rtt_ms = NAN;
-	assert_null(reg_link_json(&l)); /* JSON has no NaN */
 }
 
 /* ---- validation ---- */
@@ -440,7 +426,6 @@ static void test_other_checks(void **state)
 {
 	struct reg_vm v;
 	struct reg_policy p;
-	struct reg_link l;
 	char why[256];
 
 	(void)state;
@@ -489,22 +474,6 @@ static void test_other_checks(void **state)
 	assert_non_null(strstr(why, "loss_penalty_ms"));
 	p.loss_penalty_ms = NAN;
 	assert_false(reg_policy_check(&p, why, sizeof(why)));
-
-	l = link_rec("a", "b", 3);
-	assert_true(reg_link_check(&l, why, sizeof(why)));
-	l = link_rec("a", "a", 3);
-	assert_false(reg_link_check(&l, why, sizeof(why)));
-	l = link_rec("a", "B", 3);
-	assert_false(reg_link_check(&l, why, sizeof(why)));
-	l = link_rec("a", "b", -3);
-	assert_false(reg_link_check(&l, why, sizeof(why)));
-	l = link_rec("a", "b", 3);
-	l.loss = 1.5;
-	assert_false(reg_link_check(&l, why, sizeof(why)));
-	l.loss = 1;
-	assert_true(reg_link_check(&l, why, sizeof(why)));
-	l.jitter_ms = INFINITY;
-	assert_false(reg_link_check(&l, why, sizeof(why)));
 }
 
 static void test_fits(void **state)
@@ -565,7 +534,6 @@ static void test_writes_refused(void **state)
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16"), bad;
 	struct reg_vm v;
 	struct reg_policy p;
-	struct reg_link l;
 	struct reg_snapshot s;
 
 	(void)state;
@@ -599,10 +567,6 @@ static void test_writes_refused(void **state)
 	reg_policy_default(&p);
 	p.hop_limit = 9;
 	PUT_FAIL(registry_put_policy(r, &p, ERRBUF), "hop_limit");
-	l = link_rec("eu-1", "eu-1", 1);
-	PUT_FAIL(registry_put_link(r, &l, 10, ERRBUF), "different");
-	l = link_rec("eu-1", "us-1", 1);
-	PUT_FAIL(registry_put_link(r, &l, 0, ERRBUF), "lease");
 	load_ok(r, &s);
 	assert_no_problems(&s);
 	assert_int_equal(s.ngateways, 1);
@@ -1189,7 +1153,7 @@ static void test_public_keys_only(void **state)
 	struct registry *r = open_reg();
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
 	struct reg_snapshot s;
-	char path[256];
+	char path[256], *j;
 	json_error_t je;
 	json_t *o;
 	unsigned i;
@@ -1208,19 +1172,26 @@ static void test_public_keys_only(void **state)
 			    "AQAuNTxDSlFYX2ZtdHuCiZCXnqWss7rByM/W3eTr8vk=");
 	json_decref(o);
 
-	write_file("links/eu-1/us-1.json",
-		   "{\"from\":\"eu-1\",\"to\":\"us-1\",\"expires_unix_ms\":99999999999999,"
-		   "\"peer\":{\"preshared_key\":\"x\"}}");
+	/* a gateway record, good but for a secret one object down */
+	g = gw("us-1", 2, "10.2.0.0/16");
+	j = reg_gateway_json(&g);
+	o = json_loads(j, 0, &je);
+	free(j);
+	assert_non_null(o);
+	json_object_set_new(o, "peer", json_pack("{s:s}", "preshared_key", "x"));
+	snprintf(path, sizeof(path), "%s/reg/gateways/us-1.json", tmpdir);
+	assert_int_equal(json_dump_file(o, path, 0), 0);
+	json_decref(o);
 	write_file("vms/v1.json",
 		   "{\"name\":\"v1\",\"address\":\"10.1.0.1\",\"gateway\":\"eu-1\",\"Secret\":1}");
 	write_file("policy.json", "{\"hop_limit\":3,\"keys\":[{\"PrivateKey\":\"x\"}]}");
 	load_ok(r, &s);
-	assert_non_null(strstr(problem_with(&s, "links/eu-1/us-1.json"), "private key field 'preshared_key'"));
+	assert_non_null(strstr(problem_with(&s, "gateways/us-1.json"), "private key field 'preshared_key'"));
 	assert_non_null(strstr(problem_with(&s, "vms/v1.json"), "private key field 'Secret'"));
 	assert_non_null(strstr(problem_with(&s, "policy.json"), "private key field 'PrivateKey'"));
 	assert_int_equal(s.nproblems, 3);
 	assert_int_equal(s.ngateways, 1);
-	assert_int_equal(s.nvms + s.nlinks, 0);
+	assert_int_equal(s.nvms, 0);
 	assert_int_equal(s.policy.hop_limit, 2); /* the default, not the leaky record's */
 	reg_snapshot_free(&s);
 	registry_close(r);
@@ -1262,7 +1233,9 @@ static void test_unreadable_entries(void **state)
 	snprintf(name + 250, sizeof(name) - 250, ".json");
 	snprintf(path, sizeof(path), "vms/%s", name);
 	write_file(path, "{}");
-	write_file("links/eu-1/us-1/x.json", "{}"); /* a folder deeper than the layout */
+	/* folders deeper than the layout */
+	write_file("gateways/deep/x.json", "{}");
+	write_file("claims/eu-1/deep/x.json", "{}");
 
 	load_ok(r, &s);
 	for (i = 0; i < s.nproblems; i++) {
@@ -1282,43 +1255,47 @@ static void test_unreadable_entries(void **state)
 	registry_close(r);
 }
 
-/* ---- link expiry ---- */
+/* ---- an earlier version's links ---- */
 
-static void test_link_expiry(void **state)
+/* Link measurements are no longer records: DIR/links/, where an earlier
+ * version kept them, is not made, read or watched. */
+static void test_old_links_left_alone(void **state)
 {
-	struct registry *r = open_reg();
-	struct reg_link l1 = link_rec("eu-1", "us-1", 10), l2 = link_rec("us-1", "eu-1", 11);
+	struct registry *r = open_reg(), *w;
+	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
 	struct reg_snapshot s;
-	char text[512];
+	int fd;
 
 	(void)state;
-	PUT_OK(registry_put_link(r, &l1, 1, ERRBUF));
-	PUT_OK(registry_put_link(r, &l2, 60, ERRBUF));
-	load_ok(r, &s);
-	assert_int_equal(s.nlinks, 2);
+	assert_false(exists("links"));
+	PUT_OK(registry_put_gateway(r, &g, ERRBUF));
+	/* as an earlier version wrote them: live, expired, corrupt, secret */
+	write_file("links/eu-1/us-1.json",
+		   "{\"from\":\"eu-1\",\"to\":\"us-1\",\"rtt_ms\":5,\"up\":true,"
+		   "\"expires_unix_ms\":99999999999999}");
+	write_file("links/eu-1/ap-1.json",
+		   "{\"from\":\"eu-1\",\"to\":\"ap-1\",\"rtt_ms\":5,\"expires_unix_ms\":1000}");
+	write_file("links/ap-1/eu-1.json", "{\"from\":");
+	write_file("links/ap-1/us-1.json", "{\"wg\":{\"PresharedKey\":\"x\"}}");
+	w = open_reg();
+	load_ok(w, &s);
+	assert_no_problems(&s);
+	assert_int_equal(s.ngateways, 1);
+	assert_memory_equal(&s.gateways[0], &g, sizeof(g));
 	reg_snapshot_free(&s);
 
-	/* written by hand, expired a while ago: left out without a problem */
-	snprintf(text, sizeof(text),
-		 "{\"from\":\"ap-1\",\"to\":\"eu-1\",\"rtt_ms\":5,\"up\":true,\"expires_unix_ms\":%llu}",
-		 1000ull);
-	write_file("links/ap-1/eu-1.json", text);
-	/* a link without expiry is corrupt in this back end */
-	write_file("links/ap-1/us-1.json", "{\"from\":\"ap-1\",\"to\":\"us-1\",\"rtt_ms\":5}");
-
-	usleep(1200 * 1000);
-	load_ok(r, &s);
-	assert_int_equal(s.nlinks, 1);
-	assert_string_equal(s.links[0].from, "us-1");
-	assert_int_equal(s.nproblems, 1);
-	assert_non_null(strstr(s.problems[0], "without expires_unix_ms"));
-	reg_snapshot_free(&s);
-
-	/* put again: alive again */
-	PUT_OK(registry_put_link(r, &l1, 5, ERRBUF));
-	load_ok(r, &s);
-	assert_int_equal(s.nlinks, 2);
-	reg_snapshot_free(&s);
+	/* rewriting them wakes no one */
+	fd = registry_watch_fd(w);
+	assert_true(fd >= 0);
+	registry_watch_ack(w);
+	write_file("links/eu-1/us-1.json", "{\"from\":\"eu-1\",\"to\":\"us-1\",\"rtt_ms\":6}");
+	write_file("links/us-1/eu-1.json", "{}");
+	assert_false(readable(fd, 300));
+	/* a record does */
+	write_file("policy.json", "{\"hop_limit\":3}");
+	assert_true(readable(fd, 1000));
+	registry_watch_ack(w);
+	registry_close(w);
 	registry_close(r);
 }
 
@@ -1336,7 +1313,7 @@ static void writer(int w)
 	for (i = 0; i < PER_WRITER; i++) {
 		struct reg_gateway g;
 		struct reg_vm v;
-		struct reg_link l;
+		struct reg_policy p;
 
 		snprintf(name, sizeof(name), "gw-%d-%d", w, i);
 		snprintf(addr, sizeof(addr), "10.%d.%d.0/24", 100 + w, i);
@@ -1353,9 +1330,11 @@ static void writer(int w)
 			fprintf(stderr, "writer %d: %s\n", w, err);
 			_exit(1);
 		}
-		/* everyone rewrites the same link record too */
-		l = link_rec("base", "other", w * 1000 + i);
-		if (registry_put_link(r, &l, 60, err, sizeof(err)) != 0) {
+		/* everyone rewrites the same record too */
+		reg_policy_default(&p);
+		p.hop_limit = (unsigned)i % 8 + 1;
+		p.loss_penalty_ms = w * 1000 + i;
+		if (registry_put_policy(r, &p, err, sizeof(err)) != 0) {
 			fprintf(stderr, "writer %d: %s\n", w, err);
 			_exit(1);
 		}
@@ -1434,20 +1413,14 @@ static void test_concurrent_writers(void **state)
 			assert_string_equal(v->address, addr);
 		}
 	}
-	assert_int_equal(s.nlinks, 1);
-	assert_int_equal((long long)s.links[0].rtt_ms % 1000, PER_WRITER - 1);
+	/* the policy one writer put last, whole */
+	assert_int_equal(s.policy.hop_limit, (PER_WRITER - 1) % 8 + 1);
+	assert_int_equal((long long)s.policy.loss_penalty_ms % 1000, PER_WRITER - 1);
 	reg_snapshot_free(&s);
 	registry_close(r);
 }
 
 /* ---- watch ---- */
-
-static bool readable(int fd, int ms)
-{
-	struct pollfd p = {.fd = fd, .events = POLLIN};
-
-	return poll(&p, 1, ms) == 1 && (p.revents & POLLIN);
-}
 
 /* The lock (item: a local user holding it froze meshd). The file is made
  * 0600; one with group or other access is narrowed; one another user owns
@@ -1456,7 +1429,7 @@ static bool readable(int fd, int ms)
 static void test_lock(void **state)
 {
 	struct reg_options opt = { .lock_wait_ms = 200 };
-	struct reg_link l = link_rec("eu-1", "us-1", 10);
+	struct reg_policy p;
 	struct reg_snapshot s;
 	char path[256], err[512] = "";
 	struct registry *r;
@@ -1465,6 +1438,7 @@ static void test_lock(void **state)
 	int fd;
 
 	(void)state;
+	reg_policy_default(&p);
 	r = registry_open(url, &opt, err, sizeof(err));
 	assert_non_null(r);
 	snprintf(path, sizeof(path), "%s/reg/.lock", tmpdir);
@@ -1476,7 +1450,7 @@ static void test_lock(void **state)
 	assert_true(fd >= 0);
 	assert_int_equal(flock(fd, LOCK_EX), 0);
 	t0 = now_ms();
-	assert_int_not_equal(registry_put_link(r, &l, 60, err, sizeof(err)), 0);
+	assert_int_not_equal(registry_put_policy(r, &p, err, sizeof(err)), 0);
 	took = now_ms() - t0;
 	assert_non_null(strstr(err, "another writer has held"));
 	assert_true(took >= 200 && took < 5000);
@@ -1487,7 +1461,7 @@ static void test_lock(void **state)
 	/* released: written at once */
 	flock(fd, LOCK_UN);
 	close(fd);
-	PUT_OK(registry_put_link(r, &l, 60, ERRBUF));
+	PUT_OK(registry_put_policy(r, &p, ERRBUF));
 	registry_close(r);
 
 	/* an old 0644 lock file is made 0600 */
@@ -1520,7 +1494,7 @@ static void test_watch(void **state)
 {
 	struct registry *r = open_reg(), *w = open_reg();
 	struct reg_gateway g = gw("eu-1", 1, "10.1.0.0/16");
-	struct reg_link l = link_rec("eu-1", "us-1", 1);
+	char *j;
 	int fd;
 
 	(void)state;
@@ -1535,13 +1509,15 @@ static void test_watch(void **state)
 	registry_watch_ack(w);
 	assert_false(readable(fd, 0));
 
-	/* a link in a folder that did not exist when the watch began */
-	PUT_OK(registry_put_link(r, &l, 30, ERRBUF));
+	/* a claim in a folder that did not exist when the watch began (the
+	 * put above made claims/eu-1/) */
+	j = reg_claim_json("eu-1", "10.9.0.0/16", 99);
+	write_file("claims/eu-1/10.9.0.0_16.json", j);
+	free(j);
 	assert_true(readable(fd, 1000));
 	registry_watch_ack(w);
 	assert_false(readable(fd, 0));
-	l.rtt_ms = 2;
-	PUT_OK(registry_put_link(r, &l, 30, ERRBUF));
+	assert_int_equal(unlink_rel("claims/eu-1/10.9.0.0_16.json"), 0);
 	assert_true(readable(fd, 1000));
 	registry_watch_ack(w);
 
@@ -1556,23 +1532,6 @@ static void test_watch(void **state)
 
 	registry_close(w);
 	registry_close(r);
-}
-
-static int unlink_rel(const char *rel)
-{
-	char path[1024];
-
-	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
-	return unlink(path);
-}
-
-static bool exists(const char *rel)
-{
-	char path[1024];
-	struct stat st;
-
-	snprintf(path, sizeof(path), "%s/reg/%s", tmpdir, rel);
-	return stat(path, &st) == 0;
 }
 
 static long long seq_of(const char *rel)
@@ -1709,7 +1668,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_seniority, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_public_keys_only, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_unreadable_entries, setup_dir, teardown_dir),
-		cmocka_unit_test_setup_teardown(test_link_expiry, setup_dir, teardown_dir),
+		cmocka_unit_test_setup_teardown(test_old_links_left_alone, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_concurrent_writers, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_watch, setup_dir, teardown_dir),
 		cmocka_unit_test_setup_teardown(test_lock, setup_dir, teardown_dir),
