@@ -322,9 +322,9 @@ say "yet: that is the control plane's job. Up in $((SECONDS - t0)) s."
 
 # ---------------------------------------------------------------------------
 step "2. The control plane: the registry, meshctl, a meshd per gateway"
-say "The registry holds the mesh: gateways (public keys only), VMs, policy, and the"
-say "links' measurements. Here it is a directory (embedded registry; etcd in"
-say "production, docs/REGISTRY.md). The operator describes the mesh with meshctl:"
+say "The registry holds the mesh's configuration: gateways (public keys only), VMs"
+say "and policy. Here it is a directory (embedded registry; etcd in production,"
+say "docs/REGISTRY.md). The operator describes the mesh with meshctl:"
 echo
 say "\$ export HOPMESH_REGISTRY=$HOPMESH_REGISTRY"
 for r in "${RIG_REGIONS[@]}"; do
@@ -348,7 +348,7 @@ say "A meshd per gateway host (here: in the gateway's namespace), for instance"
 say "us-east's, started as \`meshd -c meshd.conf\`:"
 grep -v '^$' "$HM_TMP/meshd-$(rig_gwname us-east).conf" | sed 's/^/    /'
 say "Each meshd gives its gateway the registry's peers, gateway ids and routes,"
-say "probes every link every 50 ms, publishes what it measures to the registry, and"
+say "probes every link every 50 ms, sends what it measures to the other meshds, and"
 say "routes each destination on its fastest path, direct or through one relay (hop"
 say "limit 2), moving only when a better path stays better by 10 % and 5 ms for"
 say "${HOLD_MS} ms. A link's cost is its RTT plus its loss (over the last 10 s) x $PENALTY ms."
