@@ -251,6 +251,22 @@ static void peer_metrics(struct textbuf *t, const struct meshd *d)
 	}
 }
 
+/* A counter by direction from the counters document's WHAT_sent and
+ * WHAT_received. */
+static void sent_received(struct textbuf *t, const char *name, const char *help, json_t *j,
+			  const char *what)
+{
+	static const char *const dir[] = { "sent", "received" };
+	char key[64];
+
+	header(t, name, "counter", help);
+	for (unsigned k = 0; k < 2; k++) {
+		snprintf(key, sizeof(key), "%s_%s", what, dir[k]);
+		textbuf_printf(t, "%s{direction=\"%s\"} %" JSON_INTEGER_FORMAT "\n", name, dir[k],
+			       json_integer_value(json_object_get(j, key)));
+	}
+}
+
 static void gateway_metrics(struct textbuf *t, const struct meshd *d)
 {
 	char err[128], *reply = gw_ctl_get(d->cfg.control, "counters", err, sizeof(err));
@@ -274,18 +290,10 @@ static void gateway_metrics(struct textbuf *t, const struct meshd *d)
 	header(t, "hopmesh_gateway_relayed_total", "counter", "Messages relayed for other gateways.");
 	textbuf_printf(t, "hopmesh_gateway_relayed_total %" JSON_INTEGER_FORMAT "\n",
 	    json_integer_value(json_object_get(j, "relayed")));
-	header(t, "hopmesh_gateway_relay_notices_total", "counter",
-	       "Next-hop-unreachable notices: sent as a relay, received as a source.");
-	textbuf_printf(t, "hopmesh_gateway_relay_notices_total{direction=\"sent\"} %" JSON_INTEGER_FORMAT "\n",
-	    json_integer_value(json_object_get(j, "notices_sent")));
-	textbuf_printf(t, "hopmesh_gateway_relay_notices_total{direction=\"received\"} %" JSON_INTEGER_FORMAT "\n",
-	    json_integer_value(json_object_get(j, "notices_received")));
-	header(t, "hopmesh_gateway_lsas_total", "counter",
-	       "Link-state advertisement parts: sent to other gateways, received and kept.");
-	textbuf_printf(t, "hopmesh_gateway_lsas_total{direction=\"sent\"} %" JSON_INTEGER_FORMAT "\n",
-	    json_integer_value(json_object_get(j, "lsas_sent")));
-	textbuf_printf(t, "hopmesh_gateway_lsas_total{direction=\"received\"} %" JSON_INTEGER_FORMAT "\n",
-	    json_integer_value(json_object_get(j, "lsas_received")));
+	sent_received(t, "hopmesh_gateway_relay_notices_total",
+		      "Next-hop-unreachable notices: sent as a relay, received as a source.", j, "notices");
+	sent_received(t, "hopmesh_gateway_lsas_total",
+		      "Link-state advertisement parts: sent to other gateways, received and kept.", j, "lsas");
 	json_decref(j);
 }
 

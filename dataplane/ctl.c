@@ -169,6 +169,23 @@ static void *ctl_open(void *arg)
 	return c;
 }
 
+/* "WHAT dump [SINCE]", the rest of the line still in strtok's hands: what
+ * was numbered above SINCE (all without it). */
+static void dump_since(struct ctl_conn *c, const char *what,
+		       char *(*dump)(struct gateway *gw, uint64_t since, uint64_t now))
+{
+	char *since = strtok(NULL, " \t"), *end = NULL, *json;
+	unsigned long long n = since ? strtoull(since, &end, 10) : 0;
+
+	if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
+		textbuf_printf(&c->out, "{\"error\":\"usage: %s dump [SINCE]\"}\n", what);
+		return;
+	}
+	json = dump(c->gw, n, mono_ns());
+	textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
+	free(json);
+}
+
 static void ctl_command(struct ctl_conn *c, char *line)
 {
 	char copy[CTL_LINE_MAX], reply[512];
@@ -195,27 +212,9 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "probe") && arg && !strcmp(arg, "dump")) {
-		char *since = strtok(NULL, " \t"), *end = NULL;
-		unsigned long long n = since ? strtoull(since, &end, 10) : 0;
-
-		if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
-			textbuf_printf(&c->out, "{\"error\":\"usage: probe dump [SINCE]\"}\n");
-		} else {
-			json = probe_dump_json(c->gw, n, mono_ns());
-			textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
-			free(json);
-		}
+		dump_since(c, "probe", probe_dump_json);
 	} else if (!strcmp(cmd, "lsa") && arg && !strcmp(arg, "dump")) {
-		char *since = strtok(NULL, " \t"), *end = NULL;
-		unsigned long long n = since ? strtoull(since, &end, 10) : 0;
-
-		if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
-			textbuf_printf(&c->out, "{\"error\":\"usage: lsa dump [SINCE]\"}\n");
-		} else {
-			json = lsa_dump_json(c->gw, n, mono_ns());
-			textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
-			free(json);
-		}
+		dump_since(c, "lsa", lsa_dump_json);
 	} else if (!strcmp(cmd, "lsa")) {
 		char *hex = arg && !strcmp(arg, "send") ? strtok(NULL, " \t") : NULL;
 

@@ -1963,6 +1963,20 @@ static void far_takes_probe(uint8_t *inner)
 	rte_pktmbuf_free(m);
 }
 
+/* tx's inner packet, encrypted by the far gateway, through the backbone to
+ * the main lcore's part for our overlay address, run at now. */
+static void far_delivers(struct wg_tx *tx, uint64_t now)
+{
+	struct rte_mbuf *m;
+
+	assert_int_equal(wg_encrypt_burst(far.crypto, tx, 1, far.now), 1);
+	msg_in(0, tx->msg, tx->len);
+	m = to_main(SLOW_OVERLAY, PORT_BACKBONE);
+	assert_int_equal(pkt_meta(m)->src_gw, FAR_ID);
+	overlay_input(&gw, m, pkt_meta(m)->src_gw, now);
+	nothing_queued();
+}
+
 /* The far gateway's reply to the probe in inner, as its gateway would make
  * it (addresses swapped, kind 1, its id), then changed by the caller's
  * arguments: from src (NULL: the far overlay address), naming gateway
@@ -1977,7 +1991,6 @@ static uint64_t far_replies(const uint8_t *inner, const char *src, uint16_t name
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(msg + WG_DATA_HEADER_LEN);
 	struct probe_wire *w = (struct probe_wire *)((uint8_t *)(ip + 1) + UDP_LEN);
 	uint64_t before = drops(MAX_WORKERS, reason);
-	struct rte_mbuf *m;
 
 	memcpy(ip, inner, tx.len);
 	ip->dst_addr = ip4("10.1.0.1");
@@ -1988,12 +2001,7 @@ static uint64_t far_replies(const uint8_t *inner, const char *src, uint16_t name
 	w->src_gw = rte_cpu_to_be_16(named);
 	w->seq = rte_cpu_to_be_32(seq);
 	w->sent_ns = stamp;
-	assert_int_equal(wg_encrypt_burst(far.crypto, &tx, 1, far.now), 1);
-	msg_in(0, msg, tx.len);
-	m = to_main(SLOW_OVERLAY, PORT_BACKBONE);
-	assert_int_equal(pkt_meta(m)->src_gw, FAR_ID);
-	overlay_input(&gw, m, pkt_meta(m)->src_gw, now);
-	nothing_queued();
+	far_delivers(&tx, now);
 	return drops(MAX_WORKERS, reason) - before;
 }
 
@@ -2122,7 +2130,6 @@ static uint64_t far_sends_lsa(const uint8_t *lsa, unsigned len, const char *src,
 	struct rte_ipv4_hdr *ip = (struct rte_ipv4_hdr *)(msg + WG_DATA_HEADER_LEN);
 	struct rte_udp_hdr *udp = (struct rte_udp_hdr *)(ip + 1);
 	uint64_t before = drops(MAX_WORKERS, reason);
-	struct rte_mbuf *m;
 
 	memset(ip, 0, IP4_LEN + UDP_LEN);
 	ip->version_ihl = RTE_IPV4_VHL_DEF;
@@ -2135,12 +2142,7 @@ static uint64_t far_sends_lsa(const uint8_t *lsa, unsigned len, const char *src,
 	udp->src_port = udp->dst_port = rte_cpu_to_be_16(LSA_PORT);
 	udp->dgram_len = rte_cpu_to_be_16((uint16_t)(UDP_LEN + len));
 	memcpy(udp + 1, lsa, len);
-	assert_int_equal(wg_encrypt_burst(far.crypto, &tx, 1, far.now), 1);
-	msg_in(0, msg, tx.len);
-	m = to_main(SLOW_OVERLAY, PORT_BACKBONE);
-	assert_int_equal(pkt_meta(m)->src_gw, FAR_ID);
-	overlay_input(&gw, m, pkt_meta(m)->src_gw, now);
-	nothing_queued();
+	far_delivers(&tx, now);
 	return drops(MAX_WORKERS, reason) - before;
 }
 
