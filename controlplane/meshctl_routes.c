@@ -443,7 +443,10 @@ int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const cha
 		mc_routes_free(rs);
 		return mc_fail("%s", "out of memory");
 	}
-	/* The graph as from's meshd holds it (else any meshd's), fed as
+	/* What the gateways hold first, each meshd's paths beside it in one
+	 * reply: its first request is the one a meshd answers first. */
+	na = read_answers(run_dir, &a);
+	/* Then the graph as from's meshd holds it (else any meshd's), fed as
 	 * meshd's is; with none, the computed best is unknown. */
 	if (!links_find(&rs->links, from, run_dir, rs->links_why, sizeof(rs->links_why)) &&
 	    (!from || !links_find(&rs->links, NULL, run_dir, rs->links_why, sizeof(rs->links_why))))
@@ -451,7 +454,6 @@ int mc_routes_read(struct mc_routes *rs, const struct reg_snapshot *s, const cha
 	topofeed_policy(s, &rs->pol);
 	topofeed_gateways(&feed, t, s);
 	topofeed_lsdb(t, s, &rs->links.db, 0);
-	na = read_answers(run_dir, &a);
 	for (unsigned i = 0; i < s->ngateways; i++)
 		view_of(&rs->views[rs->nviews++], &s->gateways[i], a, na, run_dir);
 	for (unsigned i = 0; i < na; i++) {
