@@ -374,7 +374,7 @@ void egress_send_routed(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n
 	}
 }
 
-void egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
+bool egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
 			uint64_t now)
 {
 	struct vm_job job = { .path = path_direct(peer) };
@@ -383,7 +383,7 @@ void egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_m
 	job.ecn = hop_ecn(rte_pktmbuf_mtod(m, uint8_t *));
 	if (!prepare_encrypt(m, &job.path, &tx)) {
 		lcore_drop(lc, m, GW_DROP_TOO_BIG);
-		return;
+		return false;
 	}
 	/* Without a session the probe is simply lost: staged probes would only
 	 * come back late and lie about the RTT. */
@@ -391,16 +391,19 @@ void egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_m
 	if (tx.status == WG_DROP_NO_SESSION) {
 		wg_peer_initiate(peer, now);
 		lcore_drop(lc, m, WG_DROP_NO_SESSION);
-		return;
+		return false;
 	}
 	if (tx.status != WG_OK) {
 		lcore_drop(lc, m, tx.status);
-		return;
+		return false;
 	}
 	COUNT(&lc->counters, encrypted, 1);
 	rte_pktmbuf_adj(m, (uint16_t)(tx.msg - rte_pktmbuf_mtod(m, uint8_t *)));
 	m->data_len = (uint16_t)tx.len;
 	m->pkt_len = tx.len;
-	if (!underlay_send(lc, m, &job.path, &tx.dst, hop_outer_tos(job.ecn)))
+	if (!underlay_send(lc, m, &job.path, &tx.dst, hop_outer_tos(job.ecn))) {
 		lcore_drop(lc, m, WG_DROP_NO_ENDPOINT);
+		return false;
+	}
+	return true;
 }

@@ -23,8 +23,8 @@ void egress_send_to_peer(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_
 void egress_send_routed(struct lcore_ctx *lc, struct rte_mbuf **pkts, unsigned n, uint64_t now);
 /* To peer on the direct path, whatever the routes say: probes measure the
  * link itself. Without a session the packet is dropped and a handshake
- * started. */
-void egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
+ * started. Whether it was handed to the underlay. */
+bool egress_send_direct(struct lcore_ctx *lc, struct wg_peer *peer, struct rte_mbuf *m,
 			uint64_t now);
 
 #endif

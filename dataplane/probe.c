@@ -133,10 +133,17 @@ void probe_tick(struct gateway *gw, uint64_t now)
 		msg.seq = rte_cpu_to_be_32(seq);
 		if (!(m = overlay_udp_build(gw, e, PROBE_PORT, &msg, sizeof(msg))))
 			continue;
+		/* A probe that could not leave (no session yet: the handshake
+		 * it started takes an RTT) is not a lost one. Counted, those of
+		 * a link's first handshake read as several % of loss for the
+		 * whole loss window, enough to route around a sound link; a
+		 * link without a session is already told by its silence. The
+		 * reply is read on this lcore, after this returns. */
+		if (!egress_send_direct(gw->main_lc, peer, m, now))
+			continue;
 		/* Overwrites the probe sent OUTSTANDING intervals ago: lost. */
 		l->pending[slot] = (struct probe_pending){ .sent_ns = now, .seq = seq };
 		l->sent++;
-		egress_send_direct(gw->main_lc, peer, m, now);
 	}
 }
 

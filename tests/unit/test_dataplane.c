@@ -2014,6 +2014,40 @@ static char *probe_figures(uint64_t now)
 	return json;
 }
 
+/* Before any session: a probe cannot leave. It starts the handshake, is a
+ * counted no_session drop, and is not counted as sent, so a link's first
+ * handshake does not read as loss (meshd would route around the link). */
+static void test_probe_no_session(void **state)
+{
+	char *argv[] = { "interval", "10" }, out[128], *json;
+	uint64_t before = drops(MAX_WORKERS, WG_DROP_NO_SESSION), t0 = mono_ns();
+	unsigned bound = 0;
+
+	(void)state;
+	/* The gateways the relay tests bound to peers: each is probed. */
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
+		struct gw_entry *e = routes_gateway(gw.routes, (uint16_t)id);
+
+		bound += id != routes_self(gw.routes) && e && atomic_load(&e->peer);
+	}
+	assert_true(bound >= 1);
+	/* The far gateway resolved: our initiation to it leaves at once (then
+	 * freed), not held for its MAC to surface in a later test. */
+	backbone_arp();
+	probe_command(&gw, argv, 2, out, sizeof(out));
+	assert_non_null(strstr(out, "\"ok\""));
+	probe_tick(&gw, t0);
+	probe_tick(&gw, t0 + 10000000ULL);
+	assert_int_equal(drops(MAX_WORKERS, WG_DROP_NO_SESSION), before + 2 * bound);
+	/* A link is listed once a probe of it was sent: none was. */
+	json = probe_figures(t0 + 10000000ULL);
+	assert_non_null(strstr(json, "\"links\":[]"));
+	free(json);
+	discard_queued(); /* the initiations it started */
+	argv[1] = "0";
+	probe_command(&gw, argv, 2, out, sizeof(out));
+}
+
 static void test_probe_forgeries(void **state)
 {
 	char *argv[] = { "interval", "10" }, out[128], *before, *after;
@@ -2659,6 +2693,7 @@ int main(void)
 		cmocka_unit_test(test_relay_next_down),
 		cmocka_unit_test(test_relay_ttl),
 		cmocka_unit_test(test_icmp),
+		cmocka_unit_test(test_probe_no_session),
 		/* From here on the far gateway's MAC is known and sessions exist. */
 		cmocka_unit_test(test_handoff),
 		cmocka_unit_test(test_forgery_claims_nothing),
