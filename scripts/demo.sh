@@ -371,7 +371,7 @@ export HOPMESH_RUN_DIR=$HM_TMP/run
 meshctl --json route show >"$HM_TMP/routes.json"
 shown meshctl route show || hm_fail "meshctl route show"
 say "The traffic follows INSTALLED; '*' would mark a gateway not holding its meshd's"
-say "choice. REGISTRY BEST lacks meshd's 10 % / 5 ms / ${HOLD_MS} ms hold: a moment of measured"
+say "choice. COMPUTED BEST lacks meshd's 10 % / 5 ms / ${HOLD_MS} ms hold: a moment of measured"
 say "loss can make it prefer a relay ('~') while every gateway rightly stays direct."
 say "Checked: all 12 INSTALLED direct, none marked '*'."
 expect "meshctl route show: 12 routes installed, all direct, as each meshd chose" \
