@@ -204,7 +204,8 @@ static void gateway_set(struct sim_gw *g, char **argv, int argc, struct textbuf 
 	fresh.hops = e->hops ? e->hops : 1;
 	fresh.link_down = e->link_down;
 	*e = fresh;
-	sim_rebind(g);
+	e->bound = peer_find(g, e->key) != NULL; /* the others' stay as they are */
+	e->far = simgw_slot_of_key(e->key);
 	sim_event(g, "gateway-set %u", id);
 	REPLY("{\"ok\":true}");
 }

@@ -1,0 +1,332 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# The control plane at scale (issue 12): G meshds, each with a simulated
+# gateway (perf/simgw.c, all G in one process), against a real 3-member etcd
+# on this machine holding G gateways and V VMs; it measures what an
+# operator of that mesh would feel, and puts the table into
+# perf/results/scale-GxV.md and docs/PERFORMANCE.md (between
+# <!-- scale:begin --> and <!-- scale:end -->, every results file there).
+#
+#   perf/run-scale.sh [BUILD_DIR] [--gateways G] [--vms V] [--probe-ms MS]
+#                     [--idle-s S] [--changes N] [--no-metrics] [--port-base P]
+#                     [--no-doc] [--dir-registry]
+#
+# Defaults: 100 gateways, 10,000 VMs, 50 ms, 60 s idle, 20 changes of each
+# kind, metrics on (127.0.0.1:P+100+i), etcd on 127.0.0.1:P+1..3 (peers
+# P+11..13), P = 24370. A quick trial: `perf/run-scale.sh --gateways 5
+# --vms 100 --idle-s 10 --changes 3`; with --dir-registry it uses the
+# embedded registry (a directory) instead of etcd, and meshctl for the VMs:
+# a trial of the harness itself on a busy machine, no etcd figure (and no
+# document update).
+#
+# The run, step by step:
+#   1. three etcd members (Debian's etcd-server) on loopback, data in a
+#      temporary directory;
+#   2. G gateways registered with `meshctl gateway add` (g<i>, id i, simgw's
+#      key for slot i, 10.<i>.0.0/16), then V VMs with perf/scale_seed (the
+#      registry library as meshctl uses it, but one read and batched writes:
+#      V meshctl calls would each read the whole registry twice);
+#   3. simgw with G slots and a delay matrix (random positions on a plane:
+#      RTT 2 ms + 1.2 ms per unit of distance, up to ~170 ms), then G meshds
+#      (registry = etcd:, the three members, each meshd starting at another);
+#      waits until every meshd holds all G(G-1) links up (asked on each
+#      meshd's socket as `meshctl link show` asks it);
+#   4. idle for S s: each process's CPU (/proc/PID/stat) and RSS, etcd's
+#      revision and raft index before and after;
+#   5. N `meshctl gateway add` (new ids G+1.., a prefix each, no meshd): the
+#      time from the command's start until simgw has seen every meshd send
+#      its gateway `route add` for the new prefix; then N `meshctl vm add`:
+#      a VM changes nothing meshd sends its gateway (reconcile.c reads only
+#      the gateways), so what is timed is each meshd's first reconcile pass
+#      (its UAPI get=1) from 90 ms after the command returned (meshd loads
+#      100 ms after a watch event), a pass that may also be a periodic one
+#      (every 5 s): those are counted as "possibly periodic";
+#   6. the link between slots 1 and 2 cut in simgw: until both ends' meshds
+#      advertise it down (simgw logs their "lsa send"), and until every other
+#      meshd has read both directions down from its gateway ("lsa dump");
+#      checked afterwards on every meshd's own socket ("links":
+#      both directions down; at the ends their own, the other end's LSA
+#      being dropped with the link);
+#   7. everything this run started is stopped (by PID) and its temporary
+#      directory removed, on failure too.
+set -euo pipefail
+
+. "$(dirname "$0")/lib.sh"
+perf_build_dir "$@"
+shift "$perf_shift"
+
+G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1
+ARGS="$*"
+while [ $# -gt 0 ]; do
+	case $1 in
+	--gateways) G=$2; shift 2 ;;
+	--vms) V=$2; shift 2 ;;
+	--probe-ms) PROBE_MS=$2; shift 2 ;;
+	--idle-s) IDLE_S=$2; shift 2 ;;
+	--changes) CHANGES=$2; shift 2 ;;
+	--no-metrics) METRICS=0; shift ;;
+	--port-base) PORT_BASE=$2; shift 2 ;;
+	--no-doc) DOC=0; shift ;;
+	--dir-registry) ETCD=0 DOC=0; shift ;;
+	*) echo "run-scale.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
+	esac
+done
+# Prefixes are 10.<id>.0.0/16: the new gateways' ids too.
+[ "$G" -ge 3 ] && [ $((G + CHANGES)) -le 254 ] ||
+	{ echo "run-scale.sh: 3 <= gateways and gateways + changes <= 254" >&2; exit 2; }
+for cmd in etcd etcdctl python3 ss; do
+	command -v "$cmd" >/dev/null || { echo "run-scale.sh: needs $cmd" >&2; exit 1; }
+done
+
+perf_build perf/simgw perf/scale_seed controlplane/meshd controlplane/meshctl
+SIMGW=$build/perf/simgw MESHD=$build/controlplane/meshd MESHCTL=$build/controlplane/meshctl
+MEASURE="python3 perf/scale_measure.py"
+
+log() { echo "run-scale: $(date -u +%T) $*" >&2; }
+now_ms() { date +%s%3N; }
+
+# ---- what this run starts, and how it goes ----
+TMP=$(mktemp -d /tmp/hmscale.XXXXXX)
+RUN=$TMP/run
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+	for _ in $(seq 50); do
+		local alive=0
+		for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+		[ "$alive" = 0 ] && break
+		sleep 0.1
+	done
+	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+	wait 2>/dev/null || true
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+mkdir -p "$RUN"
+: >"$TMP/pids"
+started() { # ROLE PID
+	PIDS+=("$2")
+	echo "$1 $2" >>"$TMP/pids"
+}
+
+for p in $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)) \
+	$((PORT_BASE + 11)) $((PORT_BASE + 12)) $((PORT_BASE + 13)); do
+	if ss -Hltn "sport = :$p" | grep -q .; then
+		echo "run-scale.sh: port $p is taken (--port-base)" >&2
+		exit 1
+	fi
+done
+
+# ---- 1. etcd ----
+URLS="" CLUSTER=""
+for m in 1 2 3; do
+	URLS=${URLS:+$URLS,}http://127.0.0.1:$((PORT_BASE + m))
+	CLUSTER=${CLUSTER:+$CLUSTER,}e$m=http://127.0.0.1:$((PORT_BASE + 10 + m))
+done
+start_etcd() {
+	local m
+	for m in 1 2 3; do
+		etcd --name "e$m" --data-dir "$TMP/etcd$m" \
+			--listen-client-urls "http://127.0.0.1:$((PORT_BASE + m))" \
+			--advertise-client-urls "http://127.0.0.1:$((PORT_BASE + m))" \
+			--listen-peer-urls "http://127.0.0.1:$((PORT_BASE + 10 + m))" \
+			--initial-advertise-peer-urls "http://127.0.0.1:$((PORT_BASE + 10 + m))" \
+			--initial-cluster "$CLUSTER" --initial-cluster-token "hmscale-$$" \
+			>"$TMP/etcd$m.log" 2>&1 &
+		started etcd $!
+	done
+	export ETCDCTL_API=3
+	for _ in $(seq 100); do
+		etcdctl --endpoints="$URLS" --dial-timeout=1s endpoint health >/dev/null 2>&1 && break
+		sleep 0.2
+	done
+	etcdctl --endpoints="$URLS" endpoint health >/dev/null 2>&1 || { log "etcd did not come up"; exit 1; }
+	log "etcd: 3 members at $URLS"
+}
+if [ "$ETCD" = 1 ]; then
+	start_etcd
+	REGISTRY=etcd:$URLS
+else
+	mkdir -p "$TMP/registry"
+	REGISTRY=dir:$TMP/registry URLS=""
+fi
+meshctl() { "$MESHCTL" --registry "$REGISTRY" "$@"; }
+
+# ---- 2. the registry ----
+"$SIMGW" --keys 1 $((G + CHANGES)) >"$TMP/keys"
+key_of() { awk -v id="$1" '$1 == id { print $2 }' "$TMP/keys"; }
+gateway_add() { # ID
+	meshctl gateway add "g$1" --id "$1" --public-key "$(key_of "$1")" \
+		--endpoint "198.18.$(($1 / 256)).$(($1 % 256)):51820" --prefix "10.$1.0.0/16" \
+		--overlay4 "10.$1.0.1" --region "r$(($1 % 10))" >/dev/null
+}
+t=$(now_ms)
+for i in $(seq "$G"); do gateway_add "$i"; done
+REGISTER_S=$(awk -v ms=$(($(now_ms) - t)) 'BEGIN { printf "%.1f", ms / 1000 }')
+t=$(now_ms)
+if [ "$ETCD" = 1 ]; then
+	"$build/perf/scale_seed" --registry "$REGISTRY" --gateways "$G" --vms "$V"
+else # the same VMs, one meshctl each
+	for k in $(seq 0 $((V - 1))); do
+		g=$((1 + k % G)) n=$((k / G))
+		meshctl vm add "vm$k" --address "10.$g.$((n / 250)).$((2 + n % 250))" --gateway "g$g" >/dev/null
+	done
+fi
+SEED_S=$(awk -v ms=$(($(now_ms) - t)) 'BEGIN { printf "%.1f", ms / 1000 }')
+log "registry: $G gateways in $REGISTER_S s (meshctl), $V VMs in $SEED_S s (scale_seed)"
+
+# ---- 3. simgw and the meshds ----
+awk -v n="$G" 'BEGIN {
+	srand(12)
+	for (i = 1; i <= n; i++) { x[i] = rand() * 100; y[i] = rand() * 100 }
+	for (i = 1; i <= n; i++)
+		for (j = i + 1; j <= n; j++)
+			printf "%d %d %.1f\n", i, j, 2 + 1.2 * sqrt((x[i] - x[j]) ^ 2 + (y[i] - y[j]) ^ 2)
+}' >"$TMP/matrix"
+NAME=hs$$g
+"$SIMGW" --slots "$G" --name "$NAME" --run-dir "$RUN" --matrix "$TMP/matrix" \
+	--events "$TMP/events" --sim "$TMP/sim.sock" 2>"$TMP/simgw.log" &
+started simgw $!
+for _ in $(seq 100); do [ -S "$TMP/sim.sock" ] && break; sleep 0.1; done
+sim() { "$SIMGW" --tell "$TMP/sim.sock" "$@" >/dev/null; }
+
+rotate() { # I: the registry, etcd's members starting with member I % 3
+	local k=$(($1 % 3)) a
+	[ "$ETCD" = 1 ] || { echo "$REGISTRY"; return; }
+	IFS=, read -r -a a <<<"$URLS"
+	echo "etcd:${a[$k]},${a[$(((k + 1) % 3))]},${a[$(((k + 2) % 3))]}"
+}
+for i in $(seq "$G"); do
+	cat >"$TMP/meshd$i.conf" <<-EOF
+	[meshd]
+	gateway = g$i
+	registry = $(rotate "$i")
+	interface = $NAME$i
+	control = $RUN/$NAME$i.ctl
+	metrics = $([ "$METRICS" = 1 ] && echo "127.0.0.1:$((PORT_BASE + 100 + i))")
+	probe_interval_ms = $PROBE_MS
+	EOF
+	"$MESHD" -c "$TMP/meshd$i.conf" >"$TMP/meshd$i.log" 2>&1 &
+	started meshd $!
+done
+T_START=$(now_ms)
+log "started simgw and $G meshds; waiting for every meshd to hold all $((G * (G - 1))) links"
+
+# On the meshds' own sockets, not with `meshctl link show --from g<i>`: that
+# asks every meshd of the directory for all its links until it finds g<i>.
+until $MEASURE converged "$RUN/$NAME" "$G" >"$TMP/converged"; do
+	[ $(($(now_ms) - T_START)) -lt 600000 ] || { log "not converged in 600 s: $(cat "$TMP/converged")"; exit 1; }
+	sleep 1
+done
+CONVERGE_S=$(awk -v ms=$(($(now_ms) - T_START)) 'BEGIN { printf "%.1f", ms / 1000 }')
+log "converged in $CONVERGE_S s"
+sleep 5 # the start's reloads and routing warm-up done
+
+# ---- 4. idle ----
+RESULTS=$TMP/results.jsonl
+log "idle for $IDLE_S s"
+$MEASURE idle "$IDLE_S" "${URLS%%,*}" "$TMP/pids" "$TMP/events" | sed 's/^{/{"step":"idle",/' >>"$RESULTS"
+
+# ---- 5. changes ----
+events_size() { stat -c %s "$TMP/events"; }
+for k in $(seq "$CHANGES"); do
+	id=$((G + k)) off=$(events_size) t0=$(now_ms)
+	gateway_add "$id"
+	t1=$(now_ms)
+	$MEASURE applied "$TMP/events" "$off" "$G" "$t0" "$t1" route-add "10.$id.0.0/16" "$id" |
+		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
+	log "gateway add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
+	sleep 2
+done
+for k in $(seq "$CHANGES"); do
+	g=$((1 + k % G)) off=$(events_size) t0=$(now_ms)
+	meshctl vm add "vmx$k" --address "10.$g.255.$k" --gateway "g$g" >/dev/null
+	t1=$(now_ms)
+	$MEASURE applied "$TMP/events" "$off" "$G" "$t0" "$t1" uapi-get |
+		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
+	log "vm add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
+	sleep 2
+done
+
+# ---- 6. a link cut ----
+sim watch 1 2
+sleep 3 # every meshd reads the pair's current state once
+off=$(events_size)
+sim cut 1 2
+$MEASURE linkcut "$TMP/events" "$off" "$G" 1 2 | sed 's/^{/{"step":"linkcut",/' >>"$RESULTS"
+log "link cut: $(tail -1 "$RESULTS")"
+# What each meshd holds, on its own socket: both directions down, but at
+# the ends only its own (the far end's LSA would come through a relay,
+# which simgw does not model).
+down_everywhere=$($MEASURE cutheld "$RUN/$NAME" "$G" 1 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
+log "meshds whose own socket shows the cut: $down_everywhere of $G"
+sim heal 1 2
+
+# ---- the results ----
+mkdir -p perf/results
+out=perf/results/scale-${G}x$V.md
+[ "$ETCD" = 1 ] || out=perf/results/trial-scale-${G}x$V.md
+cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+python3 - "$TMP/params.json" <<EOF
+import json, sys
+json.dump({"gateways": $G, "vms": $V, "etcd": $ETCD == 1, "probe_ms": $PROBE_MS, "metrics": $METRICS == 1,
+           "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "ncpu": $(nproc),
+           "load": "$(cut -d' ' -f1 /proc/loadavg)", "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
+           "register_s": "$REGISTER_S", "seed_s": "$SEED_S", "converge_s": "$CONVERGE_S",
+           "command": "perf/run-scale.sh${ARGS:+ $ARGS}"}, open(sys.argv[1], "w"))
+EOF
+{
+	$MEASURE report "$RESULTS" "$TMP/params.json"
+	echo
+	echo "After the cut, $down_everywhere of $G meshds showed it on their own socket (\"links\"):"
+	echo "both directions down, the two ends their own direction."
+} >"$out"
+cat "$out"
+[ "$DOC" = 1 ] || exit 0
+
+section=$TMP/section.md
+{
+	cat <<'TEXT'
+## Control plane at scale
+
+What a mesh of many gateways costs its control plane, measured by
+`perf/run-scale.sh`: G meshds, each with its own gateway, against a real
+3-member etcd cluster (Debian's etcd-server, on loopback) holding G gateways
+and V VMs, all on one machine. Real: etcd, the registry library and its
+watch, every meshd (registry thread, reconcile, link statistics, LSA
+origination and reading, topology and path installation, metrics), meshctl.
+Simulated: the gateways, by `perf/simgw` (one process, single-threaded, for
+all G): it answers each meshd on the UAPI and control sockets of a real
+gateway, with the replies meshd parses; probes are not sent but their
+results made from a delay matrix (random positions on a plane, RTT 2-170 ms,
++-2 % per sample); an LSA part reaches every gateway that has its origin
+bound after half the pair's RTT, and is dropped over a cut link (a real
+gateway would send it through the relay meshd chose; simgw does not model
+relaying). There are no packets, so no data-plane cost is in these figures.
+What is timed is what simgw sees each meshd send its gateway (perf/simgw.c
+logs it). The VMs are written with `perf/scale_seed`, which checks each as
+meshctl does but writes them in batches: V `meshctl vm add` each read the
+whole registry twice.
+
+A VM added changes nothing meshd tells its gateway (it installs gateways'
+prefixes, not VMs), so "a `vm add` at every meshd" is each meshd's first
+reconcile pass after the change, when it has reloaded the registry; a
+periodic pass (every 5 s) falling in between is counted as possibly one.
+p99 over 20 changes is the largest of the 20 (nearest rank).
+
+```sh
+perf/run-scale.sh                                   # 100 gateways, 10,000 VMs
+perf/run-scale.sh --gateways 20 --vms 2000          # a smaller mesh
+```
+
+TEXT
+	for f in $(ls perf/results/scale-[0-9]*.md | sort -t- -k2 -n); do
+		cat "$f"
+		echo
+	done
+} >"$section"
+perf/update-doc.sh scale "$section"
+log "results in $out and docs/PERFORMANCE.md"
