@@ -10,7 +10,7 @@
 #
 #   perf/run-scale.sh [BUILD_DIR] [--gateways G] [--vms V] [--probe-ms MS]
 #                     [--idle-s S] [--changes N] [--no-metrics] [--port-base P]
-#                     [--no-doc] [--dir-registry]
+#                     [--no-doc] [--dir-registry] [--profile S]
 #
 # Defaults: 100 gateways, 10,000 VMs, 50 ms, 60 s idle, 20 changes of each
 # kind, metrics on (127.0.0.1:P+100+i), etcd on 127.0.0.1:P+1..3 (peers
@@ -18,7 +18,9 @@
 # --vms 100 --idle-s 10 --changes 3`; with --dir-registry it uses the
 # embedded registry (a directory) instead of etcd, and meshctl for the VMs:
 # a trial of the harness itself on a busy machine, no etcd figure (and no
-# document update).
+# document update). --profile S: at the end, `perf record` of meshd g3 and of
+# simgw for S s each, their hottest functions into
+# perf/results/scale-GxV-profile.txt (not into the document).
 #
 # The run, step by step:
 #   1. three etcd members (Debian's etcd-server) on loopback, data in a
@@ -56,7 +58,7 @@ set -euo pipefail
 perf_build_dir "$@"
 shift "$perf_shift"
 
-G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1
+G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1 PROFILE_S=0
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -69,6 +71,7 @@ while [ $# -gt 0 ]; do
 	--port-base) PORT_BASE=$2; shift 2 ;;
 	--no-doc) DOC=0; shift ;;
 	--dir-registry) ETCD=0 DOC=0; shift ;;
+	--profile) PROFILE_S=$2; shift 2 ;;
 	*) echo "run-scale.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
 	esac
 done
@@ -264,6 +267,23 @@ log "link cut: $(tail -1 "$RESULTS")"
 down_everywhere=$($MEASURE cutheld "$RUN/$NAME" "$G" 1 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
 log "meshds whose own socket shows the cut: $down_everywhere of $G"
 sim heal 1 2
+
+# ---- where the time goes (--profile) ----
+if [ "$PROFILE_S" -gt 0 ] && command -v perf >/dev/null; then
+	profile=perf/results/scale-${G}x$V-profile.txt
+	: >"$profile"
+	for role in meshd simgw; do
+		pid=$(awk -v r="$role" '$1 == r { n++; if (r != "meshd" || n == 3) { print $2; exit } }' "$TMP/pids")
+		perf record -q -F 997 -p "$pid" -o "$TMP/perf.$role" -- sleep "$PROFILE_S" >/dev/null 2>&1 || true
+		{
+			echo "== $role (pid $pid), $PROFILE_S s idle, self time by function"
+			perf report -q -i "$TMP/perf.$role" --sort symbol --stdio 2>/dev/null |
+				grep -E '^ +[0-9]' | head -25
+			echo
+		} >>"$profile"
+	done
+	log "profiles in $profile"
+fi
 
 # ---- the results ----
 mkdir -p perf/results
