@@ -549,7 +549,7 @@ void sim_ctl_line(struct sim_gw *g, char *line, bool *quiet, struct textbuf *out
 	}
 	/* A quiet success is not answered (lsa send's "sent" neither, ctl.c). */
 	if (changes && *quiet && out->s && !strncmp(out->s + mark, "{\"ok\"", 5))
-		out->len = mark;
+		out->s[out->len = mark] = '\0';
 	else
 		REPLY("\n");
 }
