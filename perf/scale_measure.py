@@ -36,6 +36,14 @@ def proc(pid):
     return cpu, rss
 
 
+def machine_busy():
+    """(busy, total) jiffies of all CPUs so far (/proc/stat)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle, iowait
+    return sum(v) - idle, sum(v)
+
+
 def etcd_status(url):
     if not url:
         return 0, 0  # no etcd (run-scale.sh --dir-registry)
@@ -78,11 +86,13 @@ def cmd_idle(seconds, etcd_url, pidfile, events):
     rev0, raft0 = etcd_status(etcd_url)
     t0 = time.monotonic()
     cpu0 = {pid: proc(pid)[0] for _, pid in roles}
+    busy0, all0 = machine_busy()
     time.sleep(seconds)
     dt = time.monotonic() - t0
+    busy1, all1 = machine_busy()
     rev1, raft1 = etcd_status(etcd_url)
     out = {"seconds": round(dt, 1), "etcd_revisions": rev1 - rev0, "etcd_raft_entries": raft1 - raft0,
-           "roles": {}}
+           "machine_busy_pct": 100 * (busy1 - busy0) / max(1, all1 - all0), "roles": {}}
     for role, pid in roles:
         cpu, rss = proc(pid)
         out["roles"].setdefault(role, []).append({"pid": int(pid), "cpu_pct": 100 * (cpu - cpu0[pid]) / dt,
@@ -281,6 +291,8 @@ def cmd_report(results, params):
             out.append(f"| {label} RSS{': median / max' if many else ''} | {target_rss} | "
                        f"{median(rss):.1f}{f' / {max(rss):.1f}' if many else ''} MB | "
                        f"{verdict(max(rss) < 64) if role == 'meshd' else ''} |")
+        out.append(f"| the machine's CPUs busy while idle, all processes | | "
+                   f"{idle.get('machine_busy_pct', 0):.0f} % of {p['ncpu']} | |")
         ev = idle.get("events", {})
         flaps = sum(v for k, v in ev.items() if k in ("link-down", "link-up", "path-set", "path-del"))
         out.append(f"| gateway changes meshd made while idle (link up/down, path set/del) | | {flaps} | |")
