@@ -10,7 +10,7 @@
 #
 #   perf/run-scale.sh [BUILD_DIR] [--gateways G] [--vms V] [--probe-ms MS]
 #                     [--idle-s S] [--changes N] [--no-metrics] [--port-base P]
-#                     [--no-doc] [--dir-registry] [--profile S]
+#                     [--no-doc] [--dir-registry] [--profile S] [--meshds K]
 #
 # Defaults: 100 gateways, 10,000 VMs, 50 ms, 60 s idle, 20 changes of each
 # kind, metrics on (127.0.0.1:P+100+i), etcd on 127.0.0.1:P+1..3 (peers
@@ -18,7 +18,9 @@
 # --vms 100 --idle-s 10 --changes 3`; with --dir-registry it uses the
 # embedded registry (a directory) instead of etcd, and meshctl for the VMs:
 # a trial of the harness itself on a busy machine, no etcd figure (and no
-# document update). --profile S: at the end, `perf record` of meshd g3 and of
+# document update). --meshds K: meshds for the first K gateways only, simgw
+# playing the others ("puppets", perf/simgw_net.c): one meshd's cost in a
+# mesh of G when G meshds would starve this machine. --profile S: at the end, `perf record` of meshd g3 and of
 # simgw for S s each, their hottest functions into
 # perf/results/scale-GxV-profile.txt (not into the document).
 #
@@ -41,9 +43,10 @@
 #      its gateway `route add` for the new prefix; then N `meshctl vm add`:
 #      a VM changes nothing meshd sends its gateway (reconcile.c reads only
 #      the gateways), so what is timed is each meshd's first reconcile pass
-#      (its UAPI get=1) from 90 ms after the command returned (meshd loads
-#      100 ms after a watch event), a pass that may also be a periodic one
-#      (every 5 s): those are counted as "possibly periodic";
+#      (its UAPI get=1) from 95 ms after an etcd watch of our own heard the
+#      put (meshd loads 100 ms after its watch fires), a pass that may also
+#      be a periodic one (every 5 s): those are counted as "possibly
+#      periodic";
 #   6. the link between slots 1 and 2 cut in simgw: until both ends' meshds
 #      advertise it down (simgw logs their "lsa send"), and until every other
 #      meshd has read both directions down from its gateway ("lsa dump");
@@ -58,7 +61,7 @@ set -euo pipefail
 perf_build_dir "$@"
 shift "$perf_shift"
 
-G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1 PROFILE_S=0
+G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1 PROFILE_S=0 K=
 ARGS="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -72,12 +75,15 @@ while [ $# -gt 0 ]; do
 	--no-doc) DOC=0; shift ;;
 	--dir-registry) ETCD=0 DOC=0; shift ;;
 	--profile) PROFILE_S=$2; shift 2 ;;
+	--meshds) K=$2; shift 2 ;;
 	*) echo "run-scale.sh: unknown option $1 (see the comment at the top)" >&2; exit 2 ;;
 	esac
 done
-# Prefixes are 10.<id>.0.0/16: the new gateways' ids too.
-[ "$G" -ge 3 ] && [ $((G + CHANGES)) -le 254 ] ||
-	{ echo "run-scale.sh: 3 <= gateways and gateways + changes <= 254" >&2; exit 2; }
+K=${K:-$G}
+# Prefixes are 10.<id>.0.0/16: the new gateways' ids too. The link cut is
+# watched by a third meshd.
+[ "$K" -ge 3 ] && [ "$K" -le "$G" ] && [ $((G + CHANGES)) -le 254 ] ||
+	{ echo "run-scale.sh: 3 <= meshds <= gateways, and gateways + changes <= 254" >&2; exit 2; }
 for cmd in etcd etcdctl python3 ss; do
 	command -v "$cmd" >/dev/null || { echo "run-scale.sh: needs $cmd" >&2; exit 1; }
 done
@@ -152,6 +158,10 @@ start_etcd() {
 if [ "$ETCD" = 1 ]; then
 	start_etcd
 	REGISTRY=etcd:$URLS
+	# When etcd tells its watchers of a put: meshd's watch hears it then.
+	: >"$TMP/etcdwatch"
+	$MEASURE etcdwatch "$URLS" /hopmesh/ "$TMP/etcdwatch" &
+	started watch $!
 else
 	mkdir -p "$TMP/registry"
 	REGISTRY=dir:$TMP/registry URLS=""
@@ -190,8 +200,10 @@ awk -v n="$G" 'BEGIN {
 			printf "%d %d %.1f\n", i, j, 2 + 1.2 * sqrt((x[i] - x[j]) ^ 2 + (y[i] - y[j]) ^ 2)
 }' >"$TMP/matrix"
 NAME=hs$$g
+PUPPETS=()
+[ "$K" -lt "$G" ] && PUPPETS=(--puppets $((K + 1)))
 "$SIMGW" --slots "$G" --name "$NAME" --run-dir "$RUN" --matrix "$TMP/matrix" \
-	--events "$TMP/events" --sim "$TMP/sim.sock" 2>"$TMP/simgw.log" &
+	--events "$TMP/events" --sim "$TMP/sim.sock" "${PUPPETS[@]}" 2>"$TMP/simgw.log" &
 started simgw $!
 for _ in $(seq 100); do [ -S "$TMP/sim.sock" ] && break; sleep 0.1; done
 sim() { "$SIMGW" --tell "$TMP/sim.sock" "$@" >/dev/null; }
@@ -202,7 +214,7 @@ rotate() { # I: the registry, etcd's members starting with member I % 3
 	IFS=, read -r -a a <<<"$URLS"
 	echo "etcd:${a[$k]},${a[$(((k + 1) % 3))]},${a[$(((k + 2) % 3))]}"
 }
-for i in $(seq "$G"); do
+for i in $(seq "$K"); do
 	cat >"$TMP/meshd$i.conf" <<-EOF
 	[meshd]
 	gateway = g$i
@@ -216,11 +228,11 @@ for i in $(seq "$G"); do
 	started meshd $!
 done
 T_START=$(now_ms)
-log "started simgw and $G meshds; waiting for every meshd to hold all $((G * (G - 1))) links"
+log "started simgw and $K meshds; waiting for every meshd to hold all $((G * (G - 1))) links"
 
 # On the meshds' own sockets, not with `meshctl link show --from g<i>`: that
 # asks every meshd of the directory for all its links until it finds g<i>.
-until $MEASURE converged "$RUN/$NAME" "$G" >"$TMP/converged"; do
+until $MEASURE converged "$RUN/$NAME" "$K" "$G" >"$TMP/converged"; do
 	[ $(($(now_ms) - T_START)) -lt 600000 ] || { log "not converged in 600 s: $(cat "$TMP/converged")"; exit 1; }
 	sleep 1
 done
@@ -239,7 +251,9 @@ for k in $(seq "$CHANGES"); do
 	id=$((G + k)) off=$(events_size) t0=$(now_ms)
 	gateway_add "$id"
 	t1=$(now_ms)
-	$MEASURE applied "$TMP/events" "$off" "$G" "$t0" "$t1" route-add "10.$id.0.0/16" "$id" |
+	watch=(- -)
+	[ "$ETCD" = 1 ] && watch=("$TMP/etcdwatch" "/hopmesh/gateways/g$id")
+	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" "${watch[@]}" route-add "10.$id.0.0/16" "$id" |
 		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
 	log "gateway add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
 	sleep 2
@@ -248,7 +262,9 @@ for k in $(seq "$CHANGES"); do
 	g=$((1 + k % G)) off=$(events_size) t0=$(now_ms)
 	meshctl vm add "vmx$k" --address "10.$g.255.$k" --gateway "g$g" >/dev/null
 	t1=$(now_ms)
-	$MEASURE applied "$TMP/events" "$off" "$G" "$t0" "$t1" uapi-get |
+	watch=(- -)
+	[ "$ETCD" = 1 ] && watch=("$TMP/etcdwatch" "/hopmesh/vms/vmx$k")
+	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" "${watch[@]}" uapi-get |
 		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
 	log "vm add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
 	sleep 2
@@ -259,13 +275,13 @@ sim watch 1 2
 sleep 3 # every meshd reads the pair's current state once
 off=$(events_size)
 sim cut 1 2
-$MEASURE linkcut "$TMP/events" "$off" "$G" 1 2 | sed 's/^{/{"step":"linkcut",/' >>"$RESULTS"
+$MEASURE linkcut "$TMP/events" "$off" "$K" 1 2 | sed 's/^{/{"step":"linkcut",/' >>"$RESULTS"
 log "link cut: $(tail -1 "$RESULTS")"
 # What each meshd holds, on its own socket: both directions down, but at
 # the ends only its own (the far end's LSA would come through a relay,
 # which simgw does not model).
-down_everywhere=$($MEASURE cutheld "$RUN/$NAME" "$G" 1 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
-log "meshds whose own socket shows the cut: $down_everywhere of $G"
+down_everywhere=$($MEASURE cutheld "$RUN/$NAME" "$K" 1 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
+log "meshds whose own socket shows the cut: $down_everywhere of $K"
 sim heal 1 2
 
 # ---- where the time goes (--profile) ----
@@ -288,11 +304,12 @@ fi
 # ---- the results ----
 mkdir -p perf/results
 out=perf/results/scale-${G}x$V.md
-[ "$ETCD" = 1 ] || out=perf/results/trial-scale-${G}x$V.md
+[ "$K" = "$G" ] || out=perf/results/scale-${G}x$V-$K.md
+[ "$ETCD" = 1 ] || out=perf/results/trial-${out#perf/results/}
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 python3 - "$TMP/params.json" <<EOF
 import json, sys
-json.dump({"gateways": $G, "vms": $V, "etcd": $ETCD == 1, "probe_ms": $PROBE_MS, "metrics": $METRICS == 1,
+json.dump({"gateways": $G, "meshds": $K, "vms": $V, "etcd": $ETCD == 1, "probe_ms": $PROBE_MS, "metrics": $METRICS == 1,
            "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "ncpu": $(nproc),
            "load": "$(cut -d' ' -f1 /proc/loadavg)", "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
            "register_s": "$REGISTER_S", "seed_s": "$SEED_S", "converge_s": "$CONVERGE_S",
@@ -301,7 +318,7 @@ EOF
 {
 	$MEASURE report "$RESULTS" "$TMP/params.json"
 	echo
-	echo "After the cut, $down_everywhere of $G meshds showed it on their own socket (\"links\"):"
+	echo "After the cut, $down_everywhere of $K meshds showed it on their own socket (\"links\"):"
 	echo "both directions down, the two ends their own direction."
 } >"$out"
 cat "$out"

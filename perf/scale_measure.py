@@ -6,10 +6,15 @@ and prints one JSON object per step; `report` turns the steps into the
 results table. Each subcommand is one step of the run:
 
   idle SECONDS ETCD_URL PIDFILE EVENTS    CPU, RSS and etcd's writes while idle
-  applied EVENTS OFFSET SLOTS T0 T1 WHAT ...  when each slot's meshd applied a change
+  applied EVENTS OFFSET SLOTS T0 T1 WATCH KEY WHAT ARGS...
+                                          when each slot's meshd applied a change
+  etcdwatch ENDPOINTS PREFIX FILE         etcd's events under PREFIX, timestamped
   linkcut EVENTS OFFSET SLOTS A B         when the cut of A-B reached every meshd
-  converged PREFIX SLOTS                  whether every meshd holds all links up
-  cutheld PREFIX SLOTS A B                how many meshds hold the cut of A-B
+  converged PREFIX MESHDS GATEWAYS        whether every meshd holds all links up
+  cutheld PREFIX MESHDS A B               how many meshds hold the cut of A-B
+
+SLOTS and MESHDS: the meshds are those of slots 1..that number (the others,
+if any, are simgw's puppets).
 
 PREFIX is the meshds' sockets' common start: PREFIX<i>.meshd for slot i.
   report RESULTS.jsonl PARAMS.json        the markdown table
@@ -105,16 +110,35 @@ def cmd_idle(seconds, etcd_url, pidfile, events):
     return out
 
 
-def cmd_applied(events, offset, slots, t0, t1, what, *args):
-    """The first event WHAT with ARGS at each slot from T0 on (wall ms);
-    for "uapi-get" the first from T1 + 90 ms (a reconcile pass after the
-    change's 100 ms debounce), flagged when it comes about one reload
-    period after the slot's previous one (it may be a periodic pass)."""
+def watched_at(path, key, deadline):
+    """When our own etcd watch (etcdwatch) saw key put: about when every
+    watcher, meshd's included, got the event (wall ms), or None."""
+    while time.monotonic() < deadline:
+        with open(path) as f:
+            for line in f:
+                t, _, rest = line.rstrip("\n").partition(" ")
+                if rest == key:
+                    return float(t)
+        time.sleep(0.02)
+    return None
+
+
+def cmd_applied(events, offset, slots, t0, t1, watch, key, what, *args):
+    """The first event WHAT ARGS at each slot (wall ms) after the change
+    written between T0 and T1. WATCH and KEY: our etcd watch's log
+    (etcdwatch) and the key written, or "-": when the watch saw it is
+    about when meshd's did (the commit). A gateway's "route-add" counts from
+    T0 on. "uapi-get" (a reconcile pass, meshd's first after it reloaded)
+    counts from 95 ms after the watch saw the write (meshd loads 100 ms
+    after its watch fires), or from T0 + 100 without a watch; one that comes
+    about a reload period (5 s) after the slot's previous one is flagged: it
+    may be a periodic pass that loaded before the write."""
     slots, t0, t1, offset = int(slots), float(t0), float(t1), int(offset)
-    want = " ".join(args)
-    start = t1 + 90 if what == "uapi-get" else t0
-    seen, last_get, ambiguous = {}, {}, []
     deadline = time.monotonic() + 60
+    want = " ".join(args)
+    seen_at = watched_at(watch, key, deadline) if watch != "-" else None
+    start = t0 if what != "uapi-get" else seen_at + 95 if seen_at else t0 + 100
+    seen, last_get, ambiguous = {}, {}, []
     while len(seen) < slots and time.monotonic() < deadline:
         evs, offset = events_from(events, offset)
         for t, slot, w, rest in evs:
@@ -129,9 +153,27 @@ def cmd_applied(events, offset, slots, t0, t1, what, *args):
         time.sleep(0.02)
     times = [seen[s] - t0 for s in seen]
     return {"what": what, "args": want, "command_ms": t1 - t0, "reached": len(seen), "slots": slots,
+            "watch_ms": seen_at - t0 if seen_at else None,
+            "all_after_watch_ms": max(seen[s] - seen_at for s in seen) if seen_at and len(seen) == slots else None,
             "all_ms": max(times) if len(seen) == slots else None,
             "all_after_command_ms": max(seen[s] - t1 for s in seen) if len(seen) == slots else None,
             "per_meshd_ms": sorted(times), "ambiguous": len(ambiguous)}
+
+
+def cmd_etcdwatch(endpoints, prefix, path):
+    """etcdctl watch --prefix, each key line written with the wall time it
+    came, until SIGTERM (which ends etcdctl too)."""
+    import signal
+    import subprocess
+    child = subprocess.Popen(["etcdctl", f"--endpoints={endpoints}", "watch", "--prefix", prefix],
+                             stdout=subprocess.PIPE, env=dict(os.environ, ETCDCTL_API="3"))
+    signal.signal(signal.SIGTERM, lambda *_: (child.terminate(), sys.exit(0)))
+    with open(path, "a") as out:
+        for line in child.stdout:
+            text = line.decode(errors="replace").rstrip("\n")
+            if text.startswith(prefix):
+                out.write(f"{time.time() * 1000:.3f} {text}\n")
+                out.flush()
 
 
 def cmd_linkcut(events, offset, slots, a, b):
@@ -185,11 +227,11 @@ def meshd_links(path):
     return {(l["from_id"], l["to_id"]): l["up"] for l in json.loads(buf.split(b"\n")[0])["links"]}
 
 
-def cmd_converged(prefix, slots):
-    """Exit 0 once every meshd holds slots * (slots - 1) links up."""
-    slots = int(slots)
+def cmd_converged(prefix, meshds, gateways):
+    """Exit 0 once every meshd holds gateways * (gateways - 1) links up."""
+    slots, meshds = int(gateways), int(meshds)
     short = []
-    for i in range(1, slots + 1):
+    for i in range(1, meshds + 1):
         try:
             up = sum(1 for v in meshd_links(f"{prefix}{i}.meshd").values() if v)
         except OSError:
@@ -230,12 +272,13 @@ def cmd_report(results, params):
     registry = (f"etcd {p['etcd_version']}, 3 members on loopback" if p.get("etcd", True)
                 else "the embedded registry (no etcd)")
     writer = "scale_seed" if p.get("etcd", True) else "meshctl"
-    out = [f"### {p['gateways']} gateways, {p['vms']:,} VMs", "",
+    who = "" if p["meshds"] == p["gateways"] else f" ({p['meshds']} meshds, simgw playing the other gateways)"
+    out = [f"### {p['gateways']} gateways, {p['vms']:,} VMs{who}", "",
            f"{p['date']}, {p['cpu']}, {p['ncpu']} logical CPUs, 1-minute load {p['load']} before the run; "
            f"{registry}; probe interval {p['probe_ms']} ms; metrics {'on' if p['metrics'] else 'off'}. "
            f"Setup: {p['gateways']} `meshctl gateway add` {p['register_s']} s, {p['vms']:,} VMs by {writer} "
            f"{p['seed_s']} s; every meshd held all {p['gateways'] * (p['gateways'] - 1):,} links "
-           f"{p['converge_s']} s after the meshds started.", "",
+           f"{p['converge_s']} s after {'the' if p['meshds'] == p['gateways'] else 'its'} meshds started.", "",
            "```sh", p["command"], "```", "",
            "| figure | target | measured | |", "|---|---|---|---|"]
     idle = steps.get("idle", [{}])[0]
@@ -262,6 +305,10 @@ def cmd_report(results, params):
                    f"{note} | {verdict(ok)} |")
         out.append(f"| the same from the command's return | | {fmt(median(after))} / {fmt(pct(after, 0.99))} / "
                    f"{fmt(max(after) if after else None)} | |")
+        watched = [r["all_after_watch_ms"] for r in rs if r.get("all_after_watch_ms") is not None]
+        if watched:
+            out.append(f"| the same from etcd's watch event (the commit) | | {fmt(median(watched))} / "
+                       f"{fmt(pct(watched, 0.99))} / {fmt(max(watched))} | |")
         out.append(f"| each meshd, from the command's start: p50 / p99 of {len(each)} | | "
                    f"{fmt(median(each))} / {fmt(pct(each, 0.99))} | |")
         out.append(f"| the command itself: p50 / max | | {fmt(median(cmd))} / {fmt(max(cmd))} | |")
@@ -305,6 +352,8 @@ def main():
         r = cmd_idle(float(args[0]), args[1], args[2], args[3])
     elif cmd == "applied":
         r = cmd_applied(*args)
+    elif cmd == "etcdwatch":
+        return cmd_etcdwatch(*args)
     elif cmd == "linkcut":
         r = cmd_linkcut(*args)
     elif cmd == "converged":

@@ -5,7 +5,7 @@
  * a real gateway, and only the gateway is simulated.
  *
  *   simgw --slots N --name PREFIX --run-dir DIR [--rtt MS] [--matrix FILE]
- *         [--jitter PCT] [--events FILE] [--sim SOCKET]
+ *         [--jitter PCT] [--events FILE] [--sim SOCKET] [--puppets FIRST]
  *   simgw --keys FIRST LAST          the public key of each slot/id, base64
  *   simgw --tell SOCKET COMMAND...   one line to a running simgw's --sim
  *
@@ -29,6 +29,9 @@
  *     line: WALL_MS SLOT WHAT ARGS (wall clock, to compare with the
  *     harness's; slot 0 for simgw's own).
  * SIGINT or SIGTERM: the sockets' files are removed, and simgw exits 0.
+ *
+ * --puppets FIRST: slots FIRST..N have no meshd, simgw plays them
+ * (simgw_net.c), for a mesh of N seen by FIRST - 1 meshds.
  *
  * Slot s's key is simgw_key(s), made up (no one does a handshake): the
  * harness registers gateway s with it, and a key names its slot back.
@@ -396,14 +399,14 @@ static int tell(const char *path, int argc, char **argv)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: simgw --slots N --name PREFIX --run-dir DIR [--rtt MS] [--matrix FILE]\n"
-		   "             [--jitter PCT] [--events FILE] [--sim SOCKET]\n"
+		   "             [--jitter PCT] [--events FILE] [--sim SOCKET] [--puppets FIRST]\n"
 		   "       simgw --keys FIRST LAST\n"
 		   "       simgw --tell SOCKET COMMAND...\n"
 		   "N simulated gateways for meshd (perf/simgw.c); see perf/run-scale.sh.\n");
 }
 
 struct options {
-	unsigned slots;
+	unsigned slots, puppets;
 	const char *prefix, *run_dir, *matrix, *events, *sim_path;
 	double rtt_ms, jitter;
 };
@@ -415,6 +418,7 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		{ "run-dir", required_argument, NULL, 'd' }, { "rtt", required_argument, NULL, 'r' },
 		{ "matrix", required_argument, NULL, 'm' }, { "jitter", required_argument, NULL, 'j' },
 		{ "events", required_argument, NULL, 'e' }, { "sim", required_argument, NULL, 's' },
+		{ "puppets", required_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	int opt;
@@ -430,11 +434,12 @@ static bool parse_options(int argc, char **argv, struct options *o)
 		case 'j': o->jitter = strtod(optarg, NULL) / 100.0; break;
 		case 'e': o->events = optarg; break;
 		case 's': o->sim_path = optarg; break;
+		case 'u': o->puppets = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: return false;
 		}
 	}
 	return optind == argc && o->slots >= 1 && o->slots < SIM_IDS && o->prefix && o->run_dir &&
-	       o->rtt_ms >= 0 && o->jitter >= 0 && o->jitter < 1;
+	       o->rtt_ms >= 0 && o->jitter >= 0 && o->jitter < 1 && o->puppets <= o->slots;
 }
 
 static bool setup(const struct options *o)
@@ -445,6 +450,7 @@ static bool setup(const struct options *o)
 
 	sim.nslots = o->slots;
 	sim.jitter = o->jitter;
+	sim.first_puppet = o->puppets;
 	sim.gw = calloc(o->slots + 1, sizeof(*sim.gw));
 	sim.rtt_ms = malloc(cells * sizeof(float));
 	sim.cut = calloc(cells, sizeof(bool));

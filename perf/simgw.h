@@ -129,6 +129,10 @@ struct sim {
 	float *rtt_ms;                /* [a * (nslots + 1) + b] */
 	bool *cut;                    /* likewise, kept symmetric */
 	double jitter;                /* relative noise of each RTT sample */
+	/* Slots first_puppet..nslots have no meshd: simgw plays their part
+	 * (0: none), so that a few meshds see a mesh of nslots. */
+	unsigned first_puppet;
+	uint64_t next_puppet_ns, puppet_seq;
 	struct sim_watch watch[8];
 	unsigned nwatch;
 	/* LSA parts on their way: a min-heap by due time */
@@ -168,5 +172,6 @@ char *sim_probe_dump(struct sim_gw *g, uint64_t since, uint64_t now);
 unsigned sim_lsa_send(struct sim_gw *g, const uint8_t *p, size_t len, uint64_t now);
 char *sim_lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now);
 bool sim_watch_add(unsigned a, unsigned b);
+bool sim_is_puppet(unsigned slot);
 
 #endif

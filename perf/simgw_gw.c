@@ -126,6 +126,8 @@ static bool has_session(const struct sim_gw *g, const struct sim_peer *p)
 	const struct sim_entry *mine = f ? sim_entry_of_slot(g, far) : NULL;
 	const struct sim_entry *theirs = f ? sim_entry_of_slot(f, g->slot) : NULL;
 
+	if (far && sim_is_puppet(far))
+		return true; /* it holds and binds every gateway */
 	return f && peer_find(f, g->key) && ((mine && mine->bound) || (theirs && theirs->bound));
 }
 

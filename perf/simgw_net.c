@@ -30,6 +30,16 @@
  *                      another is a relay hears nothing from it here, where
  *                      the real one would.
  *
+ *   puppets:           with --puppets F, slots F..N have no meshd (a mesh of N
+ *                      measured with F - 1 meshds, when N meshds would
+ *                      starve the machine): simgw plays them as a meshd and
+ *                      gateway would be, seen from outside. They hold and
+ *                      bind every gateway, answer every probe, and every
+ *                      PUPPET_PUBLISH_NS advertise their links (to every
+ *                      other slot, up unless cut, RTT and percentiles the
+ *                      matrix's, no loss) to every slot that has them
+ *                      bound; what is sent to them is dropped unread.
+ *
  * The dumps are made for 100 meshds each reading twice every 50 ms: an LSA
  * part's JSON is made once when it is sent and shared by every slot that
  * keeps it (only its age is printed per dump), and numbers are printed
@@ -41,6 +51,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "simgw.h"
 
@@ -115,6 +126,11 @@ bool sim_matrix_load(const char *path, char *err, size_t errlen)
 	fclose(f);
 	free(given);
 	return true;
+}
+
+bool sim_is_puppet(unsigned slot)
+{
+	return sim.first_puppet && slot >= sim.first_puppet;
 }
 
 static bool is_cut(unsigned a, unsigned b)
@@ -193,6 +209,8 @@ static bool answers(const struct sim_gw *f, const struct sim_gw *g)
 {
 	const struct sim_entry *fe = g->self ? f->entry[g->self] : NULL;
 
+	if (sim_is_puppet(f->slot))
+		return !is_cut(f->slot, g->slot);
 	return fe && fe->bound && fe->far == g->slot && !is_cut(f->slot, g->slot);
 }
 
@@ -415,8 +433,8 @@ unsigned sim_lsa_send(struct sim_gw *g, const uint8_t *p, size_t len, uint64_t n
 		if (id == g->self || !e->bound)
 			continue;
 		sent++;
-		if (!e->far)
-			continue; /* registered, but simulated by no slot */
+		if (!e->far || sim_is_puppet(e->far))
+			continue; /* registered, but no slot's meshd reads it */
 		if (is_cut(g->slot, e->far)) {
 			sim.lsa_dropped_cut++;
 			continue;
@@ -559,6 +577,74 @@ bool sim_watch_add(unsigned a, unsigned b)
 	return true;
 }
 
+/* ---- puppets ---- */
+
+#define PUPPET_PUBLISH_NS 1000000000ULL /* meshd's publish_interval_ms */
+#define PUPPET_LIFETIME_S 5             /* meshd's link_lease_s */
+
+static uint32_t us_of(double ms)
+{
+	return (uint32_t)(ms * 1000.0 + 0.5);
+}
+
+/* Part `part` of puppet p's LSA: its links, every other slot ascending,
+ * LSA_LINKS_MAX to a part. */
+static struct sim_blob *puppet_part(unsigned p, unsigned part, unsigned nparts, uint64_t seq)
+{
+	uint8_t buf[LSA_BYTES_MAX];
+	struct lsa_hdr *h = (struct lsa_hdr *)buf;
+	struct lsa_link *l = (struct lsa_link *)(h + 1);
+	unsigned n = 0, index = 0;
+
+	for (unsigned to = 1; to <= sim.nslots && n < LSA_LINKS_MAX; to++) {
+		double rtt = sim.rtt_ms[at(p, to)];
+
+		if (to == p || index++ < part * LSA_LINKS_MAX)
+			continue;
+		l[n++] = (struct lsa_link){
+			.to = htons((uint16_t)to), .flags = is_cut(p, to) ? 0 : LSA_LINK_UP,
+			.rtt_us = htonl(us_of(rtt)), .p50_us = htonl(us_of(rtt)),
+			.p90_us = htonl(us_of(rtt * (1 + sim.jitter / 2))),
+			.p99_us = htonl(us_of(rtt * (1 + sim.jitter))),
+			.jitter_us = htonl(us_of(rtt * sim.jitter / 2)),
+		};
+	}
+	*h = (struct lsa_hdr){ .magic = htonl(LSA_MAGIC), .version = LSA_VERSION, .part = (uint8_t)part,
+			       .nparts = (uint8_t)nparts, .nlinks = (uint8_t)n, .origin = htons((uint16_t)p),
+			       .lifetime_s = htons(PUPPET_LIFETIME_S), .seq = htobe64(seq) };
+	return blob_new(buf, sizeof(*h) + n * sizeof(*l));
+}
+
+/* Each puppet's LSA to every meshd's slot that has bound it. */
+static void puppets_publish(uint64_t now)
+{
+	unsigned nparts = (sim.nslots - 1 + LSA_LINKS_MAX - 1) / LSA_LINKS_MAX;
+	struct timespec ts;
+	uint64_t seq;
+
+	/* The wall clock in ns, kept increasing: meshd_lsa.c's seq. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	seq = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	sim.puppet_seq = seq > sim.puppet_seq ? seq : sim.puppet_seq + 1;
+	for (unsigned p = sim.first_puppet; p && p <= sim.nslots; p++) {
+		for (unsigned part = 0; part < nparts; part++) {
+			struct sim_blob *k = puppet_part(p, part, nparts, sim.puppet_seq);
+
+			for (unsigned r = 1; k && r < sim.first_puppet; r++) {
+				const struct sim_entry *e = sim.gw[r].entry[p];
+
+				if (!e || !e->bound || e->far != p || is_cut(p, r))
+					continue;
+				if (heap_push((struct sim_delivery){
+					    .due_ns = now + (uint64_t)(sim.rtt_ms[at(p, r)] * 0.5e6),
+					    .from = p, .to = r, .blob = k }))
+					k->refs++;
+			}
+			blob_unref(k);
+		}
+	}
+}
+
 /* ---- the clock ---- */
 
 uint64_t sim_net_run(uint64_t now)
@@ -577,6 +663,12 @@ uint64_t sim_net_run(uint64_t now)
 		if (!next || g->next_probe_ns < next)
 			next = g->next_probe_ns;
 	}
+	if (sim.first_puppet && now >= sim.next_puppet_ns) {
+		puppets_publish(now);
+		sim.next_puppet_ns = now + PUPPET_PUBLISH_NS;
+	}
+	if (sim.first_puppet && (!next || sim.next_puppet_ns < next))
+		next = sim.next_puppet_ns;
 	while (sim.nheap && sim.heap[0].due_ns <= now)
 		deliver(heap_pop(), now);
 	if (sim.nheap && (!next || sim.heap[0].due_ns < next))
