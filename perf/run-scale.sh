@@ -20,7 +20,8 @@
 # a trial of the harness itself on a busy machine, no etcd figure (and no
 # document update). --meshds K: meshds for the first K gateways only, simgw
 # playing the others ("puppets", perf/simgw_net.c): one meshd's cost in a
-# mesh of G when G meshds would starve this machine. --profile S: at the end, `perf record` of meshd g3 and of
+# mesh of G when G meshds would starve this machine (results in
+# scale-GxV-K.md). --profile S: at the end, `perf record` of meshd g3 and of
 # simgw for S s each, their hottest functions into
 # perf/results/scale-GxV-profile.txt (not into the document).
 #
@@ -53,10 +54,10 @@
 #      checked afterwards on every meshd's own socket ("links":
 #      both directions down; at the ends their own, the other end's LSA
 #      being dropped with the link);
-# etcd and simgw run at nice -10: in a real mesh they are other machines,
-# and here G meshds must not starve them of the CPUs they share.
 #   7. everything this run started is stopped (by PID) and its temporary
 #      directory removed, on failure too.
+# etcd and simgw run at nice -10: in a real mesh they are other machines,
+# and here G meshds must not starve them of the CPUs they share.
 set -euo pipefail
 
 . "$(dirname "$0")/lib.sh"
