@@ -11,6 +11,7 @@
 #   perf/run-scale.sh [BUILD_DIR] [--gateways G] [--vms V] [--probe-ms MS]
 #                     [--idle-s S] [--changes N] [--no-metrics] [--port-base P]
 #                     [--no-doc] [--dir-registry] [--profile S] [--meshds K]
+#   perf/run-scale.sh --doc-only
 #
 # Defaults: 100 gateways, 10,000 VMs, 50 ms, 60 s idle, 20 changes of each
 # kind, metrics on (127.0.0.1:P+100+i), etcd on 127.0.0.1:P+1..3 (peers
@@ -23,7 +24,8 @@
 # mesh of G when G meshds would starve this machine (results in
 # scale-GxV-K.md). --profile S: at the end, `perf record` of meshd g3 and of
 # simgw for S s each, their hottest functions into
-# perf/results/scale-GxV-profile.txt (not into the document).
+# perf/results/scale-GxV-profile.txt (not into the document). --doc-only:
+# the document's section made again from the results files, nothing run.
 #
 # The run, step by step:
 #   1. three etcd members (Debian's etcd-server) on loopback, data in a
@@ -63,6 +65,70 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
+
+# The document's section: what is measured and how, then every results
+# file, the smaller meshes first.
+write_doc() {
+	local section
+	section=$(mktemp)
+	{
+		cat <<'TEXT'
+## Control plane at scale
+
+What a mesh of many gateways costs its control plane, measured by
+`perf/run-scale.sh`: G meshds, each with its own gateway, against a real
+3-member etcd cluster (Debian's etcd-server, on loopback) holding G gateways
+and V VMs, all on one machine.
+
+Real: etcd, the registry library and its watch, every meshd (registry
+thread, reconcile, link statistics, LSA origination and reading, topology,
+path installation, metrics unless `--no-metrics`), meshctl. Simulated: the
+gateways, by `perf/simgw` (one single-threaded process for all G), which
+answers each meshd on the UAPI and control sockets of a real gateway with
+the replies meshd parses. No probe is sent: their results come from a delay
+matrix (random positions on a plane, RTT 2-170 ms, +-2 % per sample), and a
+cut link stops answering. An LSA part reaches every gateway that has its
+origin bound after half the pair's RTT, and is dropped over a cut link (a
+real gateway would send it through the relay meshd chose; simgw does not
+model relaying). No packets: no data-plane cost is in these figures. What is
+timed is what simgw sees each meshd send its gateway (perf/simgw.c logs it),
+from the command's start, its return, and the moment an etcd watch of the
+harness's own heard the write (the commit, as meshd's watch hears it). The
+VMs are written by `perf/scale_seed`, which checks each as meshctl does but
+writes them in batches of 100: V `meshctl vm add` would each read the whole
+registry twice. etcd and simgw run at nice -10: they stand for other
+machines, which G meshds must not starve.
+
+A VM added changes nothing meshd tells its gateway (it installs the
+gateways' prefixes, not VMs), so "a `vm add` at every meshd" is each meshd's
+first reconcile pass after it, made once meshd has reloaded the registry; a
+periodic pass (every 5 s) falling in between is counted as possibly one.
+p99 over 20 changes is the largest of the 20 (nearest rank).
+
+With `--meshds K` only K meshds run and simgw plays the other gateways
+(they answer every probe and advertise their links every second, as a meshd
+would): what one meshd costs in a mesh of G when G meshds would not fit on
+this machine's two CPUs.
+
+```sh
+perf/run-scale.sh                                   # 100 gateways and meshds, 10,000 VMs
+perf/run-scale.sh --meshds 3                        # the same mesh, 3 meshds
+perf/run-scale.sh --gateways 20 --vms 2000          # a smaller mesh
+```
+
+TEXT
+		for f in $(ls perf/results/scale-[0-9]*.md | sort -t- -k2 -n); do
+			cat "$f"
+			echo
+		done
+	} >"$section"
+	perf/update-doc.sh scale "$section"
+	rm -f "$section"
+}
+if [ "${1:-}" = --doc-only ]; then
+	write_doc
+	exit 0
+fi
 
 G=100 V=10000 PROBE_MS=50 IDLE_S=60 CHANGES=20 METRICS=1 PORT_BASE=24370 DOC=1 ETCD=1 PROFILE_S=0 K=
 ARGS="$*"
@@ -327,46 +393,5 @@ EOF
 cat "$out"
 [ "$DOC" = 1 ] || exit 0
 
-section=$TMP/section.md
-{
-	cat <<'TEXT'
-## Control plane at scale
-
-What a mesh of many gateways costs its control plane, measured by
-`perf/run-scale.sh`: G meshds, each with its own gateway, against a real
-3-member etcd cluster (Debian's etcd-server, on loopback) holding G gateways
-and V VMs, all on one machine. Real: etcd, the registry library and its
-watch, every meshd (registry thread, reconcile, link statistics, LSA
-origination and reading, topology and path installation, metrics), meshctl.
-Simulated: the gateways, by `perf/simgw` (one process, single-threaded, for
-all G): it answers each meshd on the UAPI and control sockets of a real
-gateway, with the replies meshd parses; probes are not sent but their
-results made from a delay matrix (random positions on a plane, RTT 2-170 ms,
-+-2 % per sample); an LSA part reaches every gateway that has its origin
-bound after half the pair's RTT, and is dropped over a cut link (a real
-gateway would send it through the relay meshd chose; simgw does not model
-relaying). There are no packets, so no data-plane cost is in these figures.
-What is timed is what simgw sees each meshd send its gateway (perf/simgw.c
-logs it). The VMs are written with `perf/scale_seed`, which checks each as
-meshctl does but writes them in batches: V `meshctl vm add` each read the
-whole registry twice.
-
-A VM added changes nothing meshd tells its gateway (it installs gateways'
-prefixes, not VMs), so "a `vm add` at every meshd" is each meshd's first
-reconcile pass after the change, when it has reloaded the registry; a
-periodic pass (every 5 s) falling in between is counted as possibly one.
-p99 over 20 changes is the largest of the 20 (nearest rank).
-
-```sh
-perf/run-scale.sh                                   # 100 gateways, 10,000 VMs
-perf/run-scale.sh --gateways 20 --vms 2000          # a smaller mesh
-```
-
-TEXT
-	for f in $(ls perf/results/scale-[0-9]*.md | sort -t- -k2 -n); do
-		cat "$f"
-		echo
-	done
-} >"$section"
-perf/update-doc.sh scale "$section"
+write_doc
 log "results in $out and docs/PERFORMANCE.md"
