@@ -97,12 +97,13 @@ static int seed(const char *url, unsigned gateways, unsigned vms)
 		json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put", "key", b64_string(key),
 						     "value", b64_string(value ? value : "")));
 		free(value);
-		if ((json_array_size(ops) == BATCH || k + 1 == vms) && put_batch(h, ops, err, sizeof(err))) {
+		if (json_array_size(ops) < BATCH && k + 1 < vms)
+			continue;
+		if (put_batch(h, ops, err, sizeof(err))) {
 			fprintf(stderr, "scale_seed: %s\n", err);
 			rc = 1;
 		}
-		if (json_array_size(ops) == BATCH || k + 1 == vms)
-			ops = NULL; /* put_batch took it */
+		ops = NULL; /* put_batch took it */
 	}
 	json_decref(ops);
 	reg_snapshot_free(&s);
