@@ -362,8 +362,9 @@ if [ "$PROFILE_S" -gt 0 ] && command -v perf >/dev/null; then
 		perf record -q -F 997 -p "$pid" -o "$TMP/perf.$role" -- sleep "$PROFILE_S" >/dev/null 2>&1 || true
 		{
 			echo "== $role (pid $pid), $PROFILE_S s idle, self time by function"
+			# awk, not head: reading on, it leaves perf no SIGPIPE to fail on
 			perf report -q -i "$TMP/perf.$role" --sort symbol --stdio 2>/dev/null |
-				grep -E '^ +[0-9]' | head -25
+				awk '/^ +[0-9]/ && n++ < 25'
 			echo
 		} >>"$profile"
 	done
