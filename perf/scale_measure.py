@@ -234,8 +234,8 @@ def cmd_converged(prefix, meshds, gateways):
     for i in range(1, meshds + 1):
         try:
             up = sum(1 for v in meshd_links(f"{prefix}{i}.meshd").values() if v)
-        except OSError:
-            up = 0
+        except (OSError, ValueError):
+            up = 0  # not answering, or a reply cut short (meshd gives a client 2 s)
         if up < slots * (slots - 1):
             short.append(i)
     return {"converged": not short, "short": short}
