@@ -17,6 +17,7 @@ SLOTS and MESHDS: the meshds are those of slots 1..that number (the others,
 if any, are simgw's puppets).
 
 PREFIX is the meshds' sockets' common start: PREFIX<i>.meshd for slot i.
+  logs DIR MESHDS                         what the meshds' logs (DIR/meshd<i>.log) said
   report RESULTS.jsonl PARAMS.json        the markdown table
 """
 import json
@@ -208,13 +209,13 @@ def cmd_linkcut(events, offset, slots, a, b):
             "others": len(others), "propagation_ms": sorted(prop), "total_ms": sorted(total)}
 
 
-def meshd_links(path):
+def meshd_links(path, timeout=10):
     """{(from, to): up} as the meshd at path holds its links ("links", the
     request `meshctl link show` makes; asked here directly, as meshctl asks
     every meshd of the directory in turn until it finds the one named)."""
     import socket
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    s.settimeout(10)
+    s.settimeout(timeout)
     s.connect(path)
     s.sendall(b"links\nversion\n")
     buf = b""
@@ -227,18 +228,26 @@ def meshd_links(path):
     return {(l["from_id"], l["to_id"]): l["up"] for l in json.loads(buf.split(b"\n")[0])["links"]}
 
 
-def cmd_converged(prefix, meshds, gateways):
-    """Exit 0 once every meshd holds gateways * (gateways - 1) links up."""
-    slots, meshds = int(gateways), int(meshds)
-    short = []
-    for i in range(1, meshds + 1):
+def cmd_converged(prefix, meshds, gateways, deadline_ms):
+    """Exit 0 if every meshd holds gateways * (gateways - 1) links up. The
+    meshds are asked 16 at a time, none after DEADLINE_MS (wall): on a
+    starved machine one round can otherwise take longer than the wait."""
+    from concurrent.futures import ThreadPoolExecutor
+    slots, meshds, deadline = int(gateways), int(meshds), float(deadline_ms) / 1000
+
+    def short(i):
+        if time.time() >= deadline:
+            return True
         try:
-            up = sum(1 for v in meshd_links(f"{prefix}{i}.meshd").values() if v)
+            links = meshd_links(f"{prefix}{i}.meshd", timeout=max(0.5, min(5, deadline - time.time())))
+            return sum(1 for v in links.values() if v) < slots * (slots - 1)
         except (OSError, ValueError):
-            up = 0  # not answering, or a reply cut short (meshd gives a client 2 s)
-        if up < slots * (slots - 1):
-            short.append(i)
-    return {"converged": not short, "short": short}
+            return True  # not answering, or a reply cut short (meshd gives a client 2 s)
+
+    with ThreadPoolExecutor(16) as pool:
+        flags = list(pool.map(short, range(1, meshds + 1)))
+    left = [i for i, f in zip(range(1, meshds + 1), flags) if f]
+    return {"converged": not left, "short": left}
 
 
 def cmd_cutheld(prefix, slots, a, b):
@@ -251,6 +260,29 @@ def cmd_cutheld(prefix, slots, a, b):
         want = [(a, b)] if i == a else [(b, a)] if i == b else [(a, b), (b, a)]
         held += all(links.get(w) is False for w in want)
     return {"held": held, "slots": slots}
+
+
+LOG_SIGNS = {
+    "registry_unreachable": "registry unreachable",
+    "gateway_silent": "the gateway does not answer",
+    "link_down": "down (flap",
+    "lsa_expired": "no link state from gateway",
+}
+
+
+def cmd_logs(directory, meshds):
+    """Over the whole run, per sign of trouble: its lines in all the meshds'
+    logs, and how many meshds logged it at least once."""
+    out = {k: 0 for k in LOG_SIGNS}
+    out.update({k + "_meshds": 0 for k in LOG_SIGNS})
+    for i in range(1, int(meshds) + 1):
+        with open(f"{directory}/meshd{i}.log", errors="replace") as f:
+            text = f.read()
+        for k, sign in LOG_SIGNS.items():
+            n = text.count(sign)
+            out[k] += n
+            out[k + "_meshds"] += n > 0
+    return out
 
 
 def fmt(v, unit="ms", digits=0):
@@ -277,8 +309,13 @@ def cmd_report(results, params):
            f"{p['date']}, {p['cpu']}, {p['ncpu']} logical CPUs, 1-minute load {p['load']} before the run; "
            f"{registry}; probe interval {p['probe_ms']} ms; metrics {'on' if p['metrics'] else 'off'}. "
            f"Setup: {p['gateways']} `meshctl gateway add` {p['register_s']} s, {p['vms']:,} VMs by {writer} "
-           f"{p['seed_s']} s; every meshd held all {p['gateways'] * (p['gateways'] - 1):,} links "
-           f"{p['converge_s']} s after {'the' if p['meshds'] == p['gateways'] else 'its'} meshds started.", "",
+           f"{p['seed_s']} s; " + (
+               f"every meshd held all {p['gateways'] * (p['gateways'] - 1):,} links "
+               f"{p['converge_s']} s after {'the' if p['meshds'] == p['gateways'] else 'its'} meshds started."
+               if p.get("converged", True) else
+               f"**not converged**: {p['converge_s']} s after the meshds started, {p['short']} of "
+               f"{p['meshds']} meshds still held fewer than all {p['gateways'] * (p['gateways'] - 1):,} links "
+               f"up; what follows was measured in that state."), "",
            "```sh", p["command"], "```", "",
            "| figure | target | measured | |", "|---|---|---|---|"]
     idle = steps.get("idle", [{}])[0]
@@ -343,6 +380,13 @@ def cmd_report(results, params):
         ev = idle.get("events", {})
         flaps = sum(v for k, v in ev.items() if k in ("link-down", "link-up", "path-set", "path-del"))
         out.append(f"| gateway changes meshd made while idle (link up/down, path set/del) | | {flaps} | |")
+    logs = steps.get("logs", [None])[0]
+    if logs:
+        for k, label in (("registry_unreachable", "a registry load failed (\"registry unreachable\")"),
+                         ("gateway_silent", "its gateway did not answer"),
+                         ("link_down", "a link went down (a flap)"),
+                         ("lsa_expired", "another gateway's link state expired unrenewed")):
+            out.append(f"| meshd logs, the whole run: {label}: lines (meshds) | | {logs[k]} ({logs[k + '_meshds']}) | |")
     print("\n".join(out))
 
 
@@ -362,6 +406,8 @@ def main():
         sys.exit(0 if r["converged"] else 1)
     elif cmd == "cutheld":
         r = cmd_cutheld(*args)
+    elif cmd == "logs":
+        r = cmd_logs(*args)
     elif cmd == "report":
         return cmd_report(*args)
     else:
