@@ -333,6 +333,11 @@ def cmd_report(results, params):
                    f"{rate:.2f} ({idle['etcd_raft_entries'] / idle['seconds']:.2f}) | {verdict(rate < 1)} |")
     for what, label in (("route-add", "`meshctl gateway add`"), ("uapi-get", "`meshctl vm add`")):
         rs = [r for r in steps.get("applied", []) if r["what"] == what]
+        fails = [r for r in steps.get("failed", []) if r["what"] == what]
+        if fails:
+            out.append(f"| {label} failed: commands (of {len(rs) + len(fails)}) | | {len(fails)}, after "
+                       f"{fmt(median([r['command_ms'] for r in fails]))} (median): "
+                       f"\"{fails[0]['error'][:120]}\" | **failed** |")
         if not rs:
             continue
         full = [r["all_ms"] for r in rs if r["all_ms"] is not None]
