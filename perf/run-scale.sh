@@ -119,7 +119,9 @@ perf/run-scale.sh --gateways 20 --vms 2000          # a smaller mesh
 ```
 
 TEXT
-		for f in $(ls perf/results/scale-[0-9]*.md | sort -t- -k2 -n); do
+		# by gateways, then all meshds before fewer (the shorter name)
+		for f in $(ls perf/results/scale-[0-9]*.md | awk '{ match($0, /scale-[0-9]+/)
+			print substr($0, RSTART + 6, RLENGTH - 6), length($0), $0 }' | sort -k1,1n -k2,2n | cut -d' ' -f3); do
 			cat "$f"
 			echo
 		done
@@ -152,6 +154,7 @@ while [ $# -gt 0 ]; do
 	esac
 done
 K=${K:-$G}
+MESHDS_TAG=$([ "$K" = "$G" ] || echo "-$K")
 # Prefixes are 10.<id>.0.0/16: the new gateways' ids too. The link cut is
 # watched by a third meshd.
 [ "$K" -ge 3 ] && [ "$K" -le "$G" ] && [ $((G + CHANGES)) -le 254 ] ||
@@ -166,6 +169,8 @@ MEASURE="python3 perf/scale_measure.py"
 
 log() { echo "run-scale: $(date -u +%T) $*" >&2; }
 now_ms() { date +%s%3N; }
+
+LOAD0=$(cut -d' ' -f1 /proc/loadavg) # before this run's load
 
 # ---- what this run starts, and how it goes ----
 TMP=$(mktemp -d /tmp/hmscale.XXXXXX)
@@ -372,8 +377,9 @@ log "link cut: $(tail -1 "$RESULTS")"
 # What each meshd holds, on its own socket: both directions down, but at
 # the ends only its own (the far end's LSA would come through a relay,
 # which simgw does not model).
-down_everywhere=$($MEASURE cutheld "$RUN/$NAME" "$K" 1 2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["held"])')
-log "meshds whose own socket shows the cut: $down_everywhere of $K"
+read -r down_everywhere answered < <($MEASURE cutheld "$RUN/$NAME" "$K" 1 2 |
+	python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["held"], r["answered"])')
+log "meshds whose own socket shows the cut: $down_everywhere of $K ($answered answered within 10 s)"
 sim heal 1 2
 
 # ---- what the meshds logged ----
@@ -381,7 +387,7 @@ $MEASURE logs "$TMP" "$K" | sed 's/^{/{"step":"logs",/' >>"$RESULTS"
 
 # ---- where the time goes (--profile) ----
 if [ "$PROFILE_S" -gt 0 ] && command -v perf >/dev/null; then
-	profile=perf/results/scale-${G}x$V-profile.txt
+	profile=perf/results/scale-${G}x$V${MESHDS_TAG}-profile.txt
 	: >"$profile"
 	for role in meshd simgw; do
 		pid=$(awk -v r="$role" '$1 == r { n++; if (r != "meshd" || n == 3) { print $2; exit } }' "$TMP/pids")
@@ -399,24 +405,25 @@ fi
 
 # ---- the results ----
 mkdir -p perf/results
-out=perf/results/scale-${G}x$V.md
-[ "$K" = "$G" ] || out=perf/results/scale-${G}x$V-$K.md
+out=perf/results/scale-${G}x$V$MESHDS_TAG.md
 [ "$ETCD" = 1 ] || out=perf/results/trial-${out#perf/results/}
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 python3 - "$TMP/params.json" <<EOF
 import json, sys
 json.dump({"gateways": $G, "meshds": $K, "vms": $V, "etcd": $ETCD == 1, "probe_ms": $PROBE_MS, "metrics": $METRICS == 1,
            "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "ncpu": $(nproc),
-           "load": "$(cut -d' ' -f1 /proc/loadavg)", "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
+           "load": "$LOAD0", "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
            "register_s": "$REGISTER_S", "seed_s": "$SEED_S", "converge_s": "$CONVERGE_S",
            "converged": $CONVERGED == 1, "short": $SHORT,
            "command": "perf/run-scale.sh${ARGS:+ $ARGS}"}, open(sys.argv[1], "w"))
 EOF
+cp "$RESULTS" "${out%.md}.jsonl"
+cp "$TMP/params.json" "${out%.md}.params.json"
 {
 	$MEASURE report "$RESULTS" "$TMP/params.json"
 	echo
-	echo "After the cut, $down_everywhere of $K meshds showed it on their own socket (\"links\"):"
-	echo "both directions down, the two ends their own direction."
+	echo "After the cut, $down_everywhere of $K meshds showed it on their own socket (\"links\": both"
+	echo "directions down, the two ends their own direction); $answered of $K answered within 10 s."
 } >"$out"
 cat "$out"
 [ "$DOC" = 1 ] || exit 0
