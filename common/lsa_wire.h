@@ -14,6 +14,8 @@
 #ifndef HOPMESH_LSA_WIRE_H
 #define HOPMESH_LSA_WIRE_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #define LSA_PORT 51822
@@ -25,6 +27,7 @@
 /* ceil(4094 / 48): every other gateway of the largest mesh. */
 #define LSA_PARTS_MAX 86
 #define LSA_LIFETIME_MAX_S 3600
+#define LSA_GATEWAY_ID_MAX 4095 /* ids are 12 bits, 0 none */
 
 struct lsa_hdr {
 	uint32_t magic;
@@ -53,5 +56,11 @@ _Static_assert(sizeof(struct lsa_hdr) == 20, "lsa_hdr is 20 bytes");
 _Static_assert(sizeof(struct lsa_link) == 26, "lsa_link is 26 bytes");
 
 #define LSA_BYTES_MAX (sizeof(struct lsa_hdr) + LSA_LINKS_MAX * sizeof(struct lsa_link))
+
+/* Whether len bytes at p are one part as docs/PROTOCOL.md gives it: its
+ * header in range, exactly its links behind it, each naming another gateway,
+ * in ascending order (one order: a reader finds a link by bisection).
+ * lsa_wire.c; the gateway checks every part it sends or receives with it. */
+bool lsa_part_well_formed(const uint8_t *p, size_t len);
 
 #endif

@@ -37,6 +37,9 @@
 #include "routes.h"
 #include "textbuf.h"
 
+/* Origins index st->origin: every id a well-formed part names fits. */
+_Static_assert(LSA_GATEWAY_ID_MAX < MAX_GATEWAYS, "lsa_part_well_formed admits only ids we store");
+
 struct lsa_part {
 	uint64_t number; /* in the order parts arrived, over all origins */
 	uint64_t at_ns;  /* when it arrived */
@@ -73,33 +76,6 @@ void lsa_free(struct gateway *gw)
 	rte_free(st);
 }
 
-/* Whether len bytes at p are one part as docs/PROTOCOL.md gives it: its
- * header in range, exactly its links behind it, each naming another gateway,
- * in ascending order (one order: a reader finds a link by bisection). */
-static bool well_formed(const uint8_t *p, uint32_t len)
-{
-	const struct lsa_hdr *h = (const struct lsa_hdr *)p;
-	const struct lsa_link *l = (const struct lsa_link *)(h + 1);
-	uint16_t origin, prev = 0;
-
-	if (len < sizeof(*h) || h->magic != rte_cpu_to_be_32(LSA_MAGIC) || h->version != LSA_VERSION ||
-	    !h->nparts || h->nparts > LSA_PARTS_MAX || h->part >= h->nparts ||
-	    h->nlinks > LSA_LINKS_MAX || len != sizeof(*h) + h->nlinks * sizeof(*l))
-		return false;
-	origin = rte_be_to_cpu_16(h->origin);
-	if (!origin || origin >= MAX_GATEWAYS || !h->lifetime_s ||
-	    rte_be_to_cpu_16(h->lifetime_s) > LSA_LIFETIME_MAX_S)
-		return false;
-	for (unsigned i = 0; i < h->nlinks; i++) {
-		uint16_t to = rte_be_to_cpu_16(l[i].to);
-
-		if (!to || to >= MAX_GATEWAYS || to == origin || to <= prev)
-			return false;
-		prev = to;
-	}
-	return true;
-}
-
 static bool expired(const struct lsa_part *k, uint64_t now)
 {
 	return now - k->at_ns >= (uint64_t)k->lifetime_s * 1000000000ULL;
@@ -115,7 +91,7 @@ void lsa_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgra
 	struct lsa_part *k;
 	uint64_t seq;
 
-	if (!well_formed(d->payload, d->len)) {
+	if (!lsa_part_well_formed(d->payload, d->len)) {
 		lcore_drop(gw->main_lc, m, GW_DROP_LSA_MALFORMED);
 		return;
 	}
@@ -181,7 +157,7 @@ void lsa_send_command(struct gateway *gw, const char *hex, char *out, size_t out
 		}
 		buf[i] = (uint8_t)(hi << 4 | lo);
 	}
-	if (!well_formed(buf, (uint32_t)(n / 2))) {
+	if (!lsa_part_well_formed(buf, n / 2)) {
 		snprintf(out, outlen, "{\"error\":\"lsa send: not a well-formed LSA part\"}");
 		return;
 	}
