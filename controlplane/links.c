@@ -255,8 +255,15 @@ bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent,
 		l->forgiven = false;
 	} else if (!l->answering && answering) {
 		/* A gap of a few probes on a lossy link is loss, and stays
-		 * counted; a longer silence was down-time, already acted on. */
-		if (l->ever_up && reply_ns - l->silent_since_ns >= 4 * silent_ms * NS_PER_MS)
+		 * counted; a longer silence was down-time, already acted on.
+		 * Before the first reply the link was being set up (the far
+		 * end's session and neighbour entry, an RTT each): counted,
+		 * those probes read as 2-4 % of loss on a 200 ms link for the
+		 * whole loss window, and meshd would route around a sound
+		 * link from its start. */
+		if (!l->ever_up)
+			excuse_outage(l, p, 0, reply_ns);
+		else if (reply_ns - l->silent_since_ns >= 4 * silent_ms * NS_PER_MS)
 			excuse_outage(l, p, l->silent_since_ns, reply_ns);
 		l->good_since_ns = l->judged_ns = now_ns;
 		l->hold_ms = holddown_for(l, p);

@@ -7,7 +7,9 @@
  * reply, a re-up only after a hold-down that doubles per flap and decays, a
  * link at 30 % loss each way held down for good, short outages that keep the
  * loss history, a silence of this gateway's own not counted as a flap, and
- * the short loss window that costs a link starting to lose at once. Time is a parameter: the clock is the test's.
+ * the short loss window that costs a link starting to lose at once, a
+ * link's set-up not counted as loss. Time is a parameter: the clock is the
+ * test's.
  */
 #include <inttypes.h>
 #include <math.h>
@@ -489,6 +491,26 @@ static void cut_found_in_detect_time(void **state)
 	}
 }
 
+/* A link's set-up: 200 ms RTT, its first 8 probes never answered (the far
+ * end had no session yet), then every one. Those 8 are not loss: counted,
+ * they were 3-4 % over the 10 s window, enough for meshd to prefer a relay
+ * 10 ms longer. A probe lost after the first reply still is. */
+static void setup_is_not_loss(void **state)
+{
+	struct sim s = { .p = params(), .t = 1000 * MS };
+
+	(void)state;
+	sim_cut(&s, 8 * s.p.interval_ms * MS);
+	assert_false(s.l.ever_up);
+	sim_run(&s, 200, 0, 2000 * MS);
+	assert_true(s.l.up);
+	assert_true(link_loss(&s.l, &s.p) == 0);
+	assert_true(s.l.excused >= 8 && s.l.excused <= 9);
+	sim_run(&s, 200, 40, 8000 * MS);
+	/* 1 in 40 lost over the last 8 s of the 10 s window */
+	assert_true(link_loss(&s.l, &s.p) > 0.01);
+}
+
 /* A short outage (1.5 s, past the 1 s from which a silence is down-time) on
  * a link with 25 % loss: the loss history from before it stays (it used to
  * start again from nothing), and the outage's own probes are not loss. */
@@ -587,6 +609,7 @@ int main(void)
 		cmocka_unit_test(holddown_doubles_and_decays),
 		cmocka_unit_test(cut_found_in_detect_time),
 		cmocka_unit_test(local_stall_is_not_a_flap),
+		cmocka_unit_test(setup_is_not_loss),
 		cmocka_unit_test(short_outage_keeps_loss_history),
 		cmocka_unit_test(loss_onset_is_fast),
 		cmocka_unit_test(counters_reset),
