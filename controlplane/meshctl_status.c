@@ -205,9 +205,10 @@ int mc_status(struct mc_ctx *c, int argc, char **argv)
 	doc = json_pack("{s:s,s:s,s:I,s:s,s:s,s:o,s:o,s:o}", "gateway", gname ? gname : "", "interface", name,
 			"id", json_integer_value(json_object_get(gws, "self")), "control", control,
 			"meshd_socket", msock,
-			"meshd", meshd ? json_pack("{s:b,s:O?,s:O?,s:O?,s:O?}", "answering", 1, "registry",
+			"meshd", meshd ? json_pack("{s:b,s:O?,s:O?,s:O?,s:O?,s:O?}", "answering", 1, "registry",
 						   json_object_get(meshd, "registry"), "registry_up",
-						   json_object_get(meshd, "registry_up"), "gateway_up",
+						   json_object_get(meshd, "registry_up"), "registry_revision",
+						   json_object_get(meshd, "registry_revision"), "gateway_up",
 						   json_object_get(meshd, "gateway_up"), "backbone_up",
 						   json_object_get(meshd, "backbone_up"))
 				       : json_pack("{s:b}", "answering", 0),

@@ -32,7 +32,7 @@
  * asks on every pass anyway.
  *
  *   {"gateway":NAME,"id":N,"interface":I,"control":PATH,"registry":URL,
- *    "registry_up":B,"gateway_up":B,"backbone_up":B,
+ *    "registry_up":B,"registry_revision":R,"gateway_up":B,"backbone_up":B,
  *    "links":[{"id","to","up","rtt_ms","rtt_p50_ms","rtt_p90_ms","rtt_p99_ms",
  *              "loss","jitter_ms","probes_sent","probes_received","since_reply_ms"}],
  *    "paths":[{"id","to","hops","via","cost_ms","path":[NAME,...],"path_ids":[ID,...]}],
@@ -40,7 +40,9 @@
  *                  "path_ids":[ID,...]}],
  *    "installed_error":TEXT}
  *
- * "paths" are the router's choices (meshd's memory); "installed" what the
+ * "registry_revision" is the etcd revision of the registry snapshot meshd
+ * holds (0: none yet, or the embedded registry): a write with a revision up
+ * to it has reached this meshd. "paths" are the router's choices (meshd's memory); "installed" what the
  * gateway holds, read from its control socket ("dump gateways") for this
  * reply, so the two are of the same moment and `meshctl route show` can show
  * where they differ. Both paths start with this gateway and end with the
@@ -287,9 +289,10 @@ static char *links_text(const struct meshd *d)
 
 static char *status_text(const struct meshd *d)
 {
-	json_t *j = json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:b,s:b,s:o,s:o}", "gateway", d->cfg.gateway,
+	json_t *j = json_pack("{s:s,s:i,s:s,s:s,s:s,s:b,s:I,s:b,s:b,s:o,s:o}", "gateway", d->cfg.gateway,
 		"id", (int)d->self_id, "interface", d->cfg.interface, "control", d->cfg.control,
-		"registry", d->cfg.registry, "registry_up", d->registry_up, "gateway_up", d->gateway_up,
+		"registry", d->cfg.registry, "registry_up", d->registry_up, "registry_revision",
+		(json_int_t)(d->have_snap ? d->snap.revision : 0), "gateway_up", d->gateway_up,
 		"backbone_up", d->backbone_up, "links", links_json(d), "paths", paths_json(d));
 	char err[256] = "", *s;
 	json_t *installed = j ? installed_json(d, err, sizeof(err)) : NULL;

@@ -21,7 +21,8 @@
 #  - all three are started again (same data): every meshd says the registry
 #    is back, and a change made now (a new prefix for eu-west) reaches every
 #    gateway through the re-established watch;
-#  - idle for 10 s: etcd's revision does not move (no meshd writes to it).
+#  - idle for 10 s: etcd's revision does not move (no meshd writes to it),
+#    and every meshd holds the registry at that revision (`meshctl status`).
 #  - etcd slow: the leader (moved to the member first in meshd's endpoints)
 #    stopped with SIGSTOP for 10 s, its connections open and silent, and the
 #    direct link us-east - us-west cut 100 ms into it: us-east's traffic to
@@ -218,6 +219,14 @@ sleep 10
 rev1=$(etcd_revision) || hm_fail "no revision from etcd"
 echo "meshd_etcd: idle with 3 meshds: $((rev1 - rev0)) etcd writes in 10 s" >&2
 hm_check "no etcd write in 10 s of idle ($((rev1 - rev0)))" test $((rev1 - rev0)) -eq 0
+meshd_revision() { # R: the registry revision region R's meshd holds, as `meshctl status` shows it
+	meshctl --json status "$(rig_gwname "$1")" --run-dir "$HM_TMP/run" |
+		python3 -c 'import json, sys; print(json.load(sys.stdin)["meshd"]["registry_revision"])'
+}
+for r in 1 2 3; do
+	hm_check "$(rig_region_name "$r")'s meshd holds the registry at etcd's revision $rev1" \
+		test "$(meshd_revision "$r")" = "$rev1"
+done
 
 # ---- the flow ----
 meshd_flow_end
