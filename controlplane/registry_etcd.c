@@ -7,7 +7,8 @@
  * Keys are REG_PREFIX + the relative key (/hopmesh/gateways/NAME, ...), the
  * values the records' JSON; the API carries both in base64
  * (registry_codec.c) and int64 figures as strings. Reads are one range over
- * /hopmesh/ (paged, all pages at the first page's revision); keys under it
+ * /hopmesh/ (paged, all pages at the first page's revision; a new gateway's
+ * write reads only gateways/ and claims/, at one revision); keys under it
  * outside the layout, such as an earlier version's links/FROM/TO (put under
  * leases, so gone seconds after the meshd that put them stops), are read and
  * passed over by assembly. Writes that need checks across records
@@ -211,14 +212,20 @@ static json_t *range_request(const char *from, size_t fromlen, const char *end, 
 	return req;
 }
 
-/* A range over the whole registry, all pages at the first one's revision. */
-static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, size_t errlen)
+/* A range over the keys under rel ("" the whole registry), all pages at
+ * es->revision, or at the first page's when that is still 0: a second
+ * range into the same es reads at the revision of the first. */
+static int etcd_range_under(struct reg_etcd *e, struct reg_entries *es, const char *rel, char *err,
+			    size_t errlen)
 {
-	char end[REG_KEY_LEN + 16], *from = strdup(REG_PREFIX);
-	size_t fromlen = strlen(REG_PREFIX);
+	char end[REG_KEY_LEN + 16], start[REG_KEY_LEN + 16], *from;
+	size_t fromlen;
 	int rc = -1;
 
-	full_key(end, sizeof(end), "", true);
+	full_key(start, sizeof(start), rel, false);
+	full_key(end, sizeof(end), rel, true);
+	from = strdup(start);
+	fromlen = strlen(start);
 	while (from) {
 		json_t *req = range_request(from, fromlen, end, es->revision), *resp, *kvs;
 		bool more;
@@ -245,6 +252,28 @@ static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, siz
 		reg_err(err, errlen, "out of memory");
 	free(from);
 	return rc;
+}
+
+static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, size_t errlen)
+{
+	return etcd_range_under(e, es, "", err, errlen);
+}
+
+/* What a write's check needs, at one revision. A new gateway is checked
+ * against the other gateways and their claims only (reg_gateway_fits
+ * looks at VMs only for the one it replaces), so at scale its write reads
+ * a few hundred keys, not every VM; anything else reads everything. */
+static int write_read(struct reg_etcd *e, const struct reg_write *w, struct reg_entries *es,
+		      char *err, size_t errlen)
+{
+	if (w->kind != REG_K_GATEWAY || !w->value)
+		return etcd_range(e, es, err, errlen);
+	if (etcd_range_under(e, es, "gateways/", err, errlen) < 0 ||
+	    etcd_range_under(e, es, "claims/", err, errlen) < 0)
+		return -1;
+	if (reg_entries_find(es, w->key)) /* a replacement: its VMs must stay inside */
+		return etcd_range_under(e, es, "vms/", err, errlen);
+	return 0;
 }
 
 static int etcd_load(struct registry *r, struct reg_entries *out, char *err, size_t errlen)
@@ -321,7 +350,7 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 		bool ok;
 		int rc;
 
-		if (etcd_range(e, &es, err, errlen) < 0) {
+		if (write_read(e, w, &es, err, errlen) < 0) {
 			reg_entries_free(&es);
 			return -1;
 		}
