@@ -8,12 +8,17 @@
  * links travel between the meshds, meshd_lsa.c).
  *
  * The thread's flow, one step at a time:
- *   - the watch fd (registry_watch_fd) fires: a load is due in DEBOUNCE_NS;
- *     also every RELOAD_EVERY_NS, every RETRY_EVERY_NS after a failed load,
+ *   - the watch fd (registry_watch_fd) fires: a load is due at once where
+ *     the registry follows its watch (etcd: registry_update applies the
+ *     watch's changes key by key, a full read only when they do not follow
+ *     on), in DEBOUNCE_NS otherwise (dir: every load a full read); also a
+ *     full read every RELOAD_EVERY_NS (FOLLOW_RELOAD_EVERY_NS when
+ *     following: a safety net), every RETRY_EVERY_NS after a failed load,
  *     and at once when the loop asks (meshd_registry_reload);
- *   - a load (registry_load_over the thread's own last good snapshot) posts
- *     its result in one slot, a newer replacing one the loop has not taken,
- *     and wakes the loop through an eventfd (meshd_registry_fd);
+ *   - a load (registry_update over the thread's own last good snapshot)
+ *     posts its result in one slot, a newer replacing one the loop has not
+ *     taken, and wakes the loop through an eventfd (meshd_registry_fd); a
+ *     wake-up that brought no change posts nothing;
  *   - every registry_compact_s (config), the meshd of the gateway with the lowest id in
  *     the registry (one per mesh, no election needed beyond the snapshot
  *     everyone reads) compacts etcd to the revision it read one period
@@ -35,6 +40,9 @@
 #include "meshd.h"
 
 #define RELOAD_EVERY_NS (5 * 1000000000ULL)
+/* With a watch whose changes are applied key by key (etcd), a full read is
+ * a safety net only, and a costly one in a large mesh. */
+#define FOLLOW_RELOAD_EVERY_NS (60 * 1000000000ULL)
 #define RETRY_EVERY_NS (1000000000ULL)
 #define DEBOUNCE_NS (100 * 1000000ULL)
 
@@ -82,16 +90,22 @@ static void post(struct meshd_registry *m, const struct reg_snapshot *fresh, con
 	poke(m->wake_loop);
 }
 
-/* One load; last: the thread's last good snapshot, replaced on success. */
-static bool load(struct meshd_registry *m, struct reg_snapshot *last, bool *have_last)
+/* One load; last: the thread's last good snapshot, replaced on success.
+ * full: read everything even where the watch's changes could be applied. */
+static bool load(struct meshd_registry *m, struct reg_snapshot *last, bool *have_last, bool full)
 {
 	struct reg_snapshot fresh, copy;
+	bool was_full;
 	char err[256];
+	int rc = registry_update(m->reg, *have_last ? last : NULL, full, &fresh, &was_full, err,
+				 sizeof(err));
 
-	if (registry_load_over(m->reg, *have_last ? last : NULL, &fresh, err, sizeof(err))) {
+	if (rc < 0) {
 		post(m, NULL, err);
 		return false;
 	}
+	if (rc == 1)
+		return true; /* a wake-up with no change in it: nothing to post */
 	if (reg_snapshot_dup(&fresh, &copy) < 0) {
 		reg_snapshot_free(&fresh);
 		post(m, NULL, "out of memory");
@@ -130,14 +144,16 @@ static void *thread_main(void *arg)
 	struct meshd_registry *m = arg;
 	struct reg_snapshot last;
 	bool have_last = false, up = false;
-	uint64_t last_load = 0, due = 1, last_compact = meshd_mono_ns(); /* load at once */
+	uint64_t last_full = 0, due = 1, last_compact = meshd_mono_ns(); /* load at once */
 	long long compact_to = 0;
 	int wfd = registry_watch_fd(m->reg);
+	bool follows = registry_follows(m->reg), full_asked = false;
+	uint64_t every = follows ? FOLLOW_RELOAD_EVERY_NS : RELOAD_EVERY_NS;
 
 	for (;;) {
 		struct pollfd p[2] = {{.fd = m->wake_thread, .events = POLLIN},
 				      {.fd = wfd, .events = POLLIN}};
-		uint64_t now = meshd_mono_ns(), next = last_load + (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS);
+		uint64_t now = meshd_mono_ns(), next = last_full + (up ? every : RETRY_EVERY_NS);
 		int timeout_ms;
 		bool stop;
 
@@ -151,21 +167,27 @@ static void *thread_main(void *arg)
 			drain(m->wake_thread);
 		if (wfd >= 0 && p[1].revents) {
 			registry_watch_ack(m->reg);
+			/* changes applied one by one cost what they change: no need
+			 * to wait for more to gather (they gather while one runs) */
 			if (!due)
-				due = now + DEBOUNCE_NS;
+				due = follows ? now : now + DEBOUNCE_NS;
 		}
 		pthread_mutex_lock(&m->mu);
 		stop = m->stop;
 		if (m->reload_asked)
-			due = now;
+			due = now, full_asked = true;
 		m->reload_asked = false;
 		pthread_mutex_unlock(&m->mu);
 		if (stop)
 			break;
-		if ((due && now >= due) || now - last_load >= (up ? RELOAD_EVERY_NS : RETRY_EVERY_NS)) {
+		if ((due && now >= due) || now - last_full >= (up ? every : RETRY_EVERY_NS)) {
+			bool full = full_asked || now - last_full >= (up ? every : RETRY_EVERY_NS);
+
 			due = 0;
-			last_load = now;
-			up = load(m, &last, &have_last);
+			full_asked = false;
+			if (full)
+				last_full = now;
+			up = load(m, &last, &have_last, full || !up);
 		}
 		if (up && have_last &&
 		    now - last_compact >= m->d->cfg.registry_compact_s * 1000000000ULL) {

@@ -6,6 +6,10 @@
  *   registry_open      picks the back end by the URL's scheme (dir:, etcd:)
  *   registry_load*     the back end reads entries (registry_entries.h),
  *                      registry_assemble.c makes the snapshot
+ *   registry_update    the same, but where the back end follows its watch
+ *                      (etcd), the entries of the last read are kept here
+ *                      and the watch's changes applied to them key by key
+ *                      (registry_follow.c) instead of reading it all again
  *   registry_put_*     the record checked on its own (registry_rules.c) and
  *   registry_del_*     made JSON (registry_json.c) here; the back end writes
  *                      it, running the check across records (reg_write.check)
@@ -22,6 +26,7 @@
 
 #include "registry_assemble.h"
 #include "registry_base.h"
+#include "registry_follow.h"
 #include "registry_impl.h"
 #include "registry_json.h"
 #include "registry_rules.h"
@@ -80,6 +85,7 @@ void registry_close(struct registry *r)
 	if (!r)
 		return;
 	r->ops->close(r);
+	reg_entries_free(&r->kept);
 	pthread_mutex_destroy(&r->mu);
 	free(r);
 }
@@ -108,6 +114,64 @@ int registry_load_over(struct registry *r, const struct reg_snapshot *last, stru
 		out->revision = es.revision;
 	reg_entries_free(&es);
 	return rc;
+}
+
+/* A full read, kept as the next update's base when the back end follows
+ * its watch. Holds r->mu. */
+static int update_full(struct registry *r, const struct reg_snapshot *last,
+		       struct reg_snapshot *out, char *err, size_t errlen)
+{
+	struct reg_entries es = {0};
+	int rc;
+
+	reg_entries_free(&r->kept);
+	r->have_kept = false;
+	if (r->ops->follow)
+		r->ops->follow(r, NULL, err, errlen); /* what came before is in the read */
+	rc = r->ops->load(r, &es, err, errlen);
+	if (rc == 0 && reg_assemble(&es, last, out) < 0) {
+		reg_err(err, errlen, "out of memory");
+		rc = -1;
+	}
+	if (rc == 0)
+		out->revision = es.revision;
+	if (rc == 0 && r->ops->follow && reg_follow_ordered(&es)) {
+		r->kept = es;
+		r->have_kept = true;
+	} else {
+		reg_entries_free(&es);
+	}
+	return rc;
+}
+
+int registry_update(struct registry *r, const struct reg_snapshot *last, bool full,
+		    struct reg_snapshot *out, bool *was_full, char *err, size_t errlen)
+{
+	int rc = 1;
+
+	memset(out, 0, sizeof(*out));
+	reg_policy_default(&out->policy);
+	*was_full = false;
+	pthread_mutex_lock(&r->mu);
+	if (!full && r->have_kept && last)
+		rc = r->ops->follow(r, &r->kept, err, errlen);
+	if (rc == 0 && reg_assemble(&r->kept, last, out) < 0)
+		rc = 1; /* no memory: try it whole (it reports) */
+	if (rc == 0)
+		out->revision = r->kept.revision;
+	if (rc == 1) {
+		*was_full = true;
+		rc = update_full(r, last, out, err, errlen);
+	} else if (rc == 2) {
+		rc = 1;
+	}
+	pthread_mutex_unlock(&r->mu);
+	return rc;
+}
+
+bool registry_follows(const struct registry *r)
+{
+	return r->ops->follow != NULL;
 }
 
 static int do_write(struct registry *r, struct reg_write *w, char *err, size_t errlen)

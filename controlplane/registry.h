@@ -104,6 +104,20 @@ int registry_load(struct registry *r, struct reg_snapshot *out, char *err, size_
  * straight into the store changes nothing in use. */
 int registry_load_over(struct registry *r, const struct reg_snapshot *last, struct reg_snapshot *out,
 		       char *err, size_t errlen);
+/* registry_load_over for a reader that follows the registry (meshd's
+ * registry thread, the handle's only reader): where the back end can
+ * (etcd), the changes its watch delivered since the last call are applied
+ * key by key to the entries that call ended with and the snapshot made of
+ * them, which is what a full read at that revision gives; a full read when
+ * there is no such base (the first call, a watch that broke, was made again
+ * or fell behind a compaction, an error), when full is set, and always in
+ * the dir back end. *was_full says which it was. 0 with out filled, 1 when
+ * nothing changed (out empty: keep last), -1 with err as registry_load.
+ * last is needed for the incremental path (NULL: a full read). */
+int registry_update(struct registry *r, const struct reg_snapshot *last, bool full,
+		    struct reg_snapshot *out, bool *was_full, char *err, size_t errlen);
+/* Does registry_update follow a watch (so full reads may be rare)? */
+bool registry_follows(const struct registry *r);
 void reg_snapshot_free(struct reg_snapshot *s);
 /* A deep copy: 0, or -1 on no memory (out then empty). */
 int reg_snapshot_dup(const struct reg_snapshot *s, struct reg_snapshot *out);

@@ -7,7 +7,8 @@
  * Keys are REG_PREFIX + the relative key (/hopmesh/gateways/NAME, ...), the
  * values the records' JSON; the API carries both in base64
  * (registry_codec.c) and int64 figures as strings. Reads are one range over
- * /hopmesh/ (paged, all pages at the first page's revision); keys under it
+ * /hopmesh/ (paged, all pages at the first page's revision; a new gateway's
+ * write reads only gateways/ and claims/, at one revision); keys under it
  * outside the layout, such as an earlier version's links/FROM/TO (put under
  * leases, so gone seconds after the meshd that put them stops), are read and
  * passed over by assembly. Writes that need checks across records
@@ -38,6 +39,7 @@
 #include "registry_assemble.h"
 #include "registry_base.h"
 #include "registry_codec.h"
+#include "registry_follow.h"
 #include "registry_impl.h"
 #include "registry_json.h"
 
@@ -46,6 +48,9 @@
 #define TXN_TRIES 16
 #define WATCH_BACKOFF_MIN_MS 100
 #define WATCH_BACKOFF_MAX_MS 1000 /* a change is seen within 1 s of etcd returning */
+/* Changes held for a reader that does not take them (one that never asks,
+ * or is busy in a long read): past this, a full read is cheaper. */
+#define WATCH_MAX_PENDING 100000
 
 struct reg_etcd {
 	struct etcd_http *http;
@@ -54,6 +59,11 @@ struct reg_etcd {
 	bool thread_started;
 	pthread_t thread;
 	struct etcd_stream *stream; /* the watch's */
+
+	pthread_mutex_t qmu;        /* guards what follows, shared with the watch */
+	struct reg_entries pending; /* changes since the reader last took them */
+	bool resync;                /* they do not follow on from its last read */
+	bool watch_dead;            /* no watch will run: every read a full one */
 };
 
 /* ---- JSON bits of the v3 API ---- */
@@ -202,14 +212,20 @@ static json_t *range_request(const char *from, size_t fromlen, const char *end, 
 	return req;
 }
 
-/* A range over the whole registry, all pages at the first one's revision. */
-static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, size_t errlen)
+/* A range over the keys under rel ("" the whole registry), all pages at
+ * es->revision, or at the first page's when that is still 0: a second
+ * range into the same es reads at the revision of the first. */
+static int etcd_range_under(struct reg_etcd *e, struct reg_entries *es, const char *rel, char *err,
+			    size_t errlen)
 {
-	char end[REG_KEY_LEN + 16], *from = strdup(REG_PREFIX);
-	size_t fromlen = strlen(REG_PREFIX);
+	char end[REG_KEY_LEN + 16], start[REG_KEY_LEN + 16], *from;
+	size_t fromlen;
 	int rc = -1;
 
-	full_key(end, sizeof(end), "", true);
+	full_key(start, sizeof(start), rel, false);
+	full_key(end, sizeof(end), rel, true);
+	from = strdup(start);
+	fromlen = strlen(start);
 	while (from) {
 		json_t *req = range_request(from, fromlen, end, es->revision), *resp, *kvs;
 		bool more;
@@ -236,6 +252,28 @@ static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, siz
 		reg_err(err, errlen, "out of memory");
 	free(from);
 	return rc;
+}
+
+static int etcd_range(struct reg_etcd *e, struct reg_entries *es, char *err, size_t errlen)
+{
+	return etcd_range_under(e, es, "", err, errlen);
+}
+
+/* What a write's check needs, at one revision. A new gateway is checked
+ * against the other gateways and their claims only (reg_gateway_fits
+ * looks at VMs only for the one it replaces), so at scale its write reads
+ * a few hundred keys, not every VM; anything else reads everything. */
+static int write_read(struct reg_etcd *e, const struct reg_write *w, struct reg_entries *es,
+		      char *err, size_t errlen)
+{
+	if (w->kind != REG_K_GATEWAY || !w->value)
+		return etcd_range(e, es, err, errlen);
+	if (etcd_range_under(e, es, "gateways/", err, errlen) < 0 ||
+	    etcd_range_under(e, es, "claims/", err, errlen) < 0)
+		return -1;
+	if (reg_entries_find(es, w->key)) /* a replacement: its VMs must stay inside */
+		return etcd_range_under(e, es, "vms/", err, errlen);
+	return 0;
 }
 
 static int etcd_load(struct registry *r, struct reg_entries *out, char *err, size_t errlen)
@@ -312,7 +350,7 @@ static int write_checked(struct reg_etcd *e, const struct reg_write *w, char *er
 		bool ok;
 		int rc;
 
-		if (etcd_range(e, &es, err, errlen) < 0) {
+		if (write_read(e, w, &es, err, errlen) < 0) {
 			reg_entries_free(&es);
 			return -1;
 		}
@@ -453,6 +491,94 @@ static void signal_change(struct reg_etcd *e)
 	(void)rc; /* EAGAIN: the counter is full, a wake-up is pending anyway */
 }
 
+static void mark_resync(struct reg_etcd *e)
+{
+	pthread_mutex_lock(&e->qmu);
+	e->resync = true;
+	reg_entries_free(&e->pending);
+	pthread_mutex_unlock(&e->qmu);
+}
+
+/* One event as a change (registry_follow.h): a put's value checked as a
+ * read's is (add_value), a delete without one. Keys outside the prefix or
+ * with a NUL are passed over, as a read passes them over. -1 on no memory
+ * or a key that is not base64. */
+static int queue_event(struct reg_entries *q, json_t *ev)
+{
+	json_t *kv = json_object_get(ev, "kv"), *type = json_object_get(ev, "type");
+	json_t *jk = json_object_get(kv, "key");
+	size_t klen;
+	char *key;
+	int rc = 0;
+
+	if (!json_is_string(jk) || !(key = unb64(jk, &klen)))
+		return -1;
+	if (strlen(key) != klen || strncmp(key, REG_PREFIX, strlen(REG_PREFIX))) {
+		free(key); /* as a read passes it over */
+		return 0;
+	}
+	if (json_is_string(type) && !strcmp(json_string_value(type), "DELETE")) {
+		rc = reg_entries_add(q, key, key + strlen(REG_PREFIX), NULL, 0, NULL,
+				     num(kv, "mod_revision"));
+	} else {
+		rc = add_value(q, key, kv);
+	}
+	free(key);
+	return rc;
+}
+
+/* A watch answer's events queued for the reader, in order; anything odd
+ * (no memory, a bad key, too many held) makes a full read due instead. */
+static void queue_events(struct reg_etcd *e, json_t *events)
+{
+	json_t *ev;
+	size_t i;
+
+	pthread_mutex_lock(&e->qmu);
+	if (!e->resync) {
+		json_array_foreach(events, i, ev) {
+			if (e->pending.n >= WATCH_MAX_PENDING || queue_event(&e->pending, ev) < 0) {
+				e->resync = true;
+				reg_entries_free(&e->pending);
+				break;
+			}
+		}
+	}
+	pthread_mutex_unlock(&e->qmu);
+}
+
+/* The reader's side (reg_ops.follow): kept NULL, a full read is about to
+ * start: what is queued is older than it. Else the queued changes applied
+ * to kept; 1 when they cannot be (the watch broke or was made again since
+ * the read kept came from, or apply ran out of memory). */
+static int etcd_follow(struct registry *r, struct reg_entries *kept, char *err, size_t errlen)
+{
+	struct reg_etcd *e = r->be;
+	struct reg_entries q;
+	bool resync;
+	int rc;
+
+	pthread_mutex_lock(&e->qmu);
+	resync = e->resync || !kept || !e->thread_started || e->watch_dead;
+	e->resync = false;
+	q = e->pending;
+	memset(&e->pending, 0, sizeof(e->pending));
+	pthread_mutex_unlock(&e->qmu);
+	if (resync) {
+		reg_entries_free(&q);
+		return 1;
+	}
+	if (!q.n)
+		return 2;
+	rc = reg_follow_apply(kept, &q);
+	reg_entries_free(&q);
+	if (rc < 0) {
+		reg_err(err, errlen, "out of memory applying the watch's changes");
+		return 1;
+	}
+	return 0;
+}
+
 /* One message of the watch stream. */
 static enum etcd_stream_verdict watch_message(void *arg, json_t *o)
 {
@@ -474,11 +600,14 @@ static enum etcd_stream_verdict watch_message(void *arg, json_t *o)
 			       : ETCD_STREAM_END;
 	}
 	if (json_is_true(json_object_get(res, "created"))) {
-		signal_change(e); /* changes while we were away: reload */
+		mark_resync(e); /* changes while we were away: reload */
+		signal_change(e);
 		return ETCD_STREAM_LIVE;
 	}
-	if (json_array_size(json_object_get(res, "events")))
+	if (json_array_size(json_object_get(res, "events"))) {
+		queue_events(e, json_object_get(res, "events"));
 		signal_change(e);
+	}
 	return ETCD_STREAM_MORE;
 }
 
@@ -496,6 +625,9 @@ static void *watch_main(void *arg)
 	if (!kb || !eb) {
 		free(kb);
 		free(eb);
+		pthread_mutex_lock(&e->qmu);
+		e->watch_dead = true;
+		pthread_mutex_unlock(&e->qmu);
 		signal_change(e);
 		return NULL;
 	}
@@ -509,7 +641,8 @@ static void *watch_main(void *arg)
 
 		if (etcd_stream_stopped(e->stream))
 			break;
-		signal_change(e); /* the stream broke: a reload is due */
+		mark_resync(e); /* the stream broke: a reload is due */
+		signal_change(e);
 		if (live)
 			backoff = WATCH_BACKOFF_MIN_MS; /* it worked: same endpoint, soon */
 		etcd_stream_sleep(e->stream, backoff);
@@ -569,11 +702,13 @@ void *reg_etcd_open(struct registry *r, const char *endpoints, const struct reg_
 		return NULL;
 	}
 	e->efd = -1;
+	e->resync = true; /* nothing read yet */
 	e->http = etcd_http_open(endpoints, &hopt, err, errlen);
 	if (!e->http) {
 		free(e);
 		return NULL;
 	}
+	pthread_mutex_init(&e->qmu, NULL);
 	return e;
 }
 
@@ -589,6 +724,8 @@ static void etcd_close(struct registry *r)
 	etcd_http_close(e->http);
 	if (e->efd >= 0)
 		close(e->efd);
+	reg_entries_free(&e->pending);
+	pthread_mutex_destroy(&e->qmu);
 	free(e);
 }
 
@@ -599,4 +736,5 @@ const struct reg_ops reg_etcd_ops = {
 	.watch_ack = etcd_watch_ack,
 	.close = etcd_close,
 	.compact = etcd_compact,
+	.follow = etcd_follow,
 };

@@ -41,6 +41,12 @@ struct reg_ops {
 	void (*watch_ack)(struct registry *r);
 	void (*close)(struct registry *r);
 	int (*compact)(struct registry *r, long long revision, char *err, size_t errlen); /* may be NULL */
+	/* May be NULL (every update a full read). kept NULL: a full read is
+	 * about to start, forget what the watch brought before it. Else the
+	 * changes the watch brought since, applied to kept (the entries of the
+	 * last read, changes applied since): 0 applied, 2 none came, 1 they
+	 * cannot be (a full read is due), err said or not. */
+	int (*follow)(struct registry *r, struct reg_entries *kept, char *err, size_t errlen);
 };
 
 struct registry {
@@ -48,6 +54,8 @@ struct registry {
 	void *be;
 	pthread_mutex_t mu;                  /* one call at a time per handle */
 	unsigned timeout_ms;
+	struct reg_entries kept;             /* registry_update's base (ops->follow) */
+	bool have_kept;
 };
 
 void *reg_dir_open(struct registry *r, const char *path, const struct reg_options *opt, char *err,

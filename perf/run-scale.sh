@@ -48,8 +48,8 @@
 #      its gateway `route add` for the new prefix; then N `meshctl vm add`:
 #      a VM changes nothing meshd sends its gateway (reconcile.c reads only
 #      the gateways), so what is timed is each meshd's first reconcile pass
-#      (its UAPI get=1) from 95 ms after an etcd watch of our own heard the
-#      put (meshd loads 100 ms after its watch fires), a pass that may also
+#      (its UAPI get=1) from when an etcd watch of our own heard the put
+#      (meshd applies its watch's changes as they come), a pass that may also
 #      be a periodic one (every 5 s): those are counted as "possibly
 #      periodic";
 #   6. the link between slots 1 and 2 cut in simgw: until both ends' meshds

@@ -129,16 +129,18 @@ def cmd_applied(events, offset, slots, t0, t1, watch, key, what, *args):
     written between T0 and T1. WATCH and KEY: our etcd watch's log
     (etcdwatch) and the key written, or "-": when the watch saw it is
     about when meshd's did (the commit). A gateway's "route-add" counts from
-    T0 on. "uapi-get" (a reconcile pass, meshd's first after it reloaded)
-    counts from 95 ms after the watch saw the write (meshd loads 100 ms
-    after its watch fires), or from T0 + 100 without a watch; one that comes
-    about a reload period (5 s) after the slot's previous one is flagged: it
-    may be a periodic pass that loaded before the write."""
+    T0 on. "uapi-get" (a reconcile pass, meshd's first after it took the
+    change) counts from when the watch saw the write (meshd applies an etcd
+    watch's changes as they come; builds before that loaded 100 ms after,
+    and this counted from 95 ms after), or from T0 + 100 without a watch
+    (the dir registry still loads 100 ms after inotify); one that comes
+    about a reconcile period (5 s) after the slot's previous one is flagged:
+    it may be a periodic pass that came before meshd had the change."""
     slots, t0, t1, offset = int(slots), float(t0), float(t1), int(offset)
     deadline = time.monotonic() + 60
     want = " ".join(args)
     seen_at = watched_at(watch, key, deadline) if watch != "-" else None
-    start = t0 if what != "uapi-get" else seen_at + 95 if seen_at else t0 + 100
+    start = t0 if what != "uapi-get" else seen_at if seen_at else t0 + 100
     seen, last_get, ambiguous = {}, {}, []
     while len(seen) < slots and time.monotonic() < deadline:
         evs, offset = events_from(events, offset)

@@ -590,6 +590,110 @@ static void test_seniority(void **state)
 	}
 }
 
+/* registry_update follows the watch: after the first (full) read, each
+ * change is applied key by key (no full read) and gives what a full read
+ * over the same last snapshot gives, clashes settled by seniority and
+ * corrupt records kept at their last good version included. */
+static void update_step(struct registry *w, int fd, struct registry *r, struct reg_snapshot *last)
+{
+	struct reg_snapshot inc, whole;
+	char err[512] = "";
+	bool was_full = true;
+	unsigned i;
+
+	assert_true(readable(fd, 2000));
+	usleep(200 * 1000); /* the rest of a burst of changes */
+	registry_watch_ack(w);
+	if (registry_update(w, last, false, &inc, &was_full, err, sizeof(err)) != 0)
+		fail_msg("registry_update: %s", err);
+	assert_false(was_full);
+	if (registry_load_over(r, last, &whole, err, sizeof(err)) != 0)
+		fail_msg("registry_load_over: %s", err);
+	assert_int_equal(inc.ngateways, whole.ngateways);
+	assert_int_equal(inc.nvms, whole.nvms);
+	assert_int_equal(inc.nproblems, whole.nproblems);
+	assert_int_equal(inc.revision, whole.revision);
+	assert_memory_equal(&inc.policy, &whole.policy, sizeof(inc.policy));
+	for (i = 0; i < inc.ngateways; i++) {
+		char *a = reg_gateway_json(&inc.gateways[i]), *b = reg_gateway_json(&whole.gateways[i]);
+
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	for (i = 0; i < inc.nvms; i++) {
+		char *a = reg_vm_json(&inc.vms[i]), *b = reg_vm_json(&whole.vms[i]);
+
+		assert_string_equal(a, b);
+		free(a);
+		free(b);
+	}
+	for (i = 0; i < inc.nproblems; i++)
+		assert_string_equal(inc.problems[i], whole.problems[i]);
+	reg_snapshot_free(&whole);
+	reg_snapshot_free(last);
+	*last = inc;
+}
+
+static void test_update(void **state)
+{
+	struct registry *r = open_plain(), *w = open_plain();
+	struct reg_gateway g1 = gw("eu-1", 1, "10.1.0.0/16"), g2 = gw("us-1", 2, "10.2.0.0/16");
+	struct reg_vm v1 = vm("web-1", "10.1.0.5", "eu-1");
+	struct reg_snapshot last;
+	bool was_full = false;
+	char err[512] = "", *j;
+	int fd;
+
+	(void)state;
+	OK(registry_put_gateway(r, &g1, ERRBUF));
+	fd = registry_watch_fd(w);
+	assert_true(fd >= 0);
+	assert_true(readable(fd, 5000)); /* the stream's start */
+	usleep(200 * 1000);
+	registry_watch_ack(w);
+	if (registry_update(w, NULL, false, &last, &was_full, err, sizeof(err)) != 0)
+		fail_msg("registry_update: %s", err);
+	assert_true(was_full);
+	assert_int_equal(last.ngateways, 1);
+
+	OK(registry_put_gateway(r, &g2, ERRBUF)); /* a gateway and its claims */
+	update_step(w, fd, r, &last);
+	assert_int_equal(last.ngateways, 2);
+	OK(registry_put_vm(r, &v1, ERRBUF)); /* a VM put, overwritten, deleted */
+	update_step(w, fd, r, &last);
+	assert_int_equal(last.nvms, 1);
+	snprintf(v1.address, sizeof(v1.address), "10.1.0.6");
+	OK(registry_put_vm(r, &v1, ERRBUF));
+	update_step(w, fd, r, &last);
+	assert_string_equal(last.vms[0].address, "10.1.0.6");
+	etcdctl_put("/hopmesh/vms/web-1", "{broken"); /* corrupt: the last good one stays */
+	update_step(w, fd, r, &last);
+	assert_int_equal(last.nvms, 1);
+	assert_true(last.nproblems >= 1);
+	OK(registry_del_vm(r, "web-1", ERRBUF));
+	update_step(w, fd, r, &last);
+	assert_int_equal(last.nvms, 0);
+
+	/* written around meshctl: a newer gateway on eu-1's prefix, with a
+	 * claim of its own (younger), is left out on apply as on a full read */
+	g2 = gw("aa-late", 3, "10.1.0.0/24");
+	j = reg_gateway_json(&g2);
+	etcdctl_put("/hopmesh/claims/aa-late/10.1.0.0_24",
+		    "{\"gateway\":\"aa-late\",\"claim\":\"10.1.0.0/24\"}");
+	etcdctl_put("/hopmesh/gateways/aa-late", j);
+	free(j);
+	update_step(w, fd, r, &last);
+	assert_null(find_gw(&last, "aa-late"));
+	OK(registry_del_gateway(r, "eu-1", ERRBUF)); /* the older goes: the newer stands */
+	update_step(w, fd, r, &last);
+	assert_non_null(find_gw(&last, "aa-late"));
+
+	reg_snapshot_free(&last);
+	registry_close(w);
+	registry_close(r);
+}
+
 /* etcdctl as USER on the auth etcd; its exit status. */
 static int etcdctl_as(const char *user, const char *pass, const char *args)
 {
@@ -1011,6 +1115,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup(test_corrupt, wipe),
 		cmocka_unit_test_setup(test_paging, wipe),
 		cmocka_unit_test_setup(test_watch, wipe),
+		cmocka_unit_test_setup(test_update, wipe),
 		cmocka_unit_test_setup(test_failover, wipe),
 		cmocka_unit_test_setup(test_racing_writers, wipe),
 		cmocka_unit_test_setup(test_seniority, wipe),

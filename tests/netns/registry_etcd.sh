@@ -7,7 +7,9 @@
 # or interrupt. Needs no root.
 #
 #   1. tests/lib/registry_etcd_test.c (cmocka): put/load/del, corrupt entries
-#      (an earlier version's links/ keys ignored), watch, failover past a dead
+#      (an earlier version's links/ keys ignored), watch, registry_update
+#      following the watch (each change applied key by key, the snapshot
+#      compared with a full read), failover past a dead
 #      endpoint, racing writers, authentication (tokens that expire and are
 #      fetched again) and TLS with client certificates.
 #      Ownership: a claim's seniority (create revision), and the roles of
