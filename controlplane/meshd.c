@@ -538,6 +538,7 @@ int main(int argc, char **argv)
 		}
 		config = optarg;
 	}
+	meshd_malloc_tune();
 	if (!config || optind != argc) {
 		fprintf(stderr, "meshd: %s\n", config ? "unexpected argument" : "missing -c CONFIG");
 		usage(stderr);

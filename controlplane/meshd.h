@@ -151,6 +151,9 @@ int meshd_registry_take(struct meshd_registry *m, struct reg_snapshot *out, char
 void meshd_registry_reload(struct meshd_registry *m);
 void meshd_registry_stop(struct meshd_registry *m);
 
+/* meshd_malloc.c: before any thread starts. */
+void meshd_malloc_tune(void);
+
 /* metrics.c */
 bool metrics_start(struct meshd *d, char *err, size_t errlen);
 void metrics_stop(void);
