@@ -120,7 +120,7 @@ static void log_new_problems(struct meshd *d)
  * come from their LSAs (meshd_lsa.c). */
 static void feed_own_links(struct meshd *d)
 {
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		struct meshd_link *l = &d->link[id];
 
 		if (!l->probed || !d->self_id || id == d->self_id)
@@ -234,7 +234,7 @@ static bool local_stall(struct meshd *d)
 {
 	unsigned n = 0;
 
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		const struct meshd_link *ml = &d->link[id];
 
 		if (!ml->probed || (!ml->stats.ever_up && !ml->stats.flaps_total))
@@ -245,7 +245,7 @@ static bool local_stall(struct meshd *d)
 	}
 	if (n < 2)
 		return false;
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++)
+	for (unsigned id = 1; id <= d->link_top; id++)
 		if (d->link[id].probed)
 			link_not_a_flap(&d->link[id].stats);
 	return true;
@@ -325,6 +325,8 @@ static bool read_probes(struct meshd *d, uint64_t now)
 			if (n < 256)
 				rtt[n++] = (uint32_t)json_integer_value(s);
 		ml->probed = true;
+		if (id > d->link_top)
+			d->link_top = id;
 		ml->sent = (uint64_t)json_integer_value(json_object_get(l, "sent"));
 		ml->received = (uint64_t)json_integer_value(json_object_get(l, "received"));
 		ml->since_reply_ms = json_integer_value(json_object_get(l, "since_reply_ms"));
@@ -334,7 +336,7 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	changed |= read_notices(d, j, now);
 	json_decref(j);
 	stalled = local_stall(d);
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		struct meshd_link *ml = &d->link[id];
 
 		if (!went[id])

@@ -81,6 +81,10 @@ struct meshd {
 	struct topo_router *router;
 	struct topo_policy policy;
 	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
+	/* The highest id probed: the loops over link[] stop there. A pass
+	 * walked all 4095 (2 KB apart, 9 MB) several times; past link_top
+	 * the array is never touched, so costs no memory either. */
+	unsigned link_top;
 	struct meshd_notice notice[REG_MAX_GATEWAY_ID + 1];
 	/* The other gateways' links (meshd_lsa.c), and what we last sent of
 	 * ours. */

@@ -56,7 +56,7 @@ unsigned meshd_lsa_own(const struct meshd *d, struct lsdb_link *out)
 {
 	unsigned n = 0;
 
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		const struct meshd_link *ml = &d->link[id];
 
 		if (!ml->probed || id == d->self_id)
