@@ -204,8 +204,11 @@ static bool ctl_reply_is_error(const char *line)
 	return bad;
 }
 
-int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
-	   void *arg, char *err, size_t errlen)
+/* judge: count the error replies, which parses each one; gw_ctl_get's
+ * caller parses its reply anyway and reads any error there, and a second
+ * parse of meshd's every-pass dumps was as costly as the first. */
+static int ctl_run(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+		   void *arg, bool judge, char *err, size_t errlen)
 {
 	struct textbuf req = { 0 }, rep = { 0 };
 	int fd = unixsock_connect(path, err, errlen), errors = 0;
@@ -228,13 +231,19 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	for (char *line = strtok_r(rep.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "{\"protocol\"", 11))
 			continue;
-		if (ctl_reply_is_error(line))
+		if (judge && ctl_reply_is_error(line))
 			errors++;
 		if (on_reply)
 			on_reply(arg, line);
 	}
 	free(rep.s);
 	return errors;
+}
+
+int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+	   void *arg, char *err, size_t errlen)
+{
+	return ctl_run(path, lines, on_reply, arg, true, err, errlen);
 }
 
 static void keep_first(void *arg, const char *json)
@@ -249,7 +258,7 @@ char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen)
 {
 	char *out = NULL;
 
-	if (gw_ctl(path, line, keep_first, &out, err, errlen) < 0) {
+	if (ctl_run(path, line, keep_first, &out, false, err, errlen) < 0) {
 		free(out);
 		return NULL;
 	}
