@@ -265,6 +265,51 @@ char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen)
 	return out;
 }
 
+void gw_ctl_conn_close(struct gw_ctl_conn *c)
+{
+	if (c->open)
+		close(c->fd);
+	c->open = false;
+}
+
+/* Nothing is owed on an idle connection: anything to read, or a hang-up,
+ * means the gateway closed it (it restarted) or broke the protocol. */
+static bool conn_idle_ok(const struct gw_ctl_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line, char *err,
+		      size_t errlen)
+{
+	struct textbuf req = { 0 }, rep = { 0 };
+	char *out = NULL, *save = NULL;
+	bool ok;
+
+	if (c->open && !conn_idle_ok(c))
+		gw_ctl_conn_close(c);
+	if (!c->open) {
+		if ((c->fd = unixsock_connect(path, err, errlen)) < 0)
+			return NULL;
+		c->open = true;
+	}
+	ok = buf_add(&req, line, strlen(line)) && buf_add(&req, "\nversion\n", 9) &&
+	     unixsock_write_all(c->fd, req.s, req.len) &&
+	     unixsock_read_until(c->fd, &rep, TIMEOUT_MS, ctl_done, NULL) && ctl_done(&rep, NULL);
+	free(req.s);
+	for (char *l = ok ? strtok_r(rep.s, "\n", &save) : NULL; l && !out; l = strtok_r(NULL, "\n", &save))
+		if (strncmp(l, "{\"protocol\"", 11))
+			out = strdup(l);
+	free(rep.s);
+	if (!out) {
+		snprintf(err, errlen, "%s: no complete reply", path);
+		gw_ctl_conn_close(c);
+	}
+	return out;
+}
+
 json_t *gw_dump_gateway(json_t *dump, json_int_t id)
 {
 	json_t *e;

@@ -295,7 +295,7 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	/* Only the samples newer than those we read: a dump consumes nothing,
 	 * so an operator's `hopmesh-ctl NAME probe dump` takes none from us. */
 	snprintf(req, sizeof(req), "probe dump %" PRIu64, d->probe_seq);
-	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
 	free(reply);
 	/* Said on each change only: this runs every probe interval. */
@@ -588,5 +588,6 @@ int main(int argc, char **argv)
 	free(d.lsa_sent);
 	free(d.lsa_now);
 	lsdb_clear(&d.lsdb);
+	gw_ctl_conn_close(&d.ctl);
 	return rc;
 }

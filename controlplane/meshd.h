@@ -100,6 +100,9 @@ struct meshd {
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */
 	uint64_t routing_since_ns;    /* first look at routing: warm-up start */
+	/* The every-pass dumps' connection to the gateway, kept open: two
+	 * connections a pass cost more than what they carried. */
+	struct gw_ctl_conn ctl;
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
 	uint64_t probe_seq;           /* the newest RTT sample read from it */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */

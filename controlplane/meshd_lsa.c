@@ -239,7 +239,7 @@ bool meshd_lsa_read(struct meshd *d, uint64_t now)
 	size_t i;
 
 	snprintf(req, sizeof(req), "lsa dump %" PRIu64, d->lsa_dump_seq);
-	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
 	free(reply);
 	if (j && json_is_array(json_object_get(j, "lsas"))) {
