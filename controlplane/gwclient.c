@@ -270,6 +270,8 @@ void gw_ctl_conn_close(struct gw_ctl_conn *c)
 	if (c->open)
 		close(c->fd);
 	c->open = false;
+	free(c->rep.s);
+	c->rep = (struct textbuf){ .s = NULL };
 }
 
 /* Nothing is owed on an idle connection: anything to read, or a hang-up,
@@ -281,11 +283,13 @@ static bool conn_idle_ok(const struct gw_ctl_conn *c)
 	return poll(&p, 1, 0) == 0;
 }
 
-char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line, char *err,
-		      size_t errlen)
+/* The reply is read into c's buffer, emptied but not freed: meshd's dumps
+ * grew a fresh one from nothing (and copied it out) twice a pass. */
+const char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line, char *err,
+			    size_t errlen)
 {
-	struct textbuf req = { 0 }, rep = { 0 };
-	char *out = NULL, *save = NULL;
+	struct textbuf req = { 0 };
+	char *nl;
 	bool ok;
 
 	if (c->open && !conn_idle_ok(c))
@@ -295,19 +299,23 @@ char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line,
 			return NULL;
 		c->open = true;
 	}
+	c->rep.len = 0;
+	c->rep.failed = false;
+	if (c->rep.s)
+		c->rep.s[0] = '\0';
 	ok = buf_add(&req, line, strlen(line)) && buf_add(&req, "\nversion\n", 9) &&
 	     unixsock_write_all(c->fd, req.s, req.len) &&
-	     unixsock_read_until(c->fd, &rep, TIMEOUT_MS, ctl_done, NULL) && ctl_done(&rep, NULL);
+	     unixsock_read_until(c->fd, &c->rep, TIMEOUT_MS, ctl_done, NULL) && ctl_done(&c->rep, NULL);
 	free(req.s);
-	for (char *l = ok ? strtok_r(rep.s, "\n", &save) : NULL; l && !out; l = strtok_r(NULL, "\n", &save))
-		if (strncmp(l, "{\"protocol\"", 11))
-			out = strdup(l);
-	free(rep.s);
-	if (!out) {
+	/* The first line is the reply; the version's alone: none came. */
+	if (!ok || !strncmp(c->rep.s, "{\"protocol\"", 11)) {
 		snprintf(err, errlen, "%s: no complete reply", path);
 		gw_ctl_conn_close(c);
+		return NULL;
 	}
-	return out;
+	if ((nl = strchr(c->rep.s, '\n')))
+		*nl = '\0';
+	return c->rep.s;
 }
 
 json_t *gw_dump_gateway(json_t *dump, json_int_t id)

@@ -287,7 +287,8 @@ static bool read_notices(struct meshd *d, json_t *dump, uint64_t now)
 
 static bool read_probes(struct meshd *d, uint64_t now)
 {
-	char err[256] = "", req[48], *reply;
+	char err[256] = "", req[48];
+	const char *reply;
 	json_t *j, *l, *s;
 	bool changed = false, stalled, went[REG_MAX_GATEWAY_ID + 1] = { false };
 	size_t i, k;
@@ -297,7 +298,6 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	snprintf(req, sizeof(req), "probe dump %" PRIu64, d->probe_seq);
 	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
-	free(reply);
 	/* Said on each change only: this runs every probe interval. */
 	if (!j && d->gateway_answered)
 		meshd_log(d, "the gateway does not answer (%s): keeping its state", err[0] ? err : "bad reply");

@@ -234,14 +234,14 @@ static int read_part(struct meshd *d, json_t *part, uint64_t now)
 bool meshd_lsa_read(struct meshd *d, uint64_t now)
 {
 	bool changed[REG_MAX_GATEWAY_ID + 1] = { false }, any = false;
-	char req[48], err[256], *reply;
+	char req[48], err[256];
+	const char *reply;
 	json_t *j, *part;
 	size_t i;
 
 	snprintf(req, sizeof(req), "lsa dump %" PRIu64, d->lsa_dump_seq);
 	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
-	free(reply);
 	if (j && json_is_array(json_object_get(j, "lsas"))) {
 		d->lsa_dump_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
 		json_array_foreach(json_object_get(j, "lsas"), i, part)

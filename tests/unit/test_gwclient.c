@@ -256,7 +256,8 @@ static void test_ctl_conn_kept(void **state)
 {
 	struct sockaddr_un a = { .sun_family = AF_UNIX };
 	struct gw_ctl_conn c = { 0 };
-	char err[256] = "", *r;
+	char err[256] = "";
+	const char *r;
 	int l = socket(AF_UNIX, SOCK_STREAM, 0), fd;
 	pid_t pid;
 
@@ -282,18 +283,15 @@ static void test_ctl_conn_kept(void **state)
 	r = gw_ctl_conn_get(&c, sock, "probe dump 0", err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(r, "{\"n\":1}");
-	free(r);
 	fd = c.fd;
 	r = gw_ctl_conn_get(&c, sock, "lsa dump 0", err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(r, "{\"n\":2}");
-	free(r);
 	assert_true(c.open && c.fd == fd);
 	usleep(50000); /* the child's close arrives */
 	r = gw_ctl_conn_get(&c, sock, "probe dump 1", err, sizeof(err));
 	assert_non_null(r);
 	assert_string_equal(r, "{\"n\":3}");
-	free(r);
 	reap(pid);
 	/* nobody listens now: NULL, and closed */
 	unlink(sock);
