@@ -96,26 +96,32 @@ static void keep_counts(struct link_stats *l, const struct link_params *p)
 }
 
 /* A counter at time t, interpolated between the snapshots around it (and the
- * last feed); before the oldest snapshot, the oldest. */
+ * last feed); before the oldest snapshot, the oldest. The snapshots are in
+ * time order, so the first one at or before t is found by bisection: every
+ * link's loss is read every pass, over a window reaching the oldest. */
 static double counter_at(const struct link_stats *l, uint64_t t, bool sent)
 {
-	const struct link_counts *newer = &l->now;
+	const struct link_counts *newer, *older;
+	unsigned lo = 0, hi = l->nsnap;
+	double a, b;
 
-	for (unsigned age = 0; age < l->nsnap; age++) {
-		const struct link_counts *older = snap_at(l, age);
-		double a, b;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
 
-		if (older->at_ns > t) {
-			newer = older;
-			continue;
-		}
-		a = (double)(sent ? older->sent : older->received);
-		b = (double)(sent ? newer->sent : newer->received);
-		if (newer->at_ns == older->at_ns)
-			return b;
-		return a + (b - a) * (double)(t - older->at_ns) / (double)(newer->at_ns - older->at_ns);
+		if (snap_at(l, mid)->at_ns > t)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return (double)(sent ? newer->sent : newer->received);
+	newer = lo ? snap_at(l, lo - 1) : &l->now;
+	if (lo == l->nsnap)
+		return (double)(sent ? newer->sent : newer->received);
+	older = snap_at(l, lo);
+	a = (double)(sent ? older->sent : older->received);
+	b = (double)(sent ? newer->sent : newer->received);
+	if (newer->at_ns == older->at_ns)
+		return b;
+	return a + (b - a) * (double)(t - older->at_ns) / (double)(newer->at_ns - older->at_ns);
 }
 
 /* How long a reply may take before its probe counts as lost: one RTT, half
