@@ -138,7 +138,8 @@ bool reconcile_control(struct meshd *d);
 bool install_paths(struct meshd *d);
 
 /* meshd_lsa.c: our links out to the other meshds, theirs in (lsdb, topo).
- * read returns true if what an origin advertises changed. */
+ * read returns true if a link an origin advertises came, went or changed
+ * state (figures that moved are fed to the topology all the same). */
 void meshd_lsa_originate(struct meshd *d, uint64_t now);
 /* Our links as we route on them and advertise them now, ascending by id,
  * into out (room for REG_MAX_GATEWAY_ID); how many. */
