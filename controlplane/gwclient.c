@@ -204,8 +204,11 @@ static bool ctl_reply_is_error(const char *line)
 	return bad;
 }
 
-int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
-	   void *arg, char *err, size_t errlen)
+/* judge: count the error replies, which parses each one; gw_ctl_get's
+ * caller parses its reply anyway and reads any error there, and a second
+ * parse of meshd's every-pass dumps was as costly as the first. */
+static int ctl_run(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+		   void *arg, bool judge, char *err, size_t errlen)
 {
 	struct textbuf req = { 0 }, rep = { 0 };
 	int fd = unixsock_connect(path, err, errlen), errors = 0;
@@ -228,13 +231,19 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	for (char *line = strtok_r(rep.s, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (!strncmp(line, "{\"protocol\"", 11))
 			continue;
-		if (ctl_reply_is_error(line))
+		if (judge && ctl_reply_is_error(line))
 			errors++;
 		if (on_reply)
 			on_reply(arg, line);
 	}
 	free(rep.s);
 	return errors;
+}
+
+int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, const char *json),
+	   void *arg, char *err, size_t errlen)
+{
+	return ctl_run(path, lines, on_reply, arg, true, err, errlen);
 }
 
 static void keep_first(void *arg, const char *json)
@@ -249,11 +258,64 @@ char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen)
 {
 	char *out = NULL;
 
-	if (gw_ctl(path, line, keep_first, &out, err, errlen) < 0) {
+	if (ctl_run(path, line, keep_first, &out, false, err, errlen) < 0) {
 		free(out);
 		return NULL;
 	}
 	return out;
+}
+
+void gw_ctl_conn_close(struct gw_ctl_conn *c)
+{
+	if (c->open)
+		close(c->fd);
+	c->open = false;
+	free(c->rep.s);
+	c->rep = (struct textbuf){ .s = NULL };
+}
+
+/* Nothing is owed on an idle connection: anything to read, or a hang-up,
+ * means the gateway closed it (it restarted) or broke the protocol. */
+static bool conn_idle_ok(const struct gw_ctl_conn *c)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+
+	return poll(&p, 1, 0) == 0;
+}
+
+/* The reply is read into c's buffer, emptied but not freed: meshd's dumps
+ * grew a fresh one from nothing (and copied it out) twice a pass. */
+const char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line, char *err,
+			    size_t errlen)
+{
+	struct textbuf req = { 0 };
+	char *nl;
+	bool ok;
+
+	if (c->open && !conn_idle_ok(c))
+		gw_ctl_conn_close(c);
+	if (!c->open) {
+		if ((c->fd = unixsock_connect(path, err, errlen)) < 0)
+			return NULL;
+		c->open = true;
+	}
+	c->rep.len = 0;
+	c->rep.failed = false;
+	if (c->rep.s)
+		c->rep.s[0] = '\0';
+	ok = buf_add(&req, line, strlen(line)) && buf_add(&req, "\nversion\n", 9) &&
+	     unixsock_write_all(c->fd, req.s, req.len) &&
+	     unixsock_read_until(c->fd, &c->rep, TIMEOUT_MS, ctl_done, NULL) && ctl_done(&c->rep, NULL);
+	free(req.s);
+	/* The first line is the reply; the version's alone: none came. */
+	if (!ok || !strncmp(c->rep.s, "{\"protocol\"", 11)) {
+		snprintf(err, errlen, "%s: no complete reply", path);
+		gw_ctl_conn_close(c);
+		return NULL;
+	}
+	if ((nl = strchr(c->rep.s, '\n')))
+		*nl = '\0';
+	return c->rep.s;
 }
 
 json_t *gw_dump_gateway(json_t *dump, json_int_t id)

@@ -14,6 +14,8 @@
 
 #include <jansson.h>
 
+#include "textbuf.h"
+
 #define GW_MAX_ALLOWED 64
 #define GW_MAX_PATH 8                  /* gateway ids in a path, more than any hop limit */
 
@@ -47,6 +49,20 @@ int gw_ctl(const char *path, const char *lines, void (*on_reply)(void *arg, cons
 	   void *arg, char *err, size_t errlen);
 /* One request, one reply (malloc'd JSON line without the newline), or NULL. */
 char *gw_ctl_get(const char *path, const char *line, char *err, size_t errlen);
+
+/* A control connection kept open between requests (docs/CONTROL.md: several
+ * requests per connection). Zero it before the first use. */
+struct gw_ctl_conn {
+	bool open;
+	int fd;
+	struct textbuf rep;   /* kept between requests, grown once */
+};
+/* gw_ctl_get on c, connecting first when it is not open or the gateway
+ * closed it (a restart); any failure closes it, the next call connects
+ * again. The reply is c's: valid until the next call on c. */
+const char *gw_ctl_conn_get(struct gw_ctl_conn *c, const char *path, const char *line, char *err,
+			    size_t errlen);
+void gw_ctl_conn_close(struct gw_ctl_conn *c);
 
 /* The entry of gateway id in a "dump gateways" reply, or NULL: meshd's
  * reconcile and meshctl status read the same document. Borrowed reference. */

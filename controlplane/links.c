@@ -21,6 +21,39 @@ void link_params_default(struct link_params *p)
 	p->holddown_max_loss = 0.2;
 }
 
+/* The first of sorted_us[0..n) not below us (with upper: above us). */
+static unsigned sorted_bound(const uint32_t *sorted, unsigned n, uint32_t us, bool upper)
+{
+	unsigned lo = 0, hi = n;
+
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
+
+		if (sorted[mid] < us || (upper && sorted[mid] == us))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The sample leaving the ring (if full) out of the sorted copy, the new one
+ * in: two short moves instead of a sort per read. */
+static void keep_sorted(struct link_stats *l, uint32_t us)
+{
+	uint32_t *s = l->sorted_us;
+	unsigned n = l->nwindow, k;
+
+	if (n == LINK_WINDOW) {
+		k = sorted_bound(s, n, l->window_us[l->pos], false);
+		memmove(&s[k], &s[k + 1], (n - k - 1) * sizeof(*s));
+		n--;
+	}
+	k = sorted_bound(s, n, us, true);
+	memmove(&s[k + 1], &s[k], (n - k) * sizeof(*s));
+	s[k] = us;
+}
+
 static void add_rtt(struct link_stats *l, const struct link_params *p, uint32_t us)
 {
 	double ms = us / 1000.0;
@@ -36,6 +69,7 @@ static void add_rtt(struct link_stats *l, const struct link_params *p, uint32_t 
 		l->jitter_ms += ((d < 0 ? -d : d) - l->jitter_ms) / 16.0;
 	}
 	l->last_ms = ms;
+	keep_sorted(l, us);
 	l->window_us[l->pos] = us;
 	l->pos = (l->pos + 1) % LINK_WINDOW;
 	if (l->nwindow < LINK_WINDOW)
@@ -62,26 +96,32 @@ static void keep_counts(struct link_stats *l, const struct link_params *p)
 }
 
 /* A counter at time t, interpolated between the snapshots around it (and the
- * last feed); before the oldest snapshot, the oldest. */
+ * last feed); before the oldest snapshot, the oldest. The snapshots are in
+ * time order, so the first one at or before t is found by bisection: every
+ * link's loss is read every pass, over a window reaching the oldest. */
 static double counter_at(const struct link_stats *l, uint64_t t, bool sent)
 {
-	const struct link_counts *newer = &l->now;
+	const struct link_counts *newer, *older;
+	unsigned lo = 0, hi = l->nsnap;
+	double a, b;
 
-	for (unsigned age = 0; age < l->nsnap; age++) {
-		const struct link_counts *older = snap_at(l, age);
-		double a, b;
+	while (lo < hi) {
+		unsigned mid = lo + (hi - lo) / 2;
 
-		if (older->at_ns > t) {
-			newer = older;
-			continue;
-		}
-		a = (double)(sent ? older->sent : older->received);
-		b = (double)(sent ? newer->sent : newer->received);
-		if (newer->at_ns == older->at_ns)
-			return b;
-		return a + (b - a) * (double)(t - older->at_ns) / (double)(newer->at_ns - older->at_ns);
+		if (snap_at(l, mid)->at_ns > t)
+			lo = mid + 1;
+		else
+			hi = mid;
 	}
-	return (double)(sent ? newer->sent : newer->received);
+	newer = lo ? snap_at(l, lo - 1) : &l->now;
+	if (lo == l->nsnap)
+		return (double)(sent ? newer->sent : newer->received);
+	older = snap_at(l, lo);
+	a = (double)(sent ? older->sent : older->received);
+	b = (double)(sent ? newer->sent : newer->received);
+	if (newer->at_ns == older->at_ns)
+		return b;
+	return a + (b - a) * (double)(t - older->at_ns) / (double)(newer->at_ns - older->at_ns);
 }
 
 /* How long a reply may take before its probe counts as lost: one RTT, half
@@ -281,17 +321,9 @@ bool link_feed(struct link_stats *l, const struct link_params *p, uint64_t sent,
 	return true;
 }
 
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* Nearest rank over the samples kept. */
 double link_percentile_ms(const struct link_stats *l, double q)
 {
-	uint32_t sorted[LINK_WINDOW];
 	unsigned k;
 
 	if (!l->nwindow)
@@ -300,8 +332,6 @@ double link_percentile_ms(const struct link_stats *l, double q)
 		q = 0;
 	if (q > 1)
 		q = 1;
-	memcpy(sorted, l->window_us, l->nwindow * sizeof(sorted[0]));
-	qsort(sorted, l->nwindow, sizeof(sorted[0]), cmp_u32);
 	k = (unsigned)(q * (l->nwindow - 1) + 0.5);
-	return sorted[k] / 1000.0;
+	return l->sorted_us[k] / 1000.0;
 }

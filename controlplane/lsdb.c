@@ -27,6 +27,8 @@ int lsdb_put(struct lsdb *db, uint16_t origin, uint64_t seq, unsigned part, unsi
 	k->expires_ns = heard_ns + lifetime_ns;
 	k->n = n;
 	memcpy(k->link, links, n * sizeof(*links));
+	if (k->expires_ns < db->next_expiry_ns)
+		db->next_expiry_ns = k->expires_ns;
 	for (unsigned p = nparts; p < LSA_PARTS_MAX; p++)
 		if (o->part[p] && o->part[p]->seq < seq) {
 			free(o->part[p]);
@@ -38,15 +40,23 @@ int lsdb_put(struct lsdb *db, uint16_t origin, uint64_t seq, unsigned part, unsi
 
 unsigned lsdb_expire(struct lsdb *db, uint64_t now, bool *gone)
 {
+	uint64_t next = UINT64_MAX;
 	unsigned n = 0;
 
+	if (db->expiry_known && now < db->next_expiry_ns)
+		return 0;
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
 		struct lsdb_origin *o = db->origin[id];
 		bool any = false;
 
 		for (unsigned p = 0; o && p < LSA_PARTS_MAX; p++) {
-			if (!o->part[p] || now < o->part[p]->expires_ns)
+			if (!o->part[p])
 				continue;
+			if (now < o->part[p]->expires_ns) {
+				if (o->part[p]->expires_ns < next)
+					next = o->part[p]->expires_ns;
+				continue;
+			}
 			free(o->part[p]);
 			o->part[p] = NULL;
 			n++;
@@ -60,6 +70,8 @@ unsigned lsdb_expire(struct lsdb *db, uint64_t now, bool *gone)
 			db->origin[id] = NULL;
 		}
 	}
+	db->expiry_known = true;
+	db->next_expiry_ns = next;
 	return n;
 }
 
@@ -98,4 +110,5 @@ void lsdb_clear(struct lsdb *db)
 		free(db->origin[id]);
 		db->origin[id] = NULL;
 	}
+	db->expiry_known = false;
 }

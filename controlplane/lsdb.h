@@ -39,6 +39,11 @@ struct lsdb_origin {
 /* Zero it before the first use. */
 struct lsdb {
 	struct lsdb_origin *origin[REG_MAX_GATEWAY_ID + 1];
+	/* No part expires before next_expiry_ns (when known): meshd expires
+	 * every pass, and a scan of every origin's parts each time cost more
+	 * than the rest of reading the dump. */
+	bool expiry_known;
+	uint64_t next_expiry_ns;
 };
 
 /* One part, heard at heard_ns, to live lifetime_ns from then: kept if newer

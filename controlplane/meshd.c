@@ -120,7 +120,7 @@ static void log_new_problems(struct meshd *d)
  * come from their LSAs (meshd_lsa.c). */
 static void feed_own_links(struct meshd *d)
 {
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		struct meshd_link *l = &d->link[id];
 
 		if (!l->probed || !d->self_id || id == d->self_id)
@@ -234,7 +234,7 @@ static bool local_stall(struct meshd *d)
 {
 	unsigned n = 0;
 
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		const struct meshd_link *ml = &d->link[id];
 
 		if (!ml->probed || (!ml->stats.ever_up && !ml->stats.flaps_total))
@@ -245,7 +245,7 @@ static bool local_stall(struct meshd *d)
 	}
 	if (n < 2)
 		return false;
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++)
+	for (unsigned id = 1; id <= d->link_top; id++)
 		if (d->link[id].probed)
 			link_not_a_flap(&d->link[id].stats);
 	return true;
@@ -287,7 +287,8 @@ static bool read_notices(struct meshd *d, json_t *dump, uint64_t now)
 
 static bool read_probes(struct meshd *d, uint64_t now)
 {
-	char err[256] = "", req[48], *reply;
+	char err[256] = "", req[48];
+	const char *reply;
 	json_t *j, *l, *s;
 	bool changed = false, stalled, went[REG_MAX_GATEWAY_ID + 1] = { false };
 	size_t i, k;
@@ -295,9 +296,8 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	/* Only the samples newer than those we read: a dump consumes nothing,
 	 * so an operator's `hopmesh-ctl NAME probe dump` takes none from us. */
 	snprintf(req, sizeof(req), "probe dump %" PRIu64, d->probe_seq);
-	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
-	free(reply);
 	/* Said on each change only: this runs every probe interval. */
 	if (!j && d->gateway_answered)
 		meshd_log(d, "the gateway does not answer (%s): keeping its state", err[0] ? err : "bad reply");
@@ -325,6 +325,8 @@ static bool read_probes(struct meshd *d, uint64_t now)
 			if (n < 256)
 				rtt[n++] = (uint32_t)json_integer_value(s);
 		ml->probed = true;
+		if (id > d->link_top)
+			d->link_top = id;
 		ml->sent = (uint64_t)json_integer_value(json_object_get(l, "sent"));
 		ml->received = (uint64_t)json_integer_value(json_object_get(l, "received"));
 		ml->since_reply_ms = json_integer_value(json_object_get(l, "since_reply_ms"));
@@ -334,7 +336,7 @@ static bool read_probes(struct meshd *d, uint64_t now)
 	changed |= read_notices(d, j, now);
 	json_decref(j);
 	stalled = local_stall(d);
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		struct meshd_link *ml = &d->link[id];
 
 		if (!went[id])
@@ -538,6 +540,7 @@ int main(int argc, char **argv)
 		}
 		config = optarg;
 	}
+	meshd_malloc_tune();
 	if (!config || optind != argc) {
 		fprintf(stderr, "meshd: %s\n", config ? "unexpected argument" : "missing -c CONFIG");
 		usage(stderr);
@@ -585,5 +588,6 @@ int main(int argc, char **argv)
 	free(d.lsa_sent);
 	free(d.lsa_now);
 	lsdb_clear(&d.lsdb);
+	gw_ctl_conn_close(&d.ctl);
 	return rc;
 }

@@ -81,6 +81,10 @@ struct meshd {
 	struct topo_router *router;
 	struct topo_policy policy;
 	struct meshd_link link[REG_MAX_GATEWAY_ID + 1];
+	/* The highest id probed: the loops over link[] stop there. A pass
+	 * walked all 4095 (2 KB apart, 9 MB) several times; past link_top
+	 * the array is never touched, so costs no memory either. */
+	unsigned link_top;
 	struct meshd_notice notice[REG_MAX_GATEWAY_ID + 1];
 	/* The other gateways' links (meshd_lsa.c), and what we last sent of
 	 * ours. */
@@ -96,6 +100,9 @@ struct meshd {
 	bool gateway_up;
 	bool gateway_answered;        /* to log changes of the above only */
 	uint64_t routing_since_ns;    /* first look at routing: warm-up start */
+	/* The every-pass dumps' connection to the gateway, kept open: two
+	 * connections a pass cost more than what they carried. */
+	struct gw_ctl_conn ctl;
 	unsigned probe_interval_ms;   /* the gateway's, as its last probe dump said */
 	uint64_t probe_seq;           /* the newest RTT sample read from it */
 	uint64_t reconciled_ns;       /* the last time the gateway matched */
@@ -131,7 +138,8 @@ bool reconcile_control(struct meshd *d);
 bool install_paths(struct meshd *d);
 
 /* meshd_lsa.c: our links out to the other meshds, theirs in (lsdb, topo).
- * read returns true if what an origin advertises changed. */
+ * read returns true if a link an origin advertises came, went or changed
+ * state (figures that moved are fed to the topology all the same). */
 void meshd_lsa_originate(struct meshd *d, uint64_t now);
 /* Our links as we route on them and advertise them now, ascending by id,
  * into out (room for REG_MAX_GATEWAY_ID); how many. */
@@ -150,6 +158,9 @@ int meshd_registry_take(struct meshd_registry *m, struct reg_snapshot *out, char
 			size_t errlen);
 void meshd_registry_reload(struct meshd_registry *m);
 void meshd_registry_stop(struct meshd_registry *m);
+
+/* meshd_malloc.c: before any thread starts. */
+void meshd_malloc_tune(void);
 
 /* metrics.c */
 bool metrics_start(struct meshd *d, char *err, size_t errlen);

@@ -14,7 +14,11 @@
  *   meshd_lsa_read:      every pass; the parts that arrived since the last
  *                        read ("lsa dump SINCE") into the database, parts past
  *                        their lifetime out of it, and each origin that
- *                        changed fed to the topology again.
+ *                        changed fed to the topology again. Only a link
+ *                        that came, went or changed state calls for paths
+ *                        at once: figures move in every renewal (each
+ *                        origin's, every second), and the routing pass
+ *                        every 100 ms takes them.
  *
  * seq is the wall clock in ns, kept strictly increasing: a restarted meshd
  * is newer than its previous life without remembering it.
@@ -56,7 +60,7 @@ unsigned meshd_lsa_own(const struct meshd *d, struct lsdb_link *out)
 {
 	unsigned n = 0;
 
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		const struct meshd_link *ml = &d->link[id];
 
 		if (!ml->probed || id == d->self_id)
@@ -197,15 +201,35 @@ static double ms_of(json_t *v)
 	return (double)json_integer_value(v) / 1000.0;
 }
 
-/* One part of a dump into the database: 1 if it changed what we hold. */
+/* The part held has the same links in the same states: only figures can
+ * differ. */
+static bool same_states(const struct lsdb *db, json_int_t origin, json_int_t part, json_int_t nparts,
+			const struct lsdb_link *links, size_t n)
+{
+	const struct lsdb_origin *o = db->origin[origin];
+	const struct lsdb_part *k = o && part >= 0 && part < LSA_PARTS_MAX ? o->part[part] : NULL;
+
+	if (!k || (json_int_t)o->nparts != nparts || k->n != n)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (k->link[i].to != links[i].to || k->link[i].up != links[i].up)
+			return false;
+	return true;
+}
+
+/* One part of a dump into the database: 0 if it changed nothing we hold, 1
+ * if figures only, 2 if a link came, went or changed state. */
 static int read_part(struct meshd *d, json_t *part, uint64_t now)
 {
 	struct lsdb_link links[LSA_LINKS_MAX];
 	json_int_t origin = json_integer_value(json_object_get(part, "origin"));
 	json_int_t age = json_integer_value(json_object_get(part, "age_ms"));
 	json_int_t life = json_integer_value(json_object_get(part, "lifetime_s"));
+	json_int_t nparts = json_integer_value(json_object_get(part, "parts"));
+	json_int_t partno = json_integer_value(json_object_get(part, "part"));
 	json_t *a = json_object_get(part, "links"), *l;
 	size_t i, n = json_array_size(a);
+	bool same;
 
 	if (origin < 1 || origin > REG_MAX_GATEWAY_ID || origin == d->self_id || age < 0 || life < 1 ||
 	    n > LSA_LINKS_MAX)
@@ -224,38 +248,42 @@ static int read_part(struct meshd *d, json_t *part, uint64_t now)
 			.loss = (double)json_integer_value(json_array_get(l, 7)) / 65535.0,
 		};
 	}
-	return lsdb_put(&d->lsdb, (uint16_t)origin,
-			(uint64_t)json_integer_value(json_object_get(part, "seq")),
-			(unsigned)json_integer_value(json_object_get(part, "part")),
-			(unsigned)json_integer_value(json_object_get(part, "parts")), links, (unsigned)n,
-			now - (uint64_t)age * 1000000ULL, (uint64_t)life * 1000000000ULL, now) > 0;
+	same = same_states(&d->lsdb, origin, partno, nparts, links, n);
+	if (lsdb_put(&d->lsdb, (uint16_t)origin, (uint64_t)json_integer_value(json_object_get(part, "seq")),
+		     (unsigned)partno, (unsigned)nparts, links, (unsigned)n, now - (uint64_t)age * 1000000ULL,
+		     (uint64_t)life * 1000000000ULL, now) <= 0)
+		return 0;
+	return same ? 1 : 2;
 }
 
 bool meshd_lsa_read(struct meshd *d, uint64_t now)
 {
-	bool changed[REG_MAX_GATEWAY_ID + 1] = { false }, any = false;
-	char req[48], err[256], *reply;
+	bool changed[REG_MAX_GATEWAY_ID + 1] = { false }, states = false;
+	char req[48], err[256];
+	const char *reply;
 	json_t *j, *part;
 	size_t i;
 
 	snprintf(req, sizeof(req), "lsa dump %" PRIu64, d->lsa_dump_seq);
-	reply = gw_ctl_get(d->cfg.control, req, err, sizeof(err));
+	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
-	free(reply);
 	if (j && json_is_array(json_object_get(j, "lsas"))) {
 		d->lsa_dump_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
-		json_array_foreach(json_object_get(j, "lsas"), i, part)
-			if (read_part(d, part, now))
+		json_array_foreach(json_object_get(j, "lsas"), i, part) {
+			int r = read_part(d, part, now);
+
+			if (r)
 				changed[json_integer_value(json_object_get(part, "origin"))] = true;
+			states |= r == 2;
+		}
 	}
 	json_decref(j);
-	lsdb_expire(&d->lsdb, now, changed);
+	states |= lsdb_expire(&d->lsdb, now, changed) > 0;
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
 		bool held = d->lsdb.origin[id] != NULL;
 
 		if (!changed[id])
 			continue;
-		any = true;
 		/* Said on each change only: a gateway whose meshd is gone, or
 		 * that no path reaches, is silent for good. */
 		if (held != d->lsa_held[id])
@@ -265,5 +293,5 @@ bool meshd_lsa_read(struct meshd *d, uint64_t now)
 		if (d->have_snap)
 			topofeed_origin(d->topo, &d->snap, &d->lsdb, (uint16_t)id);
 	}
-	return any;
+	return states;
 }

@@ -173,7 +173,7 @@ static json_t *links_json(const struct meshd *d)
 {
 	json_t *a = json_array();
 
-	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+	for (unsigned id = 1; id <= d->link_top; id++) {
 		const struct meshd_link *l = &d->link[id];
 
 		if (!l->probed)

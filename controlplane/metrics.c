@@ -119,7 +119,7 @@ static void link_metrics(struct textbuf *t, const struct meshd *d)
 
 	for (unsigned g = 0; g < sizeof(gauges) / sizeof(gauges[0]); g++) {
 		header(t, gauges[g].name, gauges[g].type, gauges[g].help);
-		for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
+		for (unsigned id = 1; id <= d->link_top; id++) {
 			const struct meshd_link *l = &d->link[id];
 			const char *to;
 

@@ -228,12 +228,86 @@ static void test_ctl_errors(void **state)
 	reap(pid);
 }
 
+/* Answers one request (up to its "version") on c with reply. */
+static void answer_one(int c, const char *reply)
+{
+	static const char version[] = "{\"protocol\":1,\"gateway\":\"g1\"}\n";
+	char req[256];
+	size_t got = 0;
+
+	while (got < sizeof(req) - 1) {
+		ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+		if (r <= 0)
+			_exit(1);
+		got += (size_t)r;
+		req[got] = '\0';
+		if (strstr(req, "version\n"))
+			break;
+	}
+	if (write(c, reply, strlen(reply)) < 0 || write(c, version, strlen(version)) < 0)
+		_exit(3);
+}
+
+/* Two requests on one connection, which the gateway then closes (as a
+ * restarted one would): the third goes on a new connection. A client that
+ * connected for the second would wait on a connection never accepted. */
+static void test_ctl_conn_kept(void **state)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	struct gw_ctl_conn c = { 0 };
+	char err[256] = "";
+	const char *r;
+	int l = socket(AF_UNIX, SOCK_STREAM, 0), fd;
+	pid_t pid;
+
+	(void)state;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	unlink(sock);
+	assert_int_equal(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(l, 1), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (!pid) {
+		int k = accept(l, NULL, NULL);
+
+		answer_one(k, "{\"n\":1}\n");
+		answer_one(k, "{\"n\":2}\n");
+		close(k);
+		k = accept(l, NULL, NULL);
+		answer_one(k, "{\"n\":3}\n");
+		close(k);
+		_exit(0);
+	}
+	close(l);
+	r = gw_ctl_conn_get(&c, sock, "probe dump 0", err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(r, "{\"n\":1}");
+	fd = c.fd;
+	r = gw_ctl_conn_get(&c, sock, "lsa dump 0", err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(r, "{\"n\":2}");
+	assert_true(c.open && c.fd == fd);
+	usleep(50000); /* the child's close arrives */
+	r = gw_ctl_conn_get(&c, sock, "probe dump 1", err, sizeof(err));
+	assert_non_null(r);
+	assert_string_equal(r, "{\"n\":3}");
+	reap(pid);
+	/* nobody listens now: NULL, and closed */
+	unlink(sock);
+	usleep(10000);
+	assert_null(gw_ctl_conn_get(&c, sock, "probe dump 2", err, sizeof(err)));
+	assert_false(c.open);
+	gw_ctl_conn_close(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_peers, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cut_short, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ctl_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_ctl_conn_kept, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -102,6 +103,41 @@ static void window_wraps(void **state)
 	assert_int_equal(l.nwindow, LINK_WINDOW);
 	assert_true(link_percentile_ms(&l, 0.99) == 10);
 	assert_true(link_percentile_ms(&l, 1) == 10);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The percentiles kept sorted as samples come and go are those of a sort of
+ * the window at every step: duplicates, a wrapping ring, any quantile. */
+static void percentiles_match_sort(void **state)
+{
+	static const double qs[] = { 0, 0.01, 0.25, 0.5, 0.9, 0.99, 1 };
+	struct link_params p = params();
+	struct link_stats l = { 0 };
+	uint32_t seed = 12345;
+
+	(void)state;
+	for (int i = 0; i < 3 * LINK_WINDOW + 17; i++) {
+		uint32_t batch[3], sorted[LINK_WINDOW];
+		unsigned n = 1 + (unsigned)i % 3;
+
+		for (unsigned k = 0; k < n; k++) {
+			seed = seed * 1103515245u + 12345u;
+			batch[k] = (seed >> 16) % 50 * 1000; /* few values: many ties */
+		}
+		link_feed(&l, &p, 0, 0, 0, batch, n, (1 + (uint64_t)i) * MS);
+		memcpy(sorted, l.window_us, l.nwindow * sizeof(sorted[0]));
+		qsort(sorted, l.nwindow, sizeof(sorted[0]), cmp_u32);
+		assert_memory_equal(sorted, l.sorted_us, l.nwindow * sizeof(sorted[0]));
+		for (unsigned k = 0; k < sizeof(qs) / sizeof(qs[0]); k++)
+			assert_true(link_percentile_ms(&l, qs[k]) ==
+				    sorted[(unsigned)(qs[k] * (l.nwindow - 1) + 0.5)] / 1000.0);
+	}
 }
 
 static void jitter(void **state)
@@ -599,6 +635,7 @@ int main(void)
 		cmocka_unit_test(no_samples),
 		cmocka_unit_test(percentiles),
 		cmocka_unit_test(window_wraps),
+		cmocka_unit_test(percentiles_match_sort),
 		cmocka_unit_test(jitter),
 		cmocka_unit_test(loss_window),
 		cmocka_unit_test(loss_short),

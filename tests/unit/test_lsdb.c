@@ -76,6 +76,35 @@ static void lifetime(void **state)
 	lsdb_clear(&db);
 }
 
+/* Expiry remembers the earliest end of a lifetime it saw, and a part put
+ * since with an earlier one is still expired in time. */
+static void expiry_remembered(void **state)
+{
+	bool gone[REG_MAX_GATEWAY_ID + 1] = { false };
+
+	(void)state;
+	lsdb_clear(&db);
+	assert_int_equal(put(3, 1, 0, 1, 1, 2, 10, 4 * S, 4 * S), 1); /* ends at 9 s */
+	assert_int_equal(lsdb_expire(&db, 4 * S, gone), 0);
+	assert_true(db.expiry_known && db.next_expiry_ns == 9 * S);
+	/* heard long ago (its age): it ends before the one held */
+	assert_int_equal(put(5, 1, 0, 1, 1, 2, 10, 0, 4 * S), 1); /* ends at 5 s */
+	assert_int_equal(db.next_expiry_ns, 5 * S);
+	assert_int_equal(lsdb_expire(&db, 5 * S - 1, gone), 0);
+	assert_int_equal(lsdb_expire(&db, 5 * S, gone), 1);
+	assert_true(gone[5] && !gone[3]);
+	assert_int_equal(db.next_expiry_ns, 9 * S);
+	assert_int_equal(lsdb_expire(&db, 9 * S, gone), 1);
+	assert_true(gone[3]);
+	assert_null(db.origin[3]);
+	/* nothing held: the next part put sets it again */
+	assert_int_equal(put(6, 1, 0, 1, 1, 2, 10, 10 * S, 10 * S), 1);
+	assert_int_equal(lsdb_expire(&db, 15 * S - 1, NULL), 0);
+	assert_int_equal(lsdb_expire(&db, 15 * S, NULL), 1);
+	lsdb_clear(&db);
+	assert_false(db.expiry_known);
+}
+
 static void parts(void **state)
 {
 	(void)state;
@@ -118,6 +147,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(newer_only),
 		cmocka_unit_test(lifetime),
+		cmocka_unit_test(expiry_remembered),
 		cmocka_unit_test(parts),
 		cmocka_unit_test(out_of_range),
 	};
