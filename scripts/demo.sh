@@ -494,7 +494,9 @@ for m in "$LOSSY $moved_a" "$LOSSY_TO $moved_b"; do
 	expect "${m% *}'s gateway moved to $relay within $MOVE_MAX_MS ms (${m#* })" \
 		test "${m#* }" -ge 0 -a "${m#* }" -le "$MOVE_MAX_MS"
 done
-expect "the loss was real before the move: $l/$s lost" test "$s" -ge 10 -a $((10 * l)) -ge "$s"
+# meshd may move within 0.7 s (its short loss window): fewer than 10 pings
+# before it is no failure; none of them lost would be.
+expect "the loss was real before the move: $l/$s lost" test "$l" -ge 1 -a $((10 * l)) -ge "$s"
 echo
 say "\$ meshctl link show    (the degraded link)"
 meshctl link show | awk -v a="$LOSSY" -v b="$LOSSY_TO" \
