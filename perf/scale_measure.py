@@ -375,6 +375,7 @@ def cmd_report(results, params):
     few = p["meshds"] != p["gateways"]
     # With --meshds K the "every meshd" figures are of K meshds, not of G.
     every = f"every one of {p['meshds']} meshds (of {p['gateways']})" if few else "every meshd"
+    every_other = f"every other one of {p['meshds']} meshds (of {p['gateways']})" if few else "every other meshd"
     rows = (("applied", "route-add", f"`meshctl gateway add`: {every} sent its gateway the route"),
             ("revision", "gateway", f"`meshctl gateway add`: {every} held the write (registry_revision)"),
             ("revision", "vm", f"`meshctl vm add`: {every} held the write (registry_revision)"))
@@ -421,7 +422,7 @@ def cmd_report(results, params):
         note = f"; {missed} of {len(cuts)} did not reach all {others}" if missed else ""
         out.append(f"| link cuts ({names}): detection at the ends, from the cut to each end's LSA saying "
                    f"down: p50 / max of {len(detect)} | | {fmt(median(dv))} / {fmt(max(dv) if dv else None)} | |")
-        out.append(f"| **judged:** propagation, from each end's LSA to {every.replace('every meshd', 'every other meshd')} "
+        out.append(f"| **judged:** propagation, from each end's LSA to {every_other} "
                    f"holding the link down ({others} per cut): p50 / max over {len(cuts)} cuts of each cut's "
                    f"slowest | < 500 ms | {fmt(median(pv))} / {fmt(max(pv) if pv else None)}{note} | "
                    f"{verdict(ok)} |")
