@@ -49,7 +49,8 @@
 #      N `meshctl vm add`: each timed, from the command's start and from its
 #      return, until every meshd holds the write: the key's mod_revision
 #      (etcd) reached by each meshd's registry_revision, its status socket
-#      asked every ~15 ms (no figure with --dir-registry: no revisions);
+#      asked every ~15 ms by one poller for the run, only while a change
+#      is out (no figure with --dir-registry: no revisions);
 #      for a gateway also until simgw has seen every meshd send its gateway
 #      `route add` for the new prefix;
 #   6. up to 5 links between meshd slots (1-2, 2-3, ...) cut in simgw, one at
@@ -386,28 +387,42 @@ failed() { # WHAT T0
 }
 # Each write's etcd revision against every meshd's registry_revision (its
 # status socket): when meshd holds the write, whatever it then does.
-held() { # KEY T0 T1 WHAT
+# One poller for the run, asking only between a change's start and every
+# meshd holding it (FLAG): "status" is not free for meshd.
+: >"$TMP/revisions"
+if [ "$ETCD" = 1 ]; then
+	$MEASURE revpoll "$RUN/$NAME" "$K" "$TMP/polling" "$TMP/revisions" &
+	REVPOLL_PID=$!
+	started revpoll $REVPOLL_PID
+fi
+poll_from() { # before a change's command: the poller's offset
+	[ "$ETCD" = 1 ] || { echo 0; return 0; }
+	stat -c %s "$TMP/revisions"
+	touch "$TMP/polling"
+}
+held() { # KEY T0 T1 WHAT OFFSET
 	[ "$ETCD" = 1 ] || return 0 # the embedded registry has no revision
-	$MEASURE revision "${URLS%%,*}" "$1" "$RUN/$NAME" "$K" "$2" "$3" "$4" |
+	alive revpoll "$REVPOLL_PID" /dev/null
+	$MEASURE revision "${URLS%%,*}" "$1" "$TMP/revisions" "$5" "$TMP/polling" "$K" "$2" "$3" "$4" |
 		sed 's/^{/{"step":"revision",/' >>"$RESULTS"
 	log "$4 add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("revision", r["revision"], "held by", r["reached"], "meshds, all after", r["all_ms"], "ms")')"
 }
 for k in $(seq "$CHANGES"); do
-	id=$((G + k)) off=$(events_size) t0=$(now_ms)
-	gateway_add "$id" 2>"$TMP/err" || { failed route-add "$t0"; continue; }
+	id=$((G + k)) off=$(events_size) roff=$(poll_from) t0=$(now_ms)
+	gateway_add "$id" 2>"$TMP/err" || { failed route-add "$t0"; rm -f "$TMP/polling"; continue; }
 	t1=$(now_ms)
-	held "/hopmesh/gateways/g$id" "$t0" "$t1" gateway
+	held "/hopmesh/gateways/g$id" "$t0" "$t1" gateway "$roff"
 	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" route-add "10.$id.0.0/16" "$id" |
 		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
 	log "gateway add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("route add at", r["reached"], "meshds, all after", r["all_ms"], "ms")')"
 	sleep 2
 done
 for k in $(seq "$CHANGES"); do
-	g=$((1 + k % G)) t0=$(now_ms)
+	g=$((1 + k % G)) roff=$(poll_from) t0=$(now_ms)
 	meshctl vm add "vmx$k" --address "10.$g.255.$k" --gateway "g$g" >/dev/null 2>"$TMP/err" ||
-		{ failed vm "$t0"; continue; }
+		{ failed vm "$t0"; rm -f "$TMP/polling"; continue; }
 	t1=$(now_ms)
-	held "/hopmesh/vms/vmx$k" "$t0" "$t1" vm
+	held "/hopmesh/vms/vmx$k" "$t0" "$t1" vm "$roff"
 	sleep 2
 done
 all_alive

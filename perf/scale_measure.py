@@ -8,9 +8,11 @@ results table. Each subcommand is one step of the run:
   idle SECONDS ETCD_URL PIDFILE EVENTS    CPU, RSS and etcd's writes while idle
   applied EVENTS OFFSET SLOTS T0 T1 WHAT ARGS...
                                           when each slot's meshd told its gateway
-  revision ETCD_URL KEY PREFIX MESHDS T0 T1 WHAT
+  revpoll PREFIX MESHDS FLAG FILE         each meshd's registry_revision, while
+                                          FLAG exists (until killed)
+  revision ETCD_URL KEY FILE OFFSET FLAG MESHDS T0 T1 WHAT
                                           when each meshd held KEY's write
-                                          (its registry_revision)
+                                          (its registry_revision, from revpoll)
   linkcut EVENTS OFFSET SLOTS A B         when the cut of A-B reached every meshd
   converged PREFIX MESHDS GATEWAYS        whether every meshd holds all links up
   cutheld PREFIX MESHDS A B               how many meshds hold the cut of A-B
@@ -189,24 +191,55 @@ def poll_revisions(prefix, meshds, pending):
     return out
 
 
-def cmd_revision(url, key, prefix, meshds, t0, t1, what):
-    """When every meshd held the registry at key's write: the write's etcd
-    revision (its mod_revision) against each meshd's registry_revision
-    (its status socket), asked every ~15 ms from T1 (the command's return)
-    on, for at most 60 s. A meshd's time is when its reply said so: at most
-    one round late (the round's replies are a few ms apart)."""
-    meshds, t0, t1 = int(meshds), float(t0), float(t1)
+def cmd_revpoll(prefix, meshds, flag, path):
+    """While FLAG exists, every meshd's registry_revision asked every ~15 ms,
+    each change written to PATH as "WALL_MS SLOT REVISION" (the time of the
+    reply that showed it): one process for the whole run, as a process
+    started per change would be late by its own start. Idle otherwise:
+    "status" costs meshd a question to its gateway."""
+    meshds, last = int(meshds), {}
+    with open(path, "a") as out:
+        while True:
+            if not os.path.exists(flag):
+                time.sleep(0.005)
+                continue
+            r0 = time.monotonic()
+            for i, (t, rev) in sorted(poll_revisions(prefix, meshds, range(1, meshds + 1)).items()):
+                if last.get(i) != rev:
+                    last[i] = rev
+                    out.write(f"{t:.3f} {i} {rev}\n")
+            out.flush()
+            time.sleep(max(0, 0.015 - (time.monotonic() - r0)))
+
+
+def cmd_revision(url, key, polled, offset, flag, meshds, t0, t1, what):
+    """When every meshd held the registry at KEY's write: the write's etcd
+    revision (its mod_revision) against each meshd's registry_revision as
+    revpoll saw it change in POLLED (from OFFSET, written since FLAG was
+    made before the command), for at most 60 s; then FLAG is removed. A
+    meshd's time is the reply that showed it: at most one round (~15 ms
+    and the round's replies) late."""
+    meshds, t0, t1, offset = int(meshds), float(t0), float(t1), int(offset)
     rev = mod_revision(url, key)
     seen, last = {}, {}
     deadline = time.monotonic() + 60
     while rev and len(seen) < meshds and time.monotonic() < deadline:
-        r0 = time.monotonic()
-        for i, (t, held) in poll_revisions(prefix, meshds, [i for i in range(1, meshds + 1)
-                                                             if i not in seen]).items():
+        with open(polled, "rb") as f:
+            f.seek(offset)
+            data = f.read()
+        end = data.rfind(b"\n") + 1
+        offset += end
+        for line in data[:end].decode().splitlines():
+            t, i, held = line.split()
+            i, held = int(i), int(held)
             last[i] = held
-            if held >= rev:
-                seen[i] = t
-        time.sleep(max(0, 0.015 - (time.monotonic() - r0)))
+            if held >= rev and i not in seen:
+                seen[i] = float(t)
+        time.sleep(0.02)
+    try:
+        os.unlink(flag)
+    except FileNotFoundError:
+        pass
     times = [seen[s] - t0 for s in seen]
     return {"what": what, "key": key, "revision": rev, "command_ms": t1 - t0, "reached": len(seen),
             "slots": meshds, "all_ms": max(times) if len(seen) == meshds else None,
@@ -472,6 +505,8 @@ def main():
         r = cmd_applied(*args)
     elif cmd == "revision":
         r = cmd_revision(*args)
+    elif cmd == "revpoll":
+        return cmd_revpoll(*args)
     elif cmd == "linkcut":
         r = cmd_linkcut(*args)
     elif cmd == "converged":
