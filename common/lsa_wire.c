@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: MIT
 /* The one reading of an LSA part's form (lsa_wire.h), for the gateway that
  * carries parts (dataplane/lsa.c) and the scale harness's simulated gateways
- * (perf/simgw.c), which must refuse exactly what the real one refuses. */
+ * (perf/simgw.c), which must refuse exactly what the real one refuses: the
+ * part's form, and "lsa send"'s reading of one. */
 #include <endian.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "lsa_wire.h"
 
@@ -27,5 +30,42 @@ bool lsa_part_well_formed(const uint8_t *p, size_t len)
 			return false;
 		prev = to;
 	}
+	return true;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX], size_t *len, char *err,
+		       size_t errlen)
+{
+	size_t n = hex ? strlen(hex) : 0;
+
+	if (!n || n % 2 || n / 2 > LSA_BYTES_MAX) {
+		snprintf(err, errlen, "{\"error\":\"usage: lsa send HEX (one part, at most %zu bytes)\"}",
+			 (size_t)LSA_BYTES_MAX);
+		return false;
+	}
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0) {
+			snprintf(err, errlen, "{\"error\":\"lsa send: not hexadecimal\"}");
+			return false;
+		}
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (!lsa_part_well_formed(buf, n / 2)) {
+		snprintf(err, errlen, "{\"error\":\"lsa send: not a well-formed LSA part\"}");
+		return false;
+	}
+	if (!self || be16toh(((const struct lsa_hdr *)buf)->origin) != self) {
+		snprintf(err, errlen, "{\"error\":\"lsa send: its origin is not this gateway (gateway self)\"}");
+		return false;
+	}
+	*len = n / 2;
 	return true;
 }

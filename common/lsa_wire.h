@@ -63,4 +63,11 @@ _Static_assert(sizeof(struct lsa_link) == 26, "lsa_link is 26 bytes");
  * lsa_wire.c; the gateway checks every part it sends or receives with it. */
 bool lsa_part_well_formed(const uint8_t *p, size_t len);
 
+/* "lsa send HEX"'s argument read into buf (*len bytes): hexadecimal, one
+ * well-formed part, whose origin is self. false with the control socket's
+ * error reply ({"error":...}) in err otherwise. lsa_wire.c; the gateway
+ * (dataplane/lsa.c) and simgw both read the command with it. */
+bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX], size_t *len, char *err,
+		       size_t errlen);
+
 #endif

@@ -130,48 +130,22 @@ void lsa_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgra
 	rte_pktmbuf_free(m);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
 void lsa_send_command(struct gateway *gw, const char *hex, char *out, size_t outlen, uint64_t now)
 {
 	uint8_t buf[LSA_BYTES_MAX];
-	size_t n = hex ? strlen(hex) : 0;
+	size_t n;
 	uint16_t self = routes_self(gw->routes);
 	unsigned sent = 0;
 
-	if (!n || n % 2 || n / 2 > sizeof(buf)) {
-		snprintf(out, outlen, "{\"error\":\"usage: lsa send HEX (one part, at most %zu bytes)\"}",
-			 sizeof(buf));
+	if (!lsa_part_from_hex(hex, self, buf, &n, out, outlen))
 		return;
-	}
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			snprintf(out, outlen, "{\"error\":\"lsa send: not hexadecimal\"}");
-			return;
-		}
-		buf[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (!lsa_part_well_formed(buf, n / 2)) {
-		snprintf(out, outlen, "{\"error\":\"lsa send: not a well-formed LSA part\"}");
-		return;
-	}
-	if (!self || rte_be_to_cpu_16(((const struct lsa_hdr *)buf)->origin) != self) {
-		snprintf(out, outlen, "{\"error\":\"lsa send: its origin is not this gateway (gateway self)\"}");
-		return;
-	}
 	for (unsigned id = 1; id < MAX_GATEWAYS; id++) {
 		struct gw_entry *e = id == self ? NULL : routes_gateway(gw->routes, (uint16_t)id);
 		struct rte_mbuf *m;
 
 		if (!e || !atomic_load(&e->peer))
 			continue;
-		if (!(m = overlay_udp_build(gw, e, LSA_PORT, buf, (uint16_t)(n / 2))))
+		if (!(m = overlay_udp_build(gw, e, LSA_PORT, buf, (uint16_t)n)))
 			continue;
 		egress_send_routed(gw->main_lc, &m, 1, now);
 		sent++;

@@ -40,26 +40,31 @@
 #      (registry = etcd:, the three members, each meshd starting at another);
 #      waits until every meshd holds all G(G-1) links up (asked on each
 #      meshd's socket as `meshctl link show` asks it), at most --converge-s
-#      (600 s), and measures on if they do not (the results say so);
+#      (600 s), and measures on if they do not (the results say so); a
+#      simgw or meshd that died stops the run with its log's end, checked
+#      after the start and before each step's measuring;
 #   4. idle for S s: each process's CPU (/proc/PID/stat) and RSS, etcd's
 #      revision and raft index before and after;
-#   5. N `meshctl gateway add` (new ids G+1.., a prefix each, no meshd): the
-#      time from the command's start until simgw has seen every meshd send
-#      its gateway `route add` for the new prefix; then N `meshctl vm add`:
-#      a VM changes nothing meshd sends its gateway (reconcile.c reads only
-#      the gateways), so what is timed is each meshd's first reconcile pass
-#      (its UAPI get=1) from when an etcd watch of our own heard the put
-#      (meshd applies its watch's changes as they come), a pass that may also
-#      be a periodic one (every 5 s): those are counted as "possibly
-#      periodic";
-#   6. the link between slots 1 and 2 cut in simgw: until both ends' meshds
-#      advertise it down (simgw logs their "lsa send"), and until every other
-#      meshd has read both directions down from its gateway ("lsa dump");
-#      checked afterwards on every meshd's own socket ("links":
-#      both directions down; at the ends their own, the other end's LSA
-#      being dropped with the link);
-#   7. everything this run started is stopped (by PID) and its temporary
-#      directory removed, on failure too.
+#   5. N `meshctl gateway add` (new ids G+1.., a prefix each, no meshd), then
+#      N `meshctl vm add`: each timed, from the command's start and from its
+#      return, until every meshd holds the write: the key's mod_revision
+#      (etcd) reached by each meshd's registry_revision, its status socket
+#      asked every ~15 ms by one poller for the run, only while a change
+#      is out (no figure with --dir-registry: no revisions);
+#      for a gateway also until simgw has seen every meshd send its gateway
+#      `route add` for the new prefix;
+#   6. up to 5 links between meshd slots (1-2, 2-3, ...) cut in simgw, one at
+#      a time, each healed before the next: from the cut until both ends'
+#      meshds advertise it down (simgw logs their "lsa send": detection),
+#      and from those LSAs until every other meshd has read both directions
+#      down from its gateway ("lsa dump": propagation, what the target is
+#      judged on); the first cut checked afterwards on every meshd's own
+#      socket ("links": both directions down; at the ends their own, the
+#      other end's LSA being dropped with the link);
+#   7. everything this run started is stopped (by PID), simgw's UAPI
+#      sockets (named after this run's PID) and the temporary directory
+#      removed, on failure too. The results name the commit (and whether
+#      the tree had uncommitted changes) and the load before and after.
 # etcd and simgw run at nice -10: in a real mesh they are other machines,
 # and here G meshds must not starve them of the CPUs they share.
 set -euo pipefail
@@ -87,30 +92,38 @@ thread, reconcile, link statistics, LSA origination and reading, topology,
 path installation, metrics unless `--no-metrics`), meshctl. Simulated: the
 gateways, by `perf/simgw` (one single-threaded process for all G), which
 answers each meshd on the UAPI and control sockets of a real gateway with
-the replies meshd parses. No probe is sent: their results come from a delay
+the replies meshd parses (counting a probe sent only where a session would
+let it leave, as probe.c does). No probe is sent: their results come from a delay
 matrix (random positions on a plane, RTT 2-170 ms, +-2 % per sample), and a
 cut link stops answering. An LSA part reaches every gateway that has its
 origin bound after half the pair's RTT, and is dropped over a cut link (a
 real gateway would send it through the relay meshd chose; simgw does not
-model relaying). No packets: no data-plane cost is in these figures. What is
-timed is what simgw sees each meshd send its gateway (perf/simgw.c logs it),
-from the command's start, its return, and the moment an etcd watch of the
-harness's own heard the write (the commit, as meshd's watch hears it). The
+model relaying). No packets: no data-plane cost is in these figures.
+
+A registry change (`meshctl gateway add`, `meshctl vm add`) is timed, from
+the command's start and from its return, until every meshd holds it: its
+etcd revision reached by the `registry_revision` each meshd reports on its
+status socket (`meshctl --json status`), asked every ~15 ms. A gateway added
+is also timed until simgw has seen every meshd send its gateway the route
+(perf/simgw.c logs what each meshd sends). A link cut is timed from the cut
+to both ends' LSAs saying down (detection, by probes) and from those LSAs to
+every other meshd holding the link down (propagation: what the 500 ms
+target is judged on), over up to 5 cuts of different pairs. The
 VMs are written by `perf/scale_seed`, which checks each as meshctl does but
 writes them in batches of 100: V `meshctl vm add` would each read the whole
 registry twice. etcd and simgw run at nice -10: they stand for other
 machines, which G meshds must not starve.
 
-A VM added changes nothing meshd tells its gateway (it installs the
-gateways' prefixes, not VMs), so "a `vm add` at every meshd" is each meshd's
-first reconcile pass after it, made once meshd has reloaded the registry; a
-periodic pass (every 5 s) falling in between is counted as possibly one.
 p99 over 20 changes is the largest of the 20 (nearest rank).
 
 With `--meshds K` only K meshds run and simgw plays the other gateways
 (they answer every probe and advertise their links every second, as a meshd
 would): what one meshd costs in a mesh of G when G meshds would not fit on
-this machine's two CPUs.
+this machine's two CPUs; "every meshd" is then every one of those K.
+
+Each result names the commit it was measured at (and whether the tree had
+uncommitted changes): results of older commits stay until measured again,
+and may not be what the current code does.
 
 ```sh
 perf/run-scale.sh                                   # 100 gateways and meshds, 10,000 VMs
@@ -122,7 +135,13 @@ TEXT
 		# by gateways, then all meshds before fewer (the shorter name)
 		for f in $(ls perf/results/scale-[0-9]*.md | awk '{ match($0, /scale-[0-9]+/)
 			print substr($0, RSTART + 6, RLENGTH - 6), length($0), $0 }' | sort -k1,1n -k2,2n | cut -d' ' -f3); do
-			cat "$f"
+			# a result from before the harness recorded its commit
+			# says so, under its heading
+			if grep -q '^Commit ' "$f"; then
+				cat "$f"
+			else
+				awk 'NR == 2 { print "\n_Measured before the harness recorded the commit: the code it measured is not known, and may be older than this document._" } { print }' "$f"
+			fi
 			echo
 		done
 	} >"$section"
@@ -154,6 +173,12 @@ while [ $# -gt 0 ]; do
 	esac
 done
 K=${K:-$G}
+# Checked before anything starts: a typo found after setup costs minutes.
+for v in "$G" "$V" "$PROBE_MS" "$IDLE_S" "$CHANGES" "$PORT_BASE" "$PROFILE_S" "$K" "$CONVERGE_LIMIT_S"; do
+	[[ $v =~ ^[0-9]+$ ]] || { echo "run-scale.sh: '$v' is not a whole number (see the comment at the top)" >&2; exit 2; }
+done
+[ "$IDLE_S" -ge 1 ] && [ "$PROBE_MS" -ge 1 ] && [ "$CHANGES" -ge 1 ] ||
+	{ echo "run-scale.sh: --idle-s, --probe-ms and --changes must be at least 1" >&2; exit 2; }
 MESHDS_TAG=$([ "$K" = "$G" ] || echo "-$K")
 # Prefixes are 10.<id>.0.0/16: the new gateways' ids too. The link cut is
 # watched by a third meshd.
@@ -187,6 +212,9 @@ cleanup() {
 	done
 	for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
 	wait 2>/dev/null || true
+	# simgw's UAPI sockets, which it leaves when killed: by name, ours only
+	# (the names carry this run's PID).
+	[ -n "${NAME:-}" ] && for i in $(seq "${G:-0}"); do rm -f "/var/run/wireguard/$NAME$i.sock"; done
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
@@ -196,6 +224,18 @@ mkdir -p "$RUN"
 started() { # ROLE PID
 	PIDS+=("$2")
 	echo "$1 $2" >>"$TMP/pids"
+}
+# A process that died is said at once, with its log's end: measuring on
+# would blame its absence on the others.
+alive() { # ROLE PID LOG
+	kill -0 "$2" 2>/dev/null && return 0
+	log "$1 (pid $2) is not running; the end of $3:"
+	tail -n 20 "$3" >&2
+	exit 1
+}
+all_alive() {
+	alive simgw "$SIMGW_PID" "$TMP/simgw.log"
+	for i in $(seq "$K"); do alive "meshd g$i" "${MESHD_PID[$i]}" "$TMP/meshd$i.log"; done
 }
 
 for p in $((PORT_BASE + 1)) $((PORT_BASE + 2)) $((PORT_BASE + 3)) \
@@ -235,10 +275,6 @@ start_etcd() {
 if [ "$ETCD" = 1 ]; then
 	start_etcd
 	REGISTRY=etcd:$URLS
-	# When etcd tells its watchers of a put: meshd's watch hears it then.
-	: >"$TMP/etcdwatch"
-	$MEASURE etcdwatch "$URLS" /hopmesh/ "$TMP/etcdwatch" &
-	started watch $!
 else
 	mkdir -p "$TMP/registry"
 	REGISTRY=dir:$TMP/registry URLS=""
@@ -281,8 +317,10 @@ PUPPETS=()
 [ "$K" -lt "$G" ] && PUPPETS=(--puppets $((K + 1)))
 nice -n -10 "$SIMGW" --slots "$G" --name "$NAME" --run-dir "$RUN" --matrix "$TMP/matrix" \
 	--events "$TMP/events" --sim "$TMP/sim.sock" "${PUPPETS[@]}" 2>"$TMP/simgw.log" &
-started simgw $!
-for _ in $(seq 100); do [ -S "$TMP/sim.sock" ] && break; sleep 0.1; done
+SIMGW_PID=$!
+started simgw $SIMGW_PID
+for _ in $(seq 100); do [ -S "$TMP/sim.sock" ] && break; alive simgw "$SIMGW_PID" "$TMP/simgw.log"; sleep 0.1; done
+[ -S "$TMP/sim.sock" ] || { log "simgw made no socket in 10 s"; tail -n 20 "$TMP/simgw.log" >&2; exit 1; }
 sim() { "$SIMGW" --tell "$TMP/sim.sock" "$@" >/dev/null; }
 
 rotate() { # I: the registry, etcd's members starting with member I % 3
@@ -302,9 +340,12 @@ for i in $(seq "$K"); do
 	probe_interval_ms = $PROBE_MS
 	EOF
 	"$MESHD" -c "$TMP/meshd$i.conf" >"$TMP/meshd$i.log" 2>&1 &
+	MESHD_PID[i]=$!
 	started meshd $!
 done
 T_START=$(now_ms)
+sleep 1 # a meshd that cannot start (its config, its socket) exits at once
+all_alive
 log "started simgw and $K meshds; waiting for every meshd to hold all $((G * (G - 1))) links"
 
 # On the meshds' own sockets, not with `meshctl link show --from g<i>`: that
@@ -326,6 +367,7 @@ else
 	log "not converged in $CONVERGE_S s: $SHORT of $K meshds short of $((G * (G - 1))) links up; measuring anyway"
 fi
 sleep 5 # the start's reloads and routing warm-up done
+all_alive
 
 # ---- 4. idle ----
 RESULTS=$TMP/results.jsonl
@@ -343,44 +385,71 @@ failed() { # WHAT T0
 	log "$1: the command failed: $(cat "$TMP/err")"
 	sleep 2
 }
+# Each write's etcd revision against every meshd's registry_revision (its
+# status socket): when meshd holds the write, whatever it then does.
+# One poller for the run, asking only between a change's start and every
+# meshd holding it (FLAG): "status" is not free for meshd.
+: >"$TMP/revisions"
+if [ "$ETCD" = 1 ]; then
+	$MEASURE revpoll "$RUN/$NAME" "$K" "$TMP/polling" "$TMP/revisions" &
+	REVPOLL_PID=$!
+	started revpoll $REVPOLL_PID
+fi
+poll_from() { # before a change's command: the poller's offset
+	[ "$ETCD" = 1 ] || { echo 0; return 0; }
+	stat -c %s "$TMP/revisions"
+	touch "$TMP/polling"
+}
+held() { # KEY T0 T1 WHAT OFFSET
+	[ "$ETCD" = 1 ] || return 0 # the embedded registry has no revision
+	alive revpoll "$REVPOLL_PID" /dev/null
+	$MEASURE revision "${URLS%%,*}" "$1" "$TMP/revisions" "$5" "$TMP/polling" "$K" "$2" "$3" "$4" |
+		sed 's/^{/{"step":"revision",/' >>"$RESULTS"
+	log "$4 add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("revision", r["revision"], "held by", r["reached"], "meshds, all after", r["all_ms"], "ms")')"
+}
 for k in $(seq "$CHANGES"); do
-	id=$((G + k)) off=$(events_size) t0=$(now_ms)
-	gateway_add "$id" 2>"$TMP/err" || { failed route-add "$t0"; continue; }
+	id=$((G + k)) off=$(events_size) roff=$(poll_from) t0=$(now_ms)
+	gateway_add "$id" 2>"$TMP/err" || { failed route-add "$t0"; rm -f "$TMP/polling"; continue; }
 	t1=$(now_ms)
-	watch=(- -)
-	[ "$ETCD" = 1 ] && watch=("$TMP/etcdwatch" "/hopmesh/gateways/g$id")
-	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" "${watch[@]}" route-add "10.$id.0.0/16" "$id" |
+	held "/hopmesh/gateways/g$id" "$t0" "$t1" gateway "$roff"
+	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" route-add "10.$id.0.0/16" "$id" |
 		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
-	log "gateway add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
+	log "gateway add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print("route add at", r["reached"], "meshds, all after", r["all_ms"], "ms")')"
 	sleep 2
 done
 for k in $(seq "$CHANGES"); do
-	g=$((1 + k % G)) off=$(events_size) t0=$(now_ms)
+	g=$((1 + k % G)) roff=$(poll_from) t0=$(now_ms)
 	meshctl vm add "vmx$k" --address "10.$g.255.$k" --gateway "g$g" >/dev/null 2>"$TMP/err" ||
-		{ failed uapi-get "$t0"; continue; }
+		{ failed vm "$t0"; rm -f "$TMP/polling"; continue; }
 	t1=$(now_ms)
-	watch=(- -)
-	[ "$ETCD" = 1 ] && watch=("$TMP/etcdwatch" "/hopmesh/vms/vmx$k")
-	$MEASURE applied "$TMP/events" "$off" "$K" "$t0" "$t1" "${watch[@]}" uapi-get |
-		sed 's/^{/{"step":"applied",/' >>"$RESULTS"
-	log "vm add $k/$CHANGES: $(tail -1 "$RESULTS" | python3 -c 'import json,sys; r=json.load(sys.stdin); print(r["reached"], "meshds, all after", r["all_ms"], "ms")')"
+	held "/hopmesh/vms/vmx$k" "$t0" "$t1" vm "$roff"
 	sleep 2
 done
+all_alive
 
-# ---- 6. a link cut ----
-sim watch 1 2
-sleep 3 # every meshd reads the pair's current state once
-off=$(events_size)
-sim cut 1 2
-$MEASURE linkcut "$TMP/events" "$off" "$K" 1 2 | sed 's/^{/{"step":"linkcut",/' >>"$RESULTS"
-log "link cut: $(tail -1 "$RESULTS")"
-# What each meshd holds, on its own socket: both directions down, but at
-# the ends only its own (the far end's LSA would come through a relay,
-# which simgw does not model).
-read -r down_everywhere answered < <($MEASURE cutheld "$RUN/$NAME" "$K" 1 2 |
-	python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["held"], r["answered"])')
-log "meshds whose own socket shows the cut: $down_everywhere of $K ($answered answered within 10 s)"
-sim heal 1 2
+# ---- 6. link cuts ----
+# Pairs of meshd slots, each cut and healed in turn; the first one's cut
+# also checked on every meshd's own socket.
+ncuts=$((K - 1 < 5 ? K - 1 : 5))
+for c in $(seq "$ncuts"); do
+	a=$c b=$((c + 1))
+	sim watch "$a" "$b"
+	sleep 3 # every meshd reads the pair's current state once
+	off=$(events_size)
+	sim cut "$a" "$b"
+	$MEASURE linkcut "$TMP/events" "$off" "$K" "$a" "$b" | sed 's/^{/{"step":"linkcut",/' >>"$RESULTS"
+	log "link cut $a-$b: $(tail -1 "$RESULTS")"
+	if [ "$c" = 1 ]; then
+		# What each meshd holds, on its own socket: both directions
+		# down, but at the ends only its own (the far end's LSA would
+		# come through a relay, which simgw does not model).
+		read -r down_everywhere answered < <($MEASURE cutheld "$RUN/$NAME" "$K" "$a" "$b" |
+			python3 -c 'import json,sys; r = json.load(sys.stdin); print(r["held"], r["answered"])')
+		log "meshds whose own socket shows the cut: $down_everywhere of $K ($answered answered within 10 s)"
+	fi
+	sim heal "$a" "$b"
+	sleep 3 # up again before the next cut
+done
 
 # ---- what the meshds logged ----
 $MEASURE logs "$TMP" "$K" | sed 's/^{/{"step":"logs",/' >>"$RESULTS"
@@ -408,11 +477,15 @@ mkdir -p perf/results
 out=perf/results/scale-${G}x$V$MESHDS_TAG.md
 [ "$ETCD" = 1 ] || out=perf/results/trial-${out#perf/results/}
 cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+DIRTY=$([ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && echo 0 || echo 1)
+LOAD1=$(cut -d' ' -f1 /proc/loadavg)
 python3 - "$TMP/params.json" <<EOF
 import json, sys
 json.dump({"gateways": $G, "meshds": $K, "vms": $V, "etcd": $ETCD == 1, "probe_ms": $PROBE_MS, "metrics": $METRICS == 1,
            "date": "$(date -u '+%Y-%m-%d %H:%M UTC')", "cpu": "$cpu", "ncpu": $(nproc),
-           "load": "$LOAD0", "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
+           "load": "$LOAD0", "load_end": "$LOAD1", "commit": "$COMMIT", "dirty": $DIRTY == 1,
+           "etcd_version": "$(etcd --version | awk '/etcd Version/ { print $3 }')",
            "register_s": "$REGISTER_S", "seed_s": "$SEED_S", "converge_s": "$CONVERGE_S",
            "converged": $CONVERGED == 1, "short": $SHORT,
            "command": "perf/run-scale.sh${ARGS:+ $ARGS}"}, open(sys.argv[1], "w"))
@@ -422,7 +495,7 @@ cp "$TMP/params.json" "${out%.md}.params.json"
 {
 	$MEASURE report "$RESULTS" "$TMP/params.json"
 	echo
-	echo "After the cut, $down_everywhere of $K meshds showed it on their own socket (\"links\": both"
+	echo "After the first cut, $down_everywhere of $K meshds showed it on their own socket (\"links\": both"
 	echo "directions down, the two ends their own direction); $answered of $K answered within 10 s."
 } >"$out"
 cat "$out"

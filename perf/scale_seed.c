@@ -94,8 +94,16 @@ static int seed(const char *url, unsigned gateways, unsigned vms)
 		value = reg_vm_json(&vm);
 		if (!ops)
 			ops = json_array();
-		json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put", "key", b64_string(key),
-						     "value", b64_string(value ? value : "")));
+		/* A VM that cannot be encoded is an error, not an empty value:
+		 * the registry would hold a record no reader can load. */
+		if (!value || !ops ||
+		    json_array_append_new(ops, json_pack("{s:{s:o,s:o}}", "request_put", "key", b64_string(key),
+							 "value", b64_string(value)))) {
+			fprintf(stderr, "scale_seed: vm%u: could not encode its record\n", k);
+			free(value);
+			rc = 1;
+			break;
+		}
 		free(value);
 		if (json_array_size(ops) < BATCH && k + 1 < vms)
 			continue;
@@ -118,12 +126,23 @@ int main(int argc, char **argv)
 	unsigned gateways = 0, vms = 0;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
-		if (!strcmp(argv[i], "--registry"))
+		if (!strcmp(argv[i], "--registry")) {
 			url = argv[i + 1];
-		else if (!strcmp(argv[i], "--gateways"))
-			gateways = (unsigned)strtoul(argv[i + 1], NULL, 10);
-		else if (!strcmp(argv[i], "--vms"))
-			vms = (unsigned)strtoul(argv[i + 1], NULL, 10);
+		} else if (!strcmp(argv[i], "--gateways") || !strcmp(argv[i], "--vms")) {
+			char *end;
+			unsigned long v = strtoul(argv[i + 1], &end, 10);
+
+			if (*end || end == argv[i + 1] || v > 1000000) {
+				fprintf(stderr, "scale_seed: %s: '%s' is not a count\n", argv[i], argv[i + 1]);
+				return 2;
+			}
+			*(argv[i][2] == 'g' ? &gateways : &vms) = (unsigned)v;
+		} else {
+			/* A misspelt option silently ignored would seed another
+			 * registry than the one asked for. */
+			fprintf(stderr, "scale_seed: unknown option %s\n", argv[i]);
+			return 2;
+		}
 	}
 	if (!url || !gateways || argc % 2 == 0) {
 		fprintf(stderr, "usage: scale_seed --registry etcd:URL,... --gateways G --vms V\n");

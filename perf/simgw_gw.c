@@ -441,32 +441,16 @@ static void dump_since(struct sim_gw *g, char **argv, int argc, struct textbuf *
 	free(json);
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-/* "lsa send HEX", checked as lsa.c's lsa_send_command checks it. */
+/* "lsa send HEX", read as lsa.c's lsa_send_command reads it. */
 static void lsa_send(struct sim_gw *g, const char *hex, struct textbuf *out)
 {
 	uint8_t buf[LSA_BYTES_MAX];
-	size_t n = strlen(hex);
+	char err[128];
+	size_t n;
 
-	if (!n || n % 2 || n / 2 > sizeof(buf))
-		return REPLY("{\"error\":\"usage: lsa send HEX (one part, at most %zu bytes)\"}", sizeof(buf));
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return REPLY("{\"error\":\"lsa send: not hexadecimal\"}");
-		buf[i] = (uint8_t)(hi << 4 | lo);
-	}
-	if (!lsa_part_well_formed(buf, n / 2))
-		return REPLY("{\"error\":\"lsa send: not a well-formed LSA part\"}");
-	if (!g->self || ntohs(((const struct lsa_hdr *)buf)->origin) != g->self)
-		return REPLY("{\"error\":\"lsa send: its origin is not this gateway (gateway self)\"}");
-	REPLY("{\"ok\":true,\"sent\":%u}", sim_lsa_send(g, buf, n / 2, sim_mono_ns()));
+	if (!lsa_part_from_hex(hex, g->self, buf, &n, err, sizeof(err)))
+		return REPLY("%s", err);
+	REPLY("{\"ok\":true,\"sent\":%u}", sim_lsa_send(g, buf, n, sim_mono_ns()));
 }
 
 static void cmd_probe_interval(struct sim_gw *g, char **argv, int argc, struct textbuf *out)

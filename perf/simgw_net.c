@@ -8,10 +8,11 @@
  *                      unless given; --rtt for the rest), changed and cut
  *                      at run time by the harness (sim_link_set);
  *   probes:            every "probe interval", each slot "sends" a probe to
- *                      every gateway it has bound, as probe.c does; the
- *                      reply is due one RTT later (the pair's, +-jitter) if
- *                      the far slot has bound us too (a real gateway
- *                      reflects only through a bound session) and the link
+ *                      every gateway it has bound, as probe.c does, but
+ *                      counts it sent only if there is a session (a slot
+ *                      holds the key and has bound us too: probe.c does
+ *                      not count a probe that cannot leave); the reply is
+ *                      due one RTT later (the pair's, +-jitter) if the link
  *                      is not cut; replies due are counted when the slot
  *                      next probes or is asked for a dump, with their exact
  *                      due time as the time of the reply, so since_reply_ms,
@@ -203,15 +204,20 @@ static double noise(void)
 	return (double)((rng_state * 0x2545F4914F6CDD1DULL) >> 11) / (double)(1ULL << 52) - 1.0;
 }
 
-/* Whether slot f answers g's probes: it has bound g (probe.c reflects only
- * through a bound session) and the link is up. */
-static bool answers(const struct sim_gw *f, const struct sim_gw *g)
+/* Whether g and slot f have a session: both bound each other's key (a
+ * handshake needs both). A puppet binds every gateway. */
+static bool session(const struct sim_gw *f, const struct sim_gw *g)
 {
 	const struct sim_entry *fe = g->self ? f->entry[g->self] : NULL;
 
-	if (sim_is_puppet(f->slot))
-		return !is_cut(f->slot, g->slot);
-	return fe && fe->bound && fe->far == g->slot && !is_cut(f->slot, g->slot);
+	return sim_is_puppet(f->slot) || (fe && fe->bound && fe->far == g->slot);
+}
+
+/* Whether slot f answers g's probes: a session (probe.c reflects only
+ * through one) over a link that is up. */
+static bool answers(const struct sim_gw *f, const struct sim_gw *g)
+{
+	return session(f, g) && !is_cut(f->slot, g->slot);
 }
 
 static void probe_one(struct sim_gw *g, uint16_t id, const struct sim_entry *e, uint64_t now)
@@ -223,8 +229,14 @@ static void probe_one(struct sim_gw *g, uint16_t id, const struct sim_entry *e, 
 	if (!l)
 		return;
 	link_catch_up(g, l, now);
+	/* As probe.c since 2fc4092: a probe with no session to leave through
+	 * (no slot holds the key, e.g. a gateway added past the slots, or the
+	 * far end has not bound us) is not sent, so reads as silence, not
+	 * loss. A cut link keeps its session: those are sent, and lost. */
+	if (!e->far || !session(&sim.gw[e->far], g))
+		return;
 	l->sent++;
-	if (!e->far || !answers(&sim.gw[e->far], g))
+	if (!answers(&sim.gw[e->far], g))
 		return;
 	rtt_ms = sim.rtt_ms[at(g->slot, e->far)] * (1.0 + sim.jitter * noise());
 	if (rtt_ms < 0.01)
