@@ -18,7 +18,10 @@
  *                 (its own and its link-state database's: {"gateway","id",
  *                 "links":[{"from","from_id","to","to_id","up","rtt_ms",
  *                 "rtt_p50_ms","rtt_p90_ms","rtt_p99_ms","loss","jitter_ms",
- *                 "updated_unix_ms","age_ms"}]}), "version" ->
+ *                 "updated_unix_ms","age_ms"}]}), "registry" ->
+ *                 {"registry_up":B,"registry_revision":R} (what "status" says
+ *                 of them, without asking the gateway: cheap enough to poll),
+ *                 "version" ->
  *                 {"protocol":1,"meshd":NAME}, anything else an error;
  *   status_close: the clients and the socket file go with meshd.
  *
@@ -317,12 +320,15 @@ static void answer(const struct meshd *d, struct textbuf *out, const char *line)
 	} else if (!strcmp(line, "links") && (s = links_text(d))) {
 		textbuf_printf(out, "%s\n", s);
 		free(s);
+	} else if (!strcmp(line, "registry")) {
+		textbuf_printf(out, "{\"registry_up\":%s,\"registry_revision\":%lld}\n",
+			       d->registry_up ? "true" : "false", d->have_snap ? d->snap.revision : 0LL);
 	} else if (!strcmp(line, "version")) {
 		textbuf_printf(out, "{\"protocol\":1,\"meshd\":\"%s\"}\n", d->cfg.gateway);
 	} else {
 		textbuf_printf(out, "{\"error\":\"%s\"}\n",
 			       strcmp(line, "status") && strcmp(line, "links")
-				       ? "unknown request: status, links or version" : "out of memory");
+				       ? "unknown request: status, links, registry or version" : "out of memory");
 	}
 }
 

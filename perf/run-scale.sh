@@ -103,7 +103,8 @@ model relaying). No packets: no data-plane cost is in these figures.
 A registry change (`meshctl gateway add`, `meshctl vm add`) is timed, from
 the command's start and from its return, until every meshd holds it: its
 etcd revision reached by the `registry_revision` each meshd reports on its
-status socket (`meshctl --json status`), asked every ~15 ms. A gateway added
+status socket (as `meshctl --json status` shows it; the harness asks the
+socket's cheaper `registry` request), every ~15 ms. A gateway added
 is also timed until simgw has seen every meshd send its gateway the route
 (perf/simgw.c logs what each meshd sends). A link cut is timed from the cut
 to both ends' LSAs saying down (detection, by probes) and from those LSAs to
@@ -387,8 +388,8 @@ failed() { # WHAT T0
 }
 # Each write's etcd revision against every meshd's registry_revision (its
 # status socket): when meshd holds the write, whatever it then does.
-# One poller for the run, asking only between a change's start and every
-# meshd holding it (FLAG): "status" is not free for meshd.
+# One poller for the run, asking ("registry": no question to the gateway)
+# only between a change's start and every meshd holding it (FLAG).
 : >"$TMP/revisions"
 if [ "$ETCD" = 1 ]; then
 	$MEASURE revpoll "$RUN/$NAME" "$K" "$TMP/polling" "$TMP/revisions" &

@@ -147,7 +147,7 @@ def mod_revision(url, key):
 
 
 def poll_revisions(prefix, meshds, pending):
-    """One round: "status" asked of every meshd in pending at once (each
+    """One round: "registry" asked of every meshd in pending at once (each
     its own connection, "version" after it so meshd answers at once rather
     than when the client's time is up), {slot: (wall ms of its reply,
     registry_revision)} of those that answered within 2 s."""
@@ -160,7 +160,7 @@ def poll_revisions(prefix, meshds, pending):
         s.setblocking(False)
         try:
             s.connect(f"{prefix}{i}.meshd")
-            s.send(b"status\nversion\n")
+            s.send(b"registry\nversion\n")
         except OSError:
             s.close()
             continue
@@ -195,8 +195,8 @@ def cmd_revpoll(prefix, meshds, flag, path):
     """While FLAG exists, every meshd's registry_revision asked every ~15 ms,
     each change written to PATH as "WALL_MS SLOT REVISION" (the time of the
     reply that showed it): one process for the whole run, as a process
-    started per change would be late by its own start. Idle otherwise:
-    "status" costs meshd a question to its gateway."""
+    started per change would be late by its own start. Idle otherwise, so
+    that the idle figures have no poller in them."""
     meshds, last = int(meshds), {}
     with open(path, "a") as out:
         while True:
