@@ -34,7 +34,7 @@
 #   2. G gateways registered with `meshctl gateway add` (g<i>, id i, simgw's
 #      key for slot i, 10.<i>.0.0/16), then V VMs with perf/scale_seed (the
 #      registry library as meshctl uses it, but one read and batched writes:
-#      V meshctl calls would each read the whole registry twice);
+#      V meshctl calls would each read the whole registry);
 #   3. simgw with G slots and a delay matrix (random positions on a plane:
 #      RTT 2 ms + 1.2 ms per unit of distance, up to ~170 ms), then G meshds
 #      (registry = etcd:, the three members, each meshd starting at another);
@@ -112,7 +112,7 @@ every other meshd holding the link down (propagation: what the 500 ms
 target is judged on), over up to 5 cuts of different pairs. The
 VMs are written by `perf/scale_seed`, which checks each as meshctl does but
 writes them in batches of 100: V `meshctl vm add` would each read the whole
-registry twice. etcd and simgw run at nice -10: they stand for other
+registry. etcd and simgw run at nice -10: they stand for other
 machines, which G meshds must not starve.
 
 p99 over 20 changes is the largest of the 20 (nearest rank).
