@@ -204,7 +204,7 @@ int main(int argc, char **argv)
 			bench_loadavg());
 	}
 	fprintf(f, "\nmedian of %u runs (min - max), ms\n\n", runs);
-	fprintf(f, "| gateways | VMs | links | reg_assemble (meshd, with last) | topofeed_registry |\n");
+	fprintf(f, "| gateways | VMs | links | reg_assemble (meshd, with last) | topofeed (gateways + link-state database) |\n");
 	fprintf(f, "|---:|---:|---:|---:|---:|\n");
 	for (i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		fprintf(f, "| %u | %u | %u | %.1f (%.1f - %.1f) | %.1f (%.1f - %.1f) |\n", rows[i].g,
