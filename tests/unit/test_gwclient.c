@@ -161,6 +161,24 @@ static void test_cut_short(void **state)
 	assert_int_equal(gw_uapi_peers_at(sock, &p, &n, err, sizeof(err)), -1);
 }
 
+/* In a child serving c: one request read, up to its "version" line. */
+static void read_request(int c)
+{
+	char req[256];
+	size_t got = 0;
+
+	while (got < sizeof(req) - 1) {
+		ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
+
+		if (r <= 0)
+			_exit(1);
+		got += (size_t)r;
+		req[got] = '\0';
+		if (strstr(req, "version\n"))
+			return;
+	}
+}
+
 /* A child that reads one connection's control requests up to "version" and
  * answers with reply. */
 static pid_t serve_ctl(const char *reply)
@@ -176,20 +194,9 @@ static pid_t serve_ctl(const char *reply)
 	pid = fork();
 	assert_true(pid >= 0);
 	if (!pid) {
-		char req[256];
-		size_t got = 0;
 		int c = accept(l, NULL, NULL);
 
-		while (got < sizeof(req) - 1) {
-			ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
-
-			if (r <= 0)
-				_exit(1);
-			got += (size_t)r;
-			req[got] = '\0';
-			if (strstr(req, "version\n"))
-				break;
-		}
+		read_request(c);
 		if (write(c, reply, strlen(reply)) < 0)
 			_exit(3);
 		close(c);
@@ -232,19 +239,8 @@ static void test_ctl_errors(void **state)
 static void answer_one(int c, const char *reply)
 {
 	static const char version[] = "{\"protocol\":1,\"gateway\":\"g1\"}\n";
-	char req[256];
-	size_t got = 0;
 
-	while (got < sizeof(req) - 1) {
-		ssize_t r = read(c, req + got, sizeof(req) - 1 - got);
-
-		if (r <= 0)
-			_exit(1);
-		got += (size_t)r;
-		req[got] = '\0';
-		if (strstr(req, "version\n"))
-			break;
-	}
+	read_request(c);
 	if (write(c, reply, strlen(reply)) < 0 || write(c, version, strlen(version)) < 0)
 		_exit(3);
 }
