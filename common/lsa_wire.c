@@ -2,7 +2,9 @@
 /* The one reading of an LSA part's form (lsa_wire.h), for the gateway that
  * carries parts (dataplane/lsa.c) and the scale harness's simulated gateways
  * (perf/simgw.c), which must refuse exactly what the real one refuses: the
- * part's form, and "lsa send"'s reading of one. */
+ * part's form, and "lsa send"'s reading of one; and the hexadecimal that
+ * parts cross the control socket in, both ways (meshd sends and reads them,
+ * controlplane/meshd_lsa.c). */
 #include <endian.h>
 #include <stdio.h>
 #include <string.h>
@@ -39,26 +41,56 @@ static int hexval(char c)
 		: c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
 }
 
-bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX], size_t *len, char *err,
-		       size_t errlen)
+void lsa_part_to_hex(const uint8_t *p, size_t len, char *out)
+{
+	static const char digits[] = "0123456789abcdef";
+
+	for (size_t i = 0; i < len; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 15];
+	}
+	out[2 * len] = '\0';
+}
+
+/* 0 read, -1 not a part's length, -2 not hexadecimal. */
+static int hex_read(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len)
 {
 	size_t n = hex ? strlen(hex) : 0;
 
-	if (!n || n % 2 || n / 2 > LSA_BYTES_MAX) {
+	if (!n || n % 2 || n / 2 > LSA_BYTES_MAX)
+		return -1;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -2;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+}
+
+bool lsa_part_read_hex(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len)
+{
+	return !hex_read(hex, buf, len) && lsa_part_well_formed(buf, *len);
+}
+
+bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX], size_t *len, char *err,
+		       size_t errlen)
+{
+	size_t n = 0;
+	int r = hex_read(hex, buf, &n);
+
+	if (r == -1) {
 		snprintf(err, errlen, "{\"error\":\"usage: lsa send HEX (one part, at most %zu bytes)\"}",
 			 (size_t)LSA_BYTES_MAX);
 		return false;
 	}
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
-
-		if (hi < 0 || lo < 0) {
-			snprintf(err, errlen, "{\"error\":\"lsa send: not hexadecimal\"}");
-			return false;
-		}
-		buf[i] = (uint8_t)(hi << 4 | lo);
+	if (r == -2) {
+		snprintf(err, errlen, "{\"error\":\"lsa send: not hexadecimal\"}");
+		return false;
 	}
-	if (!lsa_part_well_formed(buf, n / 2)) {
+	if (!lsa_part_well_formed(buf, n)) {
 		snprintf(err, errlen, "{\"error\":\"lsa send: not a well-formed LSA part\"}");
 		return false;
 	}
@@ -66,6 +98,6 @@ bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX
 		snprintf(err, errlen, "{\"error\":\"lsa send: its origin is not this gateway (gateway self)\"}");
 		return false;
 	}
-	*len = n / 2;
+	*len = n;
 	return true;
 }

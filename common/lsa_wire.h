@@ -63,6 +63,15 @@ _Static_assert(sizeof(struct lsa_link) == 26, "lsa_link is 26 bytes");
  * lsa_wire.c; the gateway checks every part it sends or receives with it. */
 bool lsa_part_well_formed(const uint8_t *p, size_t len);
 
+/* The len bytes at p in lowercase hexadecimal: 2 * len characters and a
+ * NUL into out. How parts cross the control socket ("lsa send HEX", "lsa
+ * dump SINCE wire"). */
+void lsa_part_to_hex(const uint8_t *p, size_t len, char *out);
+
+/* hex read into buf (*len bytes): true if it is hexadecimal and one
+ * well-formed part. */
+bool lsa_part_read_hex(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len);
+
 /* "lsa send HEX"'s argument read into buf (*len bytes): hexadecimal, one
  * well-formed part, whose origin is self. false with the control socket's
  * error reply ({"error":...}) in err otherwise. lsa_wire.c; the gateway

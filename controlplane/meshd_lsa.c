@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include <arpa/inet.h>
+#include <endian.h>
 #include <jansson.h>
 
 #include "gwclient.h"
@@ -104,19 +105,6 @@ static int compare(const struct lsdb_link *now, unsigned n, const struct lsdb_li
 	return r;
 }
 
-static void put_hex(struct textbuf *b, const void *p, size_t n)
-{
-	static const char digits[] = "0123456789abcdef";
-	const uint8_t *u = p;
-	char two[2];
-
-	for (size_t i = 0; i < n; i++) {
-		two[0] = digits[u[i] >> 4];
-		two[1] = digits[u[i] & 15];
-		textbuf_append(b, two, 2);
-	}
-}
-
 /* One "lsa send" line per part of links[0..n). */
 static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n, uint64_t seq,
 		      struct textbuf *b)
@@ -125,6 +113,8 @@ static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n
 
 	for (unsigned p = 0; p < nparts; p++) {
 		unsigned first = p * LSA_LINKS_MAX, k = n - first < LSA_LINKS_MAX ? n - first : LSA_LINKS_MAX;
+		uint8_t buf[LSA_BYTES_MAX];
+		char hex[2 * LSA_BYTES_MAX + 1];
 		struct lsa_hdr h = {
 			.magic = htonl(LSA_MAGIC),
 			.version = LSA_VERSION,
@@ -136,8 +126,7 @@ static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n
 			.seq = htobe64(seq),
 		};
 
-		textbuf_printf(b, "lsa send ");
-		put_hex(b, &h, sizeof(h));
+		memcpy(buf, &h, sizeof(h));
 		for (unsigned i = 0; n && i < k; i++) {
 			const struct lsdb_link *l = &links[first + i];
 			struct lsa_link w = {
@@ -151,9 +140,10 @@ static bool lsa_lines(struct meshd *d, const struct lsdb_link *links, unsigned n
 				.loss = htons((uint16_t)lround(fmin(fmax(l->loss, 0), 1) * 65535)),
 			};
 
-			put_hex(b, &w, sizeof(w));
+			memcpy(buf + sizeof(h) + i * sizeof(w), &w, sizeof(w));
 		}
-		textbuf_printf(b, "\n");
+		lsa_part_to_hex(buf, sizeof(h) + h.nlinks * sizeof(struct lsa_link), hex);
+		textbuf_printf(b, "lsa send %s\n", hex);
 	}
 	return !b->failed;
 }
@@ -196,20 +186,20 @@ void meshd_lsa_originate(struct meshd *d, uint64_t now)
 
 /* ---- theirs ---- */
 
-static double ms_of(json_t *v)
+static double ms_of(uint32_t be_us)
 {
-	return (double)json_integer_value(v) / 1000.0;
+	return (double)ntohl(be_us) / 1000.0;
 }
 
 /* The part held has the same links in the same states: only figures can
  * differ. */
-static bool same_states(const struct lsdb *db, json_int_t origin, json_int_t part, json_int_t nparts,
+static bool same_states(const struct lsdb *db, uint16_t origin, unsigned part, unsigned nparts,
 			const struct lsdb_link *links, size_t n)
 {
 	const struct lsdb_origin *o = db->origin[origin];
-	const struct lsdb_part *k = o && part >= 0 && part < LSA_PARTS_MAX ? o->part[part] : NULL;
+	const struct lsdb_part *k = o ? o->part[part] : NULL;
 
-	if (!k || (json_int_t)o->nparts != nparts || k->n != n)
+	if (!k || o->nparts != nparts || k->n != n)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (k->link[i].to != links[i].to || k->link[i].up != links[i].up)
@@ -217,41 +207,39 @@ static bool same_states(const struct lsdb *db, json_int_t origin, json_int_t par
 	return true;
 }
 
-/* One part of a dump into the database: 0 if it changed nothing we hold, 1
- * if figures only, 2 if a link came, went or changed state. */
-static int read_part(struct meshd *d, json_t *part, uint64_t now)
+/* One part of a dump ({"age_ms":A,"wire":HEX}) into the database: 0 if it
+ * changed nothing we hold, 1 if figures only, 2 if a link came, went or
+ * changed state; *origin says whose. The gateway kept only well-formed
+ * parts; we check the form again, as the bytes are ours to index with. */
+static int read_part(struct meshd *d, json_t *part, uint64_t now, uint16_t *origin)
 {
+	uint8_t buf[LSA_BYTES_MAX];
+	const struct lsa_hdr *h = (const struct lsa_hdr *)buf;
+	const struct lsa_link *w = (const struct lsa_link *)(h + 1);
 	struct lsdb_link links[LSA_LINKS_MAX];
-	json_int_t origin = json_integer_value(json_object_get(part, "origin"));
 	json_int_t age = json_integer_value(json_object_get(part, "age_ms"));
-	json_int_t life = json_integer_value(json_object_get(part, "lifetime_s"));
-	json_int_t nparts = json_integer_value(json_object_get(part, "parts"));
-	json_int_t partno = json_integer_value(json_object_get(part, "part"));
-	json_t *a = json_object_get(part, "links"), *l;
-	size_t i, n = json_array_size(a);
+	size_t len;
 	bool same;
 
-	if (origin < 1 || origin > REG_MAX_GATEWAY_ID || origin == d->self_id || age < 0 || life < 1 ||
-	    n > LSA_LINKS_MAX)
+	if (!lsa_part_read_hex(json_string_value(json_object_get(part, "wire")), buf, &len) || age < 0)
 		return 0;
-	json_array_foreach(a, i, l) {
-		if (json_array_size(l) != 8)
-			return 0;
+	*origin = ntohs(h->origin);
+	if (*origin > REG_MAX_GATEWAY_ID || *origin == d->self_id)
+		return 0;
+	for (unsigned i = 0; i < h->nlinks; i++)
 		links[i] = (struct lsdb_link){
-			.to = (uint16_t)json_integer_value(json_array_get(l, 0)),
-			.up = json_integer_value(json_array_get(l, 1)) != 0,
-			.rtt_ms = ms_of(json_array_get(l, 2)),
-			.p50_ms = ms_of(json_array_get(l, 3)),
-			.p90_ms = ms_of(json_array_get(l, 4)),
-			.p99_ms = ms_of(json_array_get(l, 5)),
-			.jitter_ms = ms_of(json_array_get(l, 6)),
-			.loss = (double)json_integer_value(json_array_get(l, 7)) / 65535.0,
+			.to = ntohs(w[i].to),
+			.up = (w[i].flags & LSA_LINK_UP) != 0,
+			.rtt_ms = ms_of(w[i].rtt_us),
+			.p50_ms = ms_of(w[i].p50_us),
+			.p90_ms = ms_of(w[i].p90_us),
+			.p99_ms = ms_of(w[i].p99_us),
+			.jitter_ms = ms_of(w[i].jitter_us),
+			.loss = (double)ntohs(w[i].loss) / 65535.0,
 		};
-	}
-	same = same_states(&d->lsdb, origin, partno, nparts, links, n);
-	if (lsdb_put(&d->lsdb, (uint16_t)origin, (uint64_t)json_integer_value(json_object_get(part, "seq")),
-		     (unsigned)partno, (unsigned)nparts, links, (unsigned)n, now - (uint64_t)age * 1000000ULL,
-		     (uint64_t)life * 1000000000ULL, now) <= 0)
+	same = same_states(&d->lsdb, *origin, h->part, h->nparts, links, h->nlinks);
+	if (lsdb_put(&d->lsdb, *origin, be64toh(h->seq), h->part, h->nparts, links, h->nlinks,
+		     now - (uint64_t)age * 1000000ULL, (uint64_t)ntohs(h->lifetime_s) * 1000000000ULL, now) <= 0)
 		return 0;
 	return same ? 1 : 2;
 }
@@ -264,16 +252,17 @@ bool meshd_lsa_read(struct meshd *d, uint64_t now)
 	json_t *j, *part;
 	size_t i;
 
-	snprintf(req, sizeof(req), "lsa dump %" PRIu64, d->lsa_dump_seq);
+	snprintf(req, sizeof(req), "lsa dump %" PRIu64 " wire", d->lsa_dump_seq);
 	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
 	j = reply ? json_loads(reply, 0, NULL) : NULL;
 	if (j && json_is_array(json_object_get(j, "lsas"))) {
 		d->lsa_dump_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
 		json_array_foreach(json_object_get(j, "lsas"), i, part) {
-			int r = read_part(d, part, now);
+			uint16_t origin = 0;
+			int r = read_part(d, part, now, &origin);
 
 			if (r)
-				changed[json_integer_value(json_object_get(part, "origin"))] = true;
+				changed[origin] = true;
 			states |= r == 2;
 		}
 	}

@@ -171,14 +171,26 @@ static void *ctl_open(void *arg)
 
 /* "WHAT dump [SINCE]", the rest of the line still in strtok's hands: what
  * was numbered above SINCE (all without it). */
-static void dump_since(struct ctl_conn *c, const char *what,
-		       char *(*dump)(struct gateway *gw, uint64_t since, uint64_t now))
-{
-	char *since = strtok(NULL, " \t"), *end = NULL, *json;
-	unsigned long long n = since ? strtoull(since, &end, 10) : 0;
+typedef char *(*dump_fn)(struct gateway *gw, uint64_t since, uint64_t now);
 
-	if (since && (!isdigit((unsigned char)since[0]) || *end || strtok(NULL, " \t"))) {
-		textbuf_printf(&c->out, "{\"error\":\"usage: %s dump [SINCE]\"}\n", what);
+/* "WHAT dump [SINCE]", and "WHAT dump [SINCE] wire" where a wire form exists. */
+static void dump_since(struct ctl_conn *c, const char *what, dump_fn dump, dump_fn wire)
+{
+	char *tok = strtok(NULL, " \t"), *end = NULL, *json;
+	unsigned long long n = 0;
+	bool number = true;
+
+	if (tok && isdigit((unsigned char)tok[0])) {
+		n = strtoull(tok, &end, 10);
+		number = !*end;
+		tok = strtok(NULL, " \t");
+	}
+	if (tok && wire && !strcmp(tok, "wire")) {
+		dump = wire;
+		tok = strtok(NULL, " \t");
+	}
+	if (!number || tok) {
+		textbuf_printf(&c->out, "{\"error\":\"usage: %s dump [SINCE]%s\"}\n", what, wire ? " [wire]" : "");
 		return;
 	}
 	json = dump(c->gw, n, mono_ns());
@@ -212,14 +224,14 @@ static void ctl_command(struct ctl_conn *c, char *line)
 		textbuf_printf(&c->out, "%s\n", json ? json : "{\"error\":\"out of memory\"}");
 		free(json);
 	} else if (!strcmp(cmd, "probe") && arg && !strcmp(arg, "dump")) {
-		dump_since(c, "probe", probe_dump_json);
+		dump_since(c, "probe", probe_dump_json, NULL);
 	} else if (!strcmp(cmd, "lsa") && arg && !strcmp(arg, "dump")) {
-		dump_since(c, "lsa", lsa_dump_json);
+		dump_since(c, "lsa", lsa_dump_json, lsa_dump_wire);
 	} else if (!strcmp(cmd, "lsa")) {
 		char *hex = arg && !strcmp(arg, "send") ? strtok(NULL, " \t") : NULL;
 
 		if (!hex || strtok(NULL, " \t"))
-			snprintf(reply, sizeof(reply), "{\"error\":\"usage: lsa send HEX | lsa dump [SINCE]\"}");
+			snprintf(reply, sizeof(reply), "{\"error\":\"usage: lsa send HEX | lsa dump [SINCE] [wire]\"}");
 		else
 			lsa_send_command(c->gw, hex, reply, sizeof(reply), mono_ns());
 		if (!c->quiet || strncmp(reply, "{\"ok\"", 5))

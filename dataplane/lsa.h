@@ -29,7 +29,10 @@ void lsa_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgra
  * replies with one JSON line. */
 void lsa_send_command(struct gateway *gw, const char *hex, char *out, size_t outlen, uint64_t now);
 /* "lsa dump [SINCE]": the parts kept, or those received after the one
- * numbered SINCE; read-only. NULL if memory ran out. */
+ * numbered SINCE, decoded; read-only. NULL if memory ran out. */
 char *lsa_dump_json(struct gateway *gw, uint64_t since, uint64_t now);
+/* "lsa dump [SINCE] wire": the same parts, each its age and its bytes as
+ * received, in hexadecimal (lsa_part_to_hex). */
+char *lsa_dump_wire(struct gateway *gw, uint64_t since, uint64_t now);
 
 #endif

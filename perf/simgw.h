@@ -67,7 +67,8 @@ struct sim_link {
 };
 
 /* One LSA part as sent, shared by every gateway it reaches (refcounted);
- * its JSON is made once, age_ms being the only member a dump computes. */
+ * its JSON is made once in both of lsa.c's forms, age_ms being the only
+ * member a dump computes. */
 struct sim_blob {
 	unsigned refs;
 	uint16_t origin, len;
@@ -76,6 +77,7 @@ struct sim_blob {
 	uint64_t seq;
 	char *json_head;              /* {"origin":..,"lifetime_s":L,"age_ms": */
 	char *json_tail;              /* ,"links":[...]} */
+	char *wire_tail;              /* ,"wire":"HEX"} */
 	uint8_t bytes[LSA_BYTES_MAX];
 };
 
@@ -171,6 +173,7 @@ char *sim_probe_dump(struct sim_gw *g, uint64_t since, uint64_t now);
 /* "lsa send": validated bytes from g's meshd; how many it went to. */
 unsigned sim_lsa_send(struct sim_gw *g, const uint8_t *p, size_t len, uint64_t now);
 char *sim_lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now);
+char *sim_lsa_dump_wire(struct sim_gw *g, uint64_t since, uint64_t now);
 bool sim_watch_add(unsigned a, unsigned b);
 bool sim_is_puppet(unsigned slot);
 

@@ -427,15 +427,28 @@ static void dump_counters(const struct sim_gw *g, struct textbuf *out)
 	      g->name, g->lsas_sent, g->lsa_received, g->lsa_stale, g->lsa_wrong_source);
 }
 
-/* "WHAT dump [SINCE]": SINCE digits only, as ctl.c's dump_since. */
-static void dump_since(struct sim_gw *g, char **argv, int argc, struct textbuf *out,
-		       char *(*dump)(struct sim_gw *g, uint64_t since, uint64_t now))
+typedef char *(*dump_fn)(struct sim_gw *g, uint64_t since, uint64_t now);
+
+/* "WHAT dump [SINCE] [wire]": SINCE digits only, wire where a wire form
+ * exists, as ctl.c's dump_since. */
+static void dump_since(struct sim_gw *g, char **argv, int argc, struct textbuf *out, dump_fn dump,
+		       dump_fn wire)
 {
 	char *end = NULL, *json;
-	unsigned long long since = argc == 3 ? strtoull(argv[2], &end, 10) : 0;
+	unsigned long long since = 0;
+	int i = 2;
 
-	if (argc > 3 || (argc == 3 && (!isdigit((unsigned char)argv[2][0]) || *end)))
-		return REPLY("{\"error\":\"usage: %s dump [SINCE]\"}", argv[0]);
+	if (i < argc && isdigit((unsigned char)argv[i][0])) {
+		since = strtoull(argv[i++], &end, 10);
+		if (*end)
+			i = argc + 1;
+	}
+	if (i < argc && wire && !strcmp(argv[i], "wire")) {
+		dump = wire;
+		i++;
+	}
+	if (i != argc)
+		return REPLY("{\"error\":\"usage: %s dump [SINCE]%s\"}", argv[0], wire ? " [wire]" : "");
 	json = dump(g, since, sim_mono_ns());
 	REPLY("%s", json ? json : "{\"error\":\"out of memory\"}");
 	free(json);
@@ -495,9 +508,9 @@ static void cmd_other(struct sim_gw *g, char **argv, int argc, bool *quiet, stru
 	} else if (!strcmp(argv[0], "dump") && argc == 2 && !strcmp(argv[1], "gateways")) {
 		dump_gateways(g, out);
 	} else if (!strcmp(argv[0], "probe") && argc >= 2 && !strcmp(argv[1], "dump")) {
-		dump_since(g, argv, argc, out, sim_probe_dump);
+		dump_since(g, argv, argc, out, sim_probe_dump, NULL);
 	} else if (!strcmp(argv[0], "lsa") && argc >= 2 && !strcmp(argv[1], "dump")) {
-		dump_since(g, argv, argc, out, sim_lsa_dump);
+		dump_since(g, argv, argc, out, sim_lsa_dump, sim_lsa_dump_wire);
 	} else {
 		REPLY("{\"error\":\"unknown command\"}");
 	}
@@ -528,7 +541,7 @@ void sim_ctl_line(struct sim_gw *g, char *line, bool *quiet, struct textbuf *out
 		if (argc == 3 && !strcmp(argv[1], "send"))
 			lsa_send(g, argv[2], out);
 		else
-			REPLY("{\"error\":\"usage: lsa send HEX | lsa dump [SINCE]\"}");
+			REPLY("{\"error\":\"usage: lsa send HEX | lsa dump [SINCE] [wire]\"}");
 		changes = true;
 	} else if (!changes) {
 		cmd_other(g, argv, argc, quiet, out);

@@ -325,17 +325,20 @@ static void blob_unref(struct sim_blob *k)
 	if (k && !--k->refs) {
 		free(k->json_head);
 		free(k->json_tail);
+		free(k->wire_tail);
 		free(k);
 	}
 }
 
-/* A part as lsa.c's part_json prints it, in two pieces around age_ms. */
+/* A part as lsa.c's part_json prints it, in two pieces around age_ms, and
+ * the tail of its wire form. */
 static struct sim_blob *blob_new(const uint8_t *p, size_t len)
 {
 	const struct lsa_hdr *h = (const struct lsa_hdr *)p;
 	const struct lsa_link *l = (const struct lsa_link *)(h + 1);
 	struct sim_blob *k = calloc(1, sizeof(*k));
-	struct textbuf head = { 0 }, tail = { 0 };
+	struct textbuf head = { 0 }, tail = { 0 }, wire = { 0 };
+	char hex[2 * LSA_BYTES_MAX + 1];
 
 	if (!k)
 		return NULL;
@@ -355,9 +358,12 @@ static struct sim_blob *blob_new(const uint8_t *p, size_t len)
 			       l[i].flags & LSA_LINK_UP, ntohl(l[i].rtt_us), ntohl(l[i].p50_us),
 			       ntohl(l[i].p90_us), ntohl(l[i].p99_us), ntohl(l[i].jitter_us), ntohs(l[i].loss));
 	textbuf_printf(&tail, "]}");
+	lsa_part_to_hex(p, len, hex);
+	textbuf_printf(&wire, ",\"wire\":\"%s\"}", hex);
 	k->json_head = textbuf_take(&head);
 	k->json_tail = textbuf_take(&tail);
-	if (!k->json_head || !k->json_tail) {
+	k->wire_tail = textbuf_take(&wire);
+	if (!k->json_head || !k->json_tail || !k->wire_tail) {
 		blob_unref(k);
 		return NULL;
 	}
@@ -533,7 +539,7 @@ static void log_read_flags(struct sim_gw *g, const struct sim_blob *k)
 	}
 }
 
-char *sim_lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now)
+static char *lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now, bool wire)
 {
 	struct textbuf b = { 0 };
 	bool first = true;
@@ -553,15 +559,25 @@ char *sim_lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now)
 				continue;
 			if (!first)
 				put(&b, ",");
-			put(&b, k->blob->json_head);
+			put(&b, wire ? "{\"age_ms\":" : k->blob->json_head);
 			put_u64(&b, (now - k->at_ns) / 1000000);
-			put(&b, k->blob->json_tail);
+			put(&b, wire ? k->blob->wire_tail : k->blob->json_tail);
 			log_read_flags(g, k->blob);
 			first = false;
 		}
 	}
 	put(&b, "]}");
 	return textbuf_take(&b);
+}
+
+char *sim_lsa_dump(struct sim_gw *g, uint64_t since, uint64_t now)
+{
+	return lsa_dump(g, since, now, false);
+}
+
+char *sim_lsa_dump_wire(struct sim_gw *g, uint64_t since, uint64_t now)
+{
+	return lsa_dump(g, since, now, true);
 }
 
 bool sim_watch_add(unsigned a, unsigned b)

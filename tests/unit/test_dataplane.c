@@ -2203,6 +2203,30 @@ static void test_lsa(void **state)
 	assert_non_null(strstr(json, "{\"origin\":2,\"seq\":100,\"part\":0,\"parts\":1,\"lifetime_s\":5,"
 				     "\"age_ms\":0,\"links\":[[10,1,1000,0,0,0,0,655],[11,0,2000,0,0,0,0,655]]}"));
 	free(json);
+	/* And as meshd reads it: the bytes received, which read back whole;
+	 * what is not hexadecimal or not a part does not. */
+	{
+		uint8_t back[LSA_BYTES_MAX];
+		char want[sizeof(hex) + 64];
+		size_t n = 0;
+
+		lsa_part_to_hex(lsa, len, hex);
+		snprintf(want, sizeof(want), "{\"seq\":1,\"lsas\":[{\"age_ms\":0,\"wire\":\"%s\"}]}", hex);
+		json = lsa_dump_wire(&gw, 0, now);
+		assert_string_equal(json, want);
+		free(json);
+		assert_true(lsa_part_read_hex(hex, back, &n));
+		assert_int_equal(n, len);
+		assert_memory_equal(back, lsa, len);
+		hex[7] = 'g';
+		assert_false(lsa_part_read_hex(hex, back, &n));
+		lsa_part_to_hex(lsa, len - 1, hex);
+		assert_false(lsa_part_read_hex(hex, back, &n));
+		hex[2 * len - 3] = '\0';
+		assert_false(lsa_part_read_hex(hex, back, &n));
+		assert_false(lsa_part_read_hex("", back, &n));
+		assert_false(lsa_part_read_hex(NULL, back, &n));
+	}
 	/* Again, or older: reordered on the way. */
 	assert_int_equal(far_sends_lsa(lsa, len, NULL, now, GW_DROP_LSA_STALE), 1);
 	len = lsa_part(lsa, FAR_ID, 99, 2);
