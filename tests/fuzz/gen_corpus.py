@@ -152,6 +152,13 @@ def relay_hdr(path, src_gw, hop=1, limit=4, version=3):
                        *ids[:4], bytes(16))
 
 
+def lsa_part(origin, links, seq=1, part=0, nparts=1, lifetime=5):
+    """One link-state advertisement part (common/lsa_wire.h), big-endian."""
+    hdr = struct.pack('>IBBBBHHQ', 0x484d4c53, 1, part, nparts, len(links), origin, lifetime, seq)
+    return hdr + b''.join(struct.pack('>HBBIIIIIH', to, 1, 0, 1000 * to, 0, 0, 0, 0, 655)
+                          for to in links)
+
+
 def gateway_seeds(init, init_psk, resp, cookie_reply, data):
     vm0, vm1, far0_in = '10.1.0.2', '10.1.0.3', '10.100.0.2'
     payload = bytes(range(32))
@@ -191,6 +198,17 @@ def gateway_seeds(init, init_psk, resp, cookie_reply, data):
         'bb_sealed_ipv6': rec(BB | SEALED, udp6('fd64:100::2', 'fd00:1::2', 5000, 4000, payload)),
         'bb_sealed_ttl1': rec(BB | SEALED, udp4(far0_in, vm0, 5000, 4000, payload, ttl=1)),
         'bb_sealed_to_gateway': rec(BB | SEALED, icmp4_echo(far0_in, '10.1.0.1')),
+        # Link state from far gateway 0 (gateway 2, overlay 10.100.0.1) to
+        # our overlay address: kept, a newer one, a wrong origin, cut short.
+        'bb_sealed_lsa': rec(BB | SEALED, udp4('10.100.0.1', '10.1.0.1', 51822, 51822,
+                                                 lsa_part(2, [1, 3, 4]))),
+        'bb_sealed_lsa_twice': rec(BB | SEALED | PUMP, udp4('10.100.0.1', '10.1.0.1', 51822, 51822,
+                                                              lsa_part(2, [3], seq=2, part=1, nparts=2))) * 2,
+        'bb_sealed_lsa_wrong_origin': rec(BB | SEALED, udp4('10.100.0.1', '10.1.0.1', 51822, 51822,
+                                                              lsa_part(3, [1]))),
+        'bb_sealed_lsa_from_vm': rec(BB | SEALED, udp4(far0_in, '10.1.0.1', 51822, 51822, lsa_part(2, [1]))),
+        'bb_sealed_lsa_short': rec(BB | SEALED, udp4('10.100.0.1', '10.1.0.1', 51822, 51822,
+                                                        lsa_part(2, [1, 3])[:-1])),
         'bb_sealed_relayed_q1': rec(BB | Q1 | SEALED | RELAY, udp4('10.101.0.2', vm0, 5000, 4000, payload)),
         'bb_sealed_twice': rec(BB | SEALED | PUMP, icmp4_echo(far0_in, vm0)) * 2,
         'bb_relay_onward': rec(BB | UDP, relay_hdr([1, 3], 2) + data),
