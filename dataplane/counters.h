@@ -56,6 +56,7 @@
 	_(PROBE_UNKNOWN_SEQ, "probe_reply_unknown_seq", "probe reply to no probe we have outstanding") \
 	_(PROBE_DUPLICATE, "probe_reply_duplicate", "probe reply to a probe already answered")   \
 	_(LSA_MALFORMED, "lsa_malformed", "link-state advertisement out of form or range")         \
+	_(LSA_UNBOUND_SOURCE, "lsa_unbound_source", "link-state advertisement through a session not yet bound to a gateway with an overlay address") \
 	_(LSA_WRONG_SOURCE, "lsa_wrong_source", "link-state advertisement not from the gateway it names, through its session") \
 	_(LSA_STALE, "lsa_stale", "link-state advertisement no newer than the one kept")          \
 	_(VM_SPOOFED_SOURCE, "vm_spoofed_source", "VM packet from an address not given to this gateway's VMs")

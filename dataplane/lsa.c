@@ -9,6 +9,8 @@
  * session of the gateway it names as origin from that gateway's own overlay
  * address (as a probe reply must: no VM can speak for its gateway), and is
  * newer than the one kept. Each drop has its counter: lsa_malformed,
+ * lsa_unbound_source (a session that meshd has not bound to a gateway and
+ * its overlay address yet: at start, before its first pass; not a forgery),
  * lsa_wrong_source, lsa_stale.
  *
  *   lsa_input:        a part received: checked, kept, numbered in arrival
@@ -99,7 +101,11 @@ void lsa_input(struct gateway *gw, struct rte_mbuf *m, const struct overlay_dgra
 		lcore_drop(gw->main_lc, m, GW_DROP_LSA_MALFORMED);
 		return;
 	}
-	if (!e || rte_be_to_cpu_16(h->origin) != src_gw || !overlay_from(e, d)) {
+	if (!e || !(d->v4 ? e->overlay4.s_addr != 0 : !IN6_IS_ADDR_UNSPECIFIED(&e->overlay6))) {
+		lcore_drop(gw->main_lc, m, GW_DROP_LSA_UNBOUND_SOURCE);
+		return;
+	}
+	if (rte_be_to_cpu_16(h->origin) != src_gw || !overlay_from(e, d)) {
 		lcore_drop(gw->main_lc, m, GW_DROP_LSA_WRONG_SOURCE);
 		return;
 	}

@@ -112,7 +112,7 @@ struct sim_gw {
 	uint64_t next_probe_ns, sample_seq;
 	struct sim_link *link[SIM_IDS];
 	/* LSAs kept (simgw_net.c) */
-	uint64_t lsa_received, lsas_sent, lsa_stale, lsa_wrong_source;
+	uint64_t lsa_received, lsas_sent, lsa_stale, lsa_unbound_source, lsa_wrong_source;
 	struct sim_origin *origin[SIM_IDS];
 	int8_t sent_up[SIM_IDS];      /* our last LSA's flag per link: -1 none */
 };

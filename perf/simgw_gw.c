@@ -423,8 +423,9 @@ static void dump_counters(const struct sim_gw *g, struct textbuf *out)
 	REPLY("{\"version\":1,\"gateway\":\"%s\",\"simulated\":true,\"ports\":{\"vm\":{\"rx_packets\":0,"
 	      "\"tx_packets\":0},\"backbone\":{\"rx_packets\":0,\"tx_packets\":0}},\"relayed\":0,"
 	      "\"notices_sent\":0,\"notices_received\":0,\"lsas_sent\":%" PRIu64 ",\"lsas_received\":%" PRIu64
-	      ",\"drops\":{\"lsa_stale\":%" PRIu64 ",\"lsa_wrong_source\":%" PRIu64 "},\"peers\":[]}",
-	      g->name, g->lsas_sent, g->lsa_received, g->lsa_stale, g->lsa_wrong_source);
+	      ",\"drops\":{\"lsa_stale\":%" PRIu64 ",\"lsa_unbound_source\":%" PRIu64
+	      ",\"lsa_wrong_source\":%" PRIu64 "},\"peers\":[]}",
+	      g->name, g->lsas_sent, g->lsa_received, g->lsa_stale, g->lsa_unbound_source, g->lsa_wrong_source);
 }
 
 typedef char *(*dump_fn)(struct sim_gw *g, uint64_t since, uint64_t now);

@@ -496,9 +496,13 @@ static void deliver(struct sim_delivery d, uint64_t now)
 		sim.lsa_dropped_cut++;
 		return blob_unref(d.blob);
 	}
-	if (!e || !e->bound || e->far != d.from) {
-		g->lsa_wrong_source++;
+	if (!e || !e->bound) {
+		g->lsa_unbound_source++;
 		sim.lsa_dropped_unbound++;
+		return blob_unref(d.blob);
+	}
+	if (e->far != d.from) {
+		g->lsa_wrong_source++;
 		return blob_unref(d.blob);
 	}
 	if (!(k = kept_slot(g, d.blob->origin, d.blob->part)))

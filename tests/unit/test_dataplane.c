@@ -2236,6 +2236,17 @@ static void test_lsa(void **state)
 	assert_int_equal(far_sends_lsa(lsa, len, REMOTE_VM, now, GW_DROP_LSA_WRONG_SOURCE), 1);
 	len = lsa_part(lsa, 3, 200, 2);
 	assert_int_equal(far_sends_lsa(lsa, len, NULL, now, GW_DROP_LSA_WRONG_SOURCE), 1);
+	/* Before meshd gave the far gateway its overlay address: the start-up
+	 * order, told apart from a forgery. */
+	{
+		struct gw_entry *e = routes_gateway(gw.routes, FAR_ID);
+		struct in_addr kept = e->overlay4;
+
+		e->overlay4.s_addr = 0;
+		len = lsa_part(lsa, FAR_ID, 200, 2);
+		assert_int_equal(far_sends_lsa(lsa, len, NULL, now, GW_DROP_LSA_UNBOUND_SOURCE), 1);
+		e->overlay4 = kept;
+	}
 	/* Out of form: each a counted drop. */
 	len = lsa_part(lsa, FAR_ID, 200, 2);
 	assert_int_equal(far_sends_lsa(lsa, len - 1, NULL, now, GW_DROP_LSA_MALFORMED), 1);
