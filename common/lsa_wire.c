@@ -6,7 +6,9 @@
  * parts cross the control socket in, both ways (meshd sends and reads them,
  * controlplane/meshd_lsa.c). */
 #include <endian.h>
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lsa_wire.h"
@@ -52,12 +54,11 @@ void lsa_part_to_hex(const uint8_t *p, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-/* 0 read, -1 not a part's length, -2 not hexadecimal. */
-static int hex_read(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len)
+/* The n characters at hex: 0 read, -1 not a part's length, -2 not
+ * hexadecimal. */
+static int hex_read(const char *hex, size_t n, uint8_t buf[LSA_BYTES_MAX], size_t *len)
 {
-	size_t n = hex ? strlen(hex) : 0;
-
-	if (!n || n % 2 || n / 2 > LSA_BYTES_MAX)
+	if (!hex || !n || n % 2 || n / 2 > LSA_BYTES_MAX)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
 		int hi = hexval(hex[2 * i]), lo = hexval(hex[2 * i + 1]);
@@ -70,16 +71,16 @@ static int hex_read(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len)
 	return 0;
 }
 
-bool lsa_part_read_hex(const char *hex, uint8_t buf[LSA_BYTES_MAX], size_t *len)
+bool lsa_part_read_hex(const char *hex, size_t n, uint8_t buf[LSA_BYTES_MAX], size_t *len)
 {
-	return !hex_read(hex, buf, len) && lsa_part_well_formed(buf, *len);
+	return !hex_read(hex, n, buf, len) && lsa_part_well_formed(buf, *len);
 }
 
 bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX], size_t *len, char *err,
 		       size_t errlen)
 {
 	size_t n = 0;
-	int r = hex_read(hex, buf, &n);
+	int r = hex_read(hex, hex ? strlen(hex) : 0, buf, &n);
 
 	if (r == -1) {
 		snprintf(err, errlen, "{\"error\":\"usage: lsa send HEX (one part, at most %zu bytes)\"}",
@@ -100,4 +101,47 @@ bool lsa_part_from_hex(const char *hex, uint16_t self, uint8_t buf[LSA_BYTES_MAX
 	}
 	*len = n;
 	return true;
+}
+
+static const char *lit(const char *p, const char *s)
+{
+	size_t n = strlen(s);
+
+	return p && !strncmp(p, s, n) ? p + n : NULL;
+}
+
+static const char *num(const char *p, uint64_t *v)
+{
+	char *end;
+
+	if (!p || *p < '0' || *p > '9')
+		return NULL;
+	errno = 0;
+	*v = strtoull(p, &end, 10);
+	return errno ? NULL : end;
+}
+
+bool lsa_dump_begin(struct lsa_dump_reader *r, const char *reply, uint64_t *seq)
+{
+	r->parts = 0;
+	r->p = lit(num(lit(reply, "{\"seq\":"), seq), ",\"lsas\":[");
+	return r->p != NULL;
+}
+
+int lsa_dump_next(struct lsa_dump_reader *r, uint64_t *age_ms, uint8_t buf[LSA_BYTES_MAX], size_t *len)
+{
+	const char *hex, *q;
+
+	if (r->p && *r->p == ']') {
+		r->p = lit(r->p, "]}");
+		return r->p && (!*r->p || !strcmp(r->p, "\n")) ? 0 : -1;
+	}
+	if (r->parts && r->p)
+		r->p = lit(r->p, ",");
+	hex = lit(num(lit(r->p, "{\"age_ms\":"), age_ms), ",\"wire\":\"");
+	q = hex ? strchr(hex, '"') : NULL;
+	if (!(r->p = lit(q, "\"}")))
+		return -1;
+	r->parts++;
+	return lsa_part_read_hex(hex, (size_t)(q - hex), buf, len) ? 1 : 2;
 }

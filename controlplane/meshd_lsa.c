@@ -32,7 +32,6 @@
 
 #include <arpa/inet.h>
 #include <endian.h>
-#include <jansson.h>
 
 #include "gwclient.h"
 #include "meshd.h"
@@ -207,21 +206,17 @@ static bool same_states(const struct lsdb *db, uint16_t origin, unsigned part, u
 	return true;
 }
 
-/* One part of a dump ({"age_ms":A,"wire":HEX}) into the database: 0 if it
+/* One well-formed part (buf), age ms old, into the database: 0 if it
  * changed nothing we hold, 1 if figures only, 2 if a link came, went or
- * changed state; *origin says whose. The gateway kept only well-formed
- * parts; we check the form again, as the bytes are ours to index with. */
-static int read_part(struct meshd *d, json_t *part, uint64_t now, uint16_t *origin)
+ * changed state; *origin says whose. */
+static int read_part(struct meshd *d, const uint8_t *buf, uint64_t age, uint64_t now, uint16_t *origin)
 {
-	uint8_t buf[LSA_BYTES_MAX];
 	const struct lsa_hdr *h = (const struct lsa_hdr *)buf;
 	const struct lsa_link *w = (const struct lsa_link *)(h + 1);
 	struct lsdb_link links[LSA_LINKS_MAX];
-	json_int_t age = json_integer_value(json_object_get(part, "age_ms"));
-	size_t len;
 	bool same;
 
-	if (!lsa_part_read_hex(json_string_value(json_object_get(part, "wire")), buf, &len) || age < 0)
+	if (age > now / 1000000ULL)
 		return 0;
 	*origin = ntohs(h->origin);
 	if (*origin > REG_MAX_GATEWAY_ID || *origin == d->self_id)
@@ -249,24 +244,28 @@ bool meshd_lsa_read(struct meshd *d, uint64_t now)
 	bool changed[REG_MAX_GATEWAY_ID + 1] = { false }, states = false;
 	char req[48], err[256];
 	const char *reply;
-	json_t *j, *part;
-	size_t i;
+	struct lsa_dump_reader rd;
+	uint8_t buf[LSA_BYTES_MAX];
+	uint64_t seq = 0, age = 0;
+	size_t len;
+	int more = -1;
 
 	snprintf(req, sizeof(req), "lsa dump %" PRIu64 " wire", d->lsa_dump_seq);
 	reply = gw_ctl_conn_get(&d->ctl, d->cfg.control, req, err, sizeof(err));
-	j = reply ? json_loads(reply, 0, NULL) : NULL;
-	if (j && json_is_array(json_object_get(j, "lsas"))) {
-		d->lsa_dump_seq = (uint64_t)json_integer_value(json_object_get(j, "seq"));
-		json_array_foreach(json_object_get(j, "lsas"), i, part) {
+	if (reply && lsa_dump_begin(&rd, reply, &seq)) {
+		while ((more = lsa_dump_next(&rd, &age, buf, &len)) > 0) {
 			uint16_t origin = 0;
-			int r = read_part(d, part, now, &origin);
+			int r = more == 1 ? read_part(d, buf, age, now, &origin) : 0;
 
 			if (r)
 				changed[origin] = true;
 			states |= r == 2;
 		}
 	}
-	json_decref(j);
+	/* The next read starts after this one only if all of it was read; a
+	 * part read twice changes nothing (lsdb_put keeps the newer). */
+	if (!more)
+		d->lsa_dump_seq = seq;
 	states |= lsdb_expire(&d->lsdb, now, changed) > 0;
 	for (unsigned id = 1; id <= REG_MAX_GATEWAY_ID; id++) {
 		bool held = d->lsdb.origin[id] != NULL;
