@@ -461,12 +461,19 @@ if [ "$PROFILE_S" -gt 0 ] && command -v perf >/dev/null; then
 	: >"$profile"
 	for role in meshd simgw; do
 		pid=$(awk -v r="$role" '$1 == r { n++; if (r != "meshd" || n == 3) { print $2; exit } }' "$TMP/pids")
-		perf record -q -F 997 -p "$pid" -o "$TMP/perf.$role" -- sleep "$PROFILE_S" >/dev/null 2>&1 || true
+		# Call graphs from DWARF: the build keeps no frame pointers, and a
+		# flat profile of many small costs does not say which pass pays.
+		perf record -q -F 997 --call-graph dwarf,16384 -p "$pid" -o "$TMP/perf.$role" -- \
+			sleep "$PROFILE_S" >/dev/null 2>&1 || true
 		{
 			echo "== $role (pid $pid), $PROFILE_S s idle, self time by function"
 			# awk, not head: reading on, it leaves perf no SIGPIPE to fail on
-			perf report -q -i "$TMP/perf.$role" --sort symbol --stdio 2>/dev/null |
+			perf report -q -i "$TMP/perf.$role" --no-children --sort symbol --stdio -g none 2>/dev/null |
 				awk '/^ +[0-9]/ && n++ < 25'
+			echo
+			echo "== $role, time in each function and what it calls"
+			perf report -q -i "$TMP/perf.$role" --children --sort symbol --stdio -g none 2>/dev/null |
+				awk '/^ +[0-9]/ && n++ < 40'
 			echo
 		} >>"$profile"
 	done
