@@ -125,7 +125,7 @@ static bool drained(const struct pg_run *r, _Atomic uint64_t *tx_end, uint64_t h
 void pg_run_tx(struct pg_run *r, struct pg_tx_stats *tx, struct pg_rx_stats *rx,
 	       _Atomic uint64_t *tx_end)
 {
-	uint64_t hz = rte_get_tsc_hz(), limit = (uint64_t)(r->seconds * (double)hz);
+	uint64_t hz = r->hz, limit = (uint64_t)(r->seconds * (double)hz);
 
 	tx->start_tsc = tx->end_tsc = rte_rdtsc();
 	for (;;) {
@@ -147,7 +147,7 @@ void pg_run_tx(struct pg_run *r, struct pg_tx_stats *tx, struct pg_rx_stats *rx,
 
 void pg_run_rx(struct pg_run *r, struct pg_rx_stats *rx, _Atomic uint64_t *tx_end)
 {
-	uint64_t hz = rte_get_tsc_hz();
+	uint64_t hz = r->hz;
 
 	while (!drained(r, tx_end, hz))
 		rx_step(r, rx);

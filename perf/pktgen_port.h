@@ -22,6 +22,7 @@ struct pg_run {
 	unsigned drain_ms;   /* keep receiving this long after the last send */
 	struct pg_tmpl tmpl;
 	struct rte_mempool *pool;
+	uint64_t hz;         /* TSC cycles per second, measured (pg_tsc_hz()) */
 	atomic_bool stop;    /* a signal: stop sending now */
 };
 
