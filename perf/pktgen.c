@@ -21,9 +21,10 @@
  * f / 64512. TTL --ttl leaves every packet; the hop count is that minus the
  * TTL it arrives with.
  *
- * The report (bytes are frames without FCS; seconds are from the first to
- * the last send, or arrival, of the run's packets; loss is what was sent
- * less what arrived, duplicates not counted as arrived):
+ * The report ("pktgen" is its schema's version; bytes are frames without
+ * FCS; seconds are from the first to the last send, or arrival, of the
+ * run's packets; loss is what was sent less what arrived, duplicates not
+ * counted as arrived):
  *   { "pktgen": 1,
  *     "config": { "tx_port", "rx_port", "rate_pps" (0: max), "size" (a
  *                 number or "imix"), "flows", "count" (0: by time),
@@ -65,6 +66,15 @@
 
 static struct pg_run run;
 
+static const char usage_text[] =
+	"usage: pktgen [EAL args] -- [--tx-port N] [--rx-port N] [--rate PPS|max]\n"
+	"         [--size 64..1420|imix] [--flows 1..1000000] [--seconds S] [--count N]\n"
+	"         [--drain-ms MS] [--dst-mac MAC] [--src-ip A] [--dst-ip A] [--dst-port P]\n"
+	"         [--ttl 1..255] [--out FILE]\n"
+	"  e.g. pktgen --no-huge -m 256 --vdev net_af_packet0,iface=a --vdev net_af_packet1,iface=b --\n"
+	"       --rate 100000 --size 64 --seconds 5\n"
+	"  One JSON object on stdout (or --out); its schema opens perf/pktgen.c.\n";
+
 static void usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void usage(const char *fmt, ...)
 {
@@ -74,13 +84,8 @@ static void usage(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fputs("\nusage: pktgen [EAL args] -- [--tx-port N] [--rx-port N] [--rate PPS|max]\n"
-	      "         [--size 64..1420|imix] [--flows 1..1000000] [--seconds S] [--count N]\n"
-	      "         [--drain-ms MS] [--dst-mac MAC] [--src-ip A] [--dst-ip A] [--dst-port P]\n"
-	      "         [--ttl 1..255] [--out FILE]\n"
-	      "  e.g. pktgen --no-huge -m 256 --vdev net_af_packet0,iface=a --vdev net_af_packet1,iface=b --\n"
-	      "       --rate 100000 --size 64 --seconds 5\n",
-	      stderr);
+	fputc('\n', stderr);
+	fputs(usage_text, stderr);
 	exit(2);
 }
 
@@ -201,7 +206,8 @@ static void parse_args(int argc, char **argv, struct opts *o)
 			o->out = optarg;
 			break;
 		case 'h':
-			usage("a traffic generator and receiver (see perf/pktgen.c)");
+			fputs(usage_text, stdout);
+			exit(0);
 		default:
 			usage("unknown option or missing value: '%s'", argv[optind - 1]);
 		}
