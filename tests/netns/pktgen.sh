@@ -47,6 +47,8 @@ pg_run() {
 	local pid=$HM_LAST_PID
 	wait "$pid" || hm_fail "pktgen $name exited with $? (see $HM_TMP/pktgen-$name.log)"
 	hm_forget "$pid"
+	! grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$HM_TMP/pktgen-$name.log" ||
+		hm_fail "sanitizer report in $HM_TMP/pktgen-$name.log"
 	hm_log "pktgen $name: $(cat "$HM_TMP/$name.json")"
 }
 
