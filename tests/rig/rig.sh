@@ -68,7 +68,8 @@
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
 # rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_is_wggo R,
 # rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
-# rig_restart_gw R [LINES] (same key, its peers again); R is a region's
+# rig_restart_gw R [LINES] (same key, its peers again), rig_bridge_wan (a
+# plain bridge instead of the emulator); R is a region's
 # name or number.
 # RIG_GW_LINES adds [gateway] lines to every hopmesh gateway (e.g.
 # "workers = 2"); RIG_WGGO_REGIONS="2 4" gives regions 2 and 4 wireguard-go.
@@ -333,6 +334,20 @@ rig_up() {
 		fi
 	done
 	rig_mesh
+}
+
+# rig_bridge_wan: the WAN emulator makes way for a kernel bridge of the
+# backbone ports, so nothing but the gateways sits between the VMs (for
+# benchmarks: no emulated delay, no userspace hop). rig_link and the other
+# emulator commands no longer work then.
+rig_bridge_wan() {
+	local r
+	hm_stop "$RIG_WANEM_PID"
+	ip -n "$RIG_WAN" link add wbr type bridge || hm_fail "cannot create the backbone bridge"
+	for r in "${RIG_REGIONS[@]}"; do
+		ip -n "$RIG_WAN" link set dev "$r" master wbr || hm_fail "cannot bridge $r"
+	done
+	ip -n "$RIG_WAN" link set dev wbr up
 }
 
 # rig_peer_args B: appends to RIG_ARGS the wg set arguments of a mesh peer
