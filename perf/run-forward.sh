@@ -16,7 +16,15 @@
 # <!-- forward:end -->).
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
+#                       [--profile DIR]
 #   (under the shared lock: flock /tmp/hopmesh-netns.lock perf/run-forward.sh)
+#
+# --profile DIR: after the measured runs, one more run per pair under perf(1),
+# not in the table: perf stat (CPU time, context switches, system calls) and
+# perf record -g of the sending side's forwarder process (hopmesh-gw,
+# wireguard-go or testpmd), and its backbone port's packet counts, so that
+# CPU and system calls per packet compare across the pairs. DIR gets
+# PAIR.stat, PAIR.report (perf report, by symbol), PAIR.data and summary.txt.
 #
 # Defaults: BUILD_DIR build (set up and built if missing), 5 runs of 10 s per
 # pair (iperf3 leaves the first second, slow start, out), one TCP stream.
@@ -51,9 +59,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1
+runs=5 seconds=10 parallel=1 doc=1 profile=
 usage() {
-	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]" >&2
+	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--profile DIR]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -62,6 +70,7 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=${2:-}; shift 2 || usage ;;
 	--parallel) parallel=${2:-}; shift 2 || usage ;;
 	--no-doc) doc=0; shift ;;
+	--profile) profile=${2:-}; shift 2 || usage ;;
 	*) usage ;;
 	esac
 done
@@ -78,6 +87,8 @@ export HOPMESH_BUILD=$root/$build
 hm_init forward
 hm_require_root
 hm_require_cmd wireguard-go ping iperf3 dpdk-testpmd
+[ -z "$profile" ] || { hm_require_cmd perf; mkdir -p "$profile" && profile=$(cd "$profile" && pwd); } ||
+	hm_fail "cannot make $profile"
 
 out=perf/results/forward.md
 raw=$HM_TMP/raw.txt
@@ -144,6 +155,55 @@ EOF
 	tail -n 1 "$raw" | awk '{printf "run-forward.sh: %-13s run %s: %.3f Gbit/s, %s retransmits\n", $2, $3, $4 / 1e9, $5}' >&2
 }
 
+# fwd_pid LABEL: the PID of the pair's forwarder on the sending side.
+fwd_pid() {
+	if [ "$1" = testpmd ]; then echo "${TESTPMD_PID[${FROM[$1]}]}"; else echo "${RIG_GWPID[$((FROM[$1] - 1))]}"; fi
+}
+
+# fwd_bb_packets LABEL: frames received plus sent on the sending side's
+# backbone port (bb0, its kernel end): what its forwarder carried both ways,
+# the same measure for all pairs.
+fwd_bb_packets() {
+	ip -n "$(rig_gw "${FROM[$1]}")" -s -j link show dev bb0 |
+		python3 -c 'import json, sys; s = json.load(sys.stdin)[0]["stats64"]; print(s["rx"]["packets"] + s["tx"]["packets"])'
+}
+
+# fwd_profile LABEL: one run through the pair with perf stat and perf record
+# on its sending forwarder; a line of $profile/summary.txt.
+fwd_profile() {
+	local p=$1 pid pkts0 pkts1 stat_pid rec_pid
+	pid=$(fwd_pid "$p")
+	pkts0=$(fwd_bb_packets "$p")
+	perf stat -x, -o "$profile/$p.stat" -p "$pid" -e task-clock,context-switches,raw_syscalls:sys_enter \
+		-- sleep "$seconds" 2>/dev/null &
+	stat_pid=$!
+	perf record -q -F 999 -g -o "$profile/$p.data" -p "$pid" -- sleep "$seconds" >/dev/null 2>&1 &
+	rec_pid=$!
+	raw=$profile/iperf.txt fwd_iperf "$p" profile
+	wait "$stat_pid" "$rec_pid"
+	pkts1=$(fwd_bb_packets "$p")
+	perf report -i "$profile/$p.data" --stdio --no-children --sort dso,sym --percent-limit 0.5 \
+		>"$profile/$p.report" 2>/dev/null
+	python3 - "$p" "$profile/$p.stat" $((pkts1 - pkts0)) "$(tail -n 1 "$profile/iperf.txt" | cut -d' ' -f4)" \
+		>>"$profile/summary.txt" <<'EOF'
+import sys
+label, path, pkts, bps = sys.argv[1], sys.argv[2], int(sys.argv[3]), float(sys.argv[4])
+v = {}
+for line in open(path):
+    f = line.strip().split(",")
+    if len(f) > 2 and f[0] and f[0][0].isdigit():
+        v[f[2]] = float(f[0])
+cpu_ms, sys_n = v.get("task-clock", 0), v.get("raw_syscalls:sys_enter", 0)
+print("%-13s %.2f Gbit/s, %d packets on bb0 (both ways), CPU %.0f ms = %.0f ns/packet, "
+      "%.2f syscalls/packet, %d context switches" % (label, bps / 1e9, pkts, cpu_ms,
+      cpu_ms * 1e6 / max(pkts, 1), sys_n / max(pkts, 1), v.get("context-switches", 0)))
+EOF
+	tail -n 1 "$profile/summary.txt" >&2
+}
+
+fwd_log() { hm_log "$(date -u +%T) $*"; }
+
+fwd_log "rig up: 8 regions"
 rig_up 8 1
 rig_bridge_wan
 # Regions 5 and 6 forward with testpmd, not a gateway.
@@ -156,6 +216,7 @@ rig_restart_gw 8 "workers = 2"
 for p in "${PAIRS[@]}"; do
 	hm_bg "$(rig_vm "${TO[$p]}" 1)" "iperf3-$p" iperf3 -s -B "$(rig_vm_addr "${TO[$p]}" 1)"
 done
+fwd_log "pairs ready, $runs runs of $seconds s each"
 for ((i = 1; i <= runs; i++)); do
 	for p in "${PAIRS[@]}"; do
 		fwd_pair_begin "$p"
@@ -164,6 +225,16 @@ for ((i = 1; i <= runs; i++)); do
 	done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+fwd_log "runs done"
+if [ -n "$profile" ]; then
+	: >"$profile/summary.txt"
+	for p in "${PAIRS[@]}"; do
+		fwd_pair_begin "$p"
+		fwd_profile "$p"
+		fwd_pair_end "$p"
+	done
+	fwd_log "profiles in $profile"
+fi
 
 mkdir -p perf/results
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
