@@ -204,8 +204,10 @@ EOF
 fwd_log() { hm_log "$(date -u +%T) $*"; }
 
 fwd_log "rig up: 8 regions"
+RIG_WGGO_REGIONS="3 4"
 rig_up 8 1
 rig_bridge_wan
+rig_is_wggo 3 && rig_is_wggo 4 || hm_fail "regions 3 and 4 are not wireguard-go"
 # Regions 5 and 6 forward with testpmd, not a gateway.
 hm_stop "${RIG_GWPID[4]}"
 hm_stop "${RIG_GWPID[5]}"
