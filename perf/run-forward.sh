@@ -16,8 +16,14 @@
 # <!-- forward:end -->).
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
-#                       [--profile DIR]
+#                       [--relays] [--profile DIR]
 #   (under the shared lock: flock /tmp/hopmesh-netns.lock perf/run-forward.sh)
+#
+# --relays: then the hopmesh pair 1 -> 2 again, directly and through 1, 2
+# and 3 relays (regions 9, 10, 11: hopmesh gateways, 1 worker, their ids
+# registered, hop limit 4 everywhere, paths set both ways as
+# tests/netns/relay_hops.sh does), the four alternating, in a second table.
+# About 4 more minutes with the defaults.
 #
 # --profile DIR: after the measured runs, one more run per pair under perf(1),
 # not in the table: perf stat (CPU time, context switches, system calls) and
@@ -40,6 +46,7 @@
 #
 #   regions 1 -> 2  hopmesh, 1 worker       regions 3 -> 4  wireguard-go
 #   regions 7 -> 8  hopmesh, 2 workers      regions 5 -> 6  dpdk-testpmd
+#   (--relays) regions 9, 10, 11: hopmesh relays on the path 1 -> 2
 #
 # testpmd forwards frames unchanged between vm0 and bb0, so its two VMs reach
 # each other on one L2 segment: each has an on-link route to the other's
@@ -59,9 +66,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1 profile=
+runs=5 seconds=10 parallel=1 doc=1 profile= relays=0
 usage() {
-	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--profile DIR]" >&2
+	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays] [--profile DIR]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -70,6 +77,7 @@ while [ $# -gt 0 ]; do
 	--seconds) seconds=${2:-}; shift 2 || usage ;;
 	--parallel) parallel=${2:-}; shift 2 || usage ;;
 	--no-doc) doc=0; shift ;;
+	--relays) relays=1; shift ;;
 	--profile) profile=${2:-}; shift 2 || usage ;;
 	*) usage ;;
 	esac
@@ -100,6 +108,7 @@ PAIRS=(hopmesh hopmesh-w2 wireguard-go testpmd)
 declare -A FROM=([hopmesh]=1 [hopmesh-w2]=7 [wireguard-go]=3 [testpmd]=5)
 declare -A TO=([hopmesh]=2 [hopmesh-w2]=8 [wireguard-go]=4 [testpmd]=6)
 declare -A TESTPMD_PID=()
+for k in 0 1 2 3; do FROM[relays-$k]=1 TO[relays-$k]=2; done
 
 # fwd_testpmd_start R: testpmd in region R's gateway namespace, on its
 # gateway's ports with its gateway's EAL options; returns once it forwards.
@@ -201,16 +210,35 @@ EOF
 	tail -n 1 "$profile/summary.txt" >&2
 }
 
+# fwd_relays K: regions 1 and 2 reach each other through K relays (9, 10,
+# 11 in that order, back the other way), or directly for K = 0.
+fwd_relays() {
+	local k=$1 via=() back=() i
+	for ((i = 9; i < 9 + k; i++)); do via+=("$i"); back=("$i" "${back[@]}"); done
+	rig_path 1 2 "${via[@]}" 2 && rig_path 2 1 "${back[@]}" 1 || hm_fail "cannot set the paths through $k relays"
+	}
+
+# fwd_relayed K: the frames relays 9 .. 8+K relayed, added up.
+fwd_relayed() {
+	local r n=0
+	for ((r = 9; r < 9 + $1; r++)); do n=$((n + $(rig_counter "$r" relayed))); done
+	echo "$n"
+}
+
 fwd_log() { hm_log "$(date -u +%T) $*"; }
 
-fwd_log "rig up: 8 regions"
+nregions=8
+[ "$relays" = 0 ] || nregions=11
+fwd_log "rig up: $nregions regions"
 RIG_WGGO_REGIONS="3 4"
-rig_up 8 1
+rig_up "$nregions" 1
 rig_bridge_wan
 rig_is_wggo 3 && rig_is_wggo 4 || hm_fail "regions 3 and 4 are not wireguard-go"
-# Regions 5 and 6 forward with testpmd, not a gateway.
+# Regions 5 and 6 forward with testpmd, not a gateway (rig_register leaves
+# a region without a gateway process out).
 hm_stop "${RIG_GWPID[4]}"
 hm_stop "${RIG_GWPID[5]}"
+RIG_GWPID[4]= RIG_GWPID[5]=
 ip -n "$(rig_vm 5 1)" route add 10.6.0.0/24 dev eth0
 ip -n "$(rig_vm 6 1)" route add 10.5.0.0/24 dev eth0
 rig_restart_gw 7 "workers = 2"
@@ -226,6 +254,25 @@ for ((i = 1; i <= runs; i++)); do
 		fwd_pair_end "$p"
 	done
 done
+if [ "$relays" = 1 ]; then
+	rig_register || hm_fail "cannot register the gateway ids"
+	for r in 1 2 9 10 11; do
+		hm_ctl "$(rig_gwname "$r")" hop_limit set 4 | grep -q '"ok"' || hm_fail "hop limit 4 at gateway $r"
+	done
+	fwd_log "relays: $runs runs of $seconds s each, directly and through 1, 2, 3 relays"
+	for ((i = 1; i <= runs; i++)); do
+		for k in 0 1 2 3; do
+			fwd_relays "$k"
+			fwd_pair_begin "relays-$k"
+			relayed0=$(fwd_relayed "$k")
+			fwd_iperf "relays-$k" "$i"
+			# The flow took the path: each relay forwarded most of its frames.
+			[ $(($(fwd_relayed "$k") - relayed0)) -ge $((k * 1000)) ] ||
+				hm_fail "the relays did not carry the flow through $k relays"
+			fwd_pair_end "relays-$k"
+		done
+	done
+fi
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 fwd_log "runs done"
 if [ -n "$profile" ]; then
@@ -268,9 +315,27 @@ print("Each run in Gbit/s:")
 print()
 for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
     print("- %s: %s" % (names[k], ", ".join("%.2f" % (b / 1e9) for b, _ in rows.get(k, []))))
+if "relays-0" in rows:
+    d = med("relays-0")
+    print()
+    print("The hopmesh pair (1 worker) directly and through relays (hopmesh gateways, 1 worker each),")
+    print("in the same run, alternating:")
+    print()
+    print("| path | Gbit/s | / direct | retransmits (all runs) |")
+    print("|---|---|---|---|")
+    for k in range(4):
+        m = med("relays-%d" % k)
+        print("| %s | %.2f | %.2f | %d |" % ("direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else ""),
+              m / 1e9, m / d, sum(r for _, r in rows["relays-%d" % k])))
+    print()
+    print("Each run in Gbit/s:")
+    print()
+    for k in range(4):
+        print("- %d relays: %s" % (k, ", ".join("%.2f" % (b / 1e9) for b, _ in rows["relays-%d" % k])))
 print()
-print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s`" %
-      (runs, seconds, "" if parallel == "1" else " --parallel " + parallel))
+print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s`" %
+      (runs, seconds, "" if parallel == "1" else " --parallel " + parallel,
+       " --relays" if "relays-0" in rows else ""))
 EOF
 cat "$out"
 if [ "$doc" = 1 ]; then
