@@ -331,7 +331,8 @@ if "relays-0" in rows:
     print("Each run in Gbit/s:")
     print()
     for k in range(4):
-        print("- %d relays: %s" % (k, ", ".join("%.2f" % (b / 1e9) for b, _ in rows["relays-%d" % k])))
+        print("- %s: %s" % ("direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else ""),
+              ", ".join("%.2f" % (b / 1e9) for b, _ in rows["relays-%d" % k])))
 print()
 print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s`" %
       (runs, seconds, "" if parallel == "1" else " --parallel " + parallel,
