@@ -66,7 +66,7 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1 profile= relays=0
+runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0
 usage() {
 	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays] [--profile DIR]" >&2
 	exit 2
