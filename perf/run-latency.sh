@@ -56,18 +56,6 @@ out=perf/results/latency.md
 raw=$HM_TMP/raw.txt
 : >"$raw"
 
-# lat_bridge: the WAN emulator makes way for a kernel bridge of the backbone
-# ports, so nothing but the gateways sits between the VMs.
-lat_bridge() {
-	local r
-	hm_stop "$RIG_WANEM_PID"
-	ip -n "$RIG_WAN" link add wbr type bridge || hm_fail "cannot create the backbone bridge"
-	for r in "${RIG_REGIONS[@]}"; do
-		ip -n "$RIG_WAN" link set dev "$r" master wbr || hm_fail "cannot bridge $r"
-	done
-	ip -n "$RIG_WAN" link set dev wbr up
-}
-
 # lat_run LABEL FROM TO RUN: one run of pings from region FROM's VM to region
 # TO's; appends "LABEL RUN sent received p50 p99" (ms) to $raw.
 lat_run() {
@@ -94,7 +82,7 @@ lat_warm() {
 
 RIG_WGGO_REGIONS="3 4"
 rig_up 4 1
-lat_bridge
+rig_bridge_wan
 lat_warm 1 2
 lat_warm 3 4
 for ((i = 1; i <= runs; i++)); do

@@ -20,6 +20,8 @@ packages=(
 	man-db groff-base
 	# interop peers and traffic
 	wireguard-tools wireguard-go iperf3 tshark
+	# the plain-DPDK forwarding baseline of perf/run-forward.sh (dpdk-testpmd)
+	dpdk-dev
 	# registry and metrics
 	etcd-server etcd-client prometheus
 )

@@ -245,6 +245,18 @@ hm_wait_socket() {
 	return 1
 }
 
+# hm_gateway_eal NAME VM_IF BB_IF WORKERS: the EAL options of a gateway NAME
+# with WORKERS workers (WORKERS+1 lcores floating on both CPUs, a queue pair
+# per worker on both af_packet ports: port 0 the VM side, port 1 the
+# backbone). perf/run-forward.sh gives dpdk-testpmd the same ones.
+# HM_AF_PACKET_ARGS adds devargs to both ports (e.g. ",qdisc_bypass=1").
+hm_gateway_eal() {
+	local qp=",framecnt=4096,qpairs=$4${HM_AF_PACKET_ARGS:-}"
+	echo "--lcores=(0-$4)@(0,1) --no-huge -m 256 --no-shconf --file-prefix=$1 --no-pci" \
+		"--no-telemetry --log-level=lib.eal:warning" \
+		"--vdev=net_af_packet_${1}_vm,iface=$2$qp --vdev=net_af_packet_${1}_bb,iface=$3$qp"
+}
+
 # hm_gateway NS NAME VM_IF VM_ADDR/LEN BB_IF BB_ADDR/LEN [GATEWAY_LINES] [VM_LINES] [BB_LINES]
 # Writes a config and key (mode 0600) for a hopmesh gateway and starts it. The
 # optional lines go into the [gateway], [vm] and [backbone] sections (e.g.
@@ -253,10 +265,9 @@ hm_wait_socket() {
 # Sets HM_LAST_PID; the public key is in $HM_TMP/NAME.pub.
 hm_gateway() {
 	local ns=$1 name=$2 vmif=$3 vmaddr=$4 bbif=$5 bbaddr=$6 extra=${7:-} vmextra=${8:-} bbextra=${9:-}
-	local conf=$HM_TMP/$name.conf key=$HM_TMP/$name.key workers qp
+	local conf=$HM_TMP/$name.conf key=$HM_TMP/$name.key workers
 	workers=$(sed -n 's/.*workers *= *\([0-9]*\).*/\1/p' <<<"$extra")
 	workers=${workers:-1}
-	qp=",framecnt=4096,qpairs=$workers"
 	[ -f "$key" ] || { (umask 077 && wg genkey >"$key") && wg pubkey <"$key" >"$HM_TMP/$name.pub"; }
 	hm_dataplane_if "$ns" "$vmif"
 	hm_dataplane_if "$ns" "$bbif"
@@ -266,7 +277,7 @@ hm_gateway() {
 	private_key_file = $key
 	listen_port = 51820
 	run_dir = $HM_TMP/run
-	eal = --lcores=(0-$workers)@(0,1) --no-huge -m 256 --no-shconf --file-prefix=$name --no-pci --no-telemetry --log-level=lib.eal:warning --vdev=net_af_packet_${name}_vm,iface=$vmif$qp --vdev=net_af_packet_${name}_bb,iface=$bbif$qp
+	eal = $(hm_gateway_eal "$name" "$vmif" "$bbif" "$workers")
 	$extra
 	[vm]
 	port = net_af_packet_${name}_vm

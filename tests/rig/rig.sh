@@ -68,7 +68,8 @@
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
 # rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_is_wggo R,
 # rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
-# rig_restart_gw R [LINES] (same key, its peers again); R is a region's
+# rig_restart_gw R [LINES] (same key, its peers again), rig_bridge_wan (a
+# plain bridge instead of the emulator); R is a region's
 # name or number.
 # RIG_GW_LINES adds [gateway] lines to every hopmesh gateway (e.g.
 # "workers = 2"); RIG_WGGO_REGIONS="2 4" gives regions 2 and 4 wireguard-go.
@@ -185,6 +186,17 @@ rig_set_default_delays() {
 	return "${PIPESTATUS[1]}"
 }
 
+# rig_plain_bridges NS: the bridges in NS switch frames and nothing more. With
+# br_netfilter loaded on the host (a container runtime loads it), every
+# bridged frame would also go through iptables, ip6tables and arptables (and
+# a route lookup): a quarter of the CPU time of a frame's trip through a
+# forwarder in perf/run-forward.sh --profile, and nothing a test looks at.
+rig_plain_bridges() {
+	ip netns exec "$1" sysctl -qw net.bridge.bridge-nf-call-iptables=0 \
+		net.bridge.bridge-nf-call-ip6tables=0 net.bridge.bridge-nf-call-arptables=0 2>/dev/null
+	return 0
+}
+
 # rig_region NAME R K [KIND]: a gateway namespace with its bridge and K VMs.
 # KIND hopmesh (default) or wggo (the kernel routes, wireguard-go encrypts).
 rig_region() {
@@ -194,6 +206,7 @@ rig_region() {
 	RIG_GWNS+=("$gw")
 	RIG_GWNAME+=("${HM_PREFIX}g$r")
 	ip -n "$gw" link add br0 type bridge || hm_fail "cannot create a bridge in $gw"
+	rig_plain_bridges "$gw"
 	if [ "$kind" = wggo ]; then
 		# The bridge is the kernel gateway's VM side.
 		ip -n "$gw" addr add "10.$r.0.1/24" dev br0
@@ -335,6 +348,21 @@ rig_up() {
 	rig_mesh
 }
 
+# rig_bridge_wan: the WAN emulator makes way for a kernel bridge of the
+# backbone ports, so nothing but the gateways sits between the VMs (for
+# benchmarks: no emulated delay, no userspace hop). rig_link and the other
+# emulator commands no longer work then.
+rig_bridge_wan() {
+	local r
+	hm_stop "$RIG_WANEM_PID"
+	ip -n "$RIG_WAN" link add wbr type bridge || hm_fail "cannot create the backbone bridge"
+	rig_plain_bridges "$RIG_WAN"
+	for r in "${RIG_REGIONS[@]}"; do
+		ip -n "$RIG_WAN" link set dev "$r" master wbr || hm_fail "cannot bridge $r"
+	done
+	ip -n "$RIG_WAN" link set dev wbr up
+}
+
 # rig_peer_args B: appends to RIG_ARGS the wg set arguments of a mesh peer
 # entry for region B: allowed-ips B's VM prefixes, endpoint B's underlay
 # address (IPv4, or IPv6 with RIG_UNDERLAY6=1).
@@ -394,7 +422,9 @@ rig_register() {
 	for ((i = 1; i <= n; i++)); do
 		# A wireguard-go gateway has no control socket; the hopmesh ones
 		# still know it by its id (a direct peer: plain WireGuard).
-		[ "${RIG_GWKIND[$((i - 1))]}" = wggo ] && continue
+		# Nor has a region whose gateway a test stopped for good (its
+		# PID cleared, e.g. perf/run-forward.sh's testpmd regions).
+		[ "${RIG_GWKIND[$((i - 1))]}" = wggo ] || [ -z "${RIG_GWPID[$((i - 1))]:-}" ] && continue
 		{
 			echo "gateway self $i"
 			for ((j = 1; j <= n; j++)); do
