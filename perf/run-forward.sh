@@ -10,13 +10,23 @@
 #     places: the same PMD (net_af_packet), the same EAL options and lcores
 #     as a 1-worker gateway (tests/lib/netns.sh hm_gateway_eal), no
 #     encryption, no lookup: what plain DPDK forwarding on this PMD gives.
+# In the same alternating runs, packets per second (--no-pps to skip):
+# perf/pktgen offers 64-byte packets (and 1420-byte ones) at its maximum
+# rate for --pps-seconds through each pair, and counts what arrives: the
+# generator's namespace is a VM in every region (a veth pR into region R's
+# bridge, 10.R.0.9), sending into the source region and receiving in the
+# destination region (as tests/netns/pktgen.sh). The hopmesh pair also gets
+# one run over 1,000,000 flows (--flows 1000000) against its 1-flow run.
+# pktgen shares the 2 CPUs with the forwarders, so its own sent rate is
+# reported too: where it is close to the received rate, the generator, not
+# the pair, may have been the limit.
 # Prints a table of the medians of the runs and the ratios hopmesh /
 # wireguard-go and hopmesh / testpmd, writes it to perf/results/forward.md and
 # into docs/PERFORMANCE.md (between <!-- forward:begin --> and
 # <!-- forward:end -->).
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
-#                       [--relays] [--profile DIR]
+#                       [--relays] [--profile DIR] [--no-pps] [--pps-seconds S]
 #   (under the shared lock: flock /tmp/hopmesh-netns.lock perf/run-forward.sh)
 #
 # --relays: then the hopmesh pair 1 -> 2 again, directly and through 1, 2
@@ -35,8 +45,8 @@
 # Defaults: BUILD_DIR build (set up and built if missing), 5 runs of 10 s per
 # pair (iperf3 leaves the first second, slow start, out), one TCP stream.
 # As root (namespaces); needs ip, wg, ethtool, ping, iperf3, python3,
-# wireguard-go and dpdk-testpmd (scripts/install-deps.sh). About 6 minutes
-# with the defaults.
+# wireguard-go and dpdk-testpmd (scripts/install-deps.sh). About 10 minutes
+# with the defaults (about 6 with --no-pps); pps runs are 3 s each.
 #
 # Topology: the rig of tests/rig/rig.sh with eight regions, one VM each, the
 # backbone ports on a kernel bridge instead of the WAN emulator (as
@@ -66,9 +76,9 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0
+runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0 pps=1 pps_seconds=3
 usage() {
-	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays] [--profile DIR]" >&2
+	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays] [--profile DIR] [--no-pps] [--pps-seconds S]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -79,10 +89,13 @@ while [ $# -gt 0 ]; do
 	--no-doc) doc=0; shift ;;
 	--relays) relays=1; shift ;;
 	--profile) profile=${2:-}; shift 2 || usage ;;
+	--no-pps) pps=0; shift ;;
+	--pps-seconds) pps_seconds=${2:-}; shift 2 || usage ;;
 	*) usage ;;
 	esac
 done
-[[ $runs =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ && $parallel =~ ^[1-9][0-9]?$ ]] || usage
+[[ $runs =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ && $parallel =~ ^[1-9][0-9]?$ &&
+	$pps_seconds =~ ^[1-9][0-9]*$ ]] || usage
 if [ "$(id -u)" != 0 ]; then
 	echo "run-forward.sh: needs root (network namespaces)" >&2
 	exit 1
@@ -95,6 +108,8 @@ export HOPMESH_BUILD=$root/$build
 hm_init forward
 hm_require_root
 hm_require_cmd wireguard-go ping iperf3 dpdk-testpmd
+PKTGEN=$HM_BUILD/perf/pktgen
+[ "$pps" = 0 ] || [ -x "$PKTGEN" ] || hm_fail "no pktgen at $PKTGEN (built with DPDK?); --no-pps to skip"
 [ -z "$profile" ] || { hm_require_cmd perf; mkdir -p "$profile" && profile=$(cd "$profile" && pwd); } ||
 	hm_fail "cannot make $profile"
 
@@ -162,6 +177,91 @@ except (ValueError, KeyError):
 print("iperf", label, run, "%.0f" % bps, retr)
 EOF
 	tail -n 1 "$raw" | awk '{printf "run-forward.sh: %-13s run %s: %.3f Gbit/s, %s retransmits\n", $2, $3, $4 / 1e9, $5}' >&2
+}
+
+# The pps generator's namespace: a VM in every region of the pairs.
+PG=$HM_PREFIX-pg
+pg_mac() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])'; }
+
+# fwd_pg_up: the generator's namespace, port pR on region R's bridge as
+# 10.R.0.9 (its kernel owns the addresses so that it answers the gateways'
+# ARP; what comes back from its own addresses it drops as martians).
+fwd_pg_up() {
+	local p r
+	hm_ns pg
+	for p in "${PAIRS[@]}"; do for r in "${FROM[$p]}" "${TO[$p]}"; do
+		hm_veth "$PG" "p$r" "$(rig_gw "$r")" br-pg
+		ip netns exec "$(rig_gw "$r")" sysctl -qw net.ipv6.conf.br-pg.disable_ipv6=1
+		ip -n "$(rig_gw "$r")" link set dev br-pg master br0
+		hm_dataplane_if "$PG" "p$r"
+		ip -n "$PG" link set dev "p$r" mtu 1420
+		ip -n "$PG" addr add "10.$r.0.9/24" dev "p$r"
+	done; done
+}
+
+# fwd_pg_dst_mac LABEL: where the generator addresses its frames: the
+# source gateway's VM port (hopmesh), its bridge (wireguard-go: the kernel
+# routes), or, through testpmd, which forwards frames unchanged, the
+# receiving port itself.
+fwd_pg_dst_mac() {
+	local r=${FROM[$1]}
+	case $1 in
+	testpmd) pg_mac "$PG" "p${TO[$1]}" ;;
+	wireguard-go) pg_mac "$(rig_gw "$r")" br0 ;;
+	*) pg_mac "$(rig_gw "$r")" vm0 ;;
+	esac
+}
+
+# fwd_pg_announce LABEL: through testpmd, a broadcast from the receiving
+# port, so that the bridges on the way learn where it is and do not flood
+# the run's frames to every port.
+fwd_pg_announce() {
+	ip netns exec "$PG" python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+s.bind((sys.argv[1], 0))
+mac = bytes.fromhex(open("/sys/class/net/%s/address" % sys.argv[1]).read().strip().replace(":", ""))
+s.send(b"\xff" * 6 + mac + b"\x88\xb5" + bytes(46))' "p${TO[$1]}"
+}
+
+# fwd_pg_run LABEL NAME PKTGEN-ARGS...: pktgen from the pair's source region
+# to its destination, one lcore (CPU 0; the forwarders float over both), its
+# report in $HM_TMP/pg-NAME.json. Fails the run if pktgen fails.
+fwd_pg_run() {
+	local p=$1 name=$2 pid
+	shift 2
+	HM_DIRS+=("/var/run/dpdk/${HM_PREFIX}pg$name")
+	hm_bg "$PG" "pktgen-$name" "$PKTGEN" -l 0 --no-huge -m 256 --no-shconf \
+		--file-prefix="${HM_PREFIX}pg$name" --no-pci --no-telemetry --log-level=lib.eal:warning \
+		--vdev="net_af_packet0,iface=p${FROM[$p]}" --vdev="net_af_packet1,iface=p${TO[$p]}" -- \
+		--tx-port 0 --rx-port 1 --out "$HM_TMP/pg-$name.json" --dst-mac "$(fwd_pg_dst_mac "$p")" \
+		--src-ip "10.${FROM[$p]}.0.9" --dst-ip "10.${TO[$p]}.0.9" --dst-port 9 "$@"
+	pid=$HM_LAST_PID
+	wait "$pid" || hm_fail "pktgen $name exited with $? (see $HM_TMP/pktgen-$name.log)"
+	hm_forget "$pid"
+}
+
+# fwd_pps LABEL RUN: 64 and 1420 bytes at pktgen's maximum rate through a
+# pair (and, for hopmesh, 64 bytes over 1,000,000 flows), after a slow
+# warm-up that lets the receiving side resolve the generator's address;
+# appends "pps LABEL-SIZE[-1M] RUN rx_mpps tx_mpps loss_ratio" to $raw.
+fwd_pps() {
+	local p=$1 run=$2 size flows tag
+	[ "$p" != testpmd ] || fwd_pg_announce "$p"
+	fwd_pg_run "$p" "$p-warm" --rate 1000 --count 200 --drain-ms 300
+	for size in 64 1420 64-1M; do
+		flows=1 tag=$p-$size
+		[ "$size" != 64-1M ] || { [ "$p" = hopmesh ] || continue; flows=1000000 size=64; }
+		fwd_pg_run "$p" "$tag-$run" --rate max --size "$size" --flows "$flows" \
+			--seconds "$pps_seconds" --drain-ms 500
+		python3 - "$tag" "$run" "$HM_TMP/pg-$tag-$run.json" >>"$raw" <<'EOF'
+import json, sys
+label, run, path = sys.argv[1:]
+r = json.load(open(path))
+print("pps", label, run, "%.4f" % r["rx"]["mpps"], "%.4f" % r["tx"]["mpps"], "%.4f" % r["loss"]["ratio"])
+EOF
+		tail -n 1 "$raw" | awk '{printf "run-forward.sh: %-13s run %s: %s Mpps received, %s sent, loss %s\n", $2, $3, $4, $5, $6}' >&2
+	done
 }
 
 # fwd_pid LABEL: the PID of the pair's forwarder on the sending side.
@@ -246,11 +346,13 @@ rig_restart_gw 8 "workers = 2"
 for p in "${PAIRS[@]}"; do
 	hm_bg "$(rig_vm "${TO[$p]}" 1)" "iperf3-$p" iperf3 -s -B "$(rig_vm_addr "${TO[$p]}" 1)"
 done
+[ "$pps" = 0 ] || fwd_pg_up
 fwd_log "pairs ready, $runs runs of $seconds s each"
 for ((i = 1; i <= runs; i++)); do
 	for p in "${PAIRS[@]}"; do
 		fwd_pair_begin "$p"
 		fwd_iperf "$p" "$i"
+		[ "$pps" = 0 ] || fwd_pps "$p" "$i"
 		fwd_pair_end "$p"
 	done
 done
@@ -286,14 +388,20 @@ if [ -n "$profile" ]; then
 fi
 
 mkdir -p perf/results
-python3 - "$raw" "$runs" "$seconds" "$parallel" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out" <<'EOF'
 import math, statistics, sys
-raw, runs, seconds, parallel, commit, load0, load1, when = sys.argv[1:]
-rows = {}
+raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when = sys.argv[1:]
+rows, pps = {}, {}
 for line in open(raw):
-    kind, label, run, bps, retr = line.split()
-    rows.setdefault(label, []).append((float(bps), int(retr)))
+    f = line.split()
+    if f[0] == "iperf":
+        rows.setdefault(f[1], []).append((float(f[3]), int(f[4])))
+    elif f[0] == "pps":
+        pps.setdefault(f[1], []).append(tuple(float(x) for x in f[3:6]))
+def pmed(label, i):
+    v = [t[i] for t in pps.get(label, []) if not math.isnan(t[i])]
+    return statistics.median(v) if v else float("nan")
 def med(label):
     v = [b for b, _ in rows.get(label, []) if not math.isnan(b)]
     return statistics.median(v) if v else float("nan")
@@ -310,11 +418,56 @@ print("|---|---|---|---|---|")
 for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
     m = med(k)
     print("| %s | %.2f | %.2f | %.2f | %d |" % (names[k], m / 1e9, m / wg, m / tp, sum(r for _, r in rows.get(k, []))))
+# Issue 14's targets, said plainly from the medians: hopmesh (1 worker) at
+# least 5x wireguard-go and 0.9x testpmd.
+def against(what, m, wgm, tpm):
+    a, b = m / wgm, m / tpm
+    print("%s: hopmesh (1 worker) is %.2fx wireguard-go (target 5x: %s) and %.2fx testpmd (target 0.9x: %s)." %
+          (what, a, "met" if a >= 5 else "**below**", b, "met" if b >= 0.9 else "**below**"))
+print()
+against("iperf3 TCP", med("hopmesh"), wg, tp)
 print()
 print("Each run in Gbit/s:")
 print()
 for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
     print("- %s: %s" % (names[k], ", ".join("%.2f" % (b / 1e9) for b, _ in rows.get(k, []))))
+if pps:
+    print()
+    print("Packets per second: perf/pktgen (one process, one lcore) offers UDP packets at its maximum rate")
+    print("for %s s per run through each pair, in the same alternating runs, from a namespace that is a VM" % pps_seconds)
+    print("in both regions; received and sent Mpps and loss (of what was sent) are medians of the runs.")
+    print("The generator shares the 2 vCPUs with the forwarders: where received is close to sent, the")
+    print("generator rather than the pair may have been the limit, and a pair with a lower sent rate than")
+    print("the others left the generator less of the CPUs.")
+    print()
+    print("| pair | size | received Mpps | / wireguard-go | / testpmd | sent Mpps | loss |")
+    print("|---|---|---|---|---|---|---|")
+    for size in ("64", "1420"):
+        wgp, tpp = pmed("wireguard-go-" + size, 0), pmed("testpmd-" + size, 0)
+        for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
+            l = "%s-%s" % (k, size)
+            m = pmed(l, 0)
+            print("| %s | %s B | %.3f | %.2f | %.2f | %.3f | %.1f %% |" % (names[k], size, m, m / wgp, m / tpp,
+                  pmed(l, 1), 100 * pmed(l, 2)))
+    for size in ("64", "1420"):
+        print()
+        against("%s-byte packets per second" % size, pmed("hopmesh-" + size, 0), pmed("wireguard-go-" + size, 0),
+                pmed("testpmd-" + size, 0))
+    if "hopmesh-64-1M" in pps:
+        one, many = pmed("hopmesh-64", 0), pmed("hopmesh-64-1M", 0)
+        print()
+        print("The hopmesh pair (1 worker), 64 bytes, 1 flow against 1,000,000 flows (UDP source ports and")
+        print("addresses; each flow sees about one packet a run):")
+        print()
+        print("| flows | received Mpps | / 1 flow | sent Mpps | loss |")
+        print("|---|---|---|---|---|")
+        for l, n in (("hopmesh-64", "1"), ("hopmesh-64-1M", "1,000,000")):
+            print("| %s | %.3f | %.2f | %.3f | %.1f %% |" % (n, pmed(l, 0), pmed(l, 0) / one, pmed(l, 1), 100 * pmed(l, 2)))
+    print()
+    print("Each run, received Mpps (sent):")
+    print()
+    for l in sorted(pps):
+        print("- %s: %s" % (l, ", ".join("%.3f (%.3f)" % (t[0], t[1]) for t in pps[l])))
 if "relays-0" in rows:
     d = med("relays-0")
     print()
@@ -334,9 +487,10 @@ if "relays-0" in rows:
         print("- %s: %s" % ("direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else ""),
               ", ".join("%.2f" % (b / 1e9) for b, _ in rows["relays-%d" % k])))
 print()
-print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s`" %
+print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s%s`" %
       (runs, seconds, "" if parallel == "1" else " --parallel " + parallel,
-       " --relays" if "relays-0" in rows else ""))
+       " --relays" if "relays-0" in rows else "",
+       (" --pps-seconds " + pps_seconds if pps_seconds != "3" else "") if pps else " --no-pps"))
 EOF
 cat "$out"
 if [ "$doc" = 1 ]; then
