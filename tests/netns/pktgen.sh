@@ -131,14 +131,7 @@ rig_link 1 2 delay=5ms
 hm_check "every region reaches every other" rig_check 15
 hm_ns pg
 PG=$HM_PREFIX-pg
-for r in 1 2; do
-	hm_veth "$PG" "p$r" "$(rig_gw "$r")" br-pg
-	ip netns exec "$(rig_gw "$r")" sysctl -qw net.ipv6.conf.br-pg.disable_ipv6=1
-	ip -n "$(rig_gw "$r")" link set dev br-pg master br0
-	hm_dataplane_if "$PG" "p$r"
-	ip -n "$PG" link set dev "p$r" mtu 1420
-	ip -n "$PG" addr add "10.$r.0.9/24" dev "p$r"
-done
+for r in 1 2; do rig_plug "$PG" "$r"; done
 GW1_MAC=$(mac_of "$(rig_gw 1)" vm0)
 pg_args=(--dst-mac "$GW1_MAC" --src-ip 10.1.0.9 --dst-ip 10.2.0.9 --dst-port 9)
 pg_run "$PG" warmup p1 p2 "${pg_args[@]}" --rate 1000 --count 200 --drain-ms 500

@@ -68,6 +68,7 @@
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
 # rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_is_wggo R,
 # rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
+# rig_plug NS R (a port of NS on region R's bridge as 10.R.0.9),
 # rig_restart_gw R [LINES] (same key, its peers again), rig_bridge_wan (a
 # plain bridge instead of the emulator); R is a region's
 # name or number.
@@ -346,6 +347,21 @@ rig_up() {
 		fi
 	done
 	rig_mesh
+}
+
+# rig_plug NS R: NS (a test's own namespace, e.g. a packet generator's) gets
+# a port pR on region R's bridge as 10.R.0.9, ready for a DPDK process (no
+# IPv6, MTU 1420). Its kernel owns the address only to answer the gateways'
+# ARP; what comes back from its own addresses it drops as martians.
+rig_plug() {
+	local gw
+	gw=$(rig_gw "$2")
+	hm_veth "$1" "p$2" "$gw" br-pg
+	ip netns exec "$gw" sysctl -qw net.ipv6.conf.br-pg.disable_ipv6=1
+	ip -n "$gw" link set dev br-pg master br0
+	hm_dataplane_if "$1" "p$2"
+	ip -n "$1" link set dev "p$2" mtu 1420
+	ip -n "$1" addr add "10.$2.0.9/24" dev "p$2"
 }
 
 # rig_bridge_wan: the WAN emulator makes way for a kernel bridge of the
