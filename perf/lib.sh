@@ -24,3 +24,17 @@ perf_build() {
 	fi
 	ninja -C "$build" "$@"
 }
+
+# perf_rig_build NAME: what a script that runs the rig (tests/rig/rig.sh)
+# does before sourcing it: root or exit, its build made, HOPMESH_BUILD the
+# build's absolute path.
+perf_rig_build() {
+	if [ "$(id -u)" != 0 ]; then
+		echo "$1: needs root (network namespaces)" >&2
+		exit 1
+	fi
+	perf_build || exit 1
+	HOPMESH_BUILD=$root/$build
+	[ "${build#/}" = "$build" ] || HOPMESH_BUILD=$build
+	export HOPMESH_BUILD
+}

@@ -96,13 +96,7 @@ while [ $# -gt 0 ]; do
 done
 [[ $runs =~ ^[1-9][0-9]*$ && $seconds =~ ^[1-9][0-9]*$ && $parallel =~ ^[1-9][0-9]?$ &&
 	$pps_seconds =~ ^[1-9][0-9]*$ ]] || usage
-if [ "$(id -u)" != 0 ]; then
-	echo "run-forward.sh: needs root (network namespaces)" >&2
-	exit 1
-fi
-perf_build || exit 1
-export HOPMESH_BUILD=$root/$build
-[ "${build#/}" = "$build" ] || HOPMESH_BUILD=$build
+perf_rig_build run-forward.sh
 
 . "$root/tests/rig/rig.sh"
 hm_init forward
@@ -183,19 +177,12 @@ EOF
 PG=$HM_PREFIX-pg
 pg_mac() { ip -n "$1" -j link show dev "$2" | python3 -c 'import json, sys; print(json.load(sys.stdin)[0]["address"])'; }
 
-# fwd_pg_up: the generator's namespace, port pR on region R's bridge as
-# 10.R.0.9 (its kernel owns the addresses so that it answers the gateways'
-# ARP; what comes back from its own addresses it drops as martians).
+# fwd_pg_up: the generator's namespace, a port pR on each region's bridge.
 fwd_pg_up() {
 	local p r
 	hm_ns pg
 	for p in "${PAIRS[@]}"; do for r in "${FROM[$p]}" "${TO[$p]}"; do
-		hm_veth "$PG" "p$r" "$(rig_gw "$r")" br-pg
-		ip netns exec "$(rig_gw "$r")" sysctl -qw net.ipv6.conf.br-pg.disable_ipv6=1
-		ip -n "$(rig_gw "$r")" link set dev br-pg master br0
-		hm_dataplane_if "$PG" "p$r"
-		ip -n "$PG" link set dev "p$r" mtu 1420
-		ip -n "$PG" addr add "10.$r.0.9/24" dev "p$r"
+		rig_plug "$PG" "$r"
 	done; done
 }
 

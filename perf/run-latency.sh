@@ -39,13 +39,7 @@ while [ $# -gt 0 ]; do
 	*) echo "usage: perf/run-latency.sh [BUILD_DIR] [--runs N] [--seconds S] [--no-doc]" >&2; exit 2 ;;
 	esac
 done
-if [ "$(id -u)" != 0 ]; then
-	echo "run-latency.sh: needs root (network namespaces)" >&2
-	exit 1
-fi
-perf_build || exit 1
-export HOPMESH_BUILD=$root/$build
-[ "${build#/}" = "$build" ] || HOPMESH_BUILD=$build
+perf_rig_build run-latency.sh
 
 . "$root/tests/rig/rig.sh"
 hm_init latency
