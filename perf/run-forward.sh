@@ -11,8 +11,9 @@
 #     as a 1-worker gateway (tests/lib/netns.sh hm_gateway_eal), no
 #     encryption, no lookup: what plain DPDK forwarding on this PMD gives.
 # In the same alternating runs, packets per second (--no-pps to skip):
-# perf/pktgen offers 64-byte packets (and 1420-byte ones) at its maximum
-# rate for --pps-seconds through each pair, and counts what arrives: the
+# perf/pktgen offers 64-, 594- and 1420-byte packets at its maximum rate for
+# --pps-seconds through each pair, and counts what arrives, then each size
+# at 10,000 packets a second for 2 s for its latency at light load: the
 # generator's namespace is a VM in every region (a veth pR into region R's
 # bridge, 10.R.0.9), sending into the source region and receiving in the
 # destination region (as tests/netns/pktgen.sh). The hopmesh pair also gets
@@ -23,17 +24,30 @@
 # Prints a table of the medians of the runs and the ratios hopmesh /
 # wireguard-go and hopmesh / testpmd, writes it to perf/results/forward.md and
 # into docs/PERFORMANCE.md (between <!-- forward:begin --> and
-# <!-- forward:end -->).
+# <!-- forward:end -->), and plots throughput and latency against packet
+# size (and, with --relays, against relays on the path) with gnuplot into
+# perf/results/forward.png (--no-plot: not; --no-pps: nothing to plot).
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
-#                       [--relays] [--profile DIR] [--no-pps] [--pps-seconds S]
+#                       [--relays] [--routes] [--profile DIR] [--no-pps] [--pps-seconds S]
+#                       [--no-plot]
 #   (under the shared lock: flock /tmp/hopmesh-netns.lock perf/run-forward.sh)
 #
 # --relays: then the hopmesh pair 1 -> 2 again, directly and through 1, 2
 # and 3 relays (regions 9, 10, 11: hopmesh gateways, 1 worker, their ids
 # registered, hop limit 4 everywhere, paths set both ways as
-# tests/netns/relay_hops.sh does), the four alternating, in a second table.
-# About 4 more minutes with the defaults.
+# tests/netns/relay_hops.sh does), the four alternating, in a second table:
+# TCP, 64-byte packets at the maximum rate and their latency at 10,000 a
+# second, each run failing unless pktgen's packets spent 2 + relays TTLs.
+# About 6 more minutes with the defaults.
+#
+# --routes: then the hopmesh pair 1 -> 2 with 10 and with 1,000,000 /32
+# routes at gateway 1 (the destinations' own /32s among them, the others
+# from 10.128.0.0 up, loaded and removed between runs in one stream through
+# the control socket), alternating: TCP and 64-byte packets at the maximum
+# rate. Both go to one destination, so the route they need stays in cache;
+# bench_pipeline measures lookups spread over a million routes. About 3
+# more minutes.
 #
 # --profile DIR: after the measured runs, one more run per pair under perf(1),
 # not in the table: perf stat (CPU time, context switches, system calls) and
@@ -45,8 +59,8 @@
 # Defaults: BUILD_DIR build (set up and built if missing), 5 runs of 10 s per
 # pair (iperf3 leaves the first second, slow start, out), one TCP stream.
 # As root (namespaces); needs ip, wg, ethtool, ping, iperf3, python3,
-# wireguard-go and dpdk-testpmd (scripts/install-deps.sh). About 10 minutes
-# with the defaults (about 6 with --no-pps); pps runs are 3 s each.
+# wireguard-go, dpdk-testpmd and gnuplot (scripts/install-deps.sh). About 14
+# minutes with the defaults (about 6 with --no-pps); pps runs are 3 s each.
 #
 # Topology: the rig of tests/rig/rig.sh with eight regions, one VM each, the
 # backbone ports on a kernel bridge instead of the WAN emulator (as
@@ -76,9 +90,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0 pps=1 pps_seconds=3
+runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0 pps=1 pps_seconds=3 routes=0 plot=1
 usage() {
-	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays] [--profile DIR] [--no-pps] [--pps-seconds S]" >&2
+	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays]" \
+		"[--routes] [--profile DIR] [--no-pps] [--pps-seconds S] [--no-plot]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -88,6 +103,8 @@ while [ $# -gt 0 ]; do
 	--parallel) parallel=${2:-}; shift 2 || usage ;;
 	--no-doc) doc=0; shift ;;
 	--relays) relays=1; shift ;;
+	--routes) routes=1; shift ;;
+	--no-plot) plot=0; shift ;;
 	--profile) profile=${2:-}; shift 2 || usage ;;
 	--no-pps) pps=0; shift ;;
 	--pps-seconds) pps_seconds=${2:-}; shift 2 || usage ;;
@@ -102,6 +119,9 @@ perf_rig_build run-forward.sh
 hm_init forward
 hm_require_root
 hm_require_cmd wireguard-go ping iperf3 dpdk-testpmd
+# The plot needs the packet rates; without them there is nothing to draw.
+[ "$pps" = 1 ] || plot=0
+[ "$plot" = 0 ] || hm_require_cmd gnuplot
 PKTGEN=$HM_BUILD/perf/pktgen
 [ "$pps" = 0 ] || [ -x "$PKTGEN" ] || hm_fail "no pktgen at $PKTGEN (built with DPDK?); --no-pps to skip"
 [ -z "$profile" ] || { hm_require_cmd perf; mkdir -p "$profile" && profile=$(cd "$profile" && pwd); } ||
@@ -118,6 +138,7 @@ declare -A FROM=([hopmesh]=1 [hopmesh-w2]=7 [wireguard-go]=3 [testpmd]=5)
 declare -A TO=([hopmesh]=2 [hopmesh-w2]=8 [wireguard-go]=4 [testpmd]=6)
 declare -A TESTPMD_PID=()
 for k in 0 1 2 3; do FROM[relays-$k]=1 TO[relays-$k]=2; done
+FROM[routes-10]=1 TO[routes-10]=2 FROM[routes-1M]=1 TO[routes-1M]=2
 
 # fwd_testpmd_start R: testpmd in region R's gateway namespace, on its
 # gateway's ports with its gateway's EAL options; returns once it forwards.
@@ -228,26 +249,53 @@ fwd_pg_run() {
 	hm_forget "$pid"
 }
 
-# fwd_pps LABEL RUN: 64 and 1420 bytes at pktgen's maximum rate through a
-# pair (and, for hopmesh, 64 bytes over 1,000,000 flows), after a slow
-# warm-up that lets the receiving side resolve the generator's address;
-# appends "pps LABEL-SIZE[-1M] RUN rx_mpps tx_mpps loss_ratio" to $raw.
+# fwd_pg_record TAG RUN: pktgen's report $HM_TMP/pg-TAG-RUN.json as the line
+# "pps TAG RUN rx_mpps tx_mpps loss_ratio p50_us p99_us rx_gbps hops" of $raw
+# (hops: the fewest TTLs spent on the way, pktgen's hops.min; -1 with none).
+fwd_pg_record() {
+	python3 - "$1" "$2" "$HM_TMP/pg-$1-$2.json" >>"$raw" <<'EOF'
+import json, sys
+label, run, path = sys.argv[1:]
+r = json.load(open(path))
+lat, hops = r["latency_ns"], r["hops"]["min"]
+us = lambda k: "%.1f" % (lat[k] / 1e3) if lat["samples"] else "nan"
+print("pps", label, run, "%.4f" % r["rx"]["mpps"], "%.4f" % r["tx"]["mpps"], "%.4f" % r["loss"]["ratio"],
+      us("p50"), us("p99"), "%.4f" % r["rx"]["gbps"], -1 if hops is None else hops)
+EOF
+	tail -n 1 "$raw" | awk '{printf "run-forward.sh: %-18s run %s: %s Mpps received, %s sent, loss %s, latency p50 %s us p99 %s us\n", $2, $3, $4, $5, $6, $7, $8}' >&2
+}
+
+# The sizes (IP length) pktgen offers each pair, at its maximum rate and, for
+# latency, at LAT_RATE packets a second (light load: what one packet waits
+# for, not a queue's length) for LAT_SECONDS.
+PPS_SIZES=(64 594 1420)
+LAT_RATE=10000 LAT_SECONDS=2
+
+# fwd_pg_warm LABEL: a slow warm-up that lets the receiving side resolve
+# the generator's address (and, through testpmd, the bridges learn it).
+fwd_pg_warm() {
+	[ "$1" != testpmd ] || fwd_pg_announce "$1"
+	fwd_pg_run "$1" "$1-warm" --rate 1000 --count 200 --drain-ms 300
+}
+
+# fwd_pps LABEL RUN: PPS_SIZES at pktgen's maximum rate through a pair (and,
+# for hopmesh, 64 bytes over 1,000,000 flows), then each size at LAT_RATE
+# for its latency; lines "pps LABEL-SIZE[-1M] RUN ..." and
+# "pps lat-LABEL-SIZE RUN ..." of $raw (fwd_pg_record).
 fwd_pps() {
 	local p=$1 run=$2 size flows tag
-	[ "$p" != testpmd ] || fwd_pg_announce "$p"
-	fwd_pg_run "$p" "$p-warm" --rate 1000 --count 200 --drain-ms 300
-	for size in 64 1420 64-1M; do
+	fwd_pg_warm "$p"
+	for size in "${PPS_SIZES[@]}" 64-1M; do
 		flows=1 tag=$p-$size
 		[ "$size" != 64-1M ] || { [ "$p" = hopmesh ] || continue; flows=1000000 size=64; }
 		fwd_pg_run "$p" "$tag-$run" --rate max --size "$size" --flows "$flows" \
 			--seconds "$pps_seconds" --drain-ms 500
-		python3 - "$tag" "$run" "$HM_TMP/pg-$tag-$run.json" >>"$raw" <<'EOF'
-import json, sys
-label, run, path = sys.argv[1:]
-r = json.load(open(path))
-print("pps", label, run, "%.4f" % r["rx"]["mpps"], "%.4f" % r["tx"]["mpps"], "%.4f" % r["loss"]["ratio"])
-EOF
-		tail -n 1 "$raw" | awk '{printf "run-forward.sh: %-13s run %s: %s Mpps received, %s sent, loss %s\n", $2, $3, $4, $5, $6}' >&2
+		fwd_pg_record "$tag" "$run"
+	done
+	for size in "${PPS_SIZES[@]}"; do
+		tag=lat-$p-$size
+		fwd_pg_run "$p" "$tag-$run" --rate "$LAT_RATE" --size "$size" --seconds "$LAT_SECONDS" --drain-ms 300
+		fwd_pg_record "$tag" "$run"
 	done
 }
 
@@ -312,6 +360,58 @@ fwd_relayed() {
 	echo "$n"
 }
 
+# fwd_routes add|del FIRST COUNT: /32 routes to gateway 2 for the COUNT
+# addresses from 10.128.0.0 + FIRST upwards, at gateway 1, in one stream
+# through its control socket with `quiet on` (as meshd loads routes); fails
+# on any error. Prints the seconds it took.
+fwd_routes() {
+	python3 - "$HM_TMP/run/$(rig_gwname 1).ctl" "$@" <<'EOF'
+import ipaddress, socket, sys, threading, time
+path, op, first, count = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+base = int(ipaddress.IPv4Address("10.128.0.0")) + first
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(path)
+replies = []
+def read():
+    # Errors come back while we still write: read them meanwhile, or a
+    # gateway blocked on a full socket stops reading us.
+    buf = b""
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        buf += b
+        while b"\n" in buf:
+            line, buf = buf.split(b"\n", 1)
+            replies.append(line.decode())
+            if '"address"' in replies[-1]:
+                return
+t = threading.Thread(target=read)
+t.start()
+t0 = time.monotonic()
+s.sendall(b"quiet on\n")
+for c in range(0, count, 65536):
+    ips = (str(ipaddress.IPv4Address(base + i)) for i in range(c, min(count, c + 65536)))
+    if op == "add":
+        s.sendall("".join("route add %s/32 2\n" % a for a in ips).encode())
+    else:
+        s.sendall("".join("route del %s/32\n" % a for a in ips).encode())
+s.sendall(b"quiet off\nroute lookup 10.2.0.9\n")
+t.join(60)
+errors = [r for r in replies if '"error"' in r]
+if t.is_alive() or errors:
+    sys.exit("route %s: %d errors (first: %s)%s" % (op, len(errors), errors[:1],
+             ", no answer" if t.is_alive() else ""))
+print("%.2f" % (time.monotonic() - t0))
+EOF
+}
+
+# fwd_route_to ADDRESS: the gateway gateway 1's route table gives ADDRESS
+# (0: none).
+fwd_route_to() {
+	hm_ctl "$(rig_gwname 1)" route lookup "$1" | python3 -c 'import json, sys; print(json.load(sys.stdin)["gateway"])'
+}
+
 fwd_log() { hm_log "$(date -u +%T) $*"; }
 
 nregions=8
@@ -343,8 +443,8 @@ for ((i = 1; i <= runs; i++)); do
 		fwd_pair_end "$p"
 	done
 done
+[ "$relays" = 0 ] && [ "$routes" = 0 ] || rig_register || hm_fail "cannot register the gateway ids"
 if [ "$relays" = 1 ]; then
-	rig_register || hm_fail "cannot register the gateway ids"
 	for r in 1 2 9 10 11; do
 		hm_ctl "$(rig_gwname "$r")" hop_limit set 4 | grep -q '"ok"' || hm_fail "hop limit 4 at gateway $r"
 	done
@@ -358,7 +458,50 @@ if [ "$relays" = 1 ]; then
 			# The flow took the path: each relay forwarded most of its frames.
 			[ $(($(fwd_relayed "$k") - relayed0)) -ge $((k * 1000)) ] ||
 				hm_fail "the relays did not carry the flow through $k relays"
+			if [ "$pps" = 1 ]; then
+				fwd_pg_warm "relays-$k"
+				fwd_pg_run "relays-$k" "relays-$k-64-$i" --rate max --size 64 --seconds "$pps_seconds" --drain-ms 500
+				fwd_pg_record "relays-$k-64" "$i"
+				fwd_pg_run "relays-$k" "lat-relays-$k-64-$i" --rate "$LAT_RATE" --size 64 \
+					--seconds "$LAT_SECONDS" --drain-ms 300
+				fwd_pg_record "lat-relays-$k-64" "$i"
+				# Each gateway on the way spends one TTL: 2 + K.
+				[ "$(tail -n 1 "$raw" | cut -d' ' -f10)" = $((2 + k)) ] ||
+					hm_fail "pktgen's packets did not cross $k relays (hops: $(tail -n 1 "$raw" | cut -d' ' -f10))"
+			fi
 			fwd_pair_end "relays-$k"
+		done
+	done
+	fwd_relays 0
+fi
+if [ "$routes" = 1 ]; then
+	# The destinations' own /32s and 8 more: the 10 routes; then 999,990 more
+	# for the 1,000,000, and away again for the next run's 10.
+	hm_ctl "$(rig_gwname 1)" route add 10.2.0.2/32 2 | grep -q '"ok"' &&
+		hm_ctl "$(rig_gwname 1)" route add 10.2.0.9/32 2 | grep -q '"ok"' &&
+		fwd_routes add 0 8 >/dev/null || hm_fail "cannot add the 10 routes at gateway 1"
+	fwd_log "routes: $runs runs of $seconds s each, 10 and 1,000,000 /32 routes at gateway 1"
+	for ((i = 1; i <= runs; i++)); do
+		for n in 10 1M; do
+			if [ "$n" = 1M ]; then
+				t=$(fwd_routes add 8 999990) || hm_fail "cannot load 999,990 routes at gateway 1"
+				fwd_log "999,990 routes loaded in $t s"
+				# 10.128.0.0 + 999,997, the last one loaded, and the next.
+				[ "$(fwd_route_to 10.143.66.61)" = 2 ] && [ "$(fwd_route_to 10.143.66.62)" = 0 ] ||
+					hm_fail "gateway 1 does not hold exactly the routes loaded"
+			elif [ "$i" -gt 1 ]; then
+				t=$(fwd_routes del 8 999990) || hm_fail "cannot remove 999,990 routes at gateway 1"
+				[ "$(fwd_route_to 10.128.0.8)" = 0 ] || hm_fail "gateway 1 kept the routes removed"
+			fi
+			[ "$(fwd_route_to 10.2.0.9)" = 2 ] || hm_fail "gateway 1 has no route to 10.2.0.9"
+			fwd_pair_begin "routes-$n"
+			fwd_iperf "routes-$n" "$i"
+			if [ "$pps" = 1 ]; then
+				fwd_pg_warm "routes-$n"
+				fwd_pg_run "routes-$n" "routes-$n-64-$i" --rate max --size 64 --seconds "$pps_seconds" --drain-ms 500
+				fwd_pg_record "routes-$n-64" "$i"
+			fi
+			fwd_pair_end "routes-$n"
 		done
 	done
 fi
@@ -376,24 +519,33 @@ fi
 
 mkdir -p perf/results
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" >"$out" <<'EOF'
+	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$LAT_RATE" "${PPS_SIZES[*]}" \
+	"$([ "$plot" = 0 ] || echo "$HM_TMP")" >"$out" <<'EOF'
 import math, statistics, sys
-raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when = sys.argv[1:]
+raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when, lat_rate, sizes, plotdir = sys.argv[1:]
+sizes = sizes.split()
 rows, pps = {}, {}
 for line in open(raw):
     f = line.split()
     if f[0] == "iperf":
         rows.setdefault(f[1], []).append((float(f[3]), int(f[4])))
     elif f[0] == "pps":
-        pps.setdefault(f[1], []).append(tuple(float(x) for x in f[3:6]))
+        # rx Mpps, tx Mpps, loss ratio, p50 us, p99 us, rx Gbit/s, hops
+        pps.setdefault(f[1], []).append(tuple(float(x) for x in f[3:10]))
+RX, TX, LOSS, P50, P99, GBPS = range(6)
 def pmed(label, i):
     v = [t[i] for t in pps.get(label, []) if not math.isnan(t[i])]
     return statistics.median(v) if v else float("nan")
 def med(label):
     v = [b for b, _ in rows.get(label, []) if not math.isnan(b)]
     return statistics.median(v) if v else float("nan")
+def retr(label):
+    return sum(r for _, r in rows.get(label, []))
+PAIRS = ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd")
 names = {"hopmesh": "hopmesh, 1 worker (default)", "hopmesh-w2": "hopmesh, 2 workers",
          "wireguard-go": "wireguard-go", "testpmd": "dpdk-testpmd io forwarding (no crypto)"}
+def relays_name(k):
+    return "direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else "")
 wg, tp = med("wireguard-go"), med("testpmd")
 streams = "one TCP stream" if parallel == "1" else "%s TCP streams" % parallel
 print("iperf3 TCP, VM -> gateway -> gateway -> VM on a directly bridged backbone, net_af_packet,")
@@ -402,9 +554,9 @@ print("load average %s before, %s after (2 vCPUs, shared)." % (load0, load1))
 print()
 print("| pair | Gbit/s | / wireguard-go | / testpmd | retransmits (all runs) |")
 print("|---|---|---|---|---|")
-for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
+for k in PAIRS:
     m = med(k)
-    print("| %s | %.2f | %.2f | %.2f | %d |" % (names[k], m / 1e9, m / wg, m / tp, sum(r for _, r in rows.get(k, []))))
+    print("| %s | %.2f | %.2f | %.2f | %d |" % (names[k], m / 1e9, m / wg, m / tp, retr(k)))
 # Issue 14's targets, said plainly from the medians: hopmesh (1 worker) at
 # least 5x wireguard-go and 0.9x testpmd.
 def against(what, m, wgm, tpm):
@@ -416,7 +568,7 @@ against("iperf3 TCP", med("hopmesh"), wg, tp)
 print()
 print("Each run in Gbit/s:")
 print()
-for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
+for k in PAIRS:
     print("- %s: %s" % (names[k], ", ".join("%.2f" % (b / 1e9) for b, _ in rows.get(k, []))))
 if pps:
     print()
@@ -427,21 +579,31 @@ if pps:
     print("generator rather than the pair may have been the limit, and a pair with a lower sent rate than")
     print("the others left the generator less of the CPUs.")
     print()
-    print("| pair | size | received Mpps | / wireguard-go | / testpmd | sent Mpps | loss |")
-    print("|---|---|---|---|---|---|---|")
-    for size in ("64", "1420"):
-        wgp, tpp = pmed("wireguard-go-" + size, 0), pmed("testpmd-" + size, 0)
-        for k in ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd"):
+    print("| pair | size | received Mpps | Gbit/s | / wireguard-go | / testpmd | sent Mpps | loss |")
+    print("|---|---|---|---|---|---|---|---|")
+    for size in sizes:
+        wgp, tpp = pmed("wireguard-go-" + size, RX), pmed("testpmd-" + size, RX)
+        for k in PAIRS:
             l = "%s-%s" % (k, size)
-            m = pmed(l, 0)
-            print("| %s | %s B | %.3f | %.2f | %.2f | %.3f | %.1f %% |" % (names[k], size, m, m / wgp, m / tpp,
-                  pmed(l, 1), 100 * pmed(l, 2)))
-    for size in ("64", "1420"):
+            m = pmed(l, RX)
+            print("| %s | %s B | %.3f | %.3f | %.2f | %.2f | %.3f | %.1f %% |" % (names[k], size, m, pmed(l, GBPS),
+                  m / wgp, m / tpp, pmed(l, TX), 100 * pmed(l, LOSS)))
+    for size in sizes:
         print()
-        against("%s-byte packets per second" % size, pmed("hopmesh-" + size, 0), pmed("wireguard-go-" + size, 0),
-                pmed("testpmd-" + size, 0))
+        against("%s-byte packets per second" % size, pmed("hopmesh-" + size, RX), pmed("wireguard-go-" + size, RX),
+                pmed("testpmd-" + size, RX))
+    print()
+    print("Latency at light load: %s packets a second for a few seconds per run and size, one way, VM to VM" % lat_rate)
+    print("(pktgen's TSC stamps: sender and receiver are one process); medians over the runs of each run's")
+    print("p50 and p99, in microseconds:")
+    print()
+    print("| pair | %s |" % " | ".join("%s B p50 / p99" % s for s in sizes))
+    print("|---|" + "---|" * len(sizes))
+    for k in PAIRS:
+        print("| %s | %s |" % (names[k], " | ".join("%.0f / %.0f" % (pmed("lat-%s-%s" % (k, s), P50),
+              pmed("lat-%s-%s" % (k, s), P99)) for s in sizes)))
     if "hopmesh-64-1M" in pps:
-        one, many = pmed("hopmesh-64", 0), pmed("hopmesh-64-1M", 0)
+        one, many = pmed("hopmesh-64", RX), pmed("hopmesh-64-1M", RX)
         print()
         print("The hopmesh pair (1 worker), 64 bytes, 1 flow against 1,000,000 flows (UDP source ports and")
         print("addresses; each flow sees about one packet a run):")
@@ -449,36 +611,110 @@ if pps:
         print("| flows | received Mpps | / 1 flow | sent Mpps | loss |")
         print("|---|---|---|---|---|")
         for l, n in (("hopmesh-64", "1"), ("hopmesh-64-1M", "1,000,000")):
-            print("| %s | %.3f | %.2f | %.3f | %.1f %% |" % (n, pmed(l, 0), pmed(l, 0) / one, pmed(l, 1), 100 * pmed(l, 2)))
-    print()
-    print("Each run, received Mpps (sent):")
-    print()
-    for l in sorted(pps):
-        print("- %s: %s" % (l, ", ".join("%.3f (%.3f)" % (t[0], t[1]) for t in pps[l])))
+            print("| %s | %.3f | %.2f | %.3f | %.1f %% |" % (n, pmed(l, RX), pmed(l, RX) / one, pmed(l, TX),
+                  100 * pmed(l, LOSS)))
 if "relays-0" in rows:
-    d = med("relays-0")
+    d, d64, = med("relays-0"), pmed("relays-0-64", RX)
     print()
     print("The hopmesh pair (1 worker) directly and through relays (hopmesh gateways, 1 worker each),")
-    print("in the same run, alternating:")
+    print("in the same run, alternating; 64-byte packets at pktgen's maximum rate and, for latency, at %s" % lat_rate)
+    print("packets a second (every run checked that pktgen's packets spent 2 + relays TTLs):")
     print()
-    print("| path | Gbit/s | / direct | retransmits (all runs) |")
-    print("|---|---|---|---|")
+    print("| path | TCP Gbit/s | / direct | retransmits (all runs) | 64 B Mpps | / direct | 64 B latency p50 / p99 us |")
+    print("|---|---|---|---|---|---|---|")
     for k in range(4):
-        m = med("relays-%d" % k)
-        print("| %s | %.2f | %.2f | %d |" % ("direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else ""),
-              m / 1e9, m / d, sum(r for _, r in rows["relays-%d" % k])))
+        m, l = med("relays-%d" % k), "relays-%d-64" % k
+        print("| %s | %.2f | %.2f | %d | %.3f | %.2f | %.0f / %.0f |" % (relays_name(k), m / 1e9, m / d,
+              retr("relays-%d" % k), pmed(l, RX), pmed(l, RX) / d64, pmed("lat-" + l, P50), pmed("lat-" + l, P99)))
+if "routes-10" in rows:
+    d, d64 = med("routes-10"), pmed("routes-10-64", RX)
     print()
-    print("Each run in Gbit/s:")
+    print("The hopmesh pair (1 worker) with 10 and with 1,000,000 /32 routes at the sending gateway, in the")
+    print("same run, alternating (the destinations' own /32s among them; the 999,990 others loaded and")
+    print("removed between runs through the control socket). Both flows go to one destination, so the")
+    print("route a packet needs stays in cache: what a table of a million costs when lookups miss the")
+    print("cache is bench_pipeline's row (random destinations over 1,000,000 routes, below).")
     print()
-    for k in range(4):
-        print("- %s: %s" % ("direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else ""),
-              ", ".join("%.2f" % (b / 1e9) for b, _ in rows["relays-%d" % k])))
+    print("| routes | TCP Gbit/s | / 10 routes | 64 B Mpps | / 10 routes |")
+    print("|---|---|---|---|---|")
+    for n, label in (("10", "routes-10"), ("1,000,000", "routes-1M")):
+        print("| %s | %.2f | %.2f | %.3f | %.2f |" % (n, med(label) / 1e9, med(label) / d,
+              pmed(label + "-64", RX), pmed(label + "-64", RX) / d64))
 print()
-print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s%s`" %
+print("Each run, TCP Gbit/s, and received Mpps (sent) of every pktgen run:")
+print()
+for l in sorted(rows):
+    print("- %s: %s" % (l, ", ".join("%.2f" % (b / 1e9) for b, _ in rows[l])))
+for l in sorted(pps):
+    print("- %s: %s" % (l, ", ".join("%.3f (%.3f)" % (t[RX], t[TX]) for t in pps[l])))
+if plotdir:
+    # For gnuplot: one row per size, one per relay count; nan where missing.
+    with open(plotdir + "/size.dat", "w") as f:
+        f.write("# size " + " ".join("%s_gbps %s_p50 %s_p99" % (k, k, k) for k in PAIRS) + "\n")
+        for s in sizes:
+            f.write(s + " " + " ".join("%g %g %g" % (pmed("%s-%s" % (k, s), GBPS), pmed("lat-%s-%s" % (k, s), P50),
+                    pmed("lat-%s-%s" % (k, s), P99)) for k in PAIRS) + "\n")
+    if "relays-0" in rows:
+        with open(plotdir + "/hops.dat", "w") as f:
+            f.write("# relays tcp_ratio mpps64_ratio p50 p99\n")
+            for k in range(4):
+                l = "relays-%d-64" % k
+                f.write("%d %g %g %g %g\n" % (k, med("relays-%d" % k) / med("relays-0"),
+                        pmed(l, RX) / pmed("relays-0-64", RX), pmed("lat-" + l, P50), pmed("lat-" + l, P99)))
+print()
+print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s%s%s`" %
       (runs, seconds, "" if parallel == "1" else " --parallel " + parallel,
-       " --relays" if "relays-0" in rows else "",
+       " --relays" if "relays-0" in rows else "", " --routes" if "routes-10" in rows else "",
        (" --pps-seconds " + pps_seconds if pps_seconds != "3" else "") if pps else " --no-pps"))
 EOF
+# The plot: throughput and latency against packet size (every pair) and,
+# with --relays, against relays on the path (hopmesh).
+if [ "$plot" = 1 ]; then
+	png=perf/results/forward.png
+	{
+		echo 'set terminal pngcairo size 1200,900 font "sans,10"'
+		echo "set output '$png'"
+		if [ -f "$HM_TMP/hops.dat" ]; then echo 'set multiplot layout 2,2'; else echo 'set multiplot layout 1,2'; fi
+		cat <<'EOF'
+set grid
+set key top left
+set xlabel "packet size (IP bytes)"
+set xtics ("64" 64, "594" 594, "1420" 1420)
+set title "Received at the generator's maximum rate"
+set ylabel "Gbit/s"
+set yrange [0:*]
+plot d u 1:2 w lp lw 2 t "hopmesh, 1 worker", d u 1:5 w lp t "hopmesh, 2 workers", \
+     d u 1:8 w lp t "wireguard-go", d u 1:11 w lp t "testpmd io (no crypto)"
+set title sprintf("Latency at %s packets/s: p50 solid, p99 dashed", rate)
+set ylabel "one way, us"
+set logscale y
+set yrange [*:*]
+plot d u 1:3 w lp lw 2 lc 1 t "hopmesh, 1 worker", d u 1:4 w lp dt 2 lc 1 notitle, \
+     d u 1:6 w lp lc 2 t "hopmesh, 2 workers", d u 1:7 w lp dt 2 lc 2 notitle, \
+     d u 1:9 w lp lc 3 t "wireguard-go", d u 1:10 w lp dt 2 lc 3 notitle, \
+     d u 1:12 w lp lc 4 t "testpmd io", d u 1:13 w lp dt 2 lc 4 notitle
+unset logscale y
+if (strlen(h) > 0) {
+	set xlabel "relays on the path (hopmesh, 1 worker each)"
+	set xtics 1
+	set title "Throughput through relays, against direct"
+	set ylabel "ratio to direct"
+	set yrange [0:1.1]
+	plot h u 1:2 w lp lw 2 t "TCP (iperf3)", h u 1:3 w lp t "64 B packets/s"
+	set title sprintf("Latency through relays at %s packets/s, 64 B", rate)
+	set ylabel "one way, us"
+	set yrange [0:*]
+	plot h u 1:4 w lp lw 2 t "p50", h u 1:5 w lp dt 2 t "p99"
+}
+unset multiplot
+EOF
+	} >"$HM_TMP/forward.gp"
+	h=
+	[ ! -f "$HM_TMP/hops.dat" ] || h=$HM_TMP/hops.dat
+	gnuplot -e "d='$HM_TMP/size.dat'; h='$h'; rate='$LAT_RATE'" "$HM_TMP/forward.gp" ||
+		hm_fail "gnuplot failed ($HM_TMP/forward.gp)"
+	echo "run-forward.sh: plot in $png" >&2
+fi
 cat "$out"
 if [ "$doc" = 1 ]; then
 	perf/update-doc.sh forward "$out"

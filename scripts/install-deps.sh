@@ -21,7 +21,8 @@ packages=(
 	# interop peers and traffic
 	wireguard-tools wireguard-go iperf3 tshark
 	# the plain-DPDK forwarding baseline of perf/run-forward.sh (dpdk-testpmd)
-	dpdk-dev
+	# and its plot
+	dpdk-dev gnuplot-nox
 	# registry and metrics
 	etcd-server etcd-client prometheus
 )
