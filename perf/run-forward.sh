@@ -39,14 +39,14 @@
 # tests/netns/relay_hops.sh does), the four alternating, in a second table:
 # TCP, 64-byte packets at the maximum rate and their latency at 10,000 a
 # second, each run failing unless pktgen's packets spent 2 + relays TTLs.
-# About 6 more minutes with the defaults.
+# About 8 more minutes with the defaults.
 #
 # --routes: then the hopmesh pair 1 -> 2 with 10 and with 1,000,000 /32
 # routes at gateway 1 (the destinations' own /32s among them, the others
 # from 10.128.0.0 up, loaded and removed between runs in one stream through
 # the control socket), alternating: TCP and 64-byte packets at the maximum
 # rate. Both go to one destination, so the route they need stays in cache;
-# bench_pipeline measures lookups spread over a million routes. About 3
+# bench_pipeline measures lookups spread over a million routes. About 4
 # more minutes.
 #
 # --profile DIR: after the measured runs, one more run per pair under perf(1),
@@ -59,7 +59,7 @@
 # Defaults: BUILD_DIR build (set up and built if missing), 5 runs of 10 s per
 # pair (iperf3 leaves the first second, slow start, out), one TCP stream.
 # As root (namespaces); needs ip, wg, ethtool, ping, iperf3, python3,
-# wireguard-go, dpdk-testpmd and gnuplot (scripts/install-deps.sh). About 14
+# wireguard-go, dpdk-testpmd and gnuplot (scripts/install-deps.sh). About 15
 # minutes with the defaults (about 6 with --no-pps); pps runs are 3 s each.
 #
 # Topology: the rig of tests/rig/rig.sh with eight regions, one VM each, the
@@ -641,12 +641,16 @@ if "routes-10" in rows:
         print("| %s | %.2f | %.2f | %.3f | %.2f |" % (n, med(label) / 1e9, med(label) / d,
               pmed(label + "-64", RX), pmed(label + "-64", RX) / d64))
 print()
-print("Each run, TCP Gbit/s, and received Mpps (sent) of every pktgen run:")
+print("Each run: TCP Gbit/s; received Mpps (sent) of every pktgen run at the maximum rate; p50 / p99 us")
+print("of every latency run:")
 print()
 for l in sorted(rows):
     print("- %s: %s" % (l, ", ".join("%.2f" % (b / 1e9) for b, _ in rows[l])))
 for l in sorted(pps):
-    print("- %s: %s" % (l, ", ".join("%.3f (%.3f)" % (t[RX], t[TX]) for t in pps[l])))
+    if l.startswith("lat-"):
+        print("- %s: %s" % (l, ", ".join("%.0f / %.0f" % (t[P50], t[P99]) for t in pps[l])))
+    else:
+        print("- %s: %s" % (l, ", ".join("%.3f (%.3f)" % (t[RX], t[TX]) for t in pps[l])))
 if plotdir:
     # For gnuplot: one row per size, one per relay count; nan where missing.
     with open(plotdir + "/size.dat", "w") as f:
