@@ -278,25 +278,30 @@ fwd_pg_warm() {
 	fwd_pg_run "$1" "$1-warm" --rate 1000 --count 200 --drain-ms 300
 }
 
+# fwd_pg_max LABEL TAG RUN SIZE [FLOWS]: SIZE-byte packets at pktgen's
+# maximum rate through LABEL's pair for --pps-seconds, recorded as TAG.
+fwd_pg_max() {
+	fwd_pg_run "$1" "$2-$3" --rate max --size "$4" --flows "${5:-1}" --seconds "$pps_seconds" --drain-ms 500
+	fwd_pg_record "$2" "$3"
+}
+
+# fwd_pg_lat LABEL TAG RUN SIZE: SIZE-byte packets at LAT_RATE through
+# LABEL's pair for LAT_SECONDS, for their latency, recorded as TAG.
+fwd_pg_lat() {
+	fwd_pg_run "$1" "$2-$3" --rate "$LAT_RATE" --size "$4" --seconds "$LAT_SECONDS" --drain-ms 300
+	fwd_pg_record "$2" "$3"
+}
+
 # fwd_pps LABEL RUN: PPS_SIZES at pktgen's maximum rate through a pair (and,
 # for hopmesh, 64 bytes over 1,000,000 flows), then each size at LAT_RATE
 # for its latency; lines "pps LABEL-SIZE[-1M] RUN ..." and
 # "pps lat-LABEL-SIZE RUN ..." of $raw (fwd_pg_record).
 fwd_pps() {
-	local p=$1 run=$2 size flows tag
+	local p=$1 run=$2 size
 	fwd_pg_warm "$p"
-	for size in "${PPS_SIZES[@]}" 64-1M; do
-		flows=1 tag=$p-$size
-		[ "$size" != 64-1M ] || { [ "$p" = hopmesh ] || continue; flows=1000000 size=64; }
-		fwd_pg_run "$p" "$tag-$run" --rate max --size "$size" --flows "$flows" \
-			--seconds "$pps_seconds" --drain-ms 500
-		fwd_pg_record "$tag" "$run"
-	done
-	for size in "${PPS_SIZES[@]}"; do
-		tag=lat-$p-$size
-		fwd_pg_run "$p" "$tag-$run" --rate "$LAT_RATE" --size "$size" --seconds "$LAT_SECONDS" --drain-ms 300
-		fwd_pg_record "$tag" "$run"
-	done
+	for size in "${PPS_SIZES[@]}"; do fwd_pg_max "$p" "$p-$size" "$run" "$size"; done
+	[ "$p" != hopmesh ] || fwd_pg_max "$p" "$p-64-1M" "$run" 64 1000000
+	for size in "${PPS_SIZES[@]}"; do fwd_pg_lat "$p" "lat-$p-$size" "$run" "$size"; done
 }
 
 # fwd_pid LABEL: the PID of the pair's forwarder on the sending side.
@@ -460,11 +465,8 @@ if [ "$relays" = 1 ]; then
 				hm_fail "the relays did not carry the flow through $k relays"
 			if [ "$pps" = 1 ]; then
 				fwd_pg_warm "relays-$k"
-				fwd_pg_run "relays-$k" "relays-$k-64-$i" --rate max --size 64 --seconds "$pps_seconds" --drain-ms 500
-				fwd_pg_record "relays-$k-64" "$i"
-				fwd_pg_run "relays-$k" "lat-relays-$k-64-$i" --rate "$LAT_RATE" --size 64 \
-					--seconds "$LAT_SECONDS" --drain-ms 300
-				fwd_pg_record "lat-relays-$k-64" "$i"
+				fwd_pg_max "relays-$k" "relays-$k-64" "$i" 64
+				fwd_pg_lat "relays-$k" "lat-relays-$k-64" "$i" 64
 				# Each gateway on the way spends one TTL: 2 + K.
 				[ "$(tail -n 1 "$raw" | cut -d' ' -f10)" = $((2 + k)) ] ||
 					hm_fail "pktgen's packets did not cross $k relays (hops: $(tail -n 1 "$raw" | cut -d' ' -f10))"
@@ -498,8 +500,7 @@ if [ "$routes" = 1 ]; then
 			fwd_iperf "routes-$n" "$i"
 			if [ "$pps" = 1 ]; then
 				fwd_pg_warm "routes-$n"
-				fwd_pg_run "routes-$n" "routes-$n-64-$i" --rate max --size 64 --seconds "$pps_seconds" --drain-ms 500
-				fwd_pg_record "routes-$n-64" "$i"
+				fwd_pg_max "routes-$n" "routes-$n-64" "$i" 64
 			fi
 			fwd_pair_end "routes-$n"
 		done
@@ -603,7 +604,7 @@ if pps:
         print("| %s | %s |" % (names[k], " | ".join("%.0f / %.0f" % (pmed("lat-%s-%s" % (k, s), P50),
               pmed("lat-%s-%s" % (k, s), P99)) for s in sizes)))
     if "hopmesh-64-1M" in pps:
-        one, many = pmed("hopmesh-64", RX), pmed("hopmesh-64-1M", RX)
+        one = pmed("hopmesh-64", RX)
         print()
         print("The hopmesh pair (1 worker), 64 bytes, 1 flow against 1,000,000 flows (UDP source ports and")
         print("addresses; each flow sees about one packet a run):")
@@ -614,7 +615,7 @@ if pps:
             print("| %s | %.3f | %.2f | %.3f | %.1f %% |" % (n, pmed(l, RX), pmed(l, RX) / one, pmed(l, TX),
                   100 * pmed(l, LOSS)))
 if "relays-0" in rows:
-    d, d64, = med("relays-0"), pmed("relays-0-64", RX)
+    d, d64 = med("relays-0"), pmed("relays-0-64", RX)
     print()
     print("The hopmesh pair (1 worker) directly and through relays (hopmesh gateways, 1 worker each),")
     print("in the same run, alternating; 64-byte packets at pktgen's maximum rate and, for latency, at %s" % lat_rate)
