@@ -4,15 +4,19 @@
  *
  *   rx_wait_init(): the ports' interface indexes (rte_eth_dev_info_get), then
  *     every open fd of the process (/proc/self/fd) that is an AF_PACKET socket
- *     bound to one of them (getsockname), and the wake-up eventfd
+ *     bound to one of them (getsockname), or an AF_XDP socket, and the
+ *     wake-up eventfd
  *   rx_wait_sleep(): ppoll() on them with the timeout; drain the eventfd
  *
  * The sockets are net_af_packet's (one per queue, bound to its interface,
- * with an rx ring); the gateway opens no other AF_PACKET socket. Waiting in
- * ppoll() on the driver's sockets only reads their readiness: the frames are
- * still taken by rte_eth_rx_burst(). No lost wake-up: a frame that lands
- * after the worker's last empty poll leaves its ring readable, and ppoll()
- * returns at once.
+ * with an rx ring) or net_af_xdp's (one per queue, its rx ring filled by the
+ * XDP program, xdp/xsk_redirect.bpf.c); the gateway opens no other socket of
+ * either family. An AF_XDP socket cannot say which interface it is bound to
+ * (it has no getsockname), so every one is taken: they can only be the
+ * ports'. Waiting in ppoll() on the driver's sockets only reads their
+ * readiness: the frames are still taken by rte_eth_rx_burst(). No lost
+ * wake-up: a frame that lands after the worker's last empty poll leaves its
+ * ring readable, and ppoll() returns at once.
  */
 #include <dirent.h>
 #include <linux/if_packet.h>
@@ -31,7 +35,8 @@ static void rx_wait_add(struct rx_wait *w, int fd)
 		w->fd[w->n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 }
 
-/* fd is an AF_PACKET socket bound to one of the n interfaces. */
+/* fd is an AF_XDP socket, or an AF_PACKET socket bound to one of the n
+ * interfaces. */
 static bool rx_wait_is_port_socket(int fd, const unsigned *ifindex, unsigned n)
 {
 	struct sockaddr_ll sll;
@@ -39,7 +44,11 @@ static bool rx_wait_is_port_socket(int fd, const unsigned *ifindex, unsigned n)
 	int domain;
 	socklen_t dlen = sizeof(domain);
 
-	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen) || domain != AF_PACKET)
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &dlen))
+		return false;
+	if (domain == AF_XDP)
+		return true;
+	if (domain != AF_PACKET)
 		return false;
 	if (getsockname(fd, (struct sockaddr *)&sll, &len) || sll.sll_family != AF_PACKET)
 		return false;

@@ -5,7 +5,8 @@
  * net_af_packet has no receive interrupts (rte_eth_dev_rx_intr_enable() is
  * not in its ops), but each of its queues is an AF_PACKET socket whose mmap'd
  * ring poll() reports readable while a frame waits in it: the kernel's own
- * wake-up, at no cost while idle.
+ * wake-up, at no cost while idle. net_af_xdp has none either; its queues are
+ * AF_XDP sockets, readable in the same way while their rx ring holds a frame.
  */
 #ifndef HOPMESH_DATAPLANE_RX_WAIT_H
 #define HOPMESH_DATAPLANE_RX_WAIT_H
@@ -23,8 +24,8 @@ struct rx_wait {
 };
 
 /* Collects this process's AF_PACKET sockets bound to the interfaces of the
- * ports (each queue's; a worker wakes for frames on any queue, which only
- * costs a poll), plus wake_fd if it is >= 0 (an eventfd others write). A
+ * ports and its AF_XDP sockets (each queue's; a worker wakes for frames on
+ * any queue, which only costs a poll), plus wake_fd if it is >= 0 (an eventfd others write). A
  * port of another driver adds nothing: the worker then wakes on its timeout
  * alone. Returns the number of port sockets found. */
 unsigned rx_wait_init(struct rx_wait *w, const uint16_t *ports, unsigned n_ports, int wake_fd);

@@ -97,10 +97,18 @@ int worker_run(void *arg)
 {
 	struct lcore_ctx *lc = arg;
 	struct gateway *gw = lc->gw;
-	unsigned empty = 0, sleep_us = 0;
+	unsigned empty = 0, sleep_us = 0, socks;
 	struct rx_wait rw;
 
-	rx_wait_init(&rw, gw->port_id, PORT_COUNT, lc->worker == 0 ? gw->tx_wake_fd : -1);
+	socks = rx_wait_init(&rw, gw->port_id, PORT_COUNT, lc->worker == 0 ? gw->tx_wake_fd : -1);
+	/* Said once, for the operator: with no socket (a PMD whose queues are
+	 * not sockets) an idle worker only wakes on its timeout, and a frame
+	 * waits up to IDLE_MAX_US at each gateway. */
+	if (!gw->cfg.busy_poll && socks)
+		fprintf(stderr, "%s: worker %u: idle waits on %u port sockets\n", gw->cfg.name, lc->worker, socks);
+	else if (!gw->cfg.busy_poll)
+		fprintf(stderr, "%s: worker %u: no port socket to wait on: idle wakes every %u us (idle = poll for less latency)\n",
+			gw->cfg.name, lc->worker, IDLE_MAX_US);
 	rte_rcu_qsbr_thread_register(gw->qsbr, lc->worker);
 	rte_rcu_qsbr_thread_online(gw->qsbr, lc->worker);
 	while (!atomic_load_explicit(&gw->quit, memory_order_relaxed)) {
