@@ -15,6 +15,11 @@ HM_GW=$HM_BUILD/dataplane/hopmesh-gw
 HM_CTL=$HM_BUILD/dataplane/hopmesh-ctl
 HM_WANEM=$HM_BUILD/tests/rig/hopmesh-wanem
 HM_WANEMCTL=$HM_BUILD/tests/rig/hopmesh-wanemctl
+# The PMD of the gateways' ports: af_packet, or af_xdp (hm_hugepages first;
+# the XDP object is built from xdp/).
+HM_PMD=${HM_PMD:-af_packet}
+HM_XDP_PROG=$HM_BUILD/xdp/xsk_redirect.bpf.o
+HM_HUGEPAGES_WAS=
 HM_NS=()
 HM_PIDS=()
 HM_GW_PIDS=()
@@ -115,6 +120,7 @@ hm_cleanup() {
 	for i in "${HM_DIRS[@]}"; do
 		rm -rf "$i"
 	done
+	[ -z "$HM_HUGEPAGES_WAS" ] || echo "$HM_HUGEPAGES_WAS" >/proc/sys/vm/nr_hugepages
 	if [ "$rc" -ne 0 ] || [ "$HM_FAILED" -ne 0 ]; then
 		hm_log "logs kept in $HM_TMP"
 		[ -n "${HM_SHOW_LOGS:-1}" ] && for i in "$HM_TMP"/*.log; do
@@ -245,16 +251,53 @@ hm_wait_socket() {
 	return 1
 }
 
+# hm_hugepages N: at least N 2-MB huge pages reserved (net_af_xdp's UMEM
+# needs them) until the run ends, when the count it found is put back.
+hm_hugepages() {
+	local f=/proc/sys/vm/nr_hugepages have
+	have=$(cat "$f")
+	[ -n "$HM_HUGEPAGES_WAS" ] || HM_HUGEPAGES_WAS=$have
+	[ "$have" -ge "$1" ] && return 0
+	echo "$1" >"$f"
+	[ "$(cat "$f")" -ge "$1" ] || hm_fail "cannot reserve $1 huge pages (got $(cat "$f"))"
+}
+
+# hm_port NAME SIDE: the ethdev name of gateway NAME's port SIDE (vm or bb)
+# on HM_PMD.
+hm_port() { echo "net_${HM_PMD}_${1}_$2"; }
+
 # hm_gateway_eal NAME VM_IF BB_IF WORKERS: the EAL options of a gateway NAME
 # with WORKERS workers (WORKERS+1 lcores floating on both CPUs, a queue pair
-# per worker on both af_packet ports: port 0 the VM side, port 1 the
-# backbone). perf/run-forward.sh gives dpdk-testpmd the same ones.
-# HM_AF_PACKET_ARGS adds devargs to both ports (e.g. ",qdisc_bypass=1").
+# per worker on both ports: port 0 the VM side, port 1 the backbone).
+# perf/run-forward.sh gives dpdk-testpmd the same ones. On af_packet,
+# HM_AF_PACKET_ARGS adds devargs to both ports (e.g. ",qdisc_bypass=1"). On
+# af_xdp the ports load xdp/'s program, without preferred busy polling
+# (busy_budget=0: the kernel would hold frames while an idle worker sleeps),
+# memory is huge pages (--in-memory: no files in hugetlbfs) and each
+# interface needs WORKERS queues (hm_gateway sets them). HM_AF_XDP_BUSY_BUDGET
+# sets busy_budget (0 unless told).
 hm_gateway_eal() {
-	local qp=",framecnt=4096,qpairs=$4${HM_AF_PACKET_ARGS:-}"
+	local qp
+	if [ "$HM_PMD" = af_xdp ]; then
+		qp=",start_queue=0,queue_count=$4,busy_budget=${HM_AF_XDP_BUSY_BUDGET:-0},xdp_prog=$HM_XDP_PROG"
+		echo "--lcores=(0-$4)@(0,1) --in-memory -m 256 --file-prefix=$1 --no-pci" \
+			"--no-telemetry --log-level=lib.eal:warning" \
+			"--vdev=$(hm_port "$1" vm),iface=$2$qp --vdev=$(hm_port "$1" bb),iface=$3$qp"
+		return
+	fi
+	qp=",framecnt=4096,qpairs=$4${HM_AF_PACKET_ARGS:-}"
 	echo "--lcores=(0-$4)@(0,1) --no-huge -m 256 --no-shconf --file-prefix=$1 --no-pci" \
 		"--no-telemetry --log-level=lib.eal:warning" \
-		"--vdev=net_af_packet_${1}_vm,iface=$2$qp --vdev=net_af_packet_${1}_bb,iface=$3$qp"
+		"--vdev=$(hm_port "$1" vm),iface=$2$qp --vdev=$(hm_port "$1" bb),iface=$3$qp"
+}
+
+# hm_pmd_if NS IF QUEUES: IF ready for HM_PMD with QUEUES queues (af_xdp
+# binds one socket per queue; a veth has one of each unless told).
+hm_pmd_if() {
+	[ "$HM_PMD" = af_xdp ] || return 0
+	[ -f "$HM_XDP_PROG" ] || hm_fail "no XDP program at $HM_XDP_PROG (needs clang and libbpf-dev: scripts/install-deps.sh, then rebuild)"
+	[ "$3" -le 1 ] || ip netns exec "$1" ethtool -L "$2" rx "$3" tx "$3" ||
+		hm_fail "cannot give $2 $3 queues for af_xdp"
 }
 
 # hm_gateway NS NAME VM_IF VM_ADDR/LEN BB_IF BB_ADDR/LEN [GATEWAY_LINES] [VM_LINES] [BB_LINES]
@@ -271,6 +314,8 @@ hm_gateway() {
 	[ -f "$key" ] || { (umask 077 && wg genkey >"$key") && wg pubkey <"$key" >"$HM_TMP/$name.pub"; }
 	hm_dataplane_if "$ns" "$vmif"
 	hm_dataplane_if "$ns" "$bbif"
+	hm_pmd_if "$ns" "$vmif" "$workers"
+	hm_pmd_if "$ns" "$bbif" "$workers"
 	cat >"$conf" <<-EOF
 	[gateway]
 	name = $name
@@ -280,11 +325,11 @@ hm_gateway() {
 	eal = $(hm_gateway_eal "$name" "$vmif" "$bbif" "$workers")
 	$extra
 	[vm]
-	port = net_af_packet_${name}_vm
+	port = $(hm_port "$name" vm)
 	address = $vmaddr
 	$vmextra
 	[backbone]
-	port = net_af_packet_${name}_bb
+	port = $(hm_port "$name" bb)
 	address = $bbaddr
 	$bbextra
 	EOF
