@@ -10,6 +10,13 @@
 #     places: the same PMD (net_af_packet), the same EAL options and lcores
 #     as a 1-worker gateway (tests/lib/netns.sh hm_gateway_eal), no
 #     encryption, no lookup: what plain DPDK forwarding on this PMD gives.
+# With --xdp, two more pairs on net_af_xdp (the ports load xdp/'s program,
+# busy_budget=0 as tests/lib/netns.sh sets it; huge pages reserved for the
+# run and put back after), in the same alternation:
+#   - a hopmesh pair with 1 worker,
+#   - two dpdk-testpmd io forwarders,
+# so each PMD has its own plain-forwarding baseline: the "/ testpmd" ratios
+# of an af_xdp row are against testpmd on af_xdp. About 5 more minutes.
 # In the same alternating runs, packets per second (--no-pps to skip):
 # perf/pktgen offers 64-, 594- and 1420-byte packets at its maximum rate for
 # --pps-seconds through each pair, and counts what arrives, then each size
@@ -29,8 +36,8 @@
 # perf/results/forward.png (--no-plot: not; --no-pps: nothing to plot).
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
-#                       [--relays] [--routes] [--profile DIR] [--no-pps] [--pps-seconds S]
-#                       [--no-plot]
+#                       [--xdp] [--relays] [--routes] [--profile DIR] [--no-pps]
+#                       [--pps-seconds S] [--no-plot]
 #   (under the shared lock: flock /tmp/hopmesh-netns.lock perf/run-forward.sh)
 #
 # --relays: then the hopmesh pair 1 -> 2 again, directly and through 1, 2
@@ -71,6 +78,7 @@
 #   regions 1 -> 2  hopmesh, 1 worker       regions 3 -> 4  wireguard-go
 #   regions 7 -> 8  hopmesh, 2 workers      regions 5 -> 6  dpdk-testpmd
 #   (--relays) regions 9, 10, 11: hopmesh relays on the path 1 -> 2
+#   (--xdp) regions 12 -> 13 hopmesh on af_xdp, 14 -> 15 testpmd on af_xdp
 #
 # testpmd forwards frames unchanged between vm0 and bb0, so its two VMs reach
 # each other on one L2 segment: each has an on-link route to the other's
@@ -90,10 +98,10 @@ set -u
 . "$(dirname "$0")/lib.sh"
 perf_build_dir "$@"
 shift "$perf_shift"
-runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0 pps=1 pps_seconds=3 routes=0 plot=1
+runs=5 seconds=10 parallel=1 doc=1 profile='' relays=0 pps=1 pps_seconds=3 routes=0 plot=1 xdp=0
 usage() {
-	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--relays]" \
-		"[--routes] [--profile DIR] [--no-pps] [--pps-seconds S] [--no-plot]" >&2
+	echo "usage: perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc] [--xdp]" \
+		"[--relays] [--routes] [--profile DIR] [--no-pps] [--pps-seconds S] [--no-plot]" >&2
 	exit 2
 }
 while [ $# -gt 0 ]; do
@@ -103,6 +111,7 @@ while [ $# -gt 0 ]; do
 	--parallel) parallel=${2:-}; shift 2 || usage ;;
 	--no-doc) doc=0; shift ;;
 	--relays) relays=1; shift ;;
+	--xdp) xdp=1; shift ;;
 	--routes) routes=1; shift ;;
 	--no-plot) plot=0; shift ;;
 	--profile) profile=${2:-}; shift 2 || usage ;;
@@ -134,14 +143,18 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # The pairs: label, source region, destination region.
 PAIRS=(hopmesh hopmesh-w2 wireguard-go testpmd)
-declare -A FROM=([hopmesh]=1 [hopmesh-w2]=7 [wireguard-go]=3 [testpmd]=5)
-declare -A TO=([hopmesh]=2 [hopmesh-w2]=8 [wireguard-go]=4 [testpmd]=6)
+declare -A FROM=([hopmesh]=1 [hopmesh-w2]=7 [wireguard-go]=3 [testpmd]=5 [hopmesh-xdp]=12 [testpmd-xdp]=14)
+declare -A TO=([hopmesh]=2 [hopmesh-w2]=8 [wireguard-go]=4 [testpmd]=6 [hopmesh-xdp]=13 [testpmd-xdp]=15)
+[ "$xdp" = 0 ] || PAIRS+=(hopmesh-xdp testpmd-xdp)
+# fwd_pmd LABEL: the PMD of a pair's forwarders.
+fwd_pmd() { case $1 in *-xdp) echo af_xdp ;; *) echo af_packet ;; esac; }
 declare -A TESTPMD_PID=()
 for k in 0 1 2 3; do FROM[relays-$k]=1 TO[relays-$k]=2; done
 FROM[routes-10]=1 TO[routes-10]=2 FROM[routes-1M]=1 TO[routes-1M]=2
 
-# fwd_testpmd_start R: testpmd in region R's gateway namespace, on its
-# gateway's ports with its gateway's EAL options; returns once it forwards.
+# fwd_testpmd_start R [PMD]: testpmd in region R's gateway namespace, on its
+# gateway's ports with a gateway's EAL options (on PMD, af_packet unless
+# told); returns once it forwards.
 fwd_testpmd_start() {
 	local r=$1 name log
 	name=$(rig_gwname "$r")
@@ -149,7 +162,7 @@ fwd_testpmd_start() {
 	# --stats-period: forward until a signal (without it testpmd waits for
 	# a key on stdin). Promiscuous mode is testpmd's default.
 	# shellcheck disable=SC2046
-	hm_bg "$(rig_gw "$r")" "testpmd-$name" dpdk-testpmd $(hm_gateway_eal "$name" vm0 bb0 1) -- \
+	hm_bg "$(rig_gw "$r")" "testpmd-$name" dpdk-testpmd $(HM_PMD=${2:-af_packet} hm_gateway_eal "$name" vm0 bb0 1) -- \
 		--forward-mode=io --nb-cores=1 --total-num-mbufs=16384 --stats-period=3600
 	TESTPMD_PID[$r]=$HM_LAST_PID
 	hm_wait_for 20 grep -q 'packet forwarding - ports=' "$log" ||
@@ -160,16 +173,16 @@ fwd_testpmd_start() {
 # is measured (testpmd's forwarders), and a ping until the path carries.
 fwd_pair_begin() {
 	local p=$1
-	if [ "$p" = testpmd ]; then
-		fwd_testpmd_start "${FROM[$p]}"
-		fwd_testpmd_start "${TO[$p]}"
+	if [[ $p = testpmd* ]]; then
+		fwd_testpmd_start "${FROM[$p]}" "$(fwd_pmd "$p")"
+		fwd_testpmd_start "${TO[$p]}" "$(fwd_pmd "$p")"
 	fi
 	hm_wait_for 20 ip netns exec "$(rig_vm "${FROM[$p]}" 1)" ping -n -c 1 -W 1 \
 		"$(rig_vm_addr "${TO[$p]}" 1)" >/dev/null || hm_fail "no ping through the $p pair"
 }
 fwd_pair_end() {
 	local p=$1 r
-	[ "$p" = testpmd ] || return 0
+	[[ $p = testpmd* ]] || return 0
 	for r in "${FROM[$p]}" "${TO[$p]}"; do
 		hm_stop "${TESTPMD_PID[$r]}"
 	done
@@ -214,7 +227,7 @@ fwd_pg_up() {
 fwd_pg_dst_mac() {
 	local r=${FROM[$1]}
 	case $1 in
-	testpmd) pg_mac "$PG" "p${TO[$1]}" ;;
+	testpmd*) pg_mac "$PG" "p${TO[$1]}" ;;
 	wireguard-go) pg_mac "$(rig_gw "$r")" br0 ;;
 	*) pg_mac "$(rig_gw "$r")" vm0 ;;
 	esac
@@ -274,7 +287,7 @@ LAT_RATE=10000 LAT_SECONDS=2
 # fwd_pg_warm LABEL: a slow warm-up that lets the receiving side resolve
 # the generator's address (and, through testpmd, the bridges learn it).
 fwd_pg_warm() {
-	[ "$1" != testpmd ] || fwd_pg_announce "$1"
+	[[ $1 != testpmd* ]] || fwd_pg_announce "$1"
 	fwd_pg_run "$1" "$1-warm" --rate 1000 --count 200 --drain-ms 300
 }
 
@@ -306,7 +319,7 @@ fwd_pps() {
 
 # fwd_pid LABEL: the PID of the pair's forwarder on the sending side.
 fwd_pid() {
-	if [ "$1" = testpmd ]; then echo "${TESTPMD_PID[${FROM[$1]}]}"; else echo "${RIG_GWPID[$((FROM[$1] - 1))]}"; fi
+	if [[ $1 = testpmd* ]]; then echo "${TESTPMD_PID[${FROM[$1]}]}"; else echo "${RIG_GWPID[$((FROM[$1] - 1))]}"; fi
 }
 
 # fwd_bb_packets LABEL: frames received plus sent on the sending side's
@@ -421,6 +434,7 @@ fwd_log() { hm_log "$(date -u +%T) $*"; }
 
 nregions=8
 [ "$relays" = 0 ] || nregions=11
+[ "$xdp" = 0 ] || nregions=15
 fwd_log "rig up: $nregions regions"
 RIG_WGGO_REGIONS="3 4"
 rig_up "$nregions" 1
@@ -435,6 +449,17 @@ ip -n "$(rig_vm 5 1)" route add 10.6.0.0/24 dev eth0
 ip -n "$(rig_vm 6 1)" route add 10.5.0.0/24 dev eth0
 rig_restart_gw 7 "workers = 2"
 rig_restart_gw 8 "workers = 2"
+if [ "$xdp" = 1 ]; then
+	# 2 gateways and 2 testpmds at -m 256 each, on 2-MB pages.
+	hm_hugepages 640
+	HM_PMD=af_xdp rig_restart_gw 12
+	HM_PMD=af_xdp rig_restart_gw 13
+	hm_stop "${RIG_GWPID[13]}"
+	hm_stop "${RIG_GWPID[14]}"
+	RIG_GWPID[13]= RIG_GWPID[14]=
+	ip -n "$(rig_vm 14 1)" route add 10.15.0.0/24 dev eth0
+	ip -n "$(rig_vm 15 1)" route add 10.14.0.0/24 dev eth0
+fi
 for p in "${PAIRS[@]}"; do
 	hm_bg "$(rig_vm "${TO[$p]}" 1)" "iperf3-$p" iperf3 -s -B "$(rig_vm_addr "${TO[$p]}" 1)"
 done
@@ -521,9 +546,9 @@ fi
 mkdir -p perf/results
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$LAT_RATE" "${PPS_SIZES[*]}" \
-	"$([ "$plot" = 0 ] || echo "$HM_TMP")" >"$out" <<'EOF'
+	"$([ "$plot" = 0 ] || echo "$HM_TMP")" "${PAIRS[*]}" >"$out" <<'EOF'
 import math, statistics, sys
-raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when, lat_rate, sizes, plotdir = sys.argv[1:]
+raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when, lat_rate, sizes, plotdir, pairs = sys.argv[1:]
 sizes = sizes.split()
 rows, pps = {}, {}
 for line in open(raw):
@@ -542,30 +567,41 @@ def med(label):
     return statistics.median(v) if v else float("nan")
 def retr(label):
     return sum(r for _, r in rows.get(label, []))
-PAIRS = ("hopmesh", "hopmesh-w2", "wireguard-go", "testpmd")
+PAIRS = pairs.split()
+XDP = "hopmesh-xdp" in PAIRS
 names = {"hopmesh": "hopmesh, 1 worker (default)", "hopmesh-w2": "hopmesh, 2 workers",
-         "wireguard-go": "wireguard-go", "testpmd": "dpdk-testpmd io forwarding (no crypto)"}
+         "wireguard-go": "wireguard-go", "testpmd": "dpdk-testpmd io forwarding (no crypto)",
+         "hopmesh-xdp": "hopmesh, 1 worker, net_af_xdp", "testpmd-xdp": "dpdk-testpmd io, net_af_xdp"}
+# Plain forwarding on the pair's own PMD: the baseline of its "/ testpmd".
+def tpof(k):
+    return "testpmd-xdp" if k.endswith("-xdp") else "testpmd"
 def relays_name(k):
     return "direct" if k == 0 else "%d relay%s" % (k, "s" if k > 1 else "")
-wg, tp = med("wireguard-go"), med("testpmd")
+wg = med("wireguard-go")
 streams = "one TCP stream" if parallel == "1" else "%s TCP streams" % parallel
-print("iperf3 TCP, VM -> gateway -> gateway -> VM on a directly bridged backbone, net_af_packet,")
+print("iperf3 TCP, VM -> gateway -> gateway -> VM on a directly bridged backbone, net_af_packet%s," %
+      (" (net_af_xdp where the row says so)" if XDP else ""))
 print("%s; %s runs of %s s per pair, alternating; medians. Commit %s, %s," % (streams, runs, seconds, commit, when))
 print("load average %s before, %s after (2 vCPUs, shared)." % (load0, load1))
+if XDP:
+    print("The \"/ testpmd\" column compares each pair with testpmd on its own PMD.")
 print()
 print("| pair | Gbit/s | / wireguard-go | / testpmd | retransmits (all runs) |")
 print("|---|---|---|---|---|")
 for k in PAIRS:
     m = med(k)
-    print("| %s | %.2f | %.2f | %.2f | %d |" % (names[k], m / 1e9, m / wg, m / tp, retr(k)))
+    print("| %s | %.2f | %.2f | %.2f | %d |" % (names[k], m / 1e9, m / wg, m / med(tpof(k)), retr(k)))
 # Issue 14's targets, said plainly from the medians: hopmesh (1 worker) at
-# least 5x wireguard-go and 0.9x testpmd.
-def against(what, m, wgm, tpm):
+# least 5x wireguard-go and 0.9x testpmd on the same PMD.
+def against(what, m, wgm, tpm, pmd="net_af_packet"):
     a, b = m / wgm, m / tpm
-    print("%s: hopmesh (1 worker) is %.2fx wireguard-go (target 5x: %s) and %.2fx testpmd (target 0.9x: %s)." %
-          (what, a, "met" if a >= 5 else "**below**", b, "met" if b >= 0.9 else "**below**"))
+    print("%s, %s: hopmesh (1 worker) is %.2fx wireguard-go (target 5x: %s) and %.2fx testpmd (target 0.9x: %s)." %
+          (what, pmd, a, "met" if a >= 5 else "**below**", b, "met" if b >= 0.9 else "**below**"))
 print()
-against("iperf3 TCP", med("hopmesh"), wg, tp)
+against("iperf3 TCP", med("hopmesh"), wg, med("testpmd"))
+if XDP:
+    print()
+    against("iperf3 TCP", med("hopmesh-xdp"), wg, med("testpmd-xdp"), "net_af_xdp")
 print()
 print("Each run in Gbit/s:")
 print()
@@ -583,16 +619,20 @@ if pps:
     print("| pair | size | received Mpps | Gbit/s | / wireguard-go | / testpmd | sent Mpps | loss |")
     print("|---|---|---|---|---|---|---|---|")
     for size in sizes:
-        wgp, tpp = pmed("wireguard-go-" + size, RX), pmed("testpmd-" + size, RX)
+        wgp = pmed("wireguard-go-" + size, RX)
         for k in PAIRS:
             l = "%s-%s" % (k, size)
             m = pmed(l, RX)
             print("| %s | %s B | %.3f | %.3f | %.2f | %.2f | %.3f | %.1f %% |" % (names[k], size, m, pmed(l, GBPS),
-                  m / wgp, m / tpp, pmed(l, TX), 100 * pmed(l, LOSS)))
+                  m / wgp, m / pmed("%s-%s" % (tpof(k), size), RX), pmed(l, TX), 100 * pmed(l, LOSS)))
     for size in sizes:
         print()
         against("%s-byte packets per second" % size, pmed("hopmesh-" + size, RX), pmed("wireguard-go-" + size, RX),
                 pmed("testpmd-" + size, RX))
+        if XDP:
+            print()
+            against("%s-byte packets per second" % size, pmed("hopmesh-xdp-" + size, RX),
+                    pmed("wireguard-go-" + size, RX), pmed("testpmd-xdp-" + size, RX), "net_af_xdp")
     print()
     print("Latency at light load: %s packets a second for a few seconds per run and size, one way, VM to VM" % lat_rate)
     print("(pktgen's TSC stamps: sender and receiver are one process); medians over the runs of each run's")
@@ -659,6 +699,19 @@ if plotdir:
         for s in sizes:
             f.write(s + " " + " ".join("%g %g %g" % (pmed("%s-%s" % (k, s), GBPS), pmed("lat-%s-%s" % (k, s), P50),
                     pmed("lat-%s-%s" % (k, s), P99)) for k in PAIRS) + "\n")
+    # The two panels against size, one line per pair (columns 2 + 3i ..).
+    short = {"hopmesh": "hopmesh, 1 worker", "hopmesh-w2": "hopmesh, 2 workers", "wireguard-go": "wireguard-go",
+             "testpmd": "testpmd io (no crypto)", "hopmesh-xdp": "hopmesh, af_xdp", "testpmd-xdp": "testpmd io, af_xdp"}
+    with open(plotdir + "/size.gp", "w") as f:
+        f.write('set title "Received at the generator\'s maximum rate"\nset ylabel "Gbit/s"\nset yrange [0:*]\n')
+        f.write("plot " + ", ".join('d u 1:%d w lp lc %d%s t "%s"' % (2 + 3 * i, i + 1, " lw 2" if k == "hopmesh" else "",
+                short[k]) for i, k in enumerate(PAIRS)) + "\n")
+        f.write('set title sprintf("Latency at %s packets/s: p50 solid, p99 dashed", rate)\n'
+                'set ylabel "one way, us"\nset logscale y\nset yrange [*:*]\n')
+        f.write("plot " + ", ".join('d u 1:%d w lp lc %d%s t "%s", d u 1:%d w lp dt 2 lc %d notitle' %
+                (3 + 3 * i, i + 1, " lw 2" if k == "hopmesh" else "", short[k], 4 + 3 * i, i + 1)
+                for i, k in enumerate(PAIRS)) + "\n")
+        f.write("unset logscale y\n")
     if "relays-0" in rows:
         with open(plotdir + "/hops.dat", "w") as f:
             f.write("# relays tcp_ratio mpps64_ratio p50 p99\n")
@@ -667,8 +720,8 @@ if plotdir:
                 f.write("%d %g %g %g %g\n" % (k, med("relays-%d" % k) / med("relays-0"),
                         pmed(l, RX) / pmed("relays-0-64", RX), pmed("lat-" + l, P50), pmed("lat-" + l, P99)))
 print()
-print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s%s%s`" %
-      (runs, seconds, "" if parallel == "1" else " --parallel " + parallel,
+print("Reproduce: `flock /tmp/hopmesh-netns.lock perf/run-forward.sh --runs %s --seconds %s%s%s%s%s%s`" %
+      (runs, seconds, "" if parallel == "1" else " --parallel " + parallel, " --xdp" if XDP else "",
        " --relays" if "relays-0" in rows else "", " --routes" if "routes-10" in rows else "",
        (" --pps-seconds " + pps_seconds if pps_seconds != "3" else "") if pps else " --no-pps"))
 EOF
@@ -685,20 +738,7 @@ set grid
 set key top left
 set xlabel "packet size (IP bytes)"
 set xtics ("64" 64, "594" 594, "1420" 1420)
-set title "Received at the generator's maximum rate"
-set ylabel "Gbit/s"
-set yrange [0:*]
-plot d u 1:2 w lp lw 2 t "hopmesh, 1 worker", d u 1:5 w lp t "hopmesh, 2 workers", \
-     d u 1:8 w lp t "wireguard-go", d u 1:11 w lp t "testpmd io (no crypto)"
-set title sprintf("Latency at %s packets/s: p50 solid, p99 dashed", rate)
-set ylabel "one way, us"
-set logscale y
-set yrange [*:*]
-plot d u 1:3 w lp lw 2 lc 1 t "hopmesh, 1 worker", d u 1:4 w lp dt 2 lc 1 notitle, \
-     d u 1:6 w lp lc 2 t "hopmesh, 2 workers", d u 1:7 w lp dt 2 lc 2 notitle, \
-     d u 1:9 w lp lc 3 t "wireguard-go", d u 1:10 w lp dt 2 lc 3 notitle, \
-     d u 1:12 w lp lc 4 t "testpmd io", d u 1:13 w lp dt 2 lc 4 notitle
-unset logscale y
+load sizegp
 if (strlen(h) > 0) {
 	set xlabel "relays on the path (hopmesh, 1 worker each)"
 	set xtics 1
@@ -716,7 +756,7 @@ EOF
 	} >"$HM_TMP/forward.gp"
 	h=
 	[ ! -f "$HM_TMP/hops.dat" ] || h=$HM_TMP/hops.dat
-	gnuplot -e "d='$HM_TMP/size.dat'; h='$h'; rate='$LAT_RATE'" "$HM_TMP/forward.gp" ||
+	gnuplot -e "d='$HM_TMP/size.dat'; h='$h'; rate='$LAT_RATE'; sizegp='$HM_TMP/size.gp'" "$HM_TMP/forward.gp" ||
 		hm_fail "gnuplot failed ($HM_TMP/forward.gp)"
 	echo "run-forward.sh: plot in $png" >&2
 fi
