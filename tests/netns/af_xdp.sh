@@ -31,7 +31,6 @@ import re, statistics, sys
 t = [float(m) for m in re.findall(r"time=([0-9.]+) ms", open(sys.argv[1]).read())]
 print(statistics.median(t) if t else 1e9)' "$1"
 }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 
 rig_up 2 1
 rig_bridge_wan
@@ -69,17 +68,7 @@ done
 
 # ---- idle ----
 sleep 12 # the protocol's keepalive after the last data goes out within 10 s
-declare -A before
-for r in 1 2; do before[$r]=$(cpu_ticks "${RIG_GWPID[$((r - 1))]}"); done
-sleep 10
-hz=$(getconf CLK_TCK)
-for r in 1 2; do
-	used=$(($(cpu_ticks "${RIG_GWPID[$((r - 1))]}") - before[$r]))
-	pct=$(python3 -c "print(round($used / $hz / 10 * 100, 2))")
-	hm_log "gateway $r idle: $pct% of one core over 10 s"
-	hm_check "gateway $r idle at most $IDLE_PERCENT% of a core" \
-		python3 -c "import sys; sys.exit(not $used / $hz / 10 * 100 <= $IDLE_PERCENT)"
-done
+rig_check_idle "$IDLE_PERCENT" 1 2
 
 # ---- preferred busy polling: the gateway warns ----
 HM_AF_XDP_BUSY_BUDGET=64 rig_restart_gw 1

@@ -16,16 +16,4 @@ hm_require_root
 rig_up 2 1
 hm_check "sessions established" rig_check 15
 sleep 12 # the protocol's keepalive after the last data goes out within 10 s
-
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-declare -A before
-for r in 1 2; do before[$r]=$(cpu_ticks "${RIG_GWPID[$((r - 1))]}"); done
-sleep 10
-hz=$(getconf CLK_TCK)
-for r in 1 2; do
-	used=$(($(cpu_ticks "${RIG_GWPID[$((r - 1))]}") - before[$r]))
-	pct=$(python3 -c "print(round($used / $hz / 10 * 100, 2))")
-	hm_log "gateway $r idle: $pct% of one core over 10 s"
-	hm_check "gateway $r idle at most $LIMIT_PERCENT% of a core" \
-		python3 -c "import sys; sys.exit(not $used / $hz / 10 * 100 <= $LIMIT_PERCENT)"
-done
+rig_check_idle "$LIMIT_PERCENT" 1 2

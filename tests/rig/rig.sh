@@ -66,7 +66,7 @@
 #   rig_rtt us-east eu-west             # the emulated underlay RTT, ms
 # Also: rig_gw R, rig_gwname R, rig_vm_addr R K, rig_underlay R, rig_check,
 # rig_status_print, rig_set_default_delays, rig_register (gateway ids),
-# rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_is_wggo R,
+# rig_path A B VIA... (routes and the relays of the path), rig_counter R PATH, rig_check_idle LIMIT R..., rig_is_wggo R,
 # rig_peer_up A B [WG-ARGS] / rig_peer_down A B (A's mesh peer entry for B),
 # rig_plug NS R (a port of NS on region R's bridge as 10.R.0.9),
 # rig_restart_gw R [LINES] (same key, its peers again), rig_bridge_wan (a
@@ -484,6 +484,26 @@ rig_path() {
 
 # rig_counter R PATH: one number from region R's gateway counters.
 rig_counter() { rig_hopmesh_only rig_counter "$1" && hm_counter "$(rig_gwname "$1")" "$2"; }
+
+# rig_check_idle LIMIT_PERCENT R...: each region R's gateway used at most
+# LIMIT_PERCENT % of one core over the next 10 s (user + system time of all
+# its threads, from /proc); logs what each used. The caller has let the
+# traffic, and the keepalives after it, stop.
+rig_check_idle() {
+	local limit=$1 r used pct hz
+	local -A before
+	shift
+	hz=$(getconf CLK_TCK)
+	for r in "$@"; do before[$r]=$(awk '{print $14 + $15}' "/proc/${RIG_GWPID[$((r - 1))]}/stat"); done
+	sleep 10
+	for r in "$@"; do
+		used=$(($(awk '{print $14 + $15}' "/proc/${RIG_GWPID[$((r - 1))]}/stat") - before[$r]))
+		pct=$(python3 -c "print(round($used / $hz / 10 * 100, 2))")
+		hm_log "gateway $r idle: $pct% of one core over 10 s"
+		hm_check "gateway $r idle at most $limit% of a core" \
+			python3 -c "import sys; sys.exit(not $used / $hz / 10 * 100 <= $limit)"
+	done
+}
 
 # rig_check [TIMEOUT]: a ping (IPv4, then IPv6) from VM 1 of every region to
 # VM 1 of every other, in parallel; prints the pairs that do not answer. Handshakes take a
