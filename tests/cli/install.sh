@@ -62,6 +62,8 @@ expect_file "$compdir/meshctl"
 expect_file "$compdir/hopmesh-ctl"
 expect_file "$unitdir/hopmesh-gw@.service"
 expect_file "$unitdir/hopmesh-meshd@.service"
+# What a net_af_xdp port's xdp_prog= names (docs/OPERATIONS.md).
+expect_file "$(opt datadir)/hopmesh/xdp/xsk_redirect.bpf.o"
 grep -q "^ExecStart=$bindir/hopmesh-gw " "$root$unitdir/hopmesh-gw@.service" ||
 	fail "hopmesh-gw@.service does not start $bindir/hopmesh-gw"
 
