@@ -65,7 +65,10 @@ static void add_rtt(struct link_stats *l, const struct link_params *p, uint32_t 
 		/* RFC 3550: J += (|D| - J) / 16, D the change between samples */
 		double d = ms - l->last_ms;
 
-		l->rtt_ms += p->ewma_alpha * (ms - l->rtt_ms);
+		if (l->nwindow < LINK_SEED_SAMPLES)
+			l->rtt_ms = ms < l->rtt_ms ? ms : l->rtt_ms; /* the seed: the least */
+		else
+			l->rtt_ms += p->ewma_alpha * (ms - l->rtt_ms);
 		l->jitter_ms += ((d < 0 ? -d : d) - l->jitter_ms) / 16.0;
 	}
 	l->last_ms = ms;

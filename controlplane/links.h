@@ -3,7 +3,11 @@
  * Link statistics from probe results, one struct per link; pure (time is a
  * parameter, no I/O, no allocation). RTT as an EWMA and percentiles over the
  * last samples, loss over a sliding window of probes, jitter as RFC 3550
- * computes it, and up/down with damping:
+ * computes it, and up/down with damping. The EWMA starts from the least of
+ * a link's first LINK_SEED_SAMPLES samples (the estimate is that least until
+ * then): probes in flight while this gateway stalled come back late all at
+ * once, and a first sample among them would start the estimate high, and
+ * the router's margins would keep a path chosen on it.
  *
  *   - answering (the BFD-like detection): replies within detect_mult probe
  *     intervals. Losing it is a flap;
@@ -32,6 +36,9 @@
 #include <stdint.h>
 
 #define LINK_WINDOW 128     /* RTT samples kept for percentiles */
+/* More than the probes in flight on a link of 250 ms at the default 50 ms
+ * interval, so that one sample at least was sent after a stall. */
+#define LINK_SEED_SAMPLES 8
 #define LINK_LOSS_SLOTS 64  /* counter snapshots spread over the loss window */
 
 struct link_params {
@@ -101,6 +108,11 @@ uint64_t link_holddown_ms(const struct link_stats *l, const struct link_params *
 static inline bool link_held_down(const struct link_stats *l)
 {
 	return l->answering && !l->up;
+}
+/* The RTT estimate has had its LINK_SEED_SAMPLES (above). */
+static inline bool link_rtt_seeded(const struct link_stats *l)
+{
+	return l->have_rtt && l->nwindow >= LINK_SEED_SAMPLES;
 }
 /* q in [0,1]: 0.5 median, 0.9, 0.99. 0 if no sample. */
 double link_percentile_ms(const struct link_stats *l, double q);

@@ -188,9 +188,11 @@ static bool took_registry(struct meshd *d, struct reg_snapshot *fresh, const cha
 
 /* At start a path through a relay can look best only because our own
  * direct link has not answered yet while the others' links are already
- * advertised; within the switch margins it would then stay for good. So
- * no routing (traffic goes direct) until we have measured a link to every
- * gateway of the registry, or for WARMUP_NS at most. */
+ * advertised, or answered first with a sample our own stall delayed; within
+ * the switch margins it would then stay for good. So no routing (traffic
+ * goes direct) until the RTT estimate of a link to every gateway of the
+ * registry is seeded (links.h: the least of its first samples), or for
+ * WARMUP_NS at most. */
 #define WARMUP_NS (3 * 1000000000ULL)
 
 static bool routing_ready(struct meshd *d, uint64_t now)
@@ -202,7 +204,7 @@ static bool routing_ready(struct meshd *d, uint64_t now)
 	for (unsigned i = 0; i < d->snap.ngateways; i++) {
 		unsigned id = d->snap.gateways[i].id;
 
-		if (id != d->self_id && !(d->link[id].probed && d->link[id].stats.have_rtt))
+		if (id != d->self_id && !(d->link[id].probed && link_rtt_seeded(&d->link[id].stats)))
 			return false;
 	}
 	return true;

@@ -44,12 +44,40 @@ static void ewma(void **state)
 	link_feed(&l, &p, 1, 1, 0, &a, 1, 1 * MS);
 	assert_true(l.have_rtt);
 	assert_true(fabs(l.rtt_ms - 100) < 1e-9);
-	link_feed(&l, &p, 2, 2, 0, &b, 1, 2 * MS);
-	/* 100 + 0.2 * (200 - 100) */
+	/* Seeded: the least of the first LINK_SEED_SAMPLES. */
+	for (unsigned i = 1; i < LINK_SEED_SAMPLES; i++) {
+		assert_false(link_rtt_seeded(&l));
+		link_feed(&l, &p, 1 + i, 1 + i, 0, &b, 1, (1 + i) * MS);
+		assert_true(fabs(l.rtt_ms - 100) < 1e-9);
+	}
+	assert_true(link_rtt_seeded(&l));
+	link_feed(&l, &p, 10, 10, 0, &b, 1, 10 * MS);
+	/* then the EWMA: 100 + 0.2 * (200 - 100) */
 	assert_true(fabs(l.rtt_ms - 120) < 1e-9);
 	for (int i = 0; i < 100; i++)
-		link_feed(&l, &p, 3 + i, 3 + i, 0, &b, 1, (3 + i) * MS);
+		link_feed(&l, &p, 11 + i, 11 + i, 0, &b, 1, (11 + i) * MS);
 	assert_true(fabs(l.rtt_ms - 200) < 0.01);
+}
+
+/* Probes in flight while this gateway stalled come back late together: the
+ * first samples of a new link are 900, 700, 500, 300 ms on a 200 ms link.
+ * The estimate does not start at 900 (an EWMA from there is still above
+ * 220 ms ten samples on, which a relay within the router's margins beats). */
+static void seed_after_stall(void **state)
+{
+	struct link_params p = params();
+	struct link_stats l = { 0 };
+	uint32_t late[] = { 900000, 700000, 500000, 300000 }, ok = 200000;
+
+	(void)state;
+	link_feed(&l, &p, 4, 4, 0, late, 4, 1 * MS);
+	assert_false(link_rtt_seeded(&l));
+	for (unsigned i = 0; i < LINK_SEED_SAMPLES - 4; i++)
+		link_feed(&l, &p, 5 + i, 5 + i, 0, &ok, 1, (2 + i) * MS);
+	assert_true(link_rtt_seeded(&l));
+	assert_true(fabs(l.rtt_ms - 200) < 1e-9);
+	/* The percentiles keep every sample: the late ones are shown there. */
+	assert_true(link_percentile_ms(&l, 1.0) > 899);
 }
 
 static void no_samples(void **state)
@@ -632,6 +660,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ewma),
+		cmocka_unit_test(seed_after_stall),
 		cmocka_unit_test(no_samples),
 		cmocka_unit_test(percentiles),
 		cmocka_unit_test(window_wraps),
