@@ -210,6 +210,22 @@ static bool routing_ready(struct meshd *d, uint64_t now)
 	return true;
 }
 
+/* For SETTLE_NS from the first look at routing, a better path needs no
+ * margins, only the hold and an advantage above the two paths' jitter: the
+ * margins keep settled paths from moving on noise, and would otherwise keep
+ * for good a choice made while links were still settling (a gateway that
+ * stalled at start left a region on a relay 10 % dearer than direct). */
+#define SETTLE_NS (15 * 1000000000ULL)
+
+static unsigned route_update(struct meshd *d, uint64_t now)
+{
+	struct topo_policy p = d->policy;
+
+	if (now - d->routing_since_ns < SETTLE_NS)
+		p.switch_margin = p.switch_margin_ms = 0;
+	return topo_router_update(d->router, &p, now);
+}
+
 static void reconcile_all(struct meshd *d, uint64_t now)
 {
 	d->now_ns = now;
@@ -222,7 +238,7 @@ static void reconcile_all(struct meshd *d, uint64_t now)
 	feed_own_links(d);
 	feed_notices(d);
 	if (d->router && routing_ready(d, now)) {
-		topo_router_update(d->router, &d->policy, now);
+		route_update(d, now);
 		install_paths(d);
 	}
 }
@@ -493,7 +509,7 @@ static int run(struct meshd *d)
 			d->now_ns = now;
 			feed_own_links(d);
 			feed_notices(d);
-			if (topo_router_update(d->router, &d->policy, now) || links_changed ||
+			if (route_update(d, now) || links_changed ||
 			    now - last_install >= 1000000000ULL) {
 				install_paths(d);
 				last_install = now;
