@@ -25,9 +25,9 @@ struct rx_wait {
 
 /* Collects this process's AF_PACKET sockets bound to the interfaces of the
  * ports and its AF_XDP sockets (each queue's; a worker wakes for frames on
- * any queue, which only costs a poll), plus wake_fd if it is >= 0 (an eventfd others write). A
- * port of another driver adds nothing: the worker then wakes on its timeout
- * alone. Returns the number of port sockets found. */
+ * any queue, which only costs a poll), plus wake_fd if it is >= 0 (an
+ * eventfd others write). A port of another driver adds nothing: the worker
+ * then wakes on its timeout alone. Returns the number of port sockets found. */
 unsigned rx_wait_init(struct rx_wait *w, const uint16_t *ports, unsigned n_ports, int wake_fd);
 
 /* Sleeps until an fd is readable or us microseconds have passed; reads the

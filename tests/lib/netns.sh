@@ -277,16 +277,12 @@ hm_port() { echo "net_${HM_PMD}_${1}_$2"; }
 # interface needs WORKERS queues (hm_gateway sets them). HM_AF_XDP_BUSY_BUDGET
 # sets busy_budget (0 unless told).
 hm_gateway_eal() {
-	local qp
+	local mem="--no-huge -m 256 --no-shconf" qp=",framecnt=4096,qpairs=$4${HM_AF_PACKET_ARGS:-}"
 	if [ "$HM_PMD" = af_xdp ]; then
+		mem="--in-memory -m 256"
 		qp=",start_queue=0,queue_count=$4,busy_budget=${HM_AF_XDP_BUSY_BUDGET:-0},xdp_prog=$HM_XDP_PROG"
-		echo "--lcores=(0-$4)@(0,1) --in-memory -m 256 --file-prefix=$1 --no-pci" \
-			"--no-telemetry --log-level=lib.eal:warning" \
-			"--vdev=$(hm_port "$1" vm),iface=$2$qp --vdev=$(hm_port "$1" bb),iface=$3$qp"
-		return
 	fi
-	qp=",framecnt=4096,qpairs=$4${HM_AF_PACKET_ARGS:-}"
-	echo "--lcores=(0-$4)@(0,1) --no-huge -m 256 --no-shconf --file-prefix=$1 --no-pci" \
+	echo "--lcores=(0-$4)@(0,1) $mem --file-prefix=$1 --no-pci" \
 		"--no-telemetry --log-level=lib.eal:warning" \
 		"--vdev=$(hm_port "$1" vm),iface=$2$qp --vdev=$(hm_port "$1" bb),iface=$3$qp"
 }
