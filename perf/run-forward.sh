@@ -160,9 +160,11 @@ fwd_testpmd_start() {
 	name=$(rig_gwname "$r")
 	log=$HM_TMP/testpmd-$name.log
 	# --stats-period: forward until a signal (without it testpmd waits for
-	# a key on stdin). Promiscuous mode is testpmd's default.
+	# a key on stdin). Promiscuous mode is testpmd's default. stdbuf: into
+	# a file testpmd's stdout is block-buffered, and the line waited for
+	# below would only come out at exit.
 	# shellcheck disable=SC2046
-	hm_bg "$(rig_gw "$r")" "testpmd-$name" dpdk-testpmd $(HM_PMD=${2:-af_packet} hm_gateway_eal "$name" vm0 bb0 1) -- \
+	hm_bg "$(rig_gw "$r")" "testpmd-$name" stdbuf -oL dpdk-testpmd $(HM_PMD=${2:-af_packet} hm_gateway_eal "$name" vm0 bb0 1) -- \
 		--forward-mode=io --nb-cores=1 --total-num-mbufs=16384 --stats-period=3600
 	TESTPMD_PID[$r]=$HM_LAST_PID
 	hm_wait_for 20 grep -q 'packet forwarding - ports=' "$log" ||
