@@ -34,6 +34,8 @@
 # <!-- forward:end -->), and plots throughput and latency against packet
 # size (and, with --relays, against relays on the path) with gnuplot into
 # perf/results/forward.png (--no-plot: not; --no-pps: nothing to plot).
+# --no-doc: a scratch run; the table is printed, nothing in the tree is
+# written, and there is no plot.
 #
 #   perf/run-forward.sh [BUILD_DIR] [--runs N] [--seconds S] [--parallel P] [--no-doc]
 #                       [--xdp] [--relays] [--routes] [--profile DIR] [--no-pps]
@@ -137,6 +139,7 @@ PKTGEN=$HM_BUILD/perf/pktgen
 	hm_fail "cannot make $profile"
 
 out=perf/results/forward.md
+[ "$doc" = 1 ] || { out=$HM_TMP/forward.md plot=0; }
 raw=$HM_TMP/raw.txt
 : >"$raw"
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -545,7 +548,7 @@ if [ -n "$profile" ]; then
 	fwd_log "profiles in $profile"
 fi
 
-mkdir -p perf/results
+mkdir -p "$(dirname "$out")"
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$LAT_RATE" "${PPS_SIZES[*]}" \
 	"$([ "$plot" = 0 ] || echo "$HM_TMP")" "${PAIRS[*]}" >"$out" <<'EOF'

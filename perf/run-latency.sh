@@ -47,6 +47,7 @@ hm_require_root
 hm_require_cmd wireguard-go ping
 
 out=perf/results/latency.md
+[ "$doc" = 1 ] || out=$HM_TMP/latency.md # a scratch run: printed, nothing in the tree written
 raw=$HM_TMP/raw.txt
 : >"$raw"
 
@@ -90,7 +91,7 @@ for ((i = 1; i <= runs; i++)); do
 	lat_run poll 1 2 "$i"
 done
 
-mkdir -p perf/results
+mkdir -p "$(dirname "$out")"
 python3 - "$raw" "$runs" "$seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	>"$out" <<'EOF'
 import statistics, sys
