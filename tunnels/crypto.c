@@ -2,13 +2,15 @@
 /*
  * The protocol's primitives, all from libraries: BLAKE2s (hash, keyed MAC, HMAC)
  * from OpenSSL 3; X25519, XChaCha20-Poly1305 and the CSPRNG from libsodium.
- * ChaCha20-Poly1305 comes from Intel ipsec-mb when it was built in and the CPU
- * has AVX-512 (2.2-2.8x faster per packet than OpenSSL's EVP at 64-1420 bytes,
- * docs/PERFORMANCE.md), from OpenSSL 3 otherwise.
+ * ChaCha20-Poly1305 comes from Intel ipsec-mb or OpenSSL 3, whichever sealed
+ * packets of the size faster when the process first asked (aead_calibrate):
+ * which is faster depends on the CPU, not only on its instruction set
+ * (docs/PERFORMANCE.md).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>
@@ -128,22 +130,32 @@ void wg_kdf(uint8_t *t1, uint8_t *t2, uint8_t *t3, const uint8_t ck[WG_HASH_LEN]
 }
 
 #ifdef HOPMESH_HAVE_IPSEC_MB
-/* A multi-buffer manager of our own (they are not thread-safe), or NULL when
- * its best code for this CPU is not the AVX-512 one: with AVX2 only, ipsec-mb
- * is slower than OpenSSL on full-size packets (docs/PERFORMANCE.md). */
-static IMB_MGR *imb_new(void)
+/* A multi-buffer manager of our own (they are not thread-safe) with ipsec-mb's
+ * best code for this CPU, or NULL. */
+static IMB_MGR *imb_new(IMB_ARCH *arch)
 {
 	IMB_MGR *m = alloc_mb_mgr(0);
-	IMB_ARCH arch = IMB_ARCH_NONE;
 
+	*arch = IMB_ARCH_NONE;
 	if (!m)
 		return NULL;
-	init_mb_mgr_auto(m, &arch);
-	if (imb_get_errno(m) != 0 || arch != IMB_ARCH_AVX512) {
+	init_mb_mgr_auto(m, arch);
+	if (imb_get_errno(m) != 0 || *arch == IMB_ARCH_NONE) {
 		free_mb_mgr(m);
 		return NULL;
 	}
 	return m;
+}
+
+static const char *imb_arch_name(IMB_ARCH a)
+{
+	switch (a) {
+	case IMB_ARCH_AVX512: return "AVX-512";
+	case IMB_ARCH_AVX2: return "AVX2";
+	case IMB_ARCH_AVX: return "AVX";
+	case IMB_ARCH_SSE: return "SSE";
+	default: return "?";
+	}
 }
 
 /* One job, completed before returning. ipsec-mb only computes the tag, also
@@ -182,6 +194,124 @@ static bool imb_aead(IMB_MGR *m, IMB_CIPHER_DIRECTION dir, uint8_t *dst, const u
 }
 #endif
 
+static void nonce_of(uint8_t iv[12], uint64_t counter)
+{
+	memset(iv, 0, 4);
+	for (int i = 0; i < 8; i++)
+		iv[4 + i] = (uint8_t)(counter >> (8 * i));
+}
+
+/* OpenSSL's sequence. dst gets len bytes of ciphertext, tag the 16-byte tag. */
+static bool ossl_seal(EVP_CIPHER_CTX *ctx, uint8_t *dst, uint8_t *tag, const uint8_t *src, size_t len,
+		      const uint8_t *ad, size_t adlen, const uint8_t iv[12], const uint8_t key[WG_KEY_LEN])
+{
+	int outl;
+
+	if (!EVP_EncryptInit_ex2(ctx, NULL, key, iv, NULL))
+		return false;
+	if (adlen && !EVP_EncryptUpdate(ctx, NULL, &outl, ad, (int)adlen))
+		return false;
+	if (len && !EVP_EncryptUpdate(ctx, dst, &outl, src, (int)len))
+		return false;
+	if (!EVP_EncryptFinal_ex(ctx, tag, &outl))
+		return false;
+	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_TAG_LEN, tag) == 1;
+}
+
+/* Size classes of the AEAD choice: up to 64, 128, 256, 512 and 1024 bytes,
+ * and above. Each is timed at CLASS_PROBE[] bytes. */
+#define AEAD_CLASSES 6
+static const size_t CLASS_PROBE[AEAD_CLASSES] = { 64, 128, 256, 512, 1024, 1420 };
+
+static unsigned aead_class(size_t len)
+{
+	unsigned c = len <= 64 ? 0 : 64 - (unsigned)__builtin_clzll(len - 1) - 6;
+
+	return c < AEAD_CLASSES ? c : AEAD_CLASSES - 1;
+}
+
+#ifdef HOPMESH_HAVE_IPSEC_MB
+/* Which sizes ipsec-mb seals faster than OpenSSL here: a bit per class, set
+ * when it won. Instruction sets do not decide it: with AVX-512 ipsec-mb took
+ * 0.36-0.48 of OpenSSL's time on one AMD EPYC, with AVX2 0.54-0.75 on another,
+ * and forced to AVX2 on the first 1.15 at 1420 bytes (docs/PERFORMANCE.md).
+ * So each process times both, once, like the kernel's RAID6 code picking its
+ * routines at boot: per class, AEAD_ROUNDS rounds, each AEAD_REPS seals with
+ * one library then the other, and each library's best round. Best rounds,
+ * because noise on a shared machine only ever adds time. About 5 ms. */
+#define AEAD_ROUNDS 5
+#define AEAD_REPS 32
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static unsigned imb_classes;
+static pthread_once_t calibrate_once = PTHREAD_ONCE_INIT;
+
+static void aead_calibrate(void)
+{
+	static const uint8_t key[WG_KEY_LEN] = { 1 }, ad[1] = { 0 };
+	uint8_t iv[12] = { 0 }, tag[WG_TAG_LEN], *buf = malloc(2048);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	IMB_ARCH arch;
+	IMB_MGR *m = imb_new(&arch);
+
+	if (!buf || !ctx || !m || !EVP_EncryptInit_ex2(ctx, cipher_chachapoly, NULL, NULL, NULL))
+		goto out;
+	memset(buf, 0x5a, 2048);
+	for (unsigned k = 0; k < AEAD_CLASSES; k++) {
+		uint64_t best_imb = UINT64_MAX, best_ossl = UINT64_MAX;
+
+		for (unsigned r = 0; r <= AEAD_ROUNDS; r++) {
+			uint64_t t0 = now_ns(), t1, t2;
+			bool ok = true;
+
+			for (unsigned i = 0; i < AEAD_REPS; i++)
+				ok &= imb_aead(m, IMB_DIR_ENCRYPT, buf, buf, CLASS_PROBE[k], ad, 0, iv, key, tag);
+			t1 = now_ns();
+			for (unsigned i = 0; i < AEAD_REPS; i++)
+				ok &= ossl_seal(ctx, buf, tag, buf, CLASS_PROBE[k], ad, 0, iv, key);
+			t2 = now_ns();
+			if (!ok)
+				goto out;
+			if (r == 0)
+				continue; /* warm-up: caches, lazy binding */
+			best_imb = t1 - t0 < best_imb ? t1 - t0 : best_imb;
+			best_ossl = t2 - t1 < best_ossl ? t2 - t1 : best_ossl;
+		}
+		if (best_imb < best_ossl)
+			imb_classes |= 1u << k;
+	}
+out:
+	if (m)
+		free_mb_mgr(m);
+	EVP_CIPHER_CTX_free(ctx);
+	free(buf);
+}
+
+/* "ipsec-mb (AVX2) for 257-512, 513-1024 B; OpenSSL 3 EVP otherwise". */
+static void aead_describe(char *buf, size_t size, IMB_ARCH arch, unsigned classes)
+{
+	static const char *const name[AEAD_CLASSES] = { "<= 64", "65-128", "129-256", "257-512", "513-1024",
+							 "> 1024" };
+	size_t n = (size_t)snprintf(buf, size, "ipsec-mb (%s) for", imb_arch_name(arch));
+	const char *sep = " ";
+
+	for (unsigned k = 0; k < AEAD_CLASSES && n < size; k++)
+		if (classes & (1u << k)) {
+			n += (size_t)snprintf(buf + n, size - n, "%s%s", sep, name[k]);
+			sep = ", ";
+		}
+	if (n < size)
+		snprintf(buf + n, size - n, " B; OpenSSL 3 EVP otherwise");
+}
+#endif
+
 struct wg_crypto *wg_crypto_new(void)
 {
 	struct wg_crypto *c;
@@ -201,23 +331,32 @@ struct wg_crypto *wg_crypto_new(void)
 		return NULL;
 	}
 #ifdef HOPMESH_HAVE_IPSEC_MB
-	/* HOPMESH_AEAD=openssl keeps OpenSSL, for comparison and as a way out. */
+	/* HOPMESH_AEAD=openssl or =ipsec-mb takes one library for every size,
+	 * for comparison and as a way out; anything else, the timed choice. */
 	const char *choice = getenv("HOPMESH_AEAD");
+	IMB_ARCH arch;
 
-	if (!choice || strcmp(choice, "openssl"))
-		c->imb = imb_new();
+	if (choice && !strcmp(choice, "openssl"))
+		return c;
+	if (choice && !strcmp(choice, "ipsec-mb")) {
+		c->imb_classes = (1u << AEAD_CLASSES) - 1;
+	} else {
+		pthread_once(&calibrate_once, aead_calibrate);
+		c->imb_classes = imb_classes;
+	}
+	if (c->imb_classes && !(c->imb = imb_new(&arch)))
+		c->imb_classes = 0;
+	if (c->imb_classes == (1u << AEAD_CLASSES) - 1)
+		snprintf(c->backend, sizeof(c->backend), "ipsec-mb (%s)", imb_arch_name(arch));
+	else if (c->imb_classes)
+		aead_describe(c->backend, sizeof(c->backend), arch, c->imb_classes);
 #endif
 	return c;
 }
 
 const char *wg_crypto_backend(const struct wg_crypto *c)
 {
-#ifdef HOPMESH_HAVE_IPSEC_MB
-	if (c->imb)
-		return "ipsec-mb (AVX-512)";
-#endif
-	(void)c;
-	return "OpenSSL 3 EVP";
+	return c->imb_classes ? c->backend : "OpenSSL 3 EVP";
 }
 
 void wg_crypto_free(struct wg_crypto *c)
@@ -233,35 +372,23 @@ void wg_crypto_free(struct wg_crypto *c)
 	free(c);
 }
 
-static void nonce_of(uint8_t iv[12], uint64_t counter)
+static inline bool by_imb(const struct wg_crypto *c, size_t len)
 {
-	memset(iv, 0, 4);
-	for (int i = 0; i < 8; i++)
-		iv[4 + i] = (uint8_t)(counter >> (8 * i));
+	return c->imb_classes >> aead_class(len) & 1;
 }
 
 /* dst gets len bytes of ciphertext followed by the 16-byte tag. */
 bool wg_aead_seal(struct wg_crypto *c, uint8_t *dst, const uint8_t *src, size_t len,
 		  const uint8_t *ad, size_t adlen, uint64_t nonce, const uint8_t key[WG_KEY_LEN])
 {
-	EVP_CIPHER_CTX *ctx = c->seal;
 	uint8_t iv[12];
-	int outl;
 
 	nonce_of(iv, nonce);
 #ifdef HOPMESH_HAVE_IPSEC_MB
-	if (c->imb)
+	if (by_imb(c, len))
 		return imb_aead(c->imb, IMB_DIR_ENCRYPT, dst, src, len, ad, adlen, iv, key, dst + len);
 #endif
-	if (!EVP_EncryptInit_ex2(ctx, NULL, key, iv, NULL))
-		return false;
-	if (adlen && !EVP_EncryptUpdate(ctx, NULL, &outl, ad, (int)adlen))
-		return false;
-	if (len && !EVP_EncryptUpdate(ctx, dst, &outl, src, (int)len))
-		return false;
-	if (!EVP_EncryptFinal_ex(ctx, dst + len, &outl))
-		return false;
-	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_TAG_LEN, dst + len) == 1;
+	return ossl_seal(c->seal, dst, dst + len, src, len, ad, adlen, iv, key);
 }
 
 /* src holds len bytes: ciphertext then tag; dst gets len - 16 bytes of plaintext. */
@@ -279,7 +406,7 @@ bool wg_aead_open(struct wg_crypto *c, uint8_t *dst, const uint8_t *src, size_t 
 	memcpy(tag, src + plain, WG_TAG_LEN);
 	nonce_of(iv, nonce);
 #ifdef HOPMESH_HAVE_IPSEC_MB
-	if (c->imb) {
+	if (by_imb(c, plain)) {
 		uint8_t computed[WG_TAG_LEN];
 
 		return imb_aead(c->imb, IMB_DIR_DECRYPT, dst, src, plain, ad, adlen, iv, key,

@@ -201,9 +201,10 @@ struct wg_peer *wg_allowedips_lookup(const struct wg_device *dev, sa_family_t fa
 /* ---- Data path (any thread, one struct wg_crypto per thread) ---- */
 
 struct wg_crypto;
-/* ChaCha20-Poly1305 from ipsec-mb where it was built in and the CPU has AVX-512
- * (the faster, docs/PERFORMANCE.md), else OpenSSL 3; HOPMESH_AEAD=openssl in
- * the environment forces OpenSSL. */
+/* ChaCha20-Poly1305 from ipsec-mb (where it was built in) or OpenSSL 3, per
+ * size class whichever sealed faster when the process's first one was made
+ * (docs/PERFORMANCE.md); HOPMESH_AEAD=openssl or =ipsec-mb in the environment
+ * takes that library for every size. wg_crypto_backend names the choice. */
 struct wg_crypto *wg_crypto_new(void);
 void wg_crypto_free(struct wg_crypto *c);
 const char *wg_crypto_backend(const struct wg_crypto *c);

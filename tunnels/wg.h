@@ -68,9 +68,11 @@ _Static_assert(sizeof(struct wg_msg_data) == WG_DATA_HEADER_LEN, "data header si
 /* ---- crypto.c ---- */
 
 struct wg_crypto {
-	void *seal; /* EVP_CIPHER_CTX, keyed per packet */
+	void *seal;           /* EVP_CIPHER_CTX, keyed per packet */
 	void *open;
-	void *imb;  /* IMB_MGR when ipsec-mb does the AEAD, else NULL */
+	void *imb;            /* IMB_MGR when ipsec-mb does the AEAD for some sizes */
+	unsigned imb_classes; /* those sizes: a bit per class of crypto.c's aead_class */
+	char backend[128];    /* what wg_crypto_backend says when imb_classes */
 };
 bool wg_crypto_global_init(void);
 void wg_hash(uint8_t out[WG_HASH_LEN], const void *a, size_t alen, const void *b, size_t blen);
