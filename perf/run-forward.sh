@@ -549,11 +549,17 @@ if [ -n "$profile" ]; then
 fi
 
 mkdir -p "$(dirname "$out")"
+# Which CPU, and which AEAD the gateways timed as the faster on it (the log
+# line of tunnels/crypto.c's choice): both move the hopmesh rows.
+machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1) (family $(sed -n \
+	's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1), model $(sed -n 's/^model[[:space:]]*: //p' \
+	/proc/cpuinfo | head -n 1)), $(nproc) vCPUs; hopmesh's data-path AEAD: $(sed -n \
+	's/.*data-path AEAD \(.*\); wg show.*/\1/p' "$HM_TMP/$(rig_gwname 1).log" | head -n 1)"
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$LAT_RATE" "${PPS_SIZES[*]}" \
-	"$([ "$plot" = 0 ] || echo "$HM_TMP")" "${PAIRS[*]}" >"$out" <<'EOF'
+	"$([ "$plot" = 0 ] || echo "$HM_TMP")" "${PAIRS[*]}" "$machine" >"$out" <<'EOF'
 import math, statistics, sys
-raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when, lat_rate, sizes, plotdir, pairs = sys.argv[1:]
+raw, runs, seconds, parallel, pps_seconds, commit, load0, load1, when, lat_rate, sizes, plotdir, pairs, machine = sys.argv[1:]
 sizes = sizes.split()
 rows, pps = {}, {}
 for line in open(raw):
@@ -587,7 +593,7 @@ streams = "one TCP stream" if parallel == "1" else "%s TCP streams" % parallel
 print("iperf3 TCP, VM -> gateway -> gateway -> VM on a directly bridged backbone, net_af_packet%s," %
       (" (net_af_xdp where the row says so)" if XDP else ""))
 print("%s; %s runs of %s s per pair, alternating; medians. Commit %s, %s," % (streams, runs, seconds, commit, when))
-print("load average %s before, %s after (2 vCPUs, shared)." % (load0, load1))
+print("load average %s before, %s after (shared machine). CPU: %s." % (load0, load1, machine))
 if XDP:
     print("The \"/ testpmd\" column compares each pair with testpmd on its own PMD.")
 print()
