@@ -11,7 +11,8 @@ struct lcore_ctx;
 int worker_run(void *arg);
 /* One pass of its loop: both ports' queue, the hand-off ring, worker 0's
  * frames from the main lcore, then what was batched goes out. Returns the
- * frames taken. Also for drivers without threads (tests/fuzz). */
-unsigned worker_poll(struct lcore_ctx *lc, uint64_t now);
+ * frames taken. Reads the clock only for a burst with frames. Also for
+ * drivers without threads (tests/fuzz). */
+unsigned worker_poll(struct lcore_ctx *lc);
 
 #endif

@@ -165,7 +165,7 @@ static unsigned pump_once(bool tick)
 	unsigned work = 0;
 
 	for (unsigned w = 0; w < WORKERS; w++)
-		work += worker_poll(gw.worker_lc[w], now);
+		work += worker_poll(gw.worker_lc[w]);
 	work += main_lcore_drain(&gw, now);
 	if (tick || now - last_tick >= TICK_NS) {
 		last_tick = now;
