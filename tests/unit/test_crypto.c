@@ -7,6 +7,7 @@
  * default choice (timed per size class, so possibly both libraries), and for
  * each library forced with HOPMESH_AEAD=openssl / =ipsec-mb.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,38 +121,42 @@ static void test_default_backend(void **state)
 	wg_crypto_free(c);
 }
 
+/* A wg_crypto with HOPMESH_AEAD=lib, checked throughout; returns its name. */
+static void check_forced(const char *lib, char *name, size_t size)
+{
+	struct wg_crypto *c;
+
+	setenv("HOPMESH_AEAD", lib, 1);
+	c = wg_crypto_new();
+	unsetenv("HOPMESH_AEAD");
+	assert_non_null(c);
+	snprintf(name, size, "%s", wg_crypto_backend(c));
+	print_message("HOPMESH_AEAD=%s: %s\n", lib, name);
+	check_backend(c);
+	wg_crypto_free(c);
+}
+
 #ifdef HOPMESH_HAVE_IPSEC_MB
 /* ipsec-mb for every size, whatever the timing said: its code on this CPU is
  * checked even where OpenSSL won every class. */
 static void test_imb_backend(void **state)
 {
-	struct wg_crypto *c;
+	char name[128];
 
 	(void)state;
-	setenv("HOPMESH_AEAD", "ipsec-mb", 1);
-	c = wg_crypto_new();
-	unsetenv("HOPMESH_AEAD");
-	assert_non_null(c);
-	print_message("forced: %s\n", wg_crypto_backend(c));
-	assert_int_equal(strncmp(wg_crypto_backend(c), "ipsec-mb (", 10), 0);
-	assert_null(strstr(wg_crypto_backend(c), "OpenSSL"));
-	check_backend(c);
-	wg_crypto_free(c);
+	check_forced("ipsec-mb", name, sizeof(name));
+	assert_int_equal(strncmp(name, "ipsec-mb (", 10), 0);
+	assert_null(strstr(name, "OpenSSL"));
 }
 #endif
 
 static void test_openssl_backend(void **state)
 {
-	struct wg_crypto *c;
+	char name[128];
 
 	(void)state;
-	setenv("HOPMESH_AEAD", "openssl", 1);
-	c = wg_crypto_new();
-	unsetenv("HOPMESH_AEAD");
-	assert_non_null(c);
-	assert_string_equal(wg_crypto_backend(c), "OpenSSL 3 EVP");
-	check_backend(c);
-	wg_crypto_free(c);
+	check_forced("openssl", name, sizeof(name));
+	assert_string_equal(name, "OpenSSL 3 EVP");
 }
 
 /* BLAKE2s-256("abc"), RFC 7693 appendix B. */
