@@ -17,7 +17,8 @@
  *       sockets listen, WATCHDOG=1 every half interval while every worker
  *       comes round its loop (watchdog.h), STOPPING=1 on the way out
  *   tunnels/ calls back through main_lcore_wg_ops(): handshake messages out
- *   by underlay.c, staged packets out by egress.c once a session is up.
+ *   by underlay.c, staged packets out by egress.c once a session is up, a
+ *   peer added or removed bound to or unbound from its gateway (routes.c).
  *
  * Frames it sends leave through lcore_io.c's rings to worker 0.
  */
@@ -111,6 +112,13 @@ static void wg_free_staged(void *ctx, void *pkt)
 	lcore_drop(gw->main_lc, pkt, GW_DROP_STAGED_DROPPED);
 }
 
+static void wg_peer_added(void *ctx, struct wg_peer *peer)
+{
+	struct gateway *gw = ctx;
+
+	routes_peer_added(gw->routes, gw, peer);
+}
+
 static void wg_peer_removed(void *ctx, struct wg_peer *peer)
 {
 	struct gateway *gw = ctx;
@@ -136,6 +144,7 @@ const struct wg_ops *main_lcore_wg_ops(struct gateway *gw)
 		.send = wg_send,
 		.session_ready = wg_session_ready,
 		.free_staged = wg_free_staged,
+		.peer_added = wg_peer_added,
 		.peer_removed = wg_peer_removed,
 		.retire = wg_retire,
 		.log = wg_log,

@@ -447,6 +447,22 @@ void routes_maintain(struct routes *r, struct gateway *gw)
 		publish_v6(r, gw, mono_ns());
 }
 
+/* The tick would bind it too, up to TICK_MS later: a VM packet in between
+ * found no peer and was dropped, and with nothing staged no handshake
+ * started (seen after `wg set peer ... remove` and re-adding it). */
+void routes_peer_added(struct routes *r, struct gateway *gw, struct wg_peer *peer)
+{
+	uint8_t key[WG_KEY_LEN];
+
+	wg_peer_public_key(peer, key);
+	/* One gateway at most has a key (gateway set refuses a second). */
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
+		if (r->gateway[id].configured && !memcmp(r->gateway[id].public_key, key, WG_KEY_LEN)) {
+			bind_peer(r, gw, (uint16_t)id);
+			return;
+		}
+}
+
 void routes_peer_removed(struct routes *r, struct gateway *gw, struct wg_peer *peer)
 {
 	uintptr_t id = wg_peer_user(peer);

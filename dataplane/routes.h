@@ -95,6 +95,8 @@ bool routes_path_resident(const struct routes *r, const uint16_t *gws, unsigned 
 void routes_command(struct routes *r, struct gateway *gw, char *line, char *out, size_t outlen);
 /* Main lcore, each tick: bind gateways to peers added since, publish IPv6. */
 void routes_maintain(struct routes *r, struct gateway *gw);
+/* tunnels/ added a peer: bind the gateway that has its key, at once. */
+void routes_peer_added(struct routes *r, struct gateway *gw, struct wg_peer *peer);
 /* tunnels/ removed a peer: unbind it (its pair key retired through gw). */
 void routes_peer_removed(struct routes *r, struct gateway *gw, struct wg_peer *peer);
 char *routes_dump_json(struct routes *r, const char *what);

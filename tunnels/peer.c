@@ -50,6 +50,8 @@ struct wg_peer *wg_peer_add(struct wg_device *dev, const uint8_t public_key[WG_K
 		dev->peers = peer;
 	dev->peers_tail = peer;
 	dev->peer_count++;
+	if (dev->ops.peer_added)
+		dev->ops.peer_added(dev->ops.ctx, peer);
 	return peer;
 }
 

@@ -106,6 +106,10 @@ struct wg_ops {
 	void (*session_ready)(void *ctx, struct wg_peer *peer);
 	/* Free a staged packet the library gave up on. */
 	void (*free_staged)(void *ctx, void *pkt);
+	/* peer was just added (UAPI, configuration), before its allowed-ips: bind
+	 * what names its key to it now, not on a later tick, or a packet sent
+	 * right after `wg set` finds no peer. */
+	void (*peer_added)(void *ctx, struct wg_peer *peer);
 	/* peer is being removed: drop references to it (it is retired next). */
 	void (*peer_removed)(void *ctx, struct wg_peer *peer);
 	/* Call destroy(obj) once no data thread can still hold obj. NULL: at once. */

@@ -402,6 +402,35 @@ static void test_multi_segment(void **state)
 	nothing_queued();
 }
 
+/* ---- gateways bound to peers ---- */
+
+#define LATE_ID 12 /* a gateway whose peer comes and goes */
+
+/* A peer added for a known gateway is its peer at once, before any tick
+ * (routes_maintain): a VM packet sent right after `wg set peer` would
+ * otherwise find no peer and start no handshake. Removed, it is unbound;
+ * added again, bound again. */
+static void test_peer_bound_when_added(void **state)
+{
+	uint8_t key[WG_KEY_LEN];
+	char b64[45];
+	struct wg_peer *p;
+
+	(void)state;
+	randombytes_buf(key, sizeof(key));
+	wg_key_to_base64(b64, key);
+	command("gateway set %u %s overlay4=10.%u.0.1", LATE_ID, b64, LATE_ID);
+	assert_null(atomic_load(&routes_gateway(gw.routes, LATE_ID)->peer));
+	for (int round = 0; round < 2; round++) {
+		p = wg_peer_add(gw.dev, key);
+		assert_non_null(p);
+		assert_ptr_equal(atomic_load(&routes_gateway(gw.routes, LATE_ID)->peer), p);
+		wg_peer_remove(gw.dev, p);
+		assert_null(atomic_load(&routes_gateway(gw.routes, LATE_ID)->peer));
+	}
+	command("gateway del %u", LATE_ID);
+}
+
 /* ---- relay ---- */
 
 #define SRC_ID 9         /* the source of relayed frames, at PREV_IP (9 in dumps) */
@@ -2720,6 +2749,7 @@ int main(void)
 		cmocka_unit_test(test_relay_residency),
 		cmocka_unit_test(test_relay_deliver),
 		cmocka_unit_test(test_relay_source),
+		cmocka_unit_test(test_peer_bound_when_added),
 		cmocka_unit_test(test_relay_pair_key),
 		cmocka_unit_test(test_relay_tag_layout),
 		cmocka_unit_test(test_relay_auth),
