@@ -218,6 +218,7 @@ static bool ossl_seal(EVP_CIPHER_CTX *ctx, uint8_t *dst, uint8_t *tag, const uin
 	return EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, WG_TAG_LEN, tag) == 1;
 }
 
+#ifdef HOPMESH_HAVE_IPSEC_MB
 /* Size classes of the AEAD choice: up to 64, 128, 256, 512 and 1024 bytes,
  * and above. Each is timed at CLASS_PROBE[] bytes. */
 #define AEAD_CLASSES 6
@@ -230,7 +231,11 @@ static unsigned aead_class(size_t len)
 	return c < AEAD_CLASSES ? c : AEAD_CLASSES - 1;
 }
 
-#ifdef HOPMESH_HAVE_IPSEC_MB
+static inline bool by_imb(const struct wg_crypto *c, size_t len)
+{
+	return c->imb_classes >> aead_class(len) & 1;
+}
+
 /* Which sizes ipsec-mb seals faster than OpenSSL here: a bit per class, set
  * when it won. Instruction sets do not decide it: with AVX-512 ipsec-mb took
  * 0.36-0.48 of OpenSSL's time on one AMD EPYC, with AVX2 0.54-0.75 on another,
@@ -370,11 +375,6 @@ void wg_crypto_free(struct wg_crypto *c)
 		free_mb_mgr(c->imb);
 #endif
 	free(c);
-}
-
-static inline bool by_imb(const struct wg_crypto *c, size_t len)
-{
-	return c->imb_classes >> aead_class(len) & 1;
 }
 
 /* dst gets len bytes of ciphertext followed by the 16-byte tag. */
