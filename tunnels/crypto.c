@@ -282,8 +282,10 @@ static void aead_calibrate(void)
 			for (unsigned i = 0; i < AEAD_REPS; i++)
 				ok &= ossl_seal(ctx, buf, tag, buf, CLASS_PROBE[k], ad, 0, iv, key);
 			t2 = now_ns();
-			if (!ok)
+			if (!ok) { /* a library that fails here is not one to use */
+				imb_classes = 0;
 				goto out;
+			}
 			if (r == 0)
 				continue; /* warm-up: caches, lazy binding */
 			best_imb = t1 - t0 < best_imb ? t1 - t0 : best_imb;
