@@ -423,6 +423,17 @@ static void bind_peer(struct routes *r, struct gateway *gw, uint16_t id)
 	atomic_store_explicit(&e->peer, p, memory_order_release);
 }
 
+/* The configured gateway other than `except` that has key, 0 if none: one
+ * at most (gateway set refuses a second). */
+static uint16_t gateway_of_key(const struct routes *r, const uint8_t key[WG_KEY_LEN], uint16_t except)
+{
+	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
+		if (id != except && r->gateway[id].configured &&
+		    !memcmp(r->gateway[id].public_key, key, WG_KEY_LEN))
+			return (uint16_t)id;
+	return 0;
+}
+
 void routes_maintain(struct routes *r, struct gateway *gw)
 {
 	uint8_t pub[WG_KEY_LEN] = { 0 };
@@ -453,14 +464,11 @@ void routes_maintain(struct routes *r, struct gateway *gw)
 void routes_peer_added(struct routes *r, struct gateway *gw, struct wg_peer *peer)
 {
 	uint8_t key[WG_KEY_LEN];
+	uint16_t id;
 
 	wg_peer_public_key(peer, key);
-	/* One gateway at most has a key (gateway set refuses a second). */
-	for (unsigned id = 1; id < MAX_GATEWAYS; id++)
-		if (r->gateway[id].configured && !memcmp(r->gateway[id].public_key, key, WG_KEY_LEN)) {
-			bind_peer(r, gw, (uint16_t)id);
-			return;
-		}
+	if ((id = gateway_of_key(r, key, 0)))
+		bind_peer(r, gw, id);
 }
 
 void routes_peer_removed(struct routes *r, struct gateway *gw, struct wg_peer *peer)
@@ -745,15 +753,14 @@ static void cmd_gateway(struct routes *r, struct gateway *gw, char **argv, int a
 	} else if (argc >= 3 && !strcmp(argv[0], "set")) {
 		struct gw_entry fresh = { .peer = NULL };
 		uint8_t zone = 0;
+		uint16_t other;
 
 		if (!parse_id(argv[1], &id))
 			return (void)REPLY("{\"error\":\"bad gateway id %s\"}", argv[1]);
 		if (!wg_key_from_base64(key, argv[2]))
 			return (void)REPLY("{\"error\":\"bad public key\"}");
-		for (unsigned other = 1; other < MAX_GATEWAYS; other++)
-			if (other != id && r->gateway[other].configured &&
-			    !memcmp(r->gateway[other].public_key, key, WG_KEY_LEN))
-				return (void)REPLY("{\"error\":\"public key already belongs to gateway %u\"}", other);
+		if ((other = gateway_of_key(r, key, id)))
+			return (void)REPLY("{\"error\":\"public key already belongs to gateway %u\"}", other);
 		for (int i = 3; i < argc; i++) {
 			if (!strncmp(argv[i], "overlay4=", 9) && inet_pton(AF_INET, argv[i] + 9, &fresh.overlay4) == 1)
 				continue;

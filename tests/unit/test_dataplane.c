@@ -421,6 +421,14 @@ static void test_peer_bound_when_added(void **state)
 	wg_key_to_base64(b64, key);
 	command("gateway set %u %s overlay4=10.%u.0.1", LATE_ID, b64, LATE_ID);
 	assert_null(atomic_load(&routes_gateway(gw.routes, LATE_ID)->peer));
+	/* One gateway per key: the peer has one gateway to be bound to. */
+	{
+		char line[128], out[256];
+
+		snprintf(line, sizeof(line), "gateway set %u %s", LATE_ID + 1, b64);
+		routes_command(gw.routes, &gw, line, out, sizeof(out));
+		assert_non_null(strstr(out, "already belongs to gateway 12"));
+	}
 	for (int round = 0; round < 2; round++) {
 		p = wg_peer_add(gw.dev, key);
 		assert_non_null(p);
