@@ -38,3 +38,11 @@ perf_rig_build() {
 	[ "${build#/}" = "$build" ] || HOPMESH_BUILD=$build
 	export HOPMESH_BUILD
 }
+
+# perf_cpu: "MODEL NAME (family F, model M)" of the first CPU, as bench_env.c
+# names it for the C benchmarks.
+perf_cpu() {
+	awk -F': *' '$1 ~ /^model name/ && !n { n = $2 } $1 ~ /^cpu family/ && !f { f = $2 }
+		$1 ~ /^model[ \t]*$/ && m == "" { m = $2 }
+		END { printf "%s (family %s, model %s)\n", n, f, m }' /proc/cpuinfo
+}

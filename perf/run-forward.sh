@@ -551,10 +551,8 @@ fi
 mkdir -p "$(dirname "$out")"
 # Which CPU, and which AEAD the gateways timed as the faster on it (the log
 # line of tunnels/crypto.c's choice): both move the hopmesh rows.
-machine="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1) (family $(sed -n \
-	's/^cpu family[[:space:]]*: //p' /proc/cpuinfo | head -n 1), model $(sed -n 's/^model[[:space:]]*: //p' \
-	/proc/cpuinfo | head -n 1)), $(nproc) vCPUs; hopmesh's data-path AEAD: $(sed -n \
-	's/.*data-path AEAD \(.*\); wg show.*/\1/p' "$HM_TMP/$(rig_gwname 1).log" | head -n 1)"
+aead=$(sed -n 's/.*data-path AEAD \(.*\); wg show.*/\1/p' "$HM_TMP/$(rig_gwname 1).log" | head -n 1)
+machine="$(perf_cpu), $(nproc) vCPUs; hopmesh's data-path AEAD: $aead"
 python3 - "$raw" "$runs" "$seconds" "$parallel" "$pps_seconds" "$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
 	"$load_before" "$load_after" "$(date -u '+%Y-%m-%d %H:%M UTC')" "$LAT_RATE" "${PPS_SIZES[*]}" \
 	"$([ "$plot" = 0 ] || echo "$HM_TMP")" "${PAIRS[*]}" "$machine" >"$out" <<'EOF'

@@ -484,7 +484,7 @@ fi
 mkdir -p perf/results
 out=perf/results/scale-${G}x$V$MESHDS_TAG.md
 [ "$ETCD" = 1 ] || out=perf/results/trial-${out#perf/results/}
-cpu=$(grep -m1 "model name" /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
+cpu=$(perf_cpu)
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 DIRTY=$([ -z "$(git status --porcelain --untracked-files=no 2>/dev/null)" ] && echo 0 || echo 1)
 LOAD1=$(cut -d' ' -f1 /proc/loadavg)
