@@ -36,14 +36,22 @@
  *               session and sent as 2: decryption, the inner checks,
  *               allowed-ips and the way to the VM run; VM: as 2 with the
  *               source address VM q's
- *   bit 4     backbone 2/3: a relay header in front of the message, for us
- *             (dst_gw 1) from the other far gateway's id; with 3 the message
- *             travels from the other far gateway's address: relayed
+ *   bit 4     backbone 2/3: a relay header in front of the message, the
+ *             last hop of a path to us (gateway 1) through the far gateway
+ *             the frame comes from, with the other far gateway's id as its
+ *             source, tagged by the far gateway it comes from (so the
+ *             relayed message is delivered); with 3 the message is sealed
+ *             by far gateway q and travels from the other one's address
  *   bit 5     run the packet path now (else all frames go in one burst at the
  *             end)
  *   bit 6     a main lcore tick after this frame
- *   bit 7     backbone 2: a valid mac1 (under the gateway's key) on a
- *             handshake initiation or response
+ *   bit 7     backbone 2: the authenticators made right, as a member
+ *             would: a valid mac1 (under the gateway's key) on a handshake
+ *             initiation or response, and, when the bytes themselves begin
+ *             with a relay header whose sender on this hop is far gateway 0
+ *             or 1 (gateways 2 and 3), that gateway's tag on it (so the
+ *             relay checks after the tag, forwarding and notices are
+ *             reached, not only the tag check)
  * The gateway's key is fixture identity 2 of tests/fixtures/wireguard-go and
  * identity 1 is one of its peers (gateway 4), so the captured handshake of the seed corpus
  * authenticates (once: its timestamp is then old).
@@ -77,6 +85,7 @@
 #include "mainlcore.h"
 #include "neigh.h"
 #include "packet.h"
+#include "relay_auth.h"
 #include "routes.h"
 #include "underlay.h"
 #include "worker.h"
@@ -111,6 +120,9 @@ static struct wg_peer *gw_peer[WORKERS]; /* the gateway's view of far gateway q 
 static uint64_t last_tick, ticks, session_at[WORKERS];
 static unsigned baseline; /* mbufs in use, nothing held, after setup */
 static uint8_t gw_mac1_key[WG_KEY_LEN];
+/* The relay pair key as far gateway q derives it (its device, our public
+ * key): the gateway must derive the same one to verify what q signs. */
+static struct relay_key *far_relay_key[WORKERS];
 
 /* What the gateway and the harness counted: why a setup step failed. */
 static void print_counters(void)
@@ -351,6 +363,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 		if (!gwh_far_init(&H, q))
 			die("far gateway");
 		wg_key_to_base64(b64[q], H.far[q].pub);
+		far_relay_key[q] = relay_key_new(H.far[q].peer);
+		if (!far_relay_key[q])
+			die("far gateway's relay key");
 	}
 	/* Far gateway 0 is gateway 2 (10.100/16, fd64:100::/32), far gateway 1
 	 * gateway 3 (10.101/16). Fixture identity 1 is gateway 4 (10.104/16),
@@ -438,12 +453,47 @@ static void put_outer(uint8_t *p, unsigned from, uint32_t msg_len)
 		       GWH_LISTEN_PORT, msg_len);
 }
 
-static void put_relay(uint8_t *p, unsigned q)
+/* The last hop of a path from far gateway src through far gateway via to
+ * us; signed later, when the message behind it is in place. */
+static void put_relay(uint8_t *p, unsigned src, unsigned via)
 {
-	/* The last hop of a path through gateway 4, to us, from far gateway q. */
-	uint16_t path[2] = { 4, SELF_ID };
+	uint16_t path[2] = { (uint16_t)(2 + via), SELF_ID };
 
-	relay_hdr_init((struct relay_hdr *)p, (uint16_t)(2 + q), 2, RELAY_MAX_PATH, 2, path);
+	relay_hdr_init((struct relay_hdr *)p, (uint16_t)(2 + src), 2, RELAY_MAX_PATH, 2, path);
+}
+
+/* The tag of the relay header at p (len bytes with its message) made right
+ * if its sender on this hop is a far gateway: as a member would sign it.
+ * Headers a relay would drop before the tag (a hop outside the path) are
+ * left as they are. */
+static void sign_relay(uint8_t *p, uint32_t len)
+{
+	struct relay_hdr *r = (struct relay_hdr *)p;
+	uint16_t prev;
+
+	if (len < RELAY_LEN || r->type != RELAY_TYPE || r->hop < 1 || r->hop > r->path_len ||
+	    r->path_len > RELAY_MAX_PATH)
+		return;
+	prev = relay_prev_hop(r);
+	if (prev < 2 || prev >= 2 + WORKERS)
+		return;
+	relay_sign(far_relay_key[prev - 2], r, prev, rte_be_to_cpu_16(r->path[r->hop - 1]), p + RELAY_LEN,
+		   len - RELAY_LEN);
+}
+
+/* A UDP payload of len bytes at p made what a member would send: mac1 on a
+ * handshake message (behind a relay header or not), then the relay tag,
+ * which covers a handshake message whole. */
+static void authenticate(uint8_t *p, uint32_t len)
+{
+	uint32_t off = len >= RELAY_LEN && p[0] == RELAY_TYPE ? RELAY_LEN : 0;
+	const uint8_t *msg = p + off;
+
+	if ((len - off == WG_INITIATION_LEN && msg[0] == WG_MSG_INITIATION) ||
+	    (len - off == WG_RESPONSE_LEN && msg[0] == WG_MSG_RESPONSE))
+		fz_set_mac1(p + off, len - off, gw_mac1_key);
+	if (off)
+		sign_relay(p, len);
 }
 
 /* One frame into the rx ring of (port, q); false if it could not be built. */
@@ -486,11 +536,12 @@ static bool frame_in(uint8_t ctl, const uint8_t *b, uint32_t len)
 		p = (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(GWH_HDRS_LEN + rl + len));
 		put_outer(p, q, rl + len);
 		if (relay)
-			put_relay(p + GWH_HDRS_LEN, q ^ 1);
+			put_relay(p + GWH_HDRS_LEN, q ^ 1, q);
 		memcpy(p + GWH_HDRS_LEN + rl, b, len);
-		if ((ctl & C_MAC1) && ((len == WG_INITIATION_LEN && b[0] == WG_MSG_INITIATION) ||
-				       (len == WG_RESPONSE_LEN && b[0] == WG_MSG_RESPONSE)))
-			fz_set_mac1(p + GWH_HDRS_LEN + rl, len, gw_mac1_key);
+		if (ctl & C_MAC1)
+			authenticate(p + GWH_HDRS_LEN, rl + len);
+		else if (relay)
+			sign_relay(p + GWH_HDRS_LEN, rl + len);
 	} else {
 		/* Sealed by far gateway q; relayed, it comes from the other one's
 		 * address with q's id in the relay header. */
@@ -511,8 +562,10 @@ static bool frame_in(uint8_t ctl, const uint8_t *b, uint32_t len)
 			return false;
 		}
 		put_outer(p, relay ? q ^ 1 : q, rl + tx.len);
-		if (relay)
-			put_relay(p + GWH_HDRS_LEN, q);
+		if (relay) {
+			put_relay(p + GWH_HDRS_LEN, q, q ^ 1);
+			sign_relay(p + GWH_HDRS_LEN, rl + tx.len);
+		}
 		rte_pktmbuf_trim(m, (uint16_t)(WG_DATA_HEADER_LEN + len + WG_DATA_TAILROOM - tx.len));
 	}
 	fz_log("frame: port %s queue %u form %u%s, %u bytes", port == PORT_VM ? "vm" : "backbone", q,

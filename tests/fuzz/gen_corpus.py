@@ -152,6 +152,11 @@ def relay_hdr(path, src_gw, hop=1, limit=4, version=3):
                        *ids[:4], bytes(16))
 
 
+def relay_notice(unreachable):
+    """A relay's notice that it cannot reach gateway `unreachable` (docs/PROTOCOL.md)."""
+    return struct.pack('!BBH28s', 0xf1, 1, unreachable, bytes(28))
+
+
 def lsa_part(origin, links, seq=1, part=0, nparts=1, lifetime=5):
     """One link-state advertisement part (common/lsa_wire.h), big-endian."""
     hdr = struct.pack('>IBBBBHHQ', 0x484d4c53, 1, part, nparts, len(links), origin, lifetime, seq)
@@ -211,12 +216,18 @@ def gateway_seeds(init, init_psk, resp, cookie_reply, data):
                                                         lsa_part(2, [1, 3])[:-1])),
         'bb_sealed_relayed_q1': rec(BB | Q1 | SEALED | RELAY, udp4('10.101.0.2', vm0, 5000, 4000, payload)),
         'bb_sealed_twice': rec(BB | SEALED | PUMP, icmp4_echo(far0_in, vm0)) * 2,
-        'bb_relay_onward': rec(BB | UDP, relay_hdr([1, 3], 2) + data),
-        'bb_relay_onward_4hops': rec(BB | UDP, relay_hdr([7, 1, 3, 4], 2, hop=2) + data),
-        'bb_relay_unreachable': rec(BB | UDP, relay_hdr([1, 5], 2) + data),
+        # MAC1 also tags a relay header whose sender on this hop is far
+        # gateway 0 or 1 (2, 3), as a member would: what follows the tag
+        # check is reached. Unsigned, the same frame stops at the tag.
+        'bb_relay_onward': rec(BB | UDP | MAC1, relay_hdr([1, 3], 2) + data),
+        'bb_relay_bad_tag': rec(BB | UDP, relay_hdr([1, 3], 2) + data),
+        'bb_relay_onward_4hops': rec(BB | UDP | MAC1, relay_hdr([2, 1, 3, 4], 7, hop=2) + data),
+        'bb_relay_unreachable': rec(BB | UDP | MAC1, relay_hdr([1, 5], 2) + data),
+        'bb_relay_deliver_init': rec(BB | UDP | MAC1, relay_hdr([2, 1], 4, hop=2) + init),
+        'bb_relay_notice': rec(BB | UDP | MAC1, relay_hdr([1], 2) + relay_notice(4)),
         'bb_relay_loop': rec(BB | UDP, relay_hdr([1, 2], 3) + data),
         'bb_relay_repeat': rec(BB | UDP, relay_hdr([1, 3, 3], 2) + data),
-        'bb_relay_hop_limit': rec(BB | UDP, relay_hdr([1, 3, 2, 4], 6, limit=2) + data),
+        'bb_relay_hop_limit': rec(BB | UDP | MAC1, relay_hdr([2, 1, 3, 4], 6, hop=2, limit=2) + data),
         'bb_relay_not_for_us': rec(BB | UDP, relay_hdr([3, 2], 4) + data),
         'bb_relay_version': rec(BB | UDP, relay_hdr([1, 3], 2, version=1) + data),
         'bb_fragment': rec(BB | ETH, udp4('192.0.2.10', '192.0.2.1', 51820, 51820, data, frag=0x2000)),
