@@ -29,7 +29,8 @@
 # reported too: where it is close to the received rate, the generator, not
 # the pair, may have been the limit.
 # Prints a table of the medians of the runs and the ratios hopmesh /
-# wireguard-go and hopmesh / testpmd, writes it to perf/results/forward.md and
+# wireguard-go and hopmesh / testpmd (with testpmd / wireguard-go beside
+# each target: what no encrypting forwarder can pass on this machine), writes it to perf/results/forward.md and
 # into docs/PERFORMANCE.md (between <!-- forward:begin --> and
 # <!-- forward:end -->), and plots throughput and latency against packet
 # size (and, with --relays, against relays on the path) with gnuplot into
