@@ -30,11 +30,12 @@
 # the pair, may have been the limit.
 # Prints a table of the medians of the runs and the ratios hopmesh /
 # wireguard-go and hopmesh / testpmd (with testpmd / wireguard-go beside
-# each target: what no encrypting forwarder can pass on this machine), writes it to perf/results/forward.md and
-# into docs/PERFORMANCE.md (between <!-- forward:begin --> and
-# <!-- forward:end -->), and plots throughput and latency against packet
-# size (and, with --relays, against relays on the path) with gnuplot into
-# perf/results/forward.png (--no-plot: not; --no-pps: nothing to plot).
+# each target: what no encrypting forwarder can pass on this machine),
+# writes it to perf/results/forward.md and into docs/PERFORMANCE.md
+# (between <!-- forward:begin --> and <!-- forward:end -->), and plots
+# throughput and latency against packet size (and, with --relays, against
+# relays on the path) with gnuplot into perf/results/forward.png
+# (--no-plot: not; --no-pps: nothing to plot).
 # --no-doc: a scratch run; the table is printed, nothing in the tree is
 # written, and there is no plot.
 #
